@@ -1,0 +1,25 @@
+import { createCatalogActivities } from './catalog.js';
+import type { ActivityDependencies } from './deps.js';
+import { createInventoryActivities } from './inventory.js';
+import { createNotificationActivities } from './notifications.js';
+import { createPaymentActivities } from './payments.js';
+import { createReadModelActivities } from './read-model.js';
+import { createShippingActivities } from './shipping.js';
+import { createWarehouseActivities } from './warehouse.js';
+
+export type { ActivityDependencies } from './deps.js';
+
+/** All activities of the order workflow, over injected dependencies. */
+export function createActivities(deps: ActivityDependencies) {
+  return {
+    ...createCatalogActivities(deps),
+    ...createInventoryActivities(deps),
+    ...createPaymentActivities(deps),
+    ...createWarehouseActivities(deps),
+    ...createShippingActivities(deps),
+    ...createNotificationActivities(deps),
+    ...createReadModelActivities(deps),
+  };
+}
+
+export type OrderActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,73 @@
+import type { Box } from '../domain/order.js';
+import type { ShippingAddress } from '../domain/schemas.js';
+
+/**
+ * The external companies the engine talks to. Each has a built-in simulator (simulators/);
+ * a real provider is another implementation of the same interface.
+ * Every effect carries an idempotency key, so a retried activity never charges or ships twice.
+ */
+
+export class PaymentDeclinedError extends Error {
+  override readonly name = 'PaymentDeclinedError';
+}
+
+export interface PaymentGateway {
+  authorize(request: { idempotencyKey: string; token: string; amount: number; currency: string }): Promise<{ reference: string }>;
+  capture(request: { idempotencyKey: string; authorization: string; amount: number; currency: string }): Promise<{ reference: string }>;
+  void(request: { idempotencyKey: string; authorization: string }): Promise<{ reference: string }>;
+  refund(request: { idempotencyKey: string; capture: string; amount: number; currency: string }): Promise<{ reference: string }>;
+}
+
+export interface WarehouseLine {
+  sku: string;
+  quantity: number;
+}
+
+/** A warehouse management system: takes tasks, and reports them done through the API's warehouse endpoint. */
+export interface WarehouseSystem {
+  requestPick(task: { taskId: string; orderId: string; warehouseId: string; lines: WarehouseLine[] }): Promise<void>;
+  requestPack(task: {
+    taskId: string;
+    orderId: string;
+    warehouseId: string;
+    lines: WarehouseLine[];
+    box: Box;
+    expectedWeightGrams: number;
+  }): Promise<void>;
+}
+
+export interface Place {
+  name: string;
+  city: string;
+  region: string;
+  postalCode?: string;
+  country: string;
+}
+
+export interface CarrierRate {
+  carrier: string;
+  service: string;
+  transitDays: number;
+  /** What the label costs us, minor units. */
+  cost: number;
+  currency: string;
+}
+
+export interface ParcelRequest {
+  from: Place;
+  to: ShippingAddress;
+  weightGrams: number;
+  box: Box;
+}
+
+/** All carriers we ship with: rates, labels, and pickup; tracking events come back through the carrier webhook. */
+export interface Carriers {
+  rates(parcel: ParcelRequest): Promise<CarrierRate[]>;
+  buyLabel(request: ParcelRequest & { idempotencyKey: string; carrier: string; service: string }): Promise<{ trackingNumber: string; cost: number }>;
+  /** The parcel leaves the warehouse: the carrier scans it and starts reporting tracking events. */
+  handOver(request: { carrier: string; trackingNumber: string; service: string }): Promise<void>;
+}
+
+export interface Notifier {
+  send(message: { idempotencyKey: string; recipient: string; subject: string; body: string }): Promise<void>;
+}

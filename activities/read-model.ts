@@ -1,0 +1,62 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { OrderView, OrderWorkflowInput } from '../domain/order.js';
+import { orderEvents, orders, shipments } from '../db/schema.js';
+import type { ActivityDependencies } from './deps.js';
+
+/**
+ * Writes the workflow's view of an order to the read model: the snapshot row (never replaced by an
+ * older one) and every timeline event not yet stored. Running it twice changes nothing.
+ */
+export function createReadModelActivities({ db }: ActivityDependencies) {
+  return {
+    async recordOrderUpdate({ order, view }: { order: OrderWorkflowInput; view: OrderView }): Promise<void> {
+      const { timeline, ...snapshot } = view;
+      const version = timeline.at(-1)?.seq ?? 0;
+      const columns = {
+        status: snapshot.status,
+        version,
+        view: snapshot,
+        total: snapshot.totals?.total ?? null,
+        currency: snapshot.totals?.currency ?? null,
+        cancellableUntil: new Date(snapshot.cancellableUntil),
+        returnableUntil: snapshot.returnableUntil ? new Date(snapshot.returnableUntil) : null,
+        updatedAt: new Date(),
+      };
+      await db.transaction(async (tx) => {
+        await tx
+          .insert(orders)
+          .values({
+            orderId: snapshot.orderId,
+            customerId: snapshot.customer.id,
+            channel: snapshot.channel,
+            requestHash: order.requestHash,
+            input: order,
+            createdAt: new Date(snapshot.receivedAt),
+            ...columns,
+          })
+          .onConflictDoUpdate({ target: orders.orderId, set: columns, setWhere: sql`${orders.version} <= ${version}` });
+        if (timeline.length > 0) {
+          await tx
+            .insert(orderEvents)
+            .values(
+              timeline.map((event) => ({
+                orderId: snapshot.orderId,
+                seq: event.seq,
+                type: event.type,
+                status: event.status,
+                detail: event.detail ?? null,
+                at: new Date(event.at),
+              })),
+            )
+            .onConflictDoNothing();
+        }
+        if (snapshot.shipment) {
+          await tx
+            .update(shipments)
+            .set({ status: snapshot.shipment.status, updatedAt: new Date() })
+            .where(and(eq(shipments.orderId, snapshot.orderId), eq(shipments.trackingNumber, snapshot.shipment.trackingNumber)));
+        }
+      });
+    },
+  };
+}

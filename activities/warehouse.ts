@@ -1,0 +1,22 @@
+import type { Box } from '../domain/order.js';
+import type { ActivityDependencies } from './deps.js';
+import type { WarehouseLine } from './ports.js';
+
+/** Hands tasks to the warehouse; it reports them done through the API, which signals the workflow. */
+export function createWarehouseActivities({ warehouse }: ActivityDependencies) {
+  return {
+    async requestPick(task: { taskId: string; orderId: string; warehouseId: string; lines: WarehouseLine[] }): Promise<void> {
+      await warehouse.requestPick(task);
+    },
+    async requestPack(task: {
+      taskId: string;
+      orderId: string;
+      warehouseId: string;
+      lines: WarehouseLine[];
+      box: Box;
+      expectedWeightGrams: number;
+    }): Promise<void> {
+      await warehouse.requestPack(task);
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import type { Client } from '@temporalio/client';
+import type { Database } from '../db/client.js';
+import type { OrderPolicy } from '../domain/order.js';
+
+/** What the API's routes need; the server wires real ones, tests their own. */
+export interface ApiContext {
+  db: Database;
+  temporal: Client;
+  /** The policy new orders are placed under (from configuration). */
+  orderPolicy: OrderPolicy;
+  /** Milliseconds a request may wait on Temporal before it answers 503. */
+  temporalDeadlineMs?: number;
+  now?: () => Date;
+  log: { error: (error: unknown, message: string) => void; info: (fields: object, message: string) => void };
+}
+
+/** Runs a Temporal call with a deadline, so a request never hangs on an unreachable server. */
+export function withTemporalDeadline<T>(context: ApiContext, call: () => Promise<T>): Promise<T> {
+  return context.temporal.withDeadline(Date.now() + (context.temporalDeadlineMs ?? 5_000), call);
+}

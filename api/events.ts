@@ -1,0 +1,43 @@
+import { Router } from 'express';
+import { and, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { orderWorkflowId } from '../domain/ids.js';
+import { carrierEventSignal, warehouseEventSignal } from '../domain/messages.js';
+import { CarrierEvent, WarehouseEvent } from '../domain/schemas.js';
+import { shipments, trackingEvents } from '../db/schema.js';
+import { type ApiContext, withTemporalDeadline } from './context.js';
+import { parseOr400, ProblemError } from './problem.js';
+
+/**
+ * The doors external parties report through: a warehouse management system saying a task is done,
+ * a carrier's tracking webhook. Each event becomes a signal to the order's workflow.
+ */
+export function eventsRouter(context: ApiContext): Router {
+  const { db } = context;
+  const router = Router();
+
+  router.post('/warehouse/events', async (req, res) => {
+    const event = parseOr400(WarehouseEvent, req.body, 'warehouse event');
+    await withTemporalDeadline(context, () => context.temporal.workflow.getHandle(orderWorkflowId(event.orderId)).signal(warehouseEventSignal, event));
+    res.status(202).json({ accepted: true });
+  });
+
+  router.post('/carriers/:carrier/events', async (req, res) => {
+    const carrier = parseOr400(z.string().min(1).max(40), req.params.carrier, 'carrier', ['carrier']);
+    const event = parseOr400(CarrierEvent, req.body, 'carrier event');
+    const [shipment] = await db
+      .select({ orderId: shipments.orderId })
+      .from(shipments)
+      .where(and(eq(shipments.carrier, carrier), eq(shipments.trackingNumber, event.trackingNumber)));
+    if (!shipment) throw new ProblemError(404, 'Unknown tracking number', `${carrier} has no shipment ${event.trackingNumber} with us.`);
+    // The shipment's tracking history keeps every scan once, whatever the order moves to.
+    await db
+      .insert(trackingEvents)
+      .values({ trackingNumber: event.trackingNumber, type: event.type, at: new Date(event.at), location: event.location ?? null, detail: event.detail ?? null })
+      .onConflictDoNothing();
+    await withTemporalDeadline(context, () => context.temporal.workflow.getHandle(orderWorkflowId(shipment.orderId)).signal(carrierEventSignal, event));
+    res.status(202).json({ accepted: true });
+  });
+
+  return router;
+}

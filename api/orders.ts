@@ -1,0 +1,118 @@
+import { Router } from 'express';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { inArray } from 'drizzle-orm';
+import { addDuration } from '../domain/durations.js';
+import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
+import { initialOrderView, type OrderWorkflowInput } from '../domain/order.js';
+import { CreateOrderRequest, ListOrdersQuery } from '../domain/schemas.js';
+import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../domain/search-attributes.js';
+import { ORDER_STATUSES } from '../domain/statuses.js';
+import { orders, products } from '../db/schema.js';
+import { type ApiContext, withTemporalDeadline } from './context.js';
+import { parseOr400, ProblemError } from './problem.js';
+import { decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
+import { requestHash } from './request-hash.js';
+import type { orderWorkflow } from '../workflows/order.js';
+
+export function ordersRouter(context: ApiContext): Router {
+  const { db } = context;
+  const router = Router();
+  const now = context.now ?? (() => new Date());
+
+  /** Starts the order's workflow; an already-started one is the same order (retries are safe). */
+  async function startWorkflow(input: OrderWorkflowInput): Promise<void> {
+    try {
+      await withTemporalDeadline(context, () =>
+        context.temporal.workflow.start<typeof orderWorkflow>('orderWorkflow', {
+          workflowId: orderWorkflowId(input.request.orderId),
+          taskQueue: TASK_QUEUE,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: OrderStatusAttribute, value: 'received' },
+            { key: CustomerIdAttribute, value: input.request.customer.id },
+            { key: ChannelAttribute, value: input.request.channel },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+
+  async function currentView(orderId: string) {
+    const view = await orderView(db, orderId);
+    if (!view) throw new ProblemError(404, 'Not found', `No order ${orderId}.`);
+    return view;
+  }
+
+  router.post('/orders', async (req, res) => {
+    const request = parseOr400(CreateOrderRequest, req.body, 'order');
+    const skus = request.items.map((item) => item.sku);
+    const known = new Set((await db.select({ sku: products.sku }).from(products).where(inArray(products.sku, skus))).map((p) => p.sku));
+    const unknown = request.items.flatMap((item, index) => (known.has(item.sku) ? [] : [{ field: `items[${index}].sku`, message: `unknown sku ${item.sku}` }]));
+    if (unknown.length > 0) throw new ProblemError(400, 'Invalid order', 'One or more fields are invalid.', unknown);
+
+    const hash = requestHash(request);
+    const receivedAt = now().toISOString();
+    const input: OrderWorkflowInput = {
+      request,
+      requestHash: hash,
+      receivedAt,
+      cancellableUntil: addDuration(receivedAt, context.orderPolicy.cancellationBuffer),
+      policy: context.orderPolicy,
+    };
+    const view = initialOrderView(input);
+    const { timeline: _timeline, ...snapshot } = view;
+    // The row is the order's identity: whoever inserts it owns the order ID; everyone else is a retry or a conflict.
+    const inserted = await db
+      .insert(orders)
+      .values({
+        orderId: request.orderId,
+        status: view.status,
+        customerId: request.customer.id,
+        channel: request.channel,
+        requestHash: hash,
+        input,
+        view: snapshot,
+        cancellableUntil: new Date(view.cancellableUntil),
+        createdAt: new Date(receivedAt),
+      })
+      .onConflictDoNothing()
+      .returning({ orderId: orders.orderId });
+
+    if (inserted.length === 1) {
+      await startWorkflow(input);
+      context.log.info({ orderId: request.orderId }, 'order received');
+      res.status(202).location(`/orders/${encodeURIComponent(request.orderId)}`).json(await currentView(request.orderId));
+      return;
+    }
+    const existing = (await findOrder(db, request.orderId))!;
+    if (existing.requestHash !== hash) {
+      throw new ProblemError(409, 'Order ID already used', `Order ${request.orderId} exists with a different request; use a new orderId.`, [
+        { field: 'orderId', message: 'already used for a different order' },
+      ]);
+    }
+    // Same request again: a retry. Make sure its workflow runs (the first try may have failed to start it).
+    await startWorkflow(existing.input);
+    res.status(200).json(await currentView(request.orderId));
+  });
+
+  router.get('/orders/:orderId', async (req, res) => {
+    res.json(await currentView(req.params.orderId));
+  });
+
+  router.get('/orders', async (req, res) => {
+    const query = parseOr400(ListOrdersQuery, req.query, 'query');
+    if (query.status && !(ORDER_STATUSES as readonly string[]).includes(query.status)) {
+      throw new ProblemError(400, 'Invalid query', 'One or more fields are invalid.', [
+        { field: 'status', message: `one of ${ORDER_STATUSES.join(', ')}` },
+      ]);
+    }
+    const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+    if (cursor === null) throw new ProblemError(400, 'Invalid query', 'One or more fields are invalid.', [{ field: 'cursor', message: 'not a cursor from this API' }]);
+    res.json(await listOrders(db, { status: query.status, customerId: query.customerId, limit: query.limit, cursor }));
+  });
+
+  return router;
+}

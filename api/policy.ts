@@ -1,0 +1,13 @@
+import type { Config } from '../config/index.js';
+import type { OrderPolicy } from '../domain/order.js';
+
+/** The policy new orders get, from configuration. */
+export function orderPolicyFrom(settings: Config): OrderPolicy {
+  return {
+    cancellationBuffer: settings.CANCELLATION_BUFFER,
+    returnWindow: settings.RETURN_WINDOW,
+    warehouseTaskSla: settings.WAREHOUSE_TASK_SLA,
+    warehouseTaskAttempts: settings.WAREHOUSE_TASK_ATTEMPTS,
+    deliveryGrace: settings.DELIVERY_GRACE,
+  };
+}

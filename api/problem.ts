@@ -1,0 +1,77 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** An error the API answers with as `application/problem+json` (RFC 9457). */
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail?: string,
+    readonly errors?: FieldError[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail ?? title);
+  }
+}
+
+export function fieldErrors(error: z.ZodError, prefix: (string | number)[] = []): FieldError[] {
+  return error.issues.map((issue) => ({ field: fieldPath([...prefix, ...issue.path]), message: issue.message }));
+}
+
+/** `items[0].sku`, `shippingAddress.country`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
+}
+
+/** Parses with a zod schema, or throws a 400 naming every bad field. */
+export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, what: string, prefix: (string | number)[] = []): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ProblemError(400, `Invalid ${what}`, 'One or more fields are invalid.', fieldErrors(parsed.error, prefix));
+  return parsed.data;
+}
+
+export function sendProblem(res: Response, problem: ProblemError): void {
+  res
+    .status(problem.status)
+    .set({ 'content-type': 'application/problem+json', ...problem.headers })
+    .send(
+      JSON.stringify({
+        type: 'about:blank',
+        title: problem.title,
+        status: problem.status,
+        ...(problem.detail ? { detail: problem.detail } : {}),
+        ...(problem.errors ? { errors: problem.errors } : {}),
+      }),
+    );
+}
+
+function isTemporalUnavailable(error: unknown): boolean {
+  const text = String((error as { message?: string })?.message ?? error);
+  const code = (error as { code?: number })?.code;
+  // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4), or a connection that could not be made at all.
+  return code === 14 || code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Failed to connect|deadline/i.test(text);
+}
+
+/** The one place that maps failures to HTTP. Never leaks stack traces or internals. */
+export function errorHandler(log: (error: unknown, message: string) => void): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    if (error instanceof ProblemError) return sendProblem(res, error);
+    if (error instanceof WorkflowNotFoundError) return sendProblem(res, new ProblemError(404, 'Not found', 'No such order.'));
+    const body = error as { type?: string; status?: number; expose?: boolean };
+    if (body.type === 'entity.parse.failed') return sendProblem(res, new ProblemError(400, 'Malformed JSON', 'The request body is not valid JSON.'));
+    if (body.type === 'entity.too.large') return sendProblem(res, new ProblemError(413, 'Body too large'));
+    if (body.expose && body.status && body.status < 500) return sendProblem(res, new ProblemError(body.status, String((error as Error).message)));
+    if (isTemporalUnavailable(error)) {
+      log(error, 'Temporal unavailable');
+      return sendProblem(res, new ProblemError(503, 'Service unavailable', 'The workflow service is not answering; try again shortly.', undefined, { 'retry-after': '5' }));
+    }
+    log(error, `unhandled error on ${req.method} ${req.path}`);
+    sendProblem(res, new ProblemError(500, 'Internal error', 'Something went wrong on our side; it was logged.'));
+  };
+}

@@ -1,0 +1,76 @@
+import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { OrderView, TimelineEvent } from '../domain/order.js';
+import type { OrderStatus } from '../domain/statuses.js';
+import type { Database } from '../db/client.js';
+import { orderEvents, orders } from '../db/schema.js';
+
+/** Reads of the orders read model: what the API answers from, without waking a workflow. */
+
+export async function findOrder(db: Database, orderId: string) {
+  const [row] = await db.select().from(orders).where(eq(orders.orderId, orderId));
+  return row ?? null;
+}
+
+export async function orderView(db: Database, orderId: string): Promise<OrderView | null> {
+  const row = await findOrder(db, orderId);
+  if (!row) return null;
+  const events = await db.select().from(orderEvents).where(eq(orderEvents.orderId, orderId)).orderBy(asc(orderEvents.seq));
+  const timeline: TimelineEvent[] = events.map((event) => ({
+    seq: event.seq,
+    at: event.at.toISOString(),
+    type: event.type,
+    status: event.status as OrderStatus,
+    ...(event.detail ? { detail: event.detail } : {}),
+  }));
+  return { ...row.view, timeline };
+}
+
+interface Cursor {
+  createdAt: string;
+  orderId: string;
+}
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+export function decodeCursor(text: string): Cursor | null {
+  try {
+    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
+    return typeof value.createdAt === 'string' && typeof value.orderId === 'string' && !Number.isNaN(Date.parse(value.createdAt)) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Newest first, keyset-paginated on (created_at, order_id) so pages never skip or repeat rows. */
+export async function listOrders(db: Database, filter: { status?: string; customerId?: string; limit: number; cursor?: Cursor }) {
+  const conditions: SQL[] = [];
+  if (filter.status) conditions.push(eq(orders.status, filter.status));
+  if (filter.customerId) conditions.push(eq(orders.customerId, filter.customerId));
+  if (filter.cursor) {
+    const at = new Date(filter.cursor.createdAt);
+    conditions.push(or(lt(orders.createdAt, at), and(eq(orders.createdAt, at), lt(orders.orderId, filter.cursor.orderId)))!);
+  }
+  const rows = await db
+    .select({
+      orderId: orders.orderId,
+      status: orders.status,
+      customerId: orders.customerId,
+      channel: orders.channel,
+      total: orders.total,
+      currency: orders.currency,
+      createdAt: orders.createdAt,
+      updatedAt: orders.updatedAt,
+    })
+    .from(orders)
+    .where(conditions.length ? and(...conditions) : sql`true`)
+    .orderBy(desc(orders.createdAt), desc(orders.orderId))
+    .limit(filter.limit + 1);
+  const page = rows.slice(0, filter.limit);
+  const last = page.at(-1);
+  return {
+    orders: page.map((row) => ({ ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() })),
+    nextCursor: rows.length > filter.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), orderId: last.orderId }) : null,
+  };
+}

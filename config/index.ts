@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { durationMs } from '../domain/durations.js';
+
+/**
+ * The one place that reads `process.env`. Every name here is part of the contract (README);
+ * defaults are right for production and overridable for demos and tests.
+ */
+const duration = z.string().refine((value) => {
+  try {
+    durationMs(value);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'a duration such as 20s, 30m or 30d');
+
+/** `Boolean('false') === true`, so booleans are parsed by name. */
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Unset: the start command and the tests run an embedded Postgres. */
+  DATABASE_URL: z.url().optional(),
+  /** Unset: the start command runs a local Temporal dev server on 127.0.0.1:7233. */
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  CANCELLATION_BUFFER: duration.default('30m'),
+  RETURN_WINDOW: duration.default('30d'),
+  WAREHOUSE_TASK_SLA: duration.default('4h'),
+  WAREHOUSE_TASK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  DELIVERY_GRACE: duration.default('2d'),
+  /** 1 = realistic delays of the simulated payment gateway, warehouse and carriers; 0 = they answer at once. */
+  SIM_DELAY_SCALE: z.coerce.number().min(0).max(100).default(1),
+  /** Where the simulated warehouse and carriers deliver their events: this system's own API. */
+  SIMULATOR_CALLBACK_URL: z.url().optional(),
+  /** Run the built-in simulators for the payment gateway, warehouse and carriers. */
+  SIMULATORS: flag.default(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof Env>;
+
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
+    throw new Error(`Invalid configuration:\n${problems}`);
+  }
+  return parsed.data;
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed once; exits with the offending variables when invalid. */
+export function config(): Config {
+  if (!cached) {
+    try {
+      cached = parseConfig();
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+  return cached;
+}

@@ -1,0 +1,238 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  check,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import type { OrderView, OrderWorkflowInput } from '../domain/order.js';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+
+export const products = pgTable(
+  'products',
+  {
+    sku: text('sku').primaryKey(),
+    name: text('name').notNull(),
+    /** Minor units (cents). */
+    price: integer('price').notNull(),
+    currency: text('currency').notNull(),
+    weightGrams: integer('weight_grams').notNull(),
+    lengthMm: integer('length_mm').notNull(),
+    widthMm: integer('width_mm').notNull(),
+    heightMm: integer('height_mm').notNull(),
+  },
+  (t) => [
+    check('products_price_positive', sql`${t.price} > 0`),
+    check('products_dimensions_positive', sql`${t.weightGrams} > 0 and ${t.lengthMm} > 0 and ${t.widthMm} > 0 and ${t.heightMm} > 0`),
+  ],
+);
+
+export const warehouses = pgTable('warehouses', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  city: text('city').notNull(),
+  region: text('region').notNull(),
+  country: text('country').notNull(),
+  lat: doublePrecision('lat').notNull(),
+  lon: doublePrecision('lon').notNull(),
+});
+
+/** Units per warehouse and sku. `reserved` are promised to orders but still on the shelf. */
+export const stock = pgTable(
+  'stock',
+  {
+    warehouseId: text('warehouse_id').notNull().references(() => warehouses.id),
+    sku: text('sku').notNull().references(() => products.sku),
+    onHand: integer('on_hand').notNull().default(0),
+    reserved: integer('reserved').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.warehouseId, t.sku] }),
+    check('stock_reserved_not_negative', sql`${t.reserved} >= 0`),
+    check('stock_reserved_within_on_hand', sql`${t.reserved} <= ${t.onHand}`),
+  ],
+);
+
+/**
+ * Every change to `stock`, written in the same transaction as the change. The unique key makes
+ * a retried activity a no-op, and summing the deltas must always give the stock row.
+ */
+export const stockMovements = pgTable(
+  'stock_movements',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    warehouseId: text('warehouse_id').notNull(),
+    sku: text('sku').notNull(),
+    /** restock | adjustment | reserve | release | pick */
+    kind: text('kind').notNull(),
+    onHandDelta: integer('on_hand_delta').notNull(),
+    reservedDelta: integer('reserved_delta').notNull(),
+    orderId: text('order_id'),
+    reason: text('reason'),
+    at: createdAt(),
+  },
+  (t) => [uniqueIndex('stock_movements_idempotency_key').on(t.idempotencyKey), index('stock_movements_order').on(t.orderId)],
+);
+
+/** What an order holds at a warehouse: `held` until picked (`picked`) or given back (`released`). */
+export const reservations = pgTable(
+  'reservations',
+  {
+    orderId: text('order_id').notNull(),
+    sku: text('sku').notNull(),
+    warehouseId: text('warehouse_id').notNull(),
+    quantity: integer('quantity').notNull(),
+    status: text('status').notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.sku] }), check('reservations_quantity_positive', sql`${t.quantity} > 0`)],
+);
+
+/** The payment ledger: one row per money effect at the gateway, never updated. */
+export const payments = pgTable(
+  'payments',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    orderId: text('order_id').notNull(),
+    /** authorize | capture | void | refund */
+    kind: text('kind').notNull(),
+    amount: integer('amount').notNull(),
+    currency: text('currency').notNull(),
+    /** The gateway's reference for this effect. */
+    gatewayReference: text('gateway_reference').notNull(),
+    at: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('payments_idempotency_key').on(t.idempotencyKey),
+    index('payments_order').on(t.orderId),
+    check('payments_amount_not_negative', sql`${t.amount} >= 0`),
+  ],
+);
+
+export const shipments = pgTable(
+  'shipments',
+  {
+    id: text('id').primaryKey(),
+    orderId: text('order_id').notNull(),
+    carrier: text('carrier').notNull(),
+    service: text('service').notNull(),
+    trackingNumber: text('tracking_number').notNull(),
+    /** Order status vocabulary: shipped, in_transit, out_for_delivery, delivered. */
+    status: text('status').notNull(),
+    box: text('box').notNull(),
+    weightGrams: integer('weight_grams').notNull(),
+    /** What the label cost us, minor units. */
+    labelCost: integer('label_cost').notNull(),
+    currency: text('currency').notNull(),
+    promisedBy: timestamp('promised_by', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('shipments_tracking_number').on(t.trackingNumber), index('shipments_order').on(t.orderId)],
+);
+
+export const trackingEvents = pgTable(
+  'tracking_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    trackingNumber: text('tracking_number').notNull(),
+    type: text('type').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    location: text('location'),
+    detail: text('detail'),
+    receivedAt: createdAt(),
+  },
+  (t) => [uniqueIndex('tracking_events_once').on(t.trackingNumber, t.type, t.at)],
+);
+
+/**
+ * The orders read model. The workflow is the source of truth while an order runs; this row is
+ * its latest snapshot, written by an idempotent activity at every status change.
+ */
+export const orders = pgTable(
+  'orders',
+  {
+    orderId: text('order_id').primaryKey(),
+    status: text('status').notNull(),
+    customerId: text('customer_id').notNull(),
+    channel: text('channel').notNull(),
+    /** sha256 of the canonical create request, to tell an idempotent retry from a conflicting reuse of the ID. */
+    requestHash: text('request_hash').notNull(),
+    /** Timeline sequence number of the latest snapshot; an older snapshot never overwrites a newer one. */
+    version: integer('version').notNull().default(0),
+    /** What the workflow was started with, so a retried create can start it if the first try could not. */
+    input: jsonb('input').$type<OrderWorkflowInput>().notNull(),
+    view: jsonb('view').$type<Omit<OrderView, 'timeline'>>().notNull(),
+    total: integer('total'),
+    currency: text('currency'),
+    cancellableUntil: timestamp('cancellable_until', { withTimezone: true }).notNull(),
+    returnableUntil: timestamp('returnable_until', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('orders_status_created').on(t.status, t.createdAt, t.orderId),
+    index('orders_customer_created').on(t.customerId, t.createdAt, t.orderId),
+    index('orders_created').on(t.createdAt, t.orderId),
+  ],
+);
+
+/** The order timeline: one row per milestone, numbered by the workflow. */
+export const orderEvents = pgTable(
+  'order_events',
+  {
+    orderId: text('order_id').notNull(),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    status: text('status').notNull(),
+    detail: text('detail'),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orderId, t.seq] })],
+);
+
+/** Messages sent to customers, one per order and kind. */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orderId: text('order_id').notNull(),
+    kind: text('kind').notNull(),
+    recipient: text('recipient').notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    sentAt: createdAt(),
+  },
+  (t) => [uniqueIndex('notifications_once').on(t.orderId, t.kind)],
+);
+
+/**
+ * Deliveries the built-in simulators owe this system's API (a warehouse saying a task is done,
+ * a carrier's tracking scan), kept durable so a restart never loses a parcel or a task.
+ */
+export const simulatorDeliveries = pgTable(
+  'simulator_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    dedupeKey: text('dedupe_key').notNull(),
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
+    path: text('path').notNull(),
+    body: jsonb('body').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    lastError: text('last_error'),
+  },
+  (t) => [uniqueIndex('simulator_deliveries_once').on(t.dedupeKey), index('simulator_deliveries_due').on(t.deliveredAt, t.dueAt)],
+);

@@ -1,0 +1,131 @@
+import type { Channel, CreateOrderRequest, ShippingAddress, ShippingSpeed } from './schemas.js';
+import type { OrderStatus } from './statuses.js';
+
+/**
+ * How long each wait of an order may last. The API fills it from configuration when it starts
+ * the workflow, so a running order keeps the policy it was placed under.
+ */
+export interface OrderPolicy {
+  /** Free-cancel window after the order is received, e.g. `30m`. */
+  cancellationBuffer: string;
+  /** Return window after delivery, e.g. `30d`. */
+  returnWindow: string;
+  /** How long the warehouse may take for one pick or pack task before it is asked again. */
+  warehouseTaskSla: string;
+  /** How many times a warehouse task is asked for before the order needs a human. */
+  warehouseTaskAttempts: number;
+  /** Extra time past the carrier's promise before silence counts as a late delivery. */
+  deliveryGrace: string;
+}
+
+export interface OrderWorkflowInput {
+  request: CreateOrderRequest;
+  /** sha256 of the canonical request: tells an idempotent retry from a conflicting reuse of the order ID. */
+  requestHash: string;
+  receivedAt: string;
+  cancellableUntil: string;
+  policy: OrderPolicy;
+}
+
+export interface PricedLine {
+  sku: string;
+  name: string;
+  quantity: number;
+  /** Minor units, from the catalog at the time of the order. */
+  unitPrice: number;
+  weightGrams: number;
+  lengthMm: number;
+  widthMm: number;
+  heightMm: number;
+}
+
+export interface Totals {
+  subtotal: number;
+  shipping: number;
+  total: number;
+  currency: string;
+}
+
+export interface Quote {
+  lines: PricedLine[];
+  totals: Totals;
+}
+
+export type PaymentStatus = 'pending' | 'authorized' | 'captured' | 'declined' | 'voided' | 'refunded';
+
+export interface PaymentView {
+  status: PaymentStatus;
+  authorized: number;
+  captured: number;
+  refunded: number;
+}
+
+export interface Box {
+  code: string;
+  lengthMm: number;
+  widthMm: number;
+  heightMm: number;
+  maxWeightGrams: number;
+  tareGrams: number;
+}
+
+export interface ShipmentView {
+  carrier: string;
+  service: string;
+  trackingNumber: string;
+  status: OrderStatus;
+  box: string;
+  weightGrams: number;
+  promisedBy: string;
+}
+
+export interface TimelineEvent {
+  seq: number;
+  at: string;
+  type: string;
+  status: OrderStatus;
+  detail?: string;
+}
+
+export interface OrderView {
+  orderId: string;
+  status: OrderStatus;
+  customer: CreateOrderRequest['customer'];
+  channel: Channel;
+  items: { sku: string; name: string | null; quantity: number; unitPrice: number | null }[];
+  totals: Totals | null;
+  payment: PaymentView;
+  warehouseId: string | null;
+  shippingSpeed: ShippingSpeed;
+  shippingAddress: ShippingAddress;
+  shipment: ShipmentView | null;
+  receivedAt: string;
+  cancellableUntil: string;
+  returnableUntil: string | null;
+  /** Why the order needs a human, while it does. */
+  attention: string | null;
+  timeline: TimelineEvent[];
+}
+
+/** The view of an order the moment it is received, before any step ran. */
+export function initialOrderView(input: OrderWorkflowInput): OrderView {
+  const { request } = input;
+  return {
+    orderId: request.orderId,
+    status: 'received',
+    customer: request.customer,
+    channel: request.channel,
+    items: request.items.map((item) => ({ sku: item.sku, name: null, quantity: item.quantity, unitPrice: null })),
+    totals: null,
+    payment: { status: 'pending', authorized: 0, captured: 0, refunded: 0 },
+    warehouseId: null,
+    shippingSpeed: request.shippingSpeed,
+    shippingAddress: request.shippingAddress,
+    shipment: null,
+    receivedAt: input.receivedAt,
+    cancellableUntil: input.cancellableUntil,
+    returnableUntil: null,
+    attention: null,
+    timeline: [{ seq: 0, at: input.receivedAt, type: 'order_received', status: 'received' }],
+  };
+}

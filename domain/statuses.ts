@@ -1,0 +1,37 @@
+/**
+ * Canonical order statuses. One name per concept, used by the workflow, the read model,
+ * the API and the `OrderStatus` search attribute in Temporal Web.
+ */
+export const ORDER_STATUSES = [
+  /** The API validated the request and started the workflow. */
+  'received',
+  /** Stock is reserved and the payment authorized; the free-cancel buffer is running. */
+  'confirmed',
+  /** Payment captured; the warehouse is picking and packing. */
+  'processing',
+  /** A label exists and the parcel was handed to the carrier. */
+  'shipped',
+  /** The carrier reported the parcel moving. */
+  'in_transit',
+  /** The carrier reported the parcel on the last leg. */
+  'out_for_delivery',
+  /** The carrier reported delivery; the return window is open. */
+  'delivered',
+  /** The return window closed with nothing pending. Final. */
+  'completed',
+  /** The payment gateway declined the authorization; stock released, nothing charged. Final. */
+  'payment_failed',
+  /** Not enough stock at any single warehouse to ship the whole order; nothing charged. Final. */
+  'rejected',
+  /** A step cannot succeed without a human (e.g. the warehouse never finished a task). */
+  'needs_attention',
+] as const;
+
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'payment_failed', 'rejected'];
+
+/**
+ * Order of the delivery milestones; a carrier event never moves an order backwards.
+ */
+export const SHIPPING_PROGRESS: readonly OrderStatus[] = ['shipped', 'in_transit', 'out_for_delivery', 'delivered'];

@@ -1,0 +1,75 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { simulatorDeliveries } from '../db/schema.js';
+
+/**
+ * The simulated parties' outgoing calls to this system's API. They are stored first and sent when
+ * due, the way a real WMS or carrier queues its webhooks, so a restart of the worker loses nothing.
+ */
+export async function scheduleDelivery(
+  db: Database,
+  delivery: { dedupeKey: string; dueAt: Date; path: string; body: Record<string, unknown> },
+): Promise<void> {
+  await db.insert(simulatorDeliveries).values(delivery).onConflictDoNothing();
+}
+
+type DueDelivery = {
+  id: number;
+  path: string;
+  body: unknown;
+  attempts: number;
+};
+
+const MAX_ATTEMPTS = 30;
+
+/** Claims due deliveries (several senders may run: SKIP LOCKED) and posts them to the API. */
+export async function sendDueDeliveries(db: Database, baseUrl: string, post: typeof fetch = fetch): Promise<number> {
+  const due = await db.execute<DueDelivery>(sql`
+    update simulator_deliveries set claimed_until = now() + interval '30 seconds', attempts = attempts + 1
+    where id in (
+      select id from simulator_deliveries
+      where delivered_at is null and due_at <= now() and attempts < ${MAX_ATTEMPTS}
+        and (claimed_until is null or claimed_until < now())
+      order by due_at limit 50
+      for update skip locked)
+    returning id, path, body, attempts`);
+  await Promise.all(
+    due.map(async (delivery) => {
+      let error: string | null = null;
+      try {
+        const response = await post(new URL(delivery.path, baseUrl), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(delivery.body),
+          signal: AbortSignal.timeout(10_000),
+        });
+        // A 4xx other than "not found yet" is final: retrying the same body cannot change the answer.
+        if (response.status >= 500 || response.status === 404 || response.status === 429) error = `HTTP ${response.status}`;
+      } catch (cause) {
+        error = String(cause);
+      }
+      if (error === null) {
+        await db.execute(sql`update simulator_deliveries set delivered_at = now(), last_error = null where id = ${delivery.id}`);
+      } else {
+        const backoffSeconds = Math.min(60, 2 ** Math.min(delivery.attempts, 6) / 4);
+        await db.execute(sql`
+          update simulator_deliveries set last_error = ${error}, claimed_until = null,
+            due_at = now() + make_interval(secs => ${backoffSeconds}) where id = ${delivery.id}`);
+      }
+    }),
+  );
+  return due.length;
+}
+
+/** Sends due deliveries until `signal` aborts. */
+export async function runDeliveryLoop(db: Database, baseUrl: string, signal: AbortSignal, log: (message: string) => void): Promise<void> {
+  while (!signal.aborted) {
+    let sent = 0;
+    try {
+      sent = await sendDueDeliveries(db, baseUrl);
+    } catch (error) {
+      if (!signal.aborted) log(`simulator deliveries: ${String(error)}`);
+    }
+    if (sent === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

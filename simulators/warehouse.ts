@@ -1,0 +1,42 @@
+import type { Database } from '../db/client.js';
+import type { WarehouseSystem } from '../activities/ports.js';
+import { MINUTE, simulatedDelayMs } from './delays.js';
+import { scheduleDelivery } from './deliveries.js';
+
+/**
+ * A warehouse management system: a picker takes ~20 minutes, packing ~10, and the WMS reports each
+ * task done through `POST /warehouse/events`, as a real one would. Asking twice for the same task
+ * changes nothing.
+ */
+export function createSimulatedWarehouse(options: { db: Database; delayScale: number; now?: () => Date }): WarehouseSystem {
+  const now = options.now ?? (() => new Date());
+  const doneAt = (realisticMs: number) => new Date(now().getTime() + simulatedDelayMs(realisticMs, options.delayScale));
+
+  return {
+    async requestPick(task) {
+      const dueAt = doneAt(20 * MINUTE);
+      await scheduleDelivery(options.db, {
+        dedupeKey: `wms:${task.taskId}`,
+        dueAt,
+        path: '/warehouse/events',
+        body: { taskId: task.taskId, orderId: task.orderId, type: 'pick_completed', at: dueAt.toISOString() },
+      });
+    },
+    async requestPack(task) {
+      const dueAt = doneAt(10 * MINUTE);
+      await scheduleDelivery(options.db, {
+        dedupeKey: `wms:${task.taskId}`,
+        dueAt,
+        path: '/warehouse/events',
+        body: {
+          taskId: task.taskId,
+          orderId: task.orderId,
+          type: 'pack_completed',
+          at: dueAt.toISOString(),
+          // A real scale reads a little off; within tolerance.
+          measuredWeightGrams: Math.round(task.expectedWeightGrams * 1.02),
+        },
+      });
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import type { ActivityDependencies } from '../activities/deps.js';
+import type { Database } from '../db/client.js';
+import { TASK_QUEUE } from '../domain/ids.js';
+import { createSimulatedCarriers } from '../simulators/carriers.js';
+import { createLoggingNotifier } from '../simulators/notifier.js';
+import { createSimulatedPaymentGateway } from '../simulators/payment-gateway.js';
+import { createSimulatedWarehouse } from '../simulators/warehouse.js';
+
+// Run from source by tsx in development, from dist/ once compiled.
+const compiled = import.meta.url.endsWith('.js');
+export const workflowsPath = fileURLToPath(new URL(`../workflows/index.${compiled ? 'js' : 'ts'}`, import.meta.url));
+/** Written by `npm run build` next to the compiled worker; production loads it instead of bundling at start. */
+export const workflowBundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+
+/** The external parties, played by the built-in simulators. A real deployment swaps adapters here. */
+export function simulatedParties(db: Database, delayScale: number, log: (message: string, fields: Record<string, unknown>) => void) {
+  return {
+    payments: createSimulatedPaymentGateway({ delayScale }),
+    warehouse: createSimulatedWarehouse({ db, delayScale }),
+    carriers: createSimulatedCarriers({ db, delayScale }),
+    notifier: createLoggingNotifier(log),
+  };
+}
+
+export async function createOrderWorker(options: {
+  connection: NativeConnection;
+  namespace: string;
+  deps: ActivityDependencies;
+  taskQueue?: string;
+}): Promise<Worker> {
+  const bundled = existsSync(workflowBundlePath);
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    ...(bundled ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
+    activities: createActivities(options.deps),
+  });
+}

@@ -1,0 +1,43 @@
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { config } from '../config/index.js';
+import { createDatabase } from '../db/client.js';
+import { runDeliveryLoop } from '../simulators/deliveries.js';
+import { createLogger } from './logger.js';
+import { createOrderWorker, simulatedParties } from './create-worker.js';
+
+/** The order worker: connect, run until SIGINT/SIGTERM, then drain and close everything. */
+async function main(): Promise<void> {
+  const settings = config();
+  const logger = createLogger('worker', settings.LOG_LEVEL);
+  Runtime.install({
+    logger: new DefaultLogger(settings.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO', (entry) => {
+      const level = entry.level.toLowerCase() as Lowercase<LogLevel>;
+      logger[level === 'trace' ? 'trace' : level === 'warn' ? 'warn' : level === 'error' ? 'error' : level === 'debug' ? 'debug' : 'info'](entry.meta ?? {}, entry.message);
+    }),
+  });
+  if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start sets it for you)');
+  const db = createDatabase(settings.DATABASE_URL);
+  const connection = await NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const stopSimulators = new AbortController();
+  try {
+    const parties = simulatedParties(db, settings.SIM_DELAY_SCALE, (message, fields) => logger.info(fields, message));
+    const worker = await createOrderWorker({ connection, namespace: settings.TEMPORAL_NAMESPACE, deps: { db, ...parties } });
+    const simulators = settings.SIMULATORS
+      ? runDeliveryLoop(db, settings.SIMULATOR_CALLBACK_URL ?? `http://127.0.0.1:${settings.PORT}`, stopSimulators.signal, (m) => logger.warn(m))
+      : Promise.resolve();
+    logger.info({ taskQueue: worker.options.taskQueue, namespace: settings.TEMPORAL_NAMESPACE }, 'worker running');
+    // Resolves once the SDK's own SIGINT/SIGTERM handling has drained in-flight tasks.
+    await worker.run();
+    stopSimulators.abort();
+    await simulators;
+  } finally {
+    stopSimulators.abort();
+    await connection.close();
+    await db.close();
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`worker failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

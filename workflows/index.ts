@@ -1,0 +1,2 @@
+// The one workflowsPath of the worker: every workflow type the order engine runs.
+export { orderWorkflow } from './order.js';
