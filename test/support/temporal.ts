@@ -1,0 +1,38 @@
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { ORDER_SEARCH_ATTRIBUTES } from '../../domain/search-attributes.js';
+import { executable, temporalCliPath, temporalTestServerPath } from '../../scripts/tools.js';
+
+const { temporal } = proto;
+
+let runtimeInstalled = false;
+
+/** Runtime.install may run once per process; tests keep the SDK quiet except for real problems. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  runtimeInstalled = true;
+}
+
+/** The time-skipping test server (Java), for workflows whose timers last minutes to weeks. */
+export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const path = temporalTestServerPath();
+  const env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: executable(path) } } : {});
+  // The test server rejects undeclared search attributes, like a real server; declare ours.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(ORDER_SEARCH_ATTRIBUTES.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  return env;
+}
+
+/** A real Temporal dev server (the CLI), with the order search attributes registered. */
+export async function devServerEnvironment(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const path = temporalCliPath();
+  return TestWorkflowEnvironment.createLocal({
+    server: { ...(path ? { executable: executable(path) } : {}), searchAttributes: ORDER_SEARCH_ATTRIBUTES },
+  });
+}
