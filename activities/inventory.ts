@@ -81,14 +81,8 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
         try {
           await db.transaction(async (tx) => {
             for (const line of lines) {
-              const taken = await tx
-                .update(stock)
-                .set({ reserved: sql`${stock.reserved} + ${line.quantity}` })
-                .where(
-                  and(eq(stock.warehouseId, warehouseId), eq(stock.sku, line.sku), sql`${stock.onHand} - ${stock.reserved} >= ${line.quantity}`),
-                )
-                .returning({ sku: stock.sku });
-              if (taken.length === 0) throw new NotEnoughAtWarehouse();
+              // The movement's key goes first: a concurrent attempt of this same activity waits
+              // on it and then finds the order already reserved, instead of competing for stock.
               const recorded = await tx
                 .insert(stockMovements)
                 .values({
@@ -103,13 +97,20 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
                 .onConflictDoNothing()
                 .returning({ id: stockMovements.id });
               if (recorded.length === 0) throw new AlreadyReserved();
+              const taken = await tx
+                .update(stock)
+                .set({ reserved: sql`${stock.reserved} + ${line.quantity}` })
+                .where(
+                  and(eq(stock.warehouseId, warehouseId), eq(stock.sku, line.sku), sql`${stock.onHand} - ${stock.reserved} >= ${line.quantity}`),
+                )
+                .returning({ sku: stock.sku });
+              if (taken.length === 0) throw new NotEnoughAtWarehouse();
               await tx.insert(reservations).values({ orderId: input.orderId, sku: line.sku, warehouseId, quantity: line.quantity, status: 'held' });
             }
           });
           return { warehouseId };
         } catch (error) {
           if (error instanceof AlreadyReserved) {
-            // A concurrent attempt of this same activity won the race; its reservation is the one.
             const held = await heldWarehouse(input.orderId);
             if (held) return { warehouseId: held };
           }
@@ -117,6 +118,9 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
           // Someone took the last units between our look and our update: try the next nearest.
         }
       }
+      // A concurrent attempt of this activity may have reserved it while we looked.
+      const heldMeanwhile = await heldWarehouse(input.orderId);
+      if (heldMeanwhile) return { warehouseId: heldMeanwhile };
       throw ApplicationFailure.nonRetryable(`no warehouse holds every line of order ${input.orderId}`, FailureType.OutOfStock);
     },
 

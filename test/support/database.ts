@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { moveStock } from '../../activities/inventory.js';
+import { createDatabase, type Database } from '../../db/client.js';
+import { products, stock } from '../../db/schema.js';
+import { seedDemoData } from '../../db/seed.js';
+
+/** A pool on the run's real Postgres, with the demo catalog loaded. */
+export async function testDatabase(max = 20): Promise<Database> {
+  const db = createDatabase(inject('databaseUrl'), { max });
+  await seedDemoData(db);
+  return db;
+}
+
+/**
+ * A product of its own with a known amount of stock at given warehouses, so a test can count
+ * units without other tests' orders in the way.
+ */
+export async function isolatedProduct(db: Database, unitsByWarehouse: Record<string, number>, price = 1000): Promise<string> {
+  const sku = `TEST-${randomUUID().slice(0, 8).toUpperCase()}`;
+  await db.insert(products).values({ sku, name: `Test product ${sku}`, price, currency: 'USD', weightGrams: 200, lengthMm: 100, widthMm: 100, heightMm: 50 });
+  await db.transaction(async (tx) => {
+    for (const [warehouseId, units] of Object.entries(unitsByWarehouse)) {
+      await tx.insert(stock).values({ warehouseId, sku });
+      await moveStock(tx, { key: `test:${sku}:${warehouseId}`, warehouseId, sku, kind: 'restock', onHandDelta: units, reservedDelta: 0, reason: 'test' });
+    }
+  });
+  return sku;
+}
+
+export async function stockOf(db: Database, sku: string) {
+  const rows = await db.select().from(stock);
+  return Object.fromEntries(rows.filter((row) => row.sku === sku).map((row) => [row.warehouseId, { onHand: row.onHand, reserved: row.reserved }]));
+}
+
+
+/** For activity environments: business failures are expected in these tests, so say nothing. */
+export const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
