@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { z } from 'zod';
+import { type z } from 'zod';
 
 export interface FieldError {
   field: string;

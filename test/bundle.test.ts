@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { workflowsPath } from '../workers/create-worker.js';
+
+const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+describe('workflow bundle', () => {
+  it('bundles the order workflows for the sandbox', async () => {
+    const bundle = await bundleWorkflowCode({ workflowsPath, logger: silent });
+    expect(bundle.code).toContain('orderWorkflow');
+  });
+
+  it('refuses workflow code that imports a Node built-in', async () => {
+    const forbidden = fileURLToPath(new URL('./fixtures/forbidden-workflows/index.ts', import.meta.url));
+    const reported: string[] = [];
+    const logger = { ...silent, error: (message: string) => void reported.push(message) };
+    await expect(bundleWorkflowCode({ workflowsPath: forbidden, logger })).rejects.toThrow(/Webpack finished with errors/);
+    expect(reported.join('\n')).toMatch(/disallowed modules.*\bfs\b/s);
+  });
+});
