@@ -30,11 +30,11 @@ export async function sendDueDeliveries(db: Database, baseUrl: string, post: typ
       select id from simulator_deliveries
       where delivered_at is null and due_at <= now() and attempts < ${MAX_ATTEMPTS}
         and (claimed_until is null or claimed_until < now())
-      order by due_at limit 50
+      order by due_at, id limit 50
       for update skip locked)
     returning id, path, body, attempts`);
-  await Promise.all(
-    due.map(async (delivery) => {
+  // One at a time, in due order: a parcel's scans reach the API in the order they happened.
+  for (const delivery of [...due].sort((a, b) => a.id - b.id)) {
       let error: string | null = null;
       try {
         const response = await post(new URL(delivery.path, baseUrl), {
@@ -55,9 +55,8 @@ export async function sendDueDeliveries(db: Database, baseUrl: string, post: typ
         await db.execute(sql`
           update simulator_deliveries set last_error = ${error}, claimed_until = null,
             due_at = now() + make_interval(secs => ${backoffSeconds}) where id = ${delivery.id}`);
-      }
-    }),
-  );
+    }
+  }
   return due.length;
 }
 

@@ -1,5 +1,4 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInventoryActivities } from '../activities/inventory.js';
@@ -7,12 +6,12 @@ import type { ActivityDependencies } from '../activities/deps.js';
 import type { Database } from '../db/client.js';
 import { reservations, stockMovements } from '../db/schema.js';
 import { newOrderId, orderRequest } from './support/orders.js';
-import { isolatedProduct, quietLogger, stockOf, testDatabase } from './support/database.js';
+import { activityRunner } from './support/activity-env.js';
+import { isolatedProduct, stockOf, testDatabase } from './support/database.js';
 
 let db: Database;
 let inventory: ReturnType<typeof createInventoryActivities>;
-const activityEnv = new MockActivityEnvironment(undefined, { logger: quietLogger });
-const run = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A) => activityEnv.run(fn, ...args);
+const run = activityRunner();
 
 const boston = orderRequest().shippingAddress;
 const seattle = { ...boston, city: 'Seattle', region: 'WA', postalCode: '98101' };

@@ -1,5 +1,4 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPaymentActivities } from '../activities/payments.js';
@@ -9,10 +8,11 @@ import type { Database } from '../db/client.js';
 import { payments } from '../db/schema.js';
 import { createSimulatedPaymentGateway } from '../simulators/payment-gateway.js';
 import { newOrderId } from './support/orders.js';
-import { quietLogger, testDatabase } from './support/database.js';
+import { activityRunner } from './support/activity-env.js';
+import { testDatabase } from './support/database.js';
 
 let db: Database;
-const env = new MockActivityEnvironment(undefined, { logger: quietLogger });
+const run = activityRunner();
 
 /** The simulated gateway, counting the calls that reach it. */
 function countingGateway() {
@@ -44,12 +44,12 @@ describe('payment activities', () => {
     const { activities, calls } = countingGateway();
     const orderId = newOrderId();
     const authorization = { orderId, token: 'tok_visa', amount: 7099, currency: 'USD' };
-    const first = await env.run(activities.authorizePayment, authorization);
-    const again = await env.run(activities.authorizePayment, authorization);
+    const first = await run(activities.authorizePayment, authorization);
+    const again = await run(activities.authorizePayment, authorization);
     expect(again.reference).toBe(first.reference);
     await Promise.all([
-      env.run(activities.capturePayment, { orderId, amount: 7099, currency: 'USD' }),
-      env.run(activities.capturePayment, { orderId, amount: 7099, currency: 'USD' }),
+      run(activities.capturePayment, { orderId, amount: 7099, currency: 'USD' }),
+      run(activities.capturePayment, { orderId, amount: 7099, currency: 'USD' }),
     ]);
     expect(await ledger(orderId)).toEqual([
       ['authorize', 7099],
@@ -62,7 +62,7 @@ describe('payment activities', () => {
   it('turns a decline into a non-retryable PaymentDeclined failure and records nothing', async () => {
     const { activities } = countingGateway();
     const orderId = newOrderId();
-    const failure = await env.run(activities.authorizePayment, { orderId, token: 'tok_decline', amount: 1000, currency: 'USD' }).catch((e) => e);
+    const failure = await run(activities.authorizePayment, { orderId, token: 'tok_decline', amount: 1000, currency: 'USD' }).catch((e) => e);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'PaymentDeclined', nonRetryable: true });
     expect(await ledger(orderId)).toEqual([]);
@@ -72,15 +72,15 @@ describe('payment activities', () => {
     const { activities } = countingGateway();
     const orderId = newOrderId();
     const input = { orderId, token: 'tok_error', amount: 2500, currency: 'USD' };
-    await expect(env.run(activities.authorizePayment, input)).rejects.toThrow(/transient/);
-    await expect(env.run(activities.authorizePayment, input)).rejects.toThrow(/transient/);
-    await env.run(activities.authorizePayment, input);
+    await expect(run(activities.authorizePayment, input)).rejects.toThrow(/transient/);
+    await expect(run(activities.authorizePayment, input)).rejects.toThrow(/transient/);
+    await run(activities.authorizePayment, input);
     expect(await ledger(orderId)).toEqual([['authorize', 2500]]);
   });
 
   it('refuses to capture an order that was never authorized', async () => {
     const { activities } = countingGateway();
-    const failure = await env.run(activities.capturePayment, { orderId: newOrderId(), amount: 100, currency: 'USD' }).catch((e) => e);
+    const failure = await run(activities.capturePayment, { orderId: newOrderId(), amount: 100, currency: 'USD' }).catch((e) => e);
     expect(failure).toMatchObject({ type: 'NoAuthorization', nonRetryable: true });
   });
 });

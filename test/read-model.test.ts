@@ -1,4 +1,3 @@
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadModelActivities } from '../activities/read-model.js';
@@ -8,10 +7,11 @@ import type { Database } from '../db/client.js';
 import { orders } from '../db/schema.js';
 import { initialOrderView, type OrderView } from '../domain/order.js';
 import { orderRequest, workflowInput } from './support/orders.js';
-import { quietLogger, testDatabase } from './support/database.js';
+import { activityRunner } from './support/activity-env.js';
+import { testDatabase } from './support/database.js';
 
 let db: Database;
-const env = new MockActivityEnvironment(undefined, { logger: quietLogger });
+const run = activityRunner();
 
 beforeAll(async () => {
   db = await testDatabase();
@@ -34,11 +34,11 @@ describe('recordOrderUpdate', () => {
     const confirmed = advanced(received, 'confirmed', 'order_confirmed');
     const processing = advanced(confirmed, 'processing', 'payment_captured');
 
-    await env.run(recordOrderUpdate, { order, view: received });
-    await env.run(recordOrderUpdate, { order, view: processing });
+    await run(recordOrderUpdate, { order, view: received });
+    await run(recordOrderUpdate, { order, view: processing });
     // A retry of an older write lands late: it must not move the order back.
-    await env.run(recordOrderUpdate, { order, view: confirmed });
-    await env.run(recordOrderUpdate, { order, view: processing });
+    await run(recordOrderUpdate, { order, view: confirmed });
+    await run(recordOrderUpdate, { order, view: processing });
 
     const [row] = await db.select().from(orders).where(eq(orders.orderId, order.request.orderId));
     expect(row).toMatchObject({ status: 'processing', version: 2, requestHash: order.requestHash });

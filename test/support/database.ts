@@ -33,6 +33,3 @@ export async function stockOf(db: Database, sku: string) {
   return Object.fromEntries(rows.filter((row) => row.sku === sku).map((row) => [row.warehouseId, { onHand: row.onHand, reserved: row.reserved }]));
 }
 
-
-/** For activity environments: business failures are expected in these tests, so say nothing. */
-export const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };

@@ -1,0 +1,21 @@
+# syntax=docker/dockerfile:1
+
+# --- build: compile TypeScript to dist/, prebundle the workflows, copy the migrations ---
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY . .
+RUN npm run build
+
+# --- runtime: production dependencies and dist/ only ---
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 3000
+# The API by default; the worker runs `node dist/workers/main.js`, the one-shot migration `node dist/db/setup.js`.
+CMD ["node", "dist/api/server.js"]

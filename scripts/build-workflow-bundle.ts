@@ -1,0 +1,25 @@
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+/**
+ * The second half of `npm run build` (after `tsc -p tsconfig.build.json`):
+ * - prebundles the workflows so the compiled worker (dist/workers/create-worker.js) loads
+ *   dist/workflow-bundle.js instead of running webpack at every start;
+ * - copies the SQL migrations next to the compiled migrator (dist/db/migrate.js resolves ./migrations).
+ */
+const root = new URL('../', import.meta.url);
+const workflowsPath = fileURLToPath(new URL('workflows/index.ts', root));
+const bundlePath = fileURLToPath(new URL('dist/workflow-bundle.js', root));
+const migrationsSource = fileURLToPath(new URL('db/migrations', root));
+const migrationsTarget = fileURLToPath(new URL('dist/db/migrations', root));
+
+const { code } = await bundleWorkflowCode({ workflowsPath });
+await mkdir(fileURLToPath(new URL('dist/', root)), { recursive: true });
+await writeFile(bundlePath, code);
+process.stdout.write(`workflow bundle: ${bundlePath} (${(code.length / 1024).toFixed(0)} KiB)\n`);
+
+await rm(migrationsTarget, { recursive: true, force: true });
+await mkdir(fileURLToPath(new URL('dist/db/', root)), { recursive: true });
+await cp(migrationsSource, migrationsTarget, { recursive: true });
+process.stdout.write(`migrations: ${migrationsTarget}\n`);

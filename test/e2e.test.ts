@@ -1,0 +1,158 @@
+import type { Server } from 'node:http';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { and, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../api/app.js';
+import type { Database } from '../db/client.js';
+import { notifications, payments, reservations, shipments, trackingEvents } from '../db/schema.js';
+import { orderWorkflowId } from '../domain/ids.js';
+import type { OrderView } from '../domain/order.js';
+import { runDeliveryLoop } from '../simulators/deliveries.js';
+import { createOrderWorker, simulatedParties } from '../workers/create-worker.js';
+import { isolatedProduct, stockOf, testDatabase } from './support/database.js';
+import { orderRequest } from './support/orders.js';
+import { devServerEnvironment } from './support/temporal.js';
+
+/**
+ * The whole system on real servers: HTTP → API → Temporal dev server → worker → Postgres, with the
+ * simulated warehouse and carrier answering through the API's own webhooks.
+ */
+let env: TestWorkflowEnvironment;
+let db: Database;
+let worker: Worker;
+let running: Promise<void>;
+let server: Server;
+let baseUrl: string;
+const stopSimulators = new AbortController();
+
+const policy = { cancellationBuffer: '2s', returnWindow: '3s', warehouseTaskSla: '1m', warehouseTaskAttempts: 3, deliveryGrace: '1d' };
+
+beforeAll(async () => {
+  env = await devServerEnvironment();
+  db = await testDatabase();
+  const app = createApp({ db, temporal: env.client, orderPolicy: policy, log: { error: (e, m) => console.error(m, e), info: () => {} } });
+  server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const parties = simulatedParties(db, 0, () => {});
+  worker = await createOrderWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', deps: { db, ...parties } });
+  running = worker.run();
+  void runDeliveryLoop(db, baseUrl, stopSimulators.signal, (m) => console.error(m));
+});
+
+afterAll(async () => {
+  stopSimulators.abort();
+  worker?.shutdown();
+  await running;
+  await new Promise((resolve) => server?.close(resolve));
+  await env?.teardown();
+  await db?.close();
+});
+
+async function api(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, type: response.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : undefined };
+}
+
+async function waitForStatus(orderId: string, status: string, timeoutMs = 45_000): Promise<OrderView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api('GET', `/orders/${orderId}`);
+    if (body?.status === status) return body as OrderView;
+    if (Date.now() > deadline) throw new Error(`order ${orderId} is ${body?.status}, not ${status}: ${JSON.stringify(body?.timeline?.map((e: { type: string }) => e.type))}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe('end to end', () => {
+  it('takes an order posted over HTTP to completed, with one capture of the total and the stock picked exactly once', async () => {
+    const sku = await isolatedProduct(db, { 'wh-east': 10, 'wh-west': 10 }, 1999);
+    const request = orderRequest({ items: [{ sku, quantity: 3 }] });
+
+    const created = await api('POST', '/orders', request);
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({ orderId: request.orderId, status: 'received' });
+    expect(Date.parse(created.body.cancellableUntil) - Date.parse(created.body.receivedAt)).toBe(2000);
+
+    const retried = await api('POST', '/orders', request);
+    expect(retried.status).toBe(200);
+    const conflicting = await api('POST', '/orders', { ...request, shippingSpeed: 'overnight' });
+    expect(conflicting.status).toBe(409);
+
+    const delivered = await waitForStatus(request.orderId, 'delivered');
+    expect(delivered.returnableUntil).not.toBeNull();
+    expect(delivered.shipment).toMatchObject({ status: 'delivered' });
+    const view = await waitForStatus(request.orderId, 'completed');
+
+    expect(view.items).toEqual([{ sku, name: `Test product ${sku}`, quantity: 3, unitPrice: 1999 }]);
+    expect(view.totals).toMatchObject({ subtotal: 5997, currency: 'USD' });
+    expect(view.totals!.total).toBe(view.totals!.subtotal + view.totals!.shipping);
+    expect(view.payment).toEqual({ status: 'captured', authorized: view.totals!.total, captured: view.totals!.total, refunded: 0 });
+    expect(view.warehouseId).toBe('wh-east');
+    expect(view.timeline.map((e) => e.type)).toEqual([
+      'order_received', 'stock_reserved', 'order_confirmed', 'payment_captured', 'picked', 'packed',
+      'label_created', 'shipped', 'in_transit', 'out_for_delivery', 'delivered', 'order_completed',
+    ]);
+
+    // Money: one authorization and one capture, both of the total.
+    const ledger = await db.select().from(payments).where(eq(payments.orderId, request.orderId));
+    expect(ledger.map((row) => [row.kind, row.amount]).sort()).toEqual([['authorize', view.totals!.total], ['capture', view.totals!.total]]);
+    // Stock: three units left the east shelf, nothing stays reserved.
+    expect(await stockOf(db, sku)).toEqual({ 'wh-east': { onHand: 7, reserved: 0 }, 'wh-west': { onHand: 10, reserved: 0 } });
+    expect(await db.select().from(reservations).where(and(eq(reservations.orderId, request.orderId), eq(reservations.status, 'held')))).toEqual([]);
+    // The carrier's scans are in the shipment's history; the customer heard of each milestone.
+    const [shipment] = await db.select().from(shipments).where(eq(shipments.orderId, request.orderId));
+    expect(shipment?.status).toBe('delivered');
+    const scans = await db.select().from(trackingEvents).where(eq(trackingEvents.trackingNumber, shipment!.trackingNumber));
+    expect(scans.map((s) => s.type).sort()).toEqual(['delivered', 'in_transit', 'out_for_delivery']);
+    const sent = await db.select({ kind: notifications.kind }).from(notifications).where(eq(notifications.orderId, request.orderId));
+    expect(sent.map((n) => n.kind).sort()).toEqual(['confirmation', 'delivered', 'out_for_delivery', 'shipped']);
+
+    // Operators find it in Temporal Web by its search attributes.
+    const description = await env.client.workflow.getHandle(orderWorkflowId(request.orderId)).describe();
+    expect(description.searchAttributes).toMatchObject({ OrderStatus: ['completed'], CustomerId: ['cust-42'], Channel: ['web'] });
+
+    const listed = await api('GET', `/orders?status=completed&customerId=cust-42&limit=100`);
+    expect(listed.body.orders.map((o: { orderId: string }) => o.orderId)).toContain(request.orderId);
+  });
+
+  it('answers bad input with 400 problem+json naming each field, and starts nothing', async () => {
+    const request = orderRequest();
+    const bad = await api('POST', '/orders', {
+      ...request,
+      items: [{ sku: 'NO-SUCH-SKU', quantity: 1 }, { sku: 'MUG-CERAMIC', quantity: 0 }],
+      shippingAddress: { ...request.shippingAddress, country: 'usa' },
+      extra: true,
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.type).toContain('application/problem+json');
+    const fields = bad.body.errors.map((e: { field: string }) => e.field);
+    expect(fields).toEqual(expect.arrayContaining(['items[1].quantity', 'shippingAddress.country']));
+    expect(bad.body.errors.some((e: { field: string; message: string }) => e.field === '' && /extra/.test(e.message))).toBe(true);
+
+    const unknownSku = await api('POST', '/orders', { ...request, items: [{ sku: 'NO-SUCH-SKU', quantity: 1 }] });
+    expect(unknownSku.status).toBe(400);
+    expect(unknownSku.body.errors).toEqual([{ field: 'items[0].sku', message: 'unknown sku NO-SUCH-SKU' }]);
+
+    expect((await api('GET', `/orders/${request.orderId}`)).status).toBe(404);
+    await expect(env.client.workflow.getHandle(orderWorkflowId(request.orderId)).describe()).rejects.toThrow(/not found/i);
+    const [{ count }] = (await db.execute<{ count: number }>(sql`select count(*)::int as count from orders where order_id = ${request.orderId}`)) as unknown as [{ count: number }];
+    expect(count).toBe(0);
+  });
+
+  it('reports health and refuses unknown tracking numbers', async () => {
+    expect((await api('GET', '/healthz')).body).toEqual({ status: 'ok', checks: { postgres: 'ok', temporal: 'ok' } });
+    const unknown = await api('POST', '/carriers/parcelpost/events', { trackingNumber: 'PP000', type: 'delivered', at: new Date().toISOString() });
+    expect(unknown.status).toBe(404);
+    const products = await api('GET', '/products');
+    expect(products.body.products.length).toBeGreaterThanOrEqual(10);
+    expect(products.body.products[0].stock[0]).toHaveProperty('available');
+  });
+});
