@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
-import type { OrderView, TimelineEvent } from '../domain/order.js';
+import { initialOrderView, type OrderView, type TimelineEvent } from '../domain/order.js';
 import type { OrderStatus } from '../domain/statuses.js';
 import type { Database } from '../db/client.js';
 import { orderEvents, orders } from '../db/schema.js';
@@ -22,7 +22,9 @@ export async function orderView(db: Database, orderId: string): Promise<OrderVie
     status: event.status as OrderStatus,
     ...(event.detail ? { detail: event.detail } : {}),
   }));
-  return { ...row.view, timeline };
+  // jsonb keeps keys sorted; answer in the view's own field order, which reads better.
+  const fieldOrder = Object.keys(initialOrderView(row.input)) as (keyof OrderView)[];
+  return Object.fromEntries(fieldOrder.map((key) => [key, key === 'timeline' ? timeline : row.view[key]])) as unknown as OrderView;
 }
 
 interface Cursor {

@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { config } from '../config/index.js';
+import { createDatabase } from '../db/client.js';
+import { startEmbeddedPostgres } from '../db/embedded.js';
+import { migrateDatabase } from '../db/migrate.js';
+import { seedDemoData } from '../db/seed.js';
+import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
+import { temporalCliPath } from './tools.js';
+
+/**
+ * `npm start`: the whole system on one machine. Postgres (DATABASE_URL, else an embedded server
+ * with its data in .data/postgres), migrations and demo data, a Temporal dev server with Temporal
+ * Web (TEMPORAL_ADDRESS, else a local one with its data in .data/temporal.db), the worker and the
+ * API. Ctrl-C stops everything; data survives a restart.
+ */
+const root = fileURLToPath(new URL('../', import.meta.url));
+const dataDir = `${root}.data`;
+const EMBEDDED_POSTGRES_PORT = 54329;
+const TEMPORAL_PORT = 7233;
+const TEMPORAL_UI_PORT = 8233;
+
+const settings = config();
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
+
+function say(message: string): void {
+  process.stdout.write(`[start] ${message}\n`);
+}
+
+/** Runs a child process, prefixing its output, and stops everything if it dies. */
+function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (chunk: Buffer) =>
+    chunk
+      .toString()
+      .split('\n')
+      .filter((line) => line.trim())
+      .map((line) => `[${name}] ${line}\n`)
+      .join('');
+  child.stdout?.on('data', (chunk: Buffer) => process.stdout.write(prefix(chunk)));
+  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(prefix(chunk)));
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      say(`${name} exited (${signal ?? code}); stopping`);
+      void stop(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`${what} did not come up within ${timeoutMs / 1000}s`);
+}
+
+async function startPostgres(): Promise<string> {
+  if (settings.DATABASE_URL) {
+    say('Postgres: using DATABASE_URL');
+    return settings.DATABASE_URL;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  say(`Postgres: embedded server on 127.0.0.1:${EMBEDDED_POSTGRES_PORT}, data in .data/postgres`);
+  const server = await startEmbeddedPostgres({ dataDir: `${dataDir}/postgres`, port: EMBEDDED_POSTGRES_PORT, database: 'orders' });
+  cleanups.push(() => server.stop());
+  return server.url;
+}
+
+async function startTemporal(): Promise<{ address: string; ui: string | null }> {
+  if (settings.TEMPORAL_ADDRESS) {
+    say(`Temporal: using TEMPORAL_ADDRESS ${settings.TEMPORAL_ADDRESS}`);
+    return { address: settings.TEMPORAL_ADDRESS, ui: null };
+  }
+  const cli = temporalCliPath();
+  if (!cli) throw new Error('Temporal CLI not found: run `bash scripts/install-tools.sh` (npm start does it for you)');
+  mkdirSync(dataDir, { recursive: true });
+  const address = `127.0.0.1:${TEMPORAL_PORT}`;
+  say(`Temporal: dev server on ${address}, Web UI on ${TEMPORAL_UI_PORT}, data in .data/temporal.db`);
+  const server = run('temporal', cli, [
+    'server', 'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(TEMPORAL_PORT),
+    '--ui-port', String(TEMPORAL_UI_PORT),
+    '--db-filename', `${dataDir}/temporal.db`,
+    '--namespace', settings.TEMPORAL_NAMESPACE,
+    '--log-level', 'warn',
+    ...ORDER_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+  ]);
+  cleanups.push(async () => {
+    server.kill('SIGTERM');
+  });
+  await waitFor('Temporal', async () => {
+    const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    try {
+      await connection.workflowService.describeNamespace({ namespace: settings.TEMPORAL_NAMESPACE });
+      return true;
+    } finally {
+      await connection.close();
+    }
+  });
+  return { address, ui: `http://127.0.0.1:${TEMPORAL_UI_PORT}` };
+}
+
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('stopping…');
+    const exits = children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))));
+    for (const child of children.slice().reverse()) child.kill('SIGTERM');
+    await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  }
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  process.once('SIGINT', () => void stop(0));
+  process.once('SIGTERM', () => void stop(0));
+
+  const databaseUrl = await startPostgres();
+  const db = createDatabase(databaseUrl, { max: 1 });
+  await migrateDatabase(db);
+  await seedDemoData(db);
+  await db.close();
+  say('database migrated and seeded');
+
+  const temporal = await startTemporal();
+  const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address };
+  const tsx = `${root}node_modules/.bin/tsx`;
+  run('worker', tsx, ['workers/main.ts'], env);
+  run('api', tsx, ['api/server.ts'], env);
+  const api = `http://127.0.0.1:${settings.PORT}`;
+  await waitFor('API', async () => (await fetch(`${api}/healthz`)).ok);
+
+  process.stdout.write(
+    [
+      '',
+      '  The order-fulfillment engine is up.',
+      `  API            ${api}   (try: curl ${api}/products)`,
+      temporal.ui ? `  Temporal Web   ${temporal.ui}/namespaces/${settings.TEMPORAL_NAMESPACE}/workflows` : `  Temporal       ${temporal.address}`,
+      `  Find an order  in Temporal Web: workflow ID order-<orderId>, or filter OrderStatus="needs_attention"`,
+      `  Policy         cancellation buffer ${settings.CANCELLATION_BUFFER}, return window ${settings.RETURN_WINDOW}, simulator delay scale ${settings.SIM_DELAY_SCALE}`,
+      '  Ctrl-C stops everything; data stays in .data/',
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+main().catch(async (error) => {
+  process.stderr.write(`[start] failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  await stop(1);
+});
