@@ -8,6 +8,7 @@ import { orderWorkflow } from '../workflows/order.js';
 import { fakeActivities, type FakeWorld } from './support/fake-activities.js';
 import { orderRequest, workflowInput } from './support/orders.js';
 import { timeSkippingEnvironment } from './support/temporal.js';
+import { saveHistory } from './support/histories.js';
 import { withWorker } from './support/workers.js';
 
 let env: TestWorkflowEnvironment;
@@ -41,18 +42,24 @@ function eventAt(view: OrderView, type: string): number {
   return Date.parse(event!.at);
 }
 
-async function runOrder(world: Partial<FakeWorld> = {}, overrides: Parameters<typeof orderRequest>[0] = {}) {
+/**
+ * Runs one order to its end. With RECORD_HISTORIES=1 its event history is saved for the replay
+ * test (`test/replay.test.ts`), which proves later workflow code still replays it.
+ */
+async function runOrder(world: Partial<FakeWorld> = {}, overrides: Parameters<typeof orderRequest>[0] = {}, historyName?: string) {
   const fakes = fakeActivities(env, world);
   const view = await withWorker(env, fakes.activities, async (taskQueue) => {
     const { handle } = await startOrder(taskQueue, overrides);
-    return handle.result();
+    const result = await handle.result();
+    if (historyName && process.env.RECORD_HISTORIES === '1') saveHistory(historyName, await handle.fetchHistory());
+    return result;
   });
   return { view, fakes };
 }
 
 describe('order workflow', () => {
   it('takes an order from receipt to completed, through the 30-minute buffer and the 30-day return window', async () => {
-    const { view, fakes } = await runOrder();
+    const { view, fakes } = await runOrder({}, {}, 'order-completed');
 
     expect(view.status).toBe('completed');
     expect(timelineTypes(view)).toEqual([
@@ -109,7 +116,7 @@ describe('order workflow', () => {
   });
 
   it('releases the reserved stock and closes the order when the card is declined', async () => {
-    const { view, fakes } = await runOrder({}, { payment: { token: 'tok_decline' } });
+    const { view, fakes } = await runOrder({}, { payment: { token: 'tok_decline' } }, 'order-payment-declined');
     expect(view.status).toBe('payment_failed');
     expect(view.payment.status).toBe('declined');
     expect(fakes.names()).toEqual(expect.arrayContaining(['reserveStock', 'authorizePayment', 'releaseStock']));
@@ -146,7 +153,7 @@ describe('order workflow', () => {
   });
 
   it('asks for a new pack when the scale disagrees with the expected weight', async () => {
-    const { view, fakes } = await runOrder({ warehouse: 'wrong-weight-once' });
+    const { view, fakes } = await runOrder({ warehouse: 'wrong-weight-once' }, {}, 'order-repacked');
     expect(view.status).toBe('completed');
     expect(fakes.names().filter((name) => name === 'requestPack')).toHaveLength(2);
     expect(timelineTypes(view)).toContain('pack_rejected');
