@@ -5,44 +5,13 @@ import { distanceKm, locateAddress } from '../domain/geo.js';
 import { effectKey } from '../domain/ids.js';
 import type { ShippingAddress } from '../domain/schemas.js';
 import type { Database } from '../db/client.js';
+import { moveStock } from '../db/stock.js';
 import { reservations, stock, stockMovements, warehouses } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
 import type { WarehouseLine } from './ports.js';
 
 class NotEnoughAtWarehouse extends Error {}
 class AlreadyReserved extends Error {}
-
-type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
-
-/**
- * Applies one stock change and records it as a movement, in the caller's transaction. Returns false,
- * changing nothing, when the movement's key was already recorded (a retried activity).
- */
-async function moveStock(
-  tx: Transaction,
-  movement: { key: string; warehouseId: string; sku: string; kind: string; onHandDelta: number; reservedDelta: number; orderId?: string; reason?: string },
-): Promise<boolean> {
-  const recorded = await tx
-    .insert(stockMovements)
-    .values({
-      idempotencyKey: movement.key,
-      warehouseId: movement.warehouseId,
-      sku: movement.sku,
-      kind: movement.kind,
-      onHandDelta: movement.onHandDelta,
-      reservedDelta: movement.reservedDelta,
-      orderId: movement.orderId ?? null,
-      reason: movement.reason ?? null,
-    })
-    .onConflictDoNothing()
-    .returning({ id: stockMovements.id });
-  if (recorded.length === 0) return false;
-  await tx
-    .update(stock)
-    .set({ onHand: sql`${stock.onHand} + ${movement.onHandDelta}`, reserved: sql`${stock.reserved} + ${movement.reservedDelta}` })
-    .where(and(eq(stock.warehouseId, movement.warehouseId), eq(stock.sku, movement.sku)));
-  return true;
-}
 
 /** Warehouses that hold every line right now, nearest to the address first. */
 async function candidateWarehouses(db: Database, lines: WarehouseLine[], address: ShippingAddress): Promise<string[]> {
@@ -177,5 +146,3 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
     },
   };
 }
-
-export { moveStock };

@@ -9,5 +9,7 @@ export function orderPolicyFrom(settings: Config): OrderPolicy {
     warehouseTaskSla: settings.WAREHOUSE_TASK_SLA,
     warehouseTaskAttempts: settings.WAREHOUSE_TASK_ATTEMPTS,
     deliveryGrace: settings.DELIVERY_GRACE,
+    backorderPolicy: settings.BACKORDER_POLICY,
+    backorderWait: settings.BACKORDER_WAIT,
   };
 }

@@ -29,6 +29,9 @@ const Env = z.object({
   WAREHOUSE_TASK_SLA: duration.default('4h'),
   WAREHOUSE_TASK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
   DELIVERY_GRACE: duration.default('2d'),
+  /** When no warehouse can ship a whole order: `wait` for a restock (up to BACKORDER_WAIT) or `reject` it. */
+  BACKORDER_POLICY: z.enum(['wait', 'reject']).default('wait'),
+  BACKORDER_WAIT: duration.default('7d'),
   /** 1 = realistic delays of the simulated payment gateway, warehouse and carriers; 0 = they answer at once. */
   SIM_DELAY_SCALE: z.coerce.number().min(0).max(100).default(1),
   /** Where the simulated warehouse and carriers deliver their events: this system's own API. */

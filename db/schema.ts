@@ -83,11 +83,16 @@ export const stockMovements = pgTable(
   (t) => [uniqueIndex('stock_movements_idempotency_key').on(t.idempotencyKey), index('stock_movements_order').on(t.orderId)],
 );
 
-/** What an order holds at a warehouse: `held` until picked (`picked`) or given back (`released`). */
+/**
+ * What an order holds at a warehouse: `held` until picked (`picked`) or given back (`released`);
+ * picked units put back after a cancel are `returned`. A short pick ends a round and the order
+ * reserves again in the next one.
+ */
 export const reservations = pgTable(
   'reservations',
   {
     orderId: text('order_id').notNull(),
+    round: integer('round').notNull().default(1),
     sku: text('sku').notNull(),
     warehouseId: text('warehouse_id').notNull(),
     quantity: integer('quantity').notNull(),
@@ -95,7 +100,7 @@ export const reservations = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.sku] }), check('reservations_quantity_positive', sql`${t.quantity} > 0`)],
+  (t) => [primaryKey({ columns: [t.orderId, t.round, t.sku] }), check('reservations_quantity_not_negative', sql`${t.quantity} >= 0`)],
 );
 
 /** The payment ledger: one row per money effect at the gateway, never updated. */

@@ -1,4 +1,4 @@
-import { moveStock } from '../activities/inventory.js';
+import { moveStock } from './stock.js';
 import type { Database } from './client.js';
 import { products, stock, warehouses } from './schema.js';
 

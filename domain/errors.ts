@@ -7,6 +7,14 @@ export const FailureType = {
   OutOfStock: 'OutOfStock',
   UnknownSku: 'UnknownSku',
   NoCarrierService: 'NoCarrierService',
+  /** Cancel refused: the parcel has left (a return is possible after delivery). */
+  AlreadyShipped: 'AlreadyShipped',
+  /** Cancel or retry refused: the order is closed or closing. */
+  OrderClosed: 'OrderClosed',
+  /** Cancel refused: this caller may cancel only inside the free-cancel buffer. */
+  CancellationNotAllowed: 'CancellationNotAllowed',
+  /** Retry refused: the order is not parked. */
+  NothingToRetry: 'NothingToRetry',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

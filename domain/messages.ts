@@ -1,6 +1,6 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderView } from './order.js';
-import type { CarrierEvent, WarehouseEvent } from './schemas.js';
+import type { Actor, CarrierEvent, WarehouseEvent } from './schemas.js';
 
 /** The warehouse finished a pick or pack task (sent by the API's warehouse endpoint). */
 export const warehouseEventSignal = defineSignal<[WarehouseEvent]>('warehouseEvent');
@@ -10,3 +10,16 @@ export const carrierEventSignal = defineSignal<[CarrierEvent]>('carrierEvent');
 
 /** The whole order as the workflow sees it now. */
 export const orderViewQuery = defineQuery<OrderView>('orderView');
+
+/** Stock of a sku the order waits for arrived somewhere (sent by the inventory API to backordered orders). */
+export const stockArrivedSignal = defineSignal<[{ sku: string; warehouseId: string }]>('stockArrived');
+
+/**
+ * Cancel the order. Inside the free-cancel buffer nothing was charged and the authorization is voided;
+ * later, everything done is undone in reverse. Rejected once the parcel has left. Returns the
+ * order once its compensations have run.
+ */
+export const cancelOrderUpdate = defineUpdate<OrderView, [{ reason: string; requestedBy: Actor }]>('cancelOrder');
+
+/** An operator fixed what parked the order in needs_attention: run the step again. */
+export const retryUpdate = defineUpdate<OrderView, [{ requestedBy: Actor }]>('retry');

@@ -16,6 +16,10 @@ export interface OrderPolicy {
   warehouseTaskAttempts: number;
   /** Extra time past the carrier's promise before silence counts as a late delivery. */
   deliveryGrace: string;
+  /** What happens when no warehouse can ship the whole order, unless the order says otherwise. */
+  backorderPolicy: 'wait' | 'reject';
+  /** How long a backordered order waits for stock before it is cancelled, nothing charged. */
+  backorderWait: string;
 }
 
 export interface OrderWorkflowInput {
@@ -104,6 +108,8 @@ export interface OrderView {
   returnableUntil: string | null;
   /** Why the order needs a human, while it does. */
   attention: string | null;
+  /** Set once the order is cancelled. */
+  cancellation: { reason: string; requestedBy: string; free: boolean } | null;
   timeline: TimelineEvent[];
 }
 
@@ -126,6 +132,7 @@ export function initialOrderView(input: OrderWorkflowInput): OrderView {
     cancellableUntil: input.cancellableUntil,
     returnableUntil: null,
     attention: null,
+    cancellation: null,
     timeline: [{ seq: 0, at: input.receivedAt, type: 'order_received', status: 'received' }],
   };
 }

@@ -55,6 +55,8 @@ export const CreateOrderRequest = z.strictObject({
   shippingAddress: ShippingAddress,
   shippingSpeed: z.enum(shippingSpeeds),
   payment: z.strictObject({ token: z.string().min(1).max(200) }),
+  /** When no warehouse can ship the whole order now: wait for a restock, or reject at once. Default from configuration. */
+  backorderPolicy: z.enum(['wait', 'reject']).optional(),
 });
 
 export type CreateOrderRequest = z.infer<typeof CreateOrderRequest>;
@@ -79,6 +81,11 @@ export const WarehouseEvent = z.strictObject({
   at: z.iso.datetime({ offset: true }),
   /** Pack only: what the scale read for the closed box, in grams. */
   measuredWeightGrams: z.number().int().min(1).max(1_000_000).optional(),
+  /** Pick only: units the picker could not take (not on the shelf, or damaged). */
+  shortages: z
+    .array(z.strictObject({ sku: id, quantity: z.number().int().min(1).max(100), reason: z.enum(['missing', 'damaged']) }))
+    .max(50)
+    .optional(),
 });
 export type WarehouseEvent = z.infer<typeof WarehouseEvent>;
 
@@ -93,3 +100,33 @@ export const CarrierEvent = z.strictObject({
   detail: z.string().max(500).optional(),
 });
 export type CarrierEvent = z.infer<typeof CarrierEvent>;
+
+export const roles = ['service', 'support', 'warehouse', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+/** Who asked for something, as the API authenticated them. */
+export interface Actor {
+  id: string;
+  role: Role;
+}
+
+export const CancelOrderRequest = z.strictObject({
+  reason: z.string().trim().min(1).max(500),
+});
+export type CancelOrderRequest = z.infer<typeof CancelOrderRequest>;
+
+export const adjustmentReasons = ['restock', 'cycle_count', 'damaged', 'found', 'lost'] as const;
+
+export const InventoryAdjustment = z.strictObject({
+  warehouseId: id,
+  sku: id,
+  delta: z
+    .number()
+    .int()
+    .min(-100_000)
+    .max(100_000)
+    .refine((delta) => delta !== 0, 'must not be 0'),
+  reason: z.enum(adjustmentReasons),
+  note: z.string().max(500).optional(),
+});
+export type InventoryAdjustment = z.infer<typeof InventoryAdjustment>;

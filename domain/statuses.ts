@@ -23,13 +23,17 @@ export const ORDER_STATUSES = [
   'payment_failed',
   /** Not enough stock at any single warehouse to ship the whole order; nothing charged. Final. */
   'rejected',
+  /** Not enough stock now; waiting for a restock until the backorder deadline. */
+  'backordered',
+  /** Cancelled by the customer or support, or a backorder expired; everything done was undone. Final. */
+  'cancelled',
   /** A step cannot succeed without a human (e.g. the warehouse never finished a task). */
   'needs_attention',
 ] as const;
 
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'payment_failed', 'rejected'];
+export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'payment_failed', 'rejected', 'cancelled'];
 
 /**
  * Order of the delivery milestones; a carrier event never moves an order backwards.

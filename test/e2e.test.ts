@@ -7,11 +7,11 @@ import { createApp } from '../api/app.js';
 import type { Database } from '../db/client.js';
 import { notifications, payments, reservations, shipments, trackingEvents } from '../db/schema.js';
 import { orderWorkflowId } from '../domain/ids.js';
-import type { OrderView } from '../domain/order.js';
+import type { OrderPolicy, OrderView } from '../domain/order.js';
 import { runDeliveryLoop } from '../simulators/deliveries.js';
 import { createOrderWorker, simulatedParties } from '../workers/create-worker.js';
 import { isolatedProduct, stockOf, testDatabase } from './support/database.js';
-import { orderRequest } from './support/orders.js';
+import { orderRequest, PRODUCTION_POLICY } from './support/orders.js';
 import { devServerEnvironment } from './support/temporal.js';
 
 /**
@@ -26,7 +26,7 @@ let server: Server;
 let baseUrl: string;
 const stopSimulators = new AbortController();
 
-const policy = { cancellationBuffer: '2s', returnWindow: '3s', warehouseTaskSla: '1m', warehouseTaskAttempts: 3, deliveryGrace: '1d' };
+const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '2s', returnWindow: '3s', warehouseTaskSla: '1m' };
 
 beforeAll(async () => {
   env = await devServerEnvironment();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import { moveStock } from '../../activities/inventory.js';
+import { moveStock } from '../../db/stock.js';
 import { createDatabase, type Database } from '../../db/client.js';
 import { products, stock } from '../../db/schema.js';
 import { seedDemoData } from '../../db/seed.js';

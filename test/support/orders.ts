@@ -10,6 +10,8 @@ export const PRODUCTION_POLICY: OrderPolicy = {
   warehouseTaskSla: '4h',
   warehouseTaskAttempts: 3,
   deliveryGrace: '2d',
+  backorderPolicy: 'wait',
+  backorderWait: '7d',
 };
 
 export function newOrderId(prefix = 'test'): string {
