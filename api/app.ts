@@ -4,6 +4,7 @@ import { catalogRouter } from './catalog.js';
 import type { ApiContext } from './context.js';
 import { eventsRouter } from './events.js';
 import { healthRouter } from './health.js';
+import { inventoryRouter } from './inventory.js';
 import { ordersRouter } from './orders.js';
 import { errorHandler, ProblemError, sendProblem } from './problem.js';
 
@@ -22,6 +23,7 @@ export function createApp(context: ApiContext): Express {
   app.use(catalogRouter(context));
   app.use(ordersRouter(context));
   app.use(eventsRouter(context));
+  app.use(inventoryRouter(context));
   app.use((req, res) => sendProblem(res, new ProblemError(404, 'Not found', `No route ${req.method} ${req.path}.`)));
   app.use(errorHandler(context.log.error));
   return app;

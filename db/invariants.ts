@@ -1,0 +1,216 @@
+import { type SQL, sql } from 'drizzle-orm';
+import { FINAL_STATUSES } from '../domain/statuses.js';
+import type { Database } from './client.js';
+import type { Transaction } from './stock.js';
+
+/**
+ * What must always hold across the ledger, the reservations and the stock, checked in SQL over the
+ * tables themselves (never over what the workflows believe). `npm run check:ledger` runs these
+ * against a live database; tests run them over the rows they build.
+ */
+export interface Violation {
+  /** money | open_authorization | held_reservation | stock_matches_movements | stock_bounds | double_effect */
+  rule: string;
+  /** The order ID, or `<warehouseId>/<sku>` for the stock rules. */
+  subject: string;
+  detail: string;
+}
+
+export interface InvariantFilter {
+  /** Restrict the order-level rules to these orders. The stock rules always run over every row. */
+  orderIds?: string[];
+}
+
+/** A pool or a transaction: anything that can run a query. */
+type Queryable = Pick<Database | Transaction, 'execute'>;
+
+/**
+ * What the customer owes, in minor units, for an order in a final status; `o` is the `orders` row.
+ * The one place that says it: `completed` owes its total; `cancelled`, `payment_failed` and
+ * `rejected` owe nothing. A final status missing here owes NULL, which the money rule reports,
+ * so a new final status (e.g. `returned`, or partial refunds) cannot slip through unchecked.
+ */
+const OWED_BY_FINAL_STATUS: Record<string, SQL> = {
+  completed: sql`o.total`,
+  cancelled: sql`0`,
+  payment_failed: sql`0`,
+  rejected: sql`0`,
+};
+
+function owedExpression(): SQL {
+  const branches = Object.entries(OWED_BY_FINAL_STATUS).map(([status, owed]) => sql`when ${status} then ${owed}`);
+  return sql`(case o.status ${sql.join(branches, sql` `)} else null end)`;
+}
+
+const finalStatuses = sql`(${sql.join(
+  FINAL_STATUSES.map((status) => sql`${status}`),
+  sql`, `,
+)})`;
+
+/** `true`, or the column restricted to the given order IDs (none given: nothing matches). */
+function orderFilter(column: SQL, filter: InvariantFilter): SQL {
+  if (!filter.orderIds) return sql`true`;
+  if (filter.orderIds.length === 0) return sql`false`;
+  return sql`${column} in ${filter.orderIds}`;
+}
+
+async function rows<T extends Record<string, unknown>>(db: Queryable, query: SQL): Promise<T[]> {
+  return [...((await db.execute<T>(query)) as unknown as Iterable<T>)];
+}
+
+/** Sums come back as bigint (text from the driver); amounts and units fit a JS number. */
+const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+/** Per order: captured minus refunded equals what the final status owes. */
+async function money(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
+  const found = await rows<{ order_id: string; status: string; total: unknown; captured: unknown; refunded: unknown; owed: unknown }>(
+    db,
+    sql`
+      with ledger as (
+        select order_id,
+               coalesce(sum(amount) filter (where kind = 'capture'), 0) as captured,
+               coalesce(sum(amount) filter (where kind = 'refund'), 0) as refunded
+        from payments group by order_id
+      ), checked as (
+        select o.order_id, o.status, o.total,
+               coalesce(l.captured, 0) as captured, coalesce(l.refunded, 0) as refunded,
+               ${owedExpression()} as owed
+        from orders o left join ledger l on l.order_id = o.order_id
+        where o.status in ${finalStatuses} and ${orderFilter(sql`o.order_id`, filter)}
+      )
+      select * from checked where captured - refunded is distinct from owed
+      order by order_id`,
+  );
+  return found.map((row) => {
+    const captured = num(row.captured)!;
+    const refunded = num(row.refunded)!;
+    const owed = num(row.owed);
+    return {
+      rule: 'money',
+      subject: row.order_id,
+      detail:
+        owed === null
+          ? `${row.status} order: what it owes is unknown (${row.status === 'completed' ? 'no total' : 'no owed rule for this status'}); captured ${captured}, refunded ${refunded}`
+          : `${row.status} order owes ${owed} but captured ${captured} − refunded ${refunded} = ${captured - refunded}`,
+    };
+  });
+}
+
+/** A final order never leaves an authorization hanging: it was captured or voided. */
+async function openAuthorization(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
+  const found = await rows<{ order_id: string; status: string; authorized: unknown }>(
+    db,
+    sql`
+      select o.order_id, o.status, sum(p.amount) as authorized
+      from orders o join payments p on p.order_id = o.order_id and p.kind = 'authorize'
+      where o.status in ${finalStatuses} and ${orderFilter(sql`o.order_id`, filter)}
+        and not exists (select 1 from payments c where c.order_id = o.order_id and c.kind in ('capture', 'void'))
+      group by o.order_id, o.status
+      order by o.order_id`,
+  );
+  return found.map((row) => ({
+    rule: 'open_authorization',
+    subject: row.order_id,
+    detail: `${row.status} order has an authorization of ${num(row.authorized)} with neither a capture nor a void`,
+  }));
+}
+
+/** A final order holds no stock. */
+async function heldReservation(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
+  const found = await rows<{ order_id: string; status: string; held: string }>(
+    db,
+    sql`
+      select o.order_id, o.status,
+             string_agg(r.quantity || ' × ' || r.sku || ' at ' || r.warehouse_id || ' (round ' || r.round || ')', ', ' order by r.round, r.sku) as held
+      from orders o join reservations r on r.order_id = o.order_id and r.status = 'held'
+      where o.status in ${finalStatuses} and ${orderFilter(sql`o.order_id`, filter)}
+      group by o.order_id, o.status
+      order by o.order_id`,
+  );
+  return found.map((row) => ({ rule: 'held_reservation', subject: row.order_id, detail: `${row.status} order still holds ${row.held}` }));
+}
+
+/** Every order (final or not): at most one capture, and never more refunded than captured. */
+async function doubleEffect(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
+  const found = await rows<{ order_id: string; captures: unknown; captured: unknown; refunded: unknown }>(
+    db,
+    sql`
+      select order_id,
+             count(*) filter (where kind = 'capture') as captures,
+             coalesce(sum(amount) filter (where kind = 'capture'), 0) as captured,
+             coalesce(sum(amount) filter (where kind = 'refund'), 0) as refunded
+      from payments
+      where ${orderFilter(sql`order_id`, filter)}
+      group by order_id
+      having count(*) filter (where kind = 'capture') > 1
+          or coalesce(sum(amount) filter (where kind = 'refund'), 0) > coalesce(sum(amount) filter (where kind = 'capture'), 0)
+      order by order_id`,
+  );
+  return found.flatMap((row) => {
+    const captures = num(row.captures)!;
+    const captured = num(row.captured)!;
+    const refunded = num(row.refunded)!;
+    const problems: Violation[] = [];
+    if (captures > 1) problems.push({ rule: 'double_effect', subject: row.order_id, detail: `${captures} captures (${captured} in all); an order is captured once` });
+    if (refunded > captured) problems.push({ rule: 'double_effect', subject: row.order_id, detail: `refunded ${refunded}, more than the ${captured} captured` });
+    return problems;
+  });
+}
+
+/** Each stock row is the sum of its movements; movements without a stock row must sum to nothing. */
+async function stockMatchesMovements(db: Queryable): Promise<Violation[]> {
+  const found = await rows<{ warehouse_id: string; sku: string; on_hand: unknown; reserved: unknown; moved_on_hand: unknown; moved_reserved: unknown; has_row: boolean }>(
+    db,
+    sql`
+      with moved as (
+        select warehouse_id, sku, sum(on_hand_delta) as on_hand, sum(reserved_delta) as reserved
+        from stock_movements group by warehouse_id, sku
+      )
+      select coalesce(s.warehouse_id, m.warehouse_id) as warehouse_id, coalesce(s.sku, m.sku) as sku,
+             s.on_hand, s.reserved, coalesce(m.on_hand, 0) as moved_on_hand, coalesce(m.reserved, 0) as moved_reserved,
+             s.sku is not null as has_row
+      from stock s full join moved m on m.warehouse_id = s.warehouse_id and m.sku = s.sku
+      where coalesce(s.on_hand, 0) <> coalesce(m.on_hand, 0) or coalesce(s.reserved, 0) <> coalesce(m.reserved, 0)
+      order by 1, 2`,
+  );
+  return found.map((row) => ({
+    rule: 'stock_matches_movements',
+    subject: `${row.warehouse_id}/${row.sku}`,
+    detail: row.has_row
+      ? `stock says on_hand ${num(row.on_hand)}, reserved ${num(row.reserved)}; its movements sum to on_hand ${num(row.moved_on_hand)}, reserved ${num(row.moved_reserved)}`
+      : `no stock row, but its movements sum to on_hand ${num(row.moved_on_hand)}, reserved ${num(row.moved_reserved)}`,
+  }));
+}
+
+/** Never negative reservations, never more reserved than on the shelf (the CHECK constraints' job; still verified). */
+async function stockBounds(db: Queryable): Promise<Violation[]> {
+  const found = await rows<{ warehouse_id: string; sku: string; on_hand: number; reserved: number }>(
+    db,
+    sql`
+      select warehouse_id, sku, on_hand, reserved from stock
+      where reserved < 0 or on_hand < reserved or on_hand < 0
+      order by warehouse_id, sku`,
+  );
+  return found.map((row) => ({
+    rule: 'stock_bounds',
+    subject: `${row.warehouse_id}/${row.sku}`,
+    detail: `on_hand ${row.on_hand}, reserved ${row.reserved}: ${row.reserved < 0 ? 'negative reservation' : row.on_hand < row.reserved ? 'more reserved than on hand' : 'negative on hand'}`,
+  }));
+}
+
+/**
+ * Every violation of every rule, order-level rules first. With `orderIds`, the order-level rules
+ * (money, open_authorization, held_reservation, double_effect) look only at those orders; the stock
+ * rules always cover all stock.
+ */
+export async function checkInvariants(db: Queryable, filter: InvariantFilter = {}): Promise<Violation[]> {
+  const results = [
+    await money(db, filter),
+    await openAuthorization(db, filter),
+    await heldReservation(db, filter),
+    await doubleEffect(db, filter),
+    await stockMatchesMovements(db),
+    await stockBounds(db),
+  ];
+  return results.flat();
+}

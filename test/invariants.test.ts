@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { sql, TransactionRollbackError } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../db/client.js';
+import { checkInvariants, type Violation } from '../db/invariants.js';
+import { orders, payments, products, reservations, stock, stockMovements } from '../db/schema.js';
+import type { Transaction } from '../db/stock.js';
+import { initialOrderView } from '../domain/order.js';
+import type { OrderStatus } from '../domain/statuses.js';
+import { newOrderId, orderRequest, workflowInput } from './support/orders.js';
+import { testDatabase } from './support/database.js';
+
+/**
+ * Each rule of db/invariants.ts over small hand-built ledgers, reservations and stock: the broken
+ * case is reported, the correct ones are not. Everything runs in a transaction that is rolled back,
+ * so no broken row outlives its test (the stock rules look at the whole table).
+ */
+let db: Database;
+
+beforeAll(async () => {
+  db = await testDatabase(5);
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+/** Runs `body` in a transaction and always rolls it back. */
+async function rolledBack(body: (tx: Transaction) => Promise<void>): Promise<void> {
+  try {
+    await db.transaction(async (tx) => {
+      await body(tx);
+      tx.rollback();
+    });
+  } catch (error) {
+    if (!(error instanceof TransactionRollbackError)) throw error;
+  }
+}
+
+async function order(tx: Transaction, status: OrderStatus, total: number | null = 5000): Promise<string> {
+  const request = orderRequest({ orderId: newOrderId('inv') });
+  const input = workflowInput(request, new Date().toISOString());
+  const { timeline: _timeline, ...view } = initialOrderView(input);
+  await tx.insert(orders).values({
+    orderId: request.orderId,
+    status,
+    customerId: request.customer.id,
+    channel: request.channel,
+    requestHash: input.requestHash,
+    input,
+    view: { ...view, status },
+    total,
+    currency: 'USD',
+    cancellableUntil: new Date(input.cancellableUntil),
+  });
+  return request.orderId;
+}
+
+/** Ledger rows: `['authorize', 5000], ['capture', 5000]`. */
+async function ledger(tx: Transaction, orderId: string, ...entries: ['authorize' | 'capture' | 'void' | 'refund', number][]): Promise<void> {
+  for (const [kind, amount] of entries) {
+    await tx.insert(payments).values({ idempotencyKey: `${orderId}:${kind}:${randomUUID()}`, orderId, kind, amount, currency: 'USD', gatewayReference: `ref-${randomUUID()}` });
+  }
+}
+
+async function reservation(tx: Transaction, orderId: string, status: 'held' | 'picked' | 'released' | 'returned', round = 1): Promise<void> {
+  await tx.insert(reservations).values({ orderId, round, sku: 'MUG-CERAMIC', warehouseId: 'wh-east', quantity: 1, status });
+}
+
+/** The violations about these subjects only, as `rule subject` pairs (sorted). */
+function about(violations: Violation[], subjects: string[]): string[] {
+  return violations
+    .filter((v) => subjects.includes(v.subject))
+    .map((v) => `${v.rule} ${v.subject}`)
+    .sort();
+}
+
+describe('money', () => {
+  it('reports a final order whose captures minus refunds differ from what it owes, and nothing for correct ones', async () => {
+    await rolledBack(async (tx) => {
+      const completed = await order(tx, 'completed');
+      await ledger(tx, completed, ['authorize', 5000], ['capture', 5000]);
+      const cancelledRefunded = await order(tx, 'cancelled');
+      await ledger(tx, cancelledRefunded, ['authorize', 5000], ['capture', 5000], ['refund', 5000]);
+      const cancelledFree = await order(tx, 'cancelled');
+      await ledger(tx, cancelledFree, ['authorize', 5000], ['void', 5000]);
+      const declined = await order(tx, 'payment_failed');
+      const rejected = await order(tx, 'rejected', null);
+      const running = await order(tx, 'processing');
+      await ledger(tx, running, ['authorize', 5000], ['capture', 4000]);
+
+      const partlyRefunded = await order(tx, 'completed');
+      await ledger(tx, partlyRefunded, ['authorize', 5000], ['capture', 5000], ['refund', 1000]);
+      const neverCaptured = await order(tx, 'completed');
+      await ledger(tx, neverCaptured, ['authorize', 5000], ['void', 5000]);
+      const undercharged = await order(tx, 'completed');
+      await ledger(tx, undercharged, ['authorize', 5000], ['capture', 4999]);
+      const cancelledKeptMoney = await order(tx, 'cancelled');
+      await ledger(tx, cancelledKeptMoney, ['authorize', 5000], ['capture', 5000]);
+      const rejectedCharged = await order(tx, 'rejected');
+      await ledger(tx, rejectedCharged, ['authorize', 5000], ['capture', 5000], ['refund', 4000]);
+      const noTotal = await order(tx, 'completed', null);
+      await ledger(tx, noTotal, ['authorize', 5000], ['capture', 5000]);
+
+      const correct = [completed, cancelledRefunded, cancelledFree, declined, rejected, running];
+      const broken = [partlyRefunded, neverCaptured, undercharged, cancelledKeptMoney, rejectedCharged, noTotal];
+      const ids = [...correct, ...broken];
+      const violations = await checkInvariants(tx, { orderIds: ids });
+      expect(about(violations, ids)).toEqual(broken.map((id) => `money ${id}`).sort());
+      expect(violations.find((v) => v.subject === undercharged)?.detail).toBe('completed order owes 5000 but captured 4999 − refunded 0 = 4999');
+      expect(violations.find((v) => v.subject === noTotal)?.detail).toMatch(/unknown \(no total\)/);
+    });
+  });
+});
+
+describe('open_authorization', () => {
+  it('reports a final order whose authorization was neither captured nor voided', async () => {
+    await rolledBack(async (tx) => {
+      const voided = await order(tx, 'cancelled');
+      await ledger(tx, voided, ['authorize', 5000], ['void', 5000]);
+      const captured = await order(tx, 'completed');
+      await ledger(tx, captured, ['authorize', 5000], ['capture', 5000]);
+      const declined = await order(tx, 'payment_failed');
+      const waiting = await order(tx, 'confirmed');
+      await ledger(tx, waiting, ['authorize', 5000]);
+      const forgotten = await order(tx, 'cancelled');
+      await ledger(tx, forgotten, ['authorize', 5000]);
+
+      const ids = [voided, captured, declined, waiting, forgotten];
+      const violations = await checkInvariants(tx, { orderIds: ids });
+      expect(about(violations, ids)).toEqual([`open_authorization ${forgotten}`]);
+      expect(violations.find((v) => v.rule === 'open_authorization')?.detail).toBe('cancelled order has an authorization of 5000 with neither a capture nor a void');
+    });
+  });
+});
+
+describe('held_reservation', () => {
+  it('reports a final order that still holds stock', async () => {
+    await rolledBack(async (tx) => {
+      const released = await order(tx, 'cancelled');
+      await reservation(tx, released, 'released');
+      const picked = await order(tx, 'completed', 0);
+      await reservation(tx, picked, 'picked');
+      const holding = await order(tx, 'confirmed');
+      await reservation(tx, holding, 'held');
+      const leaked = await order(tx, 'rejected', 0);
+      await reservation(tx, leaked, 'released', 1);
+      await reservation(tx, leaked, 'held', 2);
+
+      const ids = [released, picked, holding, leaked];
+      const violations = await checkInvariants(tx, { orderIds: ids });
+      expect(about(violations, ids)).toEqual([`held_reservation ${leaked}`]);
+      expect(violations.find((v) => v.rule === 'held_reservation')?.detail).toBe('rejected order still holds 1 × MUG-CERAMIC at wh-east (round 2)');
+    });
+  });
+});
+
+describe('double_effect', () => {
+  it('reports an order captured twice or refunded more than captured, in any status', async () => {
+    await rolledBack(async (tx) => {
+      const once = await order(tx, 'processing');
+      await ledger(tx, once, ['authorize', 5000], ['capture', 5000]);
+      const refunded = await order(tx, 'cancelled');
+      await ledger(tx, refunded, ['authorize', 5000], ['capture', 5000], ['refund', 3000], ['refund', 2000]);
+      // Two captures that add up to the total: the money rule is satisfied, the double effect is not.
+      const capturedTwice = await order(tx, 'completed');
+      await ledger(tx, capturedTwice, ['authorize', 5000], ['capture', 2500], ['capture', 2500]);
+      const overRefunded = await order(tx, 'processing');
+      await ledger(tx, overRefunded, ['authorize', 5000], ['capture', 1000], ['refund', 1500]);
+
+      const ids = [once, refunded, capturedTwice, overRefunded];
+      const violations = await checkInvariants(tx, { orderIds: ids });
+      expect(about(violations, ids)).toEqual([`double_effect ${capturedTwice}`, `double_effect ${overRefunded}`].sort());
+      expect(violations.find((v) => v.subject === overRefunded)?.detail).toBe('refunded 1500, more than the 1000 captured');
+    });
+  });
+});
+
+describe('the order filter', () => {
+  it('looks only at the given orders, and at none for an empty list', async () => {
+    await rolledBack(async (tx) => {
+      const broken = await order(tx, 'cancelled');
+      await ledger(tx, broken, ['authorize', 5000], ['capture', 5000]);
+      const other = await order(tx, 'completed');
+      expect(about(await checkInvariants(tx, { orderIds: [other] }), [broken, other])).toEqual([`money ${other}`]);
+      expect(about(await checkInvariants(tx, { orderIds: [] }), [broken, other])).toEqual([]);
+      expect(about(await checkInvariants(tx), [broken, other])).toEqual([`money ${broken}`, `money ${other}`].sort());
+    });
+  });
+});
+
+describe('stock rules', () => {
+  /** A product of its own with a stock row per warehouse given, built from movements like the real thing. */
+  async function product(tx: Transaction, levels: Record<string, [onHand: number, reserved: number]>): Promise<string> {
+    const sku = `INV-${randomUUID().slice(0, 8).toUpperCase()}`;
+    await tx.insert(products).values({ sku, name: sku, price: 100, currency: 'USD', weightGrams: 1, lengthMm: 1, widthMm: 1, heightMm: 1 });
+    for (const [warehouseId, [onHand, reserved]] of Object.entries(levels)) {
+      await tx.insert(stock).values({ warehouseId, sku, onHand, reserved });
+      if (onHand !== 0 || reserved !== 0) {
+        await tx
+          .insert(stockMovements)
+          .values({ idempotencyKey: `inv:${sku}:${warehouseId}`, warehouseId, sku, kind: 'restock', onHandDelta: onHand, reservedDelta: reserved });
+      }
+    }
+    return sku;
+  }
+
+  const subjects = (violations: Violation[], rule: string, sku: string) =>
+    violations
+      .filter((v) => v.rule === rule && v.subject.endsWith(`/${sku}`))
+      .map((v) => v.subject)
+      .sort();
+
+  it('stock_matches_movements: reports stock that is not the sum of its movements', async () => {
+    await rolledBack(async (tx) => {
+      const fine = await product(tx, { 'wh-east': [5, 2], 'wh-west': [0, 0] });
+      const drifted = await product(tx, { 'wh-east': [5, 2], 'wh-west': [4, 0], 'wh-central': [3, 1] });
+      // Changed behind the ledger's back: on hand at the east, reserved at the west, and central without any movement.
+      await tx.execute(sql`update stock set on_hand = on_hand + 1 where sku = ${drifted} and warehouse_id = 'wh-east'`);
+      await tx.execute(sql`update stock set reserved = 1 where sku = ${drifted} and warehouse_id = 'wh-west'`);
+      await tx.execute(sql`delete from stock_movements where sku = ${drifted} and warehouse_id = 'wh-central'`);
+      // Movements for a pair without a stock row.
+      const orphan = await product(tx, {});
+      await tx.insert(stockMovements).values({ idempotencyKey: `inv:${orphan}`, warehouseId: 'wh-east', sku: orphan, kind: 'restock', onHandDelta: 2, reservedDelta: 0 });
+
+      const violations = await checkInvariants(tx, { orderIds: [] });
+      expect(subjects(violations, 'stock_matches_movements', fine)).toEqual([]);
+      expect(subjects(violations, 'stock_matches_movements', drifted)).toEqual([`wh-central/${drifted}`, `wh-east/${drifted}`, `wh-west/${drifted}`]);
+      expect(subjects(violations, 'stock_matches_movements', orphan)).toEqual([`wh-east/${orphan}`]);
+      expect(violations.find((v) => v.subject === `wh-east/${drifted}`)?.detail).toBe('stock says on_hand 6, reserved 2; its movements sum to on_hand 5, reserved 2');
+      expect(violations.filter((v) => v.rule === 'stock_bounds' && [fine, drifted, orphan].some((sku) => v.subject.endsWith(sku)))).toEqual([]);
+    });
+  });
+
+  it('stock_bounds: reports negative reservations and more reserved than on hand', async () => {
+    await rolledBack(async (tx) => {
+      // The CHECK constraints forbid these rows; drop them inside this rolled-back transaction to build them.
+      await tx.execute(sql`alter table stock drop constraint stock_reserved_not_negative, drop constraint stock_reserved_within_on_hand`);
+      const fine = await product(tx, { 'wh-east': [5, 5], 'wh-west': [0, 0] });
+      const broken = await product(tx, { 'wh-east': [2, 5], 'wh-west': [3, -1], 'wh-central': [-2, 0] });
+
+      const violations = await checkInvariants(tx, { orderIds: [] });
+      expect(subjects(violations, 'stock_bounds', fine)).toEqual([]);
+      expect(subjects(violations, 'stock_bounds', broken)).toEqual([`wh-central/${broken}`, `wh-east/${broken}`, `wh-west/${broken}`]);
+      // Their movements agree with them: only the bounds are broken.
+      expect(subjects(violations, 'stock_matches_movements', broken)).toEqual([]);
+      expect(violations.find((v) => v.subject === `wh-west/${broken}`)?.detail).toBe('on_hand 3, reserved -1: negative reservation');
+    });
+  });
+});
+
+describe('a committed, correct history', () => {
+  it('has no violations through the pool either', async () => {
+    const orderId = await db.transaction(async (tx) => {
+      const id = await order(tx, 'completed', 1234);
+      await ledger(tx, id, ['authorize', 1234], ['capture', 1234]);
+      await reservation(tx, id, 'picked');
+      return id;
+    });
+    const violations = await checkInvariants(db, { orderIds: [orderId] });
+    expect(violations.filter((v) => v.subject === orderId)).toEqual([]);
+  });
+});
