@@ -5,13 +5,15 @@ import { distanceKm, locateAddress } from '../domain/geo.js';
 import { effectKey } from '../domain/ids.js';
 import type { ShippingAddress } from '../domain/schemas.js';
 import type { Database } from '../db/client.js';
-import { moveStock } from '../db/stock.js';
 import { reservations, stock, stockMovements, warehouses } from '../db/schema.js';
+import { moveStock, type Transaction } from '../db/stock.js';
 import type { ActivityDependencies } from './deps.js';
 import type { WarehouseLine } from './ports.js';
 
 class NotEnoughAtWarehouse extends Error {}
 class AlreadyReserved extends Error {}
+
+type ReservationStatus = 'held' | 'picked' | 'released' | 'returned';
 
 /** Warehouses that hold every line right now, nearest to the address first. */
 async function candidateWarehouses(db: Database, lines: WarehouseLine[], address: ShippingAddress): Promise<string[]> {
@@ -30,20 +32,60 @@ async function candidateWarehouses(db: Database, lines: WarehouseLine[], address
     .map((warehouse) => warehouse.id);
 }
 
+/**
+ * Moves every reservation line of an order in one status to another, each line's stock change
+ * recorded under its own key (order, step, round, sku), so a retry changes nothing.
+ */
+async function settleReservations(
+  db: Database,
+  orderId: string,
+  from: ReservationStatus,
+  to: ReservationStatus,
+  change: (line: typeof reservations.$inferSelect) => { kind: string; onHandDelta: number; reservedDelta: number },
+): Promise<void> {
+  await db.transaction(async (tx: Transaction) => {
+    const lines = await tx
+      .select()
+      .from(reservations)
+      .where(and(eq(reservations.orderId, orderId), eq(reservations.status, from)))
+      .for('update');
+    for (const line of lines) {
+      const movement = change(line);
+      if (line.quantity > 0) {
+        await moveStock(tx, {
+          key: effectKey(orderId, `${movement.kind}:${line.round}:${line.sku}`),
+          warehouseId: line.warehouseId,
+          sku: line.sku,
+          orderId,
+          ...movement,
+        });
+      }
+      await tx
+        .update(reservations)
+        .set({ status: to, updatedAt: new Date() })
+        .where(and(eq(reservations.orderId, orderId), eq(reservations.round, line.round), eq(reservations.sku, line.sku)));
+    }
+  });
+}
+
 export function createInventoryActivities({ db }: ActivityDependencies) {
-  async function heldWarehouse(orderId: string): Promise<string | null> {
-    const held = await db.select().from(reservations).where(eq(reservations.orderId, orderId));
-    return held[0]?.warehouseId ?? null;
+  async function reservedIn(orderId: string, round: number): Promise<string | null> {
+    const [line] = await db
+      .select()
+      .from(reservations)
+      .where(and(eq(reservations.orderId, orderId), eq(reservations.round, round)));
+    return line?.warehouseId ?? null;
   }
 
   return {
     /**
      * Reserves every line at the nearest warehouse that holds them all. Each line is a conditional
      * update (`on_hand - reserved >= quantity`), so concurrent orders can never oversell; lines are
-     * taken in sku order so two orders never deadlock on each other's rows.
+     * taken in sku order so two orders never deadlock on each other's rows. `round` numbers the
+     * reservations of one order (a short pick starts a new round).
      */
-    async reserveStock(input: { orderId: string; lines: WarehouseLine[]; shippingAddress: ShippingAddress }): Promise<{ warehouseId: string }> {
-      const already = await heldWarehouse(input.orderId);
+    async reserveStock(input: { orderId: string; round: number; lines: WarehouseLine[]; shippingAddress: ShippingAddress }): Promise<{ warehouseId: string }> {
+      const already = await reservedIn(input.orderId, input.round);
       if (already) return { warehouseId: already };
       const lines = [...input.lines].sort((a, b) => a.sku.localeCompare(b.sku));
       for (const warehouseId of await candidateWarehouses(db, lines, input.shippingAddress)) {
@@ -55,7 +97,7 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
               const recorded = await tx
                 .insert(stockMovements)
                 .values({
-                  idempotencyKey: effectKey(input.orderId, `reserve:${line.sku}`),
+                  idempotencyKey: effectKey(input.orderId, `reserve:${input.round}:${line.sku}`),
                   warehouseId,
                   sku: line.sku,
                   kind: 'reserve',
@@ -74,13 +116,15 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
                 )
                 .returning({ sku: stock.sku });
               if (taken.length === 0) throw new NotEnoughAtWarehouse();
-              await tx.insert(reservations).values({ orderId: input.orderId, sku: line.sku, warehouseId, quantity: line.quantity, status: 'held' });
+              await tx
+                .insert(reservations)
+                .values({ orderId: input.orderId, round: input.round, sku: line.sku, warehouseId, quantity: line.quantity, status: 'held' });
             }
           });
           return { warehouseId };
         } catch (error) {
           if (error instanceof AlreadyReserved) {
-            const held = await heldWarehouse(input.orderId);
+            const held = await reservedIn(input.orderId, input.round);
             if (held) return { warehouseId: held };
           }
           if (!(error instanceof NotEnoughAtWarehouse)) throw error;
@@ -88,59 +132,56 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
         }
       }
       // A concurrent attempt of this activity may have reserved it while we looked.
-      const heldMeanwhile = await heldWarehouse(input.orderId);
+      const heldMeanwhile = await reservedIn(input.orderId, input.round);
       if (heldMeanwhile) return { warehouseId: heldMeanwhile };
       throw ApplicationFailure.nonRetryable(`no warehouse holds every line of order ${input.orderId}`, FailureType.OutOfStock);
     },
 
     /** Gives held units back to the shelf's available count. */
     async releaseStock(input: { orderId: string }): Promise<void> {
-      await db.transaction(async (tx) => {
-        const held = await tx
-          .select()
-          .from(reservations)
-          .where(and(eq(reservations.orderId, input.orderId), eq(reservations.status, 'held')))
-          .for('update');
-        for (const line of held) {
-          await moveStock(tx, {
-            key: effectKey(input.orderId, `release:${line.sku}`),
-            warehouseId: line.warehouseId,
-            sku: line.sku,
-            kind: 'release',
-            onHandDelta: 0,
-            reservedDelta: -line.quantity,
-            orderId: input.orderId,
-          });
-          await tx
-            .update(reservations)
-            .set({ status: 'released', updatedAt: new Date() })
-            .where(and(eq(reservations.orderId, input.orderId), eq(reservations.sku, line.sku)));
-        }
-      });
+      await settleReservations(db, input.orderId, 'held', 'released', (line) => ({ kind: 'release', onHandDelta: 0, reservedDelta: -line.quantity }));
     },
 
     /** The warehouse picked the order: its units leave the shelf, and the reservation is used up. */
     async recordPick(input: { orderId: string }): Promise<void> {
+      await settleReservations(db, input.orderId, 'held', 'picked', (line) => ({ kind: 'pick', onHandDelta: -line.quantity, reservedDelta: -line.quantity }));
+    },
+
+    /** Picked units came back to the shelf (the order was cancelled before it shipped). */
+    async returnPickedToShelf(input: { orderId: string }): Promise<void> {
+      await settleReservations(db, input.orderId, 'picked', 'returned', (line) => ({ kind: 'return_to_shelf', onHandDelta: line.quantity, reservedDelta: 0 }));
+    },
+
+    /**
+     * The picker found fewer units than the count said: those units do not exist, so they leave the
+     * count (and the order's reservation) as a write-off.
+     */
+    async recordShortPick(input: { orderId: string; shortages: { sku: string; quantity: number; reason: string }[] }): Promise<void> {
       await db.transaction(async (tx) => {
-        const held = await tx
-          .select()
-          .from(reservations)
-          .where(and(eq(reservations.orderId, input.orderId), eq(reservations.status, 'held')))
-          .for('update');
-        for (const line of held) {
-          await moveStock(tx, {
-            key: effectKey(input.orderId, `pick:${line.sku}`),
+        for (const shortage of input.shortages) {
+          const [line] = await tx
+            .select()
+            .from(reservations)
+            .where(and(eq(reservations.orderId, input.orderId), eq(reservations.sku, shortage.sku), eq(reservations.status, 'held')))
+            .for('update');
+          if (!line) continue;
+          const units = Math.min(shortage.quantity, line.quantity);
+          const applied = await moveStock(tx, {
+            key: effectKey(input.orderId, `write_off:${line.round}:${line.sku}`),
             warehouseId: line.warehouseId,
             sku: line.sku,
-            kind: 'pick',
-            onHandDelta: -line.quantity,
-            reservedDelta: -line.quantity,
+            kind: 'write_off',
+            onHandDelta: -units,
+            reservedDelta: -units,
             orderId: input.orderId,
+            reason: `short pick: ${shortage.reason}`,
           });
-          await tx
-            .update(reservations)
-            .set({ status: 'picked', updatedAt: new Date() })
-            .where(and(eq(reservations.orderId, input.orderId), eq(reservations.sku, line.sku)));
+          if (applied) {
+            await tx
+              .update(reservations)
+              .set({ quantity: line.quantity - units, updatedAt: new Date() })
+              .where(and(eq(reservations.orderId, input.orderId), eq(reservations.round, line.round), eq(reservations.sku, line.sku)));
+          }
         }
       });
     },

@@ -1,7 +1,17 @@
 import { notifications } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
 
-export type NotificationKind = 'confirmation' | 'shipped' | 'out_for_delivery' | 'delivered' | 'delayed' | 'payment_failed' | 'rejected' | 'needs_attention';
+export type NotificationKind =
+  | 'confirmation'
+  | 'shipped'
+  | 'out_for_delivery'
+  | 'delivered'
+  | 'delayed'
+  | 'payment_failed'
+  | 'rejected'
+  | 'backordered'
+  | 'backorder_expired'
+  | 'cancelled';
 
 /** Records a customer message once per order and kind, then hands it to the notifier (idempotent by the same key). */
 export function createNotificationActivities({ db, notifier }: ActivityDependencies) {

@@ -59,5 +59,40 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
       await record({ idempotencyKey, orderId: input.orderId, kind: 'capture', amount: input.amount, currency: input.currency, gatewayReference: reference });
       return { reference };
     },
+
+    /**
+     * Releases the hold on the card. A no-op when nothing was authorized, or the authorization was
+     * captured (then the money comes back by refund) or already voided.
+     */
+    async voidPayment(input: { orderId: string }): Promise<{ voided: number }> {
+      const authorization = await recorded(effectKey(input.orderId, 'authorize'));
+      if (!authorization) return { voided: 0 };
+      if (await recorded(effectKey(input.orderId, 'capture'))) return { voided: 0 };
+      const idempotencyKey = effectKey(input.orderId, 'void');
+      const done = await recorded(idempotencyKey);
+      if (done) return { voided: done.amount };
+      const { reference } = await gateway.void({ idempotencyKey, authorization: authorization.gatewayReference });
+      await record({ idempotencyKey, orderId: input.orderId, kind: 'void', amount: authorization.amount, currency: authorization.currency, gatewayReference: reference });
+      return { voided: authorization.amount };
+    },
+
+    /**
+     * Pays back up to `amount` of what was captured, under its own key (`refund:<reason>`), never
+     * more than was captured and not yet refunded. A no-op when nothing was captured.
+     */
+    async refundPayment(input: { orderId: string; reason: string; amount?: number }): Promise<{ refunded: number }> {
+      const idempotencyKey = effectKey(input.orderId, `refund:${input.reason}`);
+      const done = await recorded(idempotencyKey);
+      if (done) return { refunded: done.amount };
+      const capture = await recorded(effectKey(input.orderId, 'capture'));
+      if (!capture) return { refunded: 0 };
+      const ledger = await db.select().from(payments).where(eq(payments.orderId, input.orderId));
+      const refundedSoFar = ledger.filter((row) => row.kind === 'refund').reduce((sum, row) => sum + row.amount, 0);
+      const amount = Math.min(input.amount ?? capture.amount, capture.amount - refundedSoFar);
+      if (amount <= 0) return { refunded: 0 };
+      const { reference } = await gateway.refund({ idempotencyKey, capture: capture.gatewayReference, amount, currency: capture.currency });
+      await record({ idempotencyKey, orderId: input.orderId, kind: 'refund', amount, currency: capture.currency, gatewayReference: reference });
+      return { refunded: amount };
+    },
   };
 }

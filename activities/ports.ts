@@ -34,6 +34,10 @@ export interface WarehouseSystem {
     box: Box;
     expectedWeightGrams: number;
   }): Promise<void>;
+  /** Withdraws a task not yet done (the order was cancelled); a done or unknown task is left alone. */
+  cancelTask(task: { taskId: string }): Promise<void>;
+  /** Puts an order's picked units back on the shelf, unpacking them first if they were packed. */
+  requestReturnToShelf(task: { taskId: string; orderId: string; warehouseId: string; lines: WarehouseLine[]; unpack: boolean }): Promise<void>;
 }
 
 export interface Place {
@@ -64,6 +68,8 @@ export interface ParcelRequest {
 export interface Carriers {
   rates(parcel: ParcelRequest): Promise<CarrierRate[]>;
   buyLabel(request: ParcelRequest & { idempotencyKey: string; carrier: string; service: string }): Promise<{ trackingNumber: string; cost: number }>;
+  /** Cancels an unused label so it is not billed. */
+  voidLabel(request: { carrier: string; trackingNumber: string }): Promise<void>;
   /** The parcel leaves the warehouse: the carrier scans it and starts reporting tracking events. */
   handOver(request: { carrier: string; trackingNumber: string; service: string }): Promise<void>;
 }

@@ -65,6 +65,17 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
       return toView(row!);
     },
 
+    /** Voids an order's label if one was bought (the order was cancelled before it left). */
+    async voidLabel(input: { orderId: string }): Promise<{ voided: string | null }> {
+      const [shipment] = await db.select().from(shipments).where(eq(shipments.id, `${input.orderId}-1`));
+      if (!shipment) return { voided: null };
+      if (shipment.status !== 'voided') {
+        await carriers.voidLabel({ carrier: shipment.carrier, trackingNumber: shipment.trackingNumber });
+        await db.update(shipments).set({ status: 'voided', updatedAt: new Date() }).where(eq(shipments.id, shipment.id));
+      }
+      return { voided: shipment.trackingNumber };
+    },
+
     /** The parcel leaves the dock; from now on the carrier reports its scans. */
     async handOverToCarrier(input: { carrier: string; service: string; trackingNumber: string }): Promise<void> {
       await carriers.handOver(input);

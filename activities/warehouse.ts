@@ -18,5 +18,11 @@ export function createWarehouseActivities({ warehouse }: ActivityDependencies) {
     }): Promise<void> {
       await warehouse.requestPack(task);
     },
+    async cancelWarehouseTask(task: { taskId: string }): Promise<void> {
+      await warehouse.cancelTask(task);
+    },
+    async requestReturnToShelf(task: { taskId: string; orderId: string; warehouseId: string; lines: WarehouseLine[]; unpack: boolean }): Promise<void> {
+      await warehouse.requestReturnToShelf(task);
+    },
   };
 }

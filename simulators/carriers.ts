@@ -3,7 +3,7 @@ import type { CarrierRate, Carriers, ParcelRequest } from '../activities/ports.j
 import { distanceKm, locateAddress } from '../domain/geo.js';
 import type { Database } from '../db/client.js';
 import { DAY, HOUR, simulatedDelayMs, wait } from './delays.js';
-import { scheduleDelivery } from './deliveries.js';
+import { cancelDelivery, scheduleDelivery } from './deliveries.js';
 
 interface ServiceTerms {
   service: string;
@@ -80,6 +80,11 @@ export function createSimulatedCarriers(options: { db: Database; delayScale: num
       const trackingNumber = `${CARRIERS[request.carrier]!.prefix}${BigInt(`0x${digest.slice(0, 15)}`).toString().padStart(18, '0').slice(0, 18)}`;
       const [rate] = (await this.rates(request)).filter((r) => r.carrier === request.carrier && r.service === request.service);
       return { trackingNumber, cost: rate!.cost };
+    },
+    async voidLabel({ trackingNumber }) {
+      await wait(simulatedDelayMs(200, options.delayScale));
+      // A voided label is never scanned.
+      for (const type of ['in_transit', 'out_for_delivery', 'delivered']) await cancelDelivery(options.db, `carrier:${trackingNumber}:${type}`);
     },
     async handOver({ carrier, trackingNumber, service }) {
       const terms = CARRIERS[carrier]?.services.find((s) => s.service === service);

@@ -13,6 +13,11 @@ export async function scheduleDelivery(
   await db.insert(simulatorDeliveries).values(delivery).onConflictDoNothing();
 }
 
+/** Withdraws a delivery not sent yet (the party was told the task is off). */
+export async function cancelDelivery(db: Database, dedupeKey: string): Promise<void> {
+  await db.execute(sql`delete from simulator_deliveries where dedupe_key = ${dedupeKey} and delivered_at is null`);
+}
+
 type DueDelivery = {
   id: number;
   path: string;

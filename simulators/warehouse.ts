@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.js';
 import type { WarehouseSystem } from '../activities/ports.js';
 import { MINUTE, simulatedDelayMs } from './delays.js';
-import { scheduleDelivery } from './deliveries.js';
+import { cancelDelivery, scheduleDelivery } from './deliveries.js';
 
 /**
  * A warehouse management system: a picker takes ~20 minutes, packing ~10, and the WMS reports each
@@ -37,6 +37,12 @@ export function createSimulatedWarehouse(options: { db: Database; delayScale: nu
           measuredWeightGrams: Math.round(task.expectedWeightGrams * 1.02),
         },
       });
+    },
+    async cancelTask({ taskId }) {
+      await cancelDelivery(options.db, `wms:${taskId}`);
+    },
+    async requestReturnToShelf() {
+      // Re-shelving needs no answer: the stock count was already corrected by the activity.
     },
   };
 }

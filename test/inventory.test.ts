@@ -28,8 +28,8 @@ afterAll(async () => {
 describe('reserveStock', () => {
   it('reserves at the warehouse nearest the shipping address that holds every line', async () => {
     const sku = await isolatedProduct(db, { 'wh-east': 5, 'wh-west': 5 });
-    const east = await run(inventory.reserveStock, { orderId: newOrderId(), lines: [{ sku, quantity: 1 }], shippingAddress: boston });
-    const west = await run(inventory.reserveStock, { orderId: newOrderId(), lines: [{ sku, quantity: 1 }], shippingAddress: seattle });
+    const east = await run(inventory.reserveStock, { orderId: newOrderId(), round: 1, lines: [{ sku, quantity: 1 }], shippingAddress: boston });
+    const west = await run(inventory.reserveStock, { orderId: newOrderId(), round: 1, lines: [{ sku, quantity: 1 }], shippingAddress: seattle });
     expect(east.warehouseId).toBe('wh-east');
     expect(west.warehouseId).toBe('wh-west');
   });
@@ -41,14 +41,14 @@ describe('reserveStock', () => {
       { sku: near, quantity: 1 },
       { sku: scarce, quantity: 2 },
     ];
-    const { warehouseId } = await run(inventory.reserveStock, { orderId: newOrderId(), lines, shippingAddress: boston });
+    const { warehouseId } = await run(inventory.reserveStock, { orderId: newOrderId(), round: 1, lines, shippingAddress: boston });
     expect(warehouseId).toBe('wh-west');
   });
 
   it('reserves once however often it is retried', async () => {
     const sku = await isolatedProduct(db, { 'wh-east': 5 });
     const orderId = newOrderId();
-    const input = { orderId, lines: [{ sku, quantity: 3 }], shippingAddress: boston };
+    const input = { orderId, round: 1, lines: [{ sku, quantity: 3 }], shippingAddress: boston };
     await Promise.all([run(inventory.reserveStock, input), run(inventory.reserveStock, input), run(inventory.reserveStock, input)]);
     await run(inventory.reserveStock, input);
     expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 5, reserved: 3 });
@@ -57,7 +57,7 @@ describe('reserveStock', () => {
 
   it('fails with OutOfStock, reserving nothing, when no warehouse holds every line', async () => {
     const sku = await isolatedProduct(db, { 'wh-east': 1, 'wh-west': 1 });
-    const failure = await run(inventory.reserveStock, { orderId: newOrderId(), lines: [{ sku, quantity: 2 }], shippingAddress: boston }).catch((e) => e);
+    const failure = await run(inventory.reserveStock, { orderId: newOrderId(), round: 1, lines: [{ sku, quantity: 2 }], shippingAddress: boston }).catch((e) => e);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure.type).toBe('OutOfStock');
     expect(failure.nonRetryable).toBe(true);
@@ -69,7 +69,7 @@ describe('reserveStock', () => {
     const attempts = 40;
     const results = await Promise.allSettled(
       Array.from({ length: attempts }, (_, i) =>
-        run(inventory.reserveStock, { orderId: newOrderId('race'), lines: [{ sku, quantity: 1 }], shippingAddress: i % 2 ? boston : seattle }),
+        run(inventory.reserveStock, { orderId: newOrderId('race'), round: 1, lines: [{ sku, quantity: 1 }], shippingAddress: i % 2 ? boston : seattle }),
       ),
     );
     const reserved = await db
@@ -95,7 +95,7 @@ describe('releaseStock and recordPick', () => {
   it('gives held units back once, and records each change as a movement', async () => {
     const sku = await isolatedProduct(db, { 'wh-east': 4 });
     const orderId = newOrderId();
-    await run(inventory.reserveStock, { orderId, lines: [{ sku, quantity: 3 }], shippingAddress: boston });
+    await run(inventory.reserveStock, { orderId, round: 1, lines: [{ sku, quantity: 3 }], shippingAddress: boston });
     await run(inventory.releaseStock, { orderId });
     await run(inventory.releaseStock, { orderId });
     expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 4, reserved: 0 });
@@ -109,12 +109,36 @@ describe('releaseStock and recordPick', () => {
   it('takes picked units off the shelf once', async () => {
     const sku = await isolatedProduct(db, { 'wh-east': 4 });
     const orderId = newOrderId();
-    await run(inventory.reserveStock, { orderId, lines: [{ sku, quantity: 3 }], shippingAddress: boston });
+    await run(inventory.reserveStock, { orderId, round: 1, lines: [{ sku, quantity: 3 }], shippingAddress: boston });
     await Promise.all([run(inventory.recordPick, { orderId }), run(inventory.recordPick, { orderId })]);
     expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 1, reserved: 0 });
     // A release after the pick has nothing left to give back.
     await run(inventory.releaseStock, { orderId });
     expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 1, reserved: 0 });
+  });
+
+  it('puts picked units back on the shelf once when a picked order is cancelled', async () => {
+    const sku = await isolatedProduct(db, { 'wh-east': 4 });
+    const orderId = newOrderId();
+    await run(inventory.reserveStock, { orderId, round: 1, lines: [{ sku, quantity: 3 }], shippingAddress: boston });
+    await run(inventory.recordPick, { orderId });
+    await Promise.all([run(inventory.returnPickedToShelf, { orderId }), run(inventory.returnPickedToShelf, { orderId })]);
+    expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 4, reserved: 0 });
+  });
+
+  it('writes off units a picker could not find, and a new round can reserve elsewhere', async () => {
+    const sku = await isolatedProduct(db, { 'wh-east': 3, 'wh-west': 5 });
+    const orderId = newOrderId();
+    await run(inventory.reserveStock, { orderId, round: 1, lines: [{ sku, quantity: 3 }], shippingAddress: boston });
+    const shortages = [{ sku, quantity: 2, reason: 'missing' }];
+    await run(inventory.recordShortPick, { orderId, shortages });
+    await run(inventory.recordShortPick, { orderId, shortages });
+    await run(inventory.releaseStock, { orderId });
+    // Two units never existed: gone from the count; the one real unit is free again.
+    expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 1, reserved: 0 });
+    const { warehouseId } = await run(inventory.reserveStock, { orderId, round: 2, lines: [{ sku, quantity: 3 }], shippingAddress: boston });
+    expect(warehouseId).toBe('wh-west');
+    expect((await stockOf(db, sku))['wh-west']).toEqual({ onHand: 5, reserved: 3 });
   });
 
   it('keeps every stock row equal to the sum of its movements', async () => {

@@ -1,14 +1,17 @@
-import { type TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { durationMs } from '../domain/durations.js';
 import { orderWorkflowId } from '../domain/ids.js';
-import { orderViewQuery, warehouseEventSignal } from '../domain/messages.js';
+import { cancelOrderUpdate, orderViewQuery, retryUpdate, stockArrivedSignal, warehouseEventSignal } from '../domain/messages.js';
 import type { OrderView } from '../domain/order.js';
+import type { Actor } from '../domain/schemas.js';
 import { orderWorkflow } from '../workflows/order.js';
 import { fakeActivities, type FakeWorld } from './support/fake-activities.js';
+import { saveHistory } from './support/histories.js';
 import { orderRequest, workflowInput } from './support/orders.js';
 import { timeSkippingEnvironment } from './support/temporal.js';
-import { saveHistory } from './support/histories.js';
 import { withWorker } from './support/workers.js';
 
 let env: TestWorkflowEnvironment;
@@ -21,15 +24,46 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function startOrder(taskQueue: string, overrides: Parameters<typeof orderRequest>[0] = {}) {
-  const request = orderRequest(overrides);
-  const receivedAt = new Date(await env.currentTimeMs()).toISOString();
-  const handle = await env.client.workflow.start(orderWorkflow, {
-    workflowId: orderWorkflowId(request.orderId),
-    taskQueue,
-    args: [workflowInput(request, receivedAt)],
+const service: Actor = { id: 'checkout-service', role: 'service' };
+const support: Actor = { id: 'agent-7', role: 'support' };
+
+type Fakes = ReturnType<typeof fakeActivities>;
+type Handle = WorkflowHandle<typeof orderWorkflow>;
+
+/**
+ * Runs `body` against one order on a worker with fake activities; the order is terminated
+ * afterwards if the body left it running, so one failing test never stalls the next.
+ * With RECORD_HISTORIES=1 and a `historyName`, the finished order's history is saved for
+ * `test/replay.test.ts`, which proves later workflow code still replays it.
+ */
+async function withOrder<T>(
+  world: Partial<FakeWorld>,
+  overrides: Parameters<typeof orderRequest>[0],
+  body: (handle: Handle, fakes: Fakes) => Promise<T>,
+  historyName?: string,
+): Promise<T> {
+  const fakes = fakeActivities(env, world);
+  return withWorker(env, fakes.activities, async (taskQueue) => {
+    const request = orderRequest(overrides);
+    const receivedAt = new Date(await env.currentTimeMs()).toISOString();
+    const handle = await env.client.workflow.start(orderWorkflow, {
+      workflowId: orderWorkflowId(request.orderId),
+      taskQueue,
+      args: [workflowInput(request, receivedAt)],
+    });
+    try {
+      const result = await body(handle, fakes);
+      if (historyName && process.env.RECORD_HISTORIES === '1') saveHistory(historyName, await handle.fetchHistory());
+      return result;
+    } finally {
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING') await handle.terminate('test over');
+    }
   });
-  return { request, handle, receivedAt };
+}
+
+async function runOrder(world: Partial<FakeWorld> = {}, overrides: Parameters<typeof orderRequest>[0] = {}, historyName?: string) {
+  return withOrder(world, overrides, async (handle, fakes) => ({ view: await handle.result(), fakes }), historyName);
 }
 
 function timelineTypes(view: OrderView): string[] {
@@ -42,22 +76,22 @@ function eventAt(view: OrderView, type: string): number {
   return Date.parse(event!.at);
 }
 
-/**
- * Runs one order to its end. With RECORD_HISTORIES=1 its event history is saved for the replay
- * test (`test/replay.test.ts`), which proves later workflow code still replays it.
- */
-async function runOrder(world: Partial<FakeWorld> = {}, overrides: Parameters<typeof orderRequest>[0] = {}, historyName?: string) {
-  const fakes = fakeActivities(env, world);
-  const view = await withWorker(env, fakes.activities, async (taskQueue) => {
-    const { handle } = await startOrder(taskQueue, overrides);
-    const result = await handle.result();
-    if (historyName && process.env.RECORD_HISTORIES === '1') saveHistory(historyName, await handle.fetchHistory());
-    return result;
-  });
-  return { view, fakes };
+/** The activity calls made after the first call named `marker`. */
+function callsAfter(fakes: Fakes, marker: string): string[] {
+  const names = fakes.names();
+  return names.slice(names.indexOf(marker) + 1);
 }
 
-describe('order workflow', () => {
+async function waitForStatus(handle: Handle, status: OrderView['status'], step: Duration = '10m', limit = 200): Promise<OrderView> {
+  for (let i = 0; i < limit; i++) {
+    const view = await handle.query(orderViewQuery);
+    if (view.status === status) return view;
+    await env.sleep(step);
+  }
+  throw new Error(`order never reached ${status}`);
+}
+
+describe('order workflow: the happy path', () => {
   it('takes an order from receipt to completed, through the 30-minute buffer and the 30-day return window', async () => {
     const { view, fakes } = await runOrder({}, {}, 'order-completed');
 
@@ -80,6 +114,7 @@ describe('order workflow', () => {
     expect(view.totals).toEqual({ subtotal: 6400, shipping: 699, total: 7099, currency: 'USD' });
     expect(view.payment).toEqual({ status: 'captured', authorized: 7099, captured: 7099, refunded: 0 });
     expect(view.shipment).toMatchObject({ carrier: 'parcelpost', status: 'delivered', box: 'S' });
+    expect(fakes.charged()).toBe(7099);
 
     // Nothing is captured before the free-cancel buffer ends.
     expect(eventAt(view, 'payment_captured') - Date.parse(view.receivedAt)).toBeGreaterThanOrEqual(durationMs('30m'));
@@ -95,21 +130,126 @@ describe('order workflow', () => {
   });
 
   it('shows the order as confirmed and cancellable during the buffer, before anything is captured', async () => {
-    const fakes = fakeActivities(env);
-    await withWorker(env, fakes.activities, async (taskQueue) => {
-      const { handle, receivedAt } = await startOrder(taskQueue);
+    await withOrder({}, {}, async (handle, fakes) => {
       await env.sleep('10m');
       const view = await handle.query(orderViewQuery);
       expect(view.status).toBe('confirmed');
-      expect(view.cancellableUntil).toBe(new Date(Date.parse(receivedAt) + durationMs('30m')).toISOString());
+      expect(Date.parse(view.cancellableUntil) - Date.parse(view.receivedAt)).toBe(durationMs('30m'));
       expect(view.payment.status).toBe('authorized');
       expect(fakes.names()).not.toContain('capturePayment');
-      await handle.terminate('test done');
     });
   });
 
-  it('rejects an order no warehouse can ship whole, and charges nothing', async () => {
-    const { view, fakes } = await runOrder({ stockAvailable: false });
+  it('never moves an order backwards on late or repeated carrier scans', async () => {
+    const { view } = await runOrder({ carrierScans: ['out_for_delivery', 'in_transit', 'out_for_delivery', 'delivered', 'delivered', 'in_transit'] });
+    expect(view.status).toBe('completed');
+    const types = timelineTypes(view);
+    expect(types).not.toContain('in_transit');
+    expect(types.filter((type) => type === 'out_for_delivery')).toHaveLength(1);
+    expect(types.filter((type) => type === 'delivered')).toHaveLength(1);
+  });
+
+  it('tells the customer when the parcel misses its promise, and completes once it is delivered after all', async () => {
+    const { view, fakes } = await withOrder({ carrierScans: ['in_transit'] }, {}, async (handle, fakes) => {
+      // Standard ground promises 5 business days; 2 days of grace on top.
+      const late = await waitForStatus(handle, 'needs_attention', '1d', 20);
+      expect(late.attention).toMatch(/has not delivered/);
+      expect(fakes.notifications).toContain('delayed');
+      await fakes.carrierSignal(late.shipment!.trackingNumber, 'delivered');
+      return { view: await handle.result(), fakes };
+    });
+    expect(view.status).toBe('completed');
+    expect(view.attention).toBeNull();
+    expect(fakes.charged()).toBe(view.totals!.total);
+  });
+});
+
+describe('order workflow: cancellation', () => {
+  it('cancels free inside the buffer: the authorization is voided, the stock released, nothing captured', async () => {
+    await withOrder({}, {}, async (handle, fakes) => {
+      await env.sleep('10m');
+      const view = await handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'changed my mind', requestedBy: service }] });
+      expect(view.status).toBe('cancelled');
+      expect(view.cancellation).toEqual({ reason: 'changed my mind', requestedBy: 'checkout-service', free: true });
+      expect(view.payment.status).toBe('voided');
+      expect(fakes.names()).not.toContain('capturePayment');
+      expect(callsAfter(fakes, 'notifyCustomer')).toEqual(
+        expect.arrayContaining(['voidPayment', 'releaseStock']),
+      );
+      expect(fakes.ledger.map((entry) => entry.kind)).toEqual(['authorize', 'void']);
+      expect(fakes.charged()).toBe(0);
+      expect(fakes.notifications.at(-1)).toBe('cancelled');
+      expect((await handle.result()).status).toBe('cancelled');
+    }, 'order-cancelled-free');
+  });
+
+  it('lets support cancel after picking, undoing in reverse: unpack and re-shelve, refund, release', async () => {
+    await withOrder({ warehouse: 'pick-only' }, {}, async (handle, fakes) => {
+      await waitForStatus(handle, 'processing', '10m');
+      await env.sleep('30m');
+      expect(fakes.names()).toContain('requestPack');
+      const view = await handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'customer called', requestedBy: support }] });
+      expect(view.status).toBe('cancelled');
+      expect(view.cancellation?.free).toBe(false);
+      expect(view.payment).toMatchObject({ status: 'refunded', captured: 7099, refunded: 7099 });
+      const undos = callsAfter(fakes, 'requestPack').filter((name) => name !== 'notifyCustomer');
+      expect(undos).toEqual(['requestReturnToShelf', 'returnPickedToShelf', 'cancelWarehouseTask', 'cancelWarehouseTask', 'refundPayment', 'voidPayment', 'releaseStock']);
+      expect(fakes.calls.find((c) => c.name === 'requestReturnToShelf')?.args).toMatchObject({ unpack: true });
+      expect(fakes.charged()).toBe(0);
+    }, 'order-cancelled-late');
+  });
+
+  it('refuses a late cancel from a service once the free-cancel window is over, changing nothing', async () => {
+    await withOrder({ warehouse: 'silent' }, {}, async (handle, fakes) => {
+      await env.sleep('1h');
+      await expect(handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'too late', requestedBy: service }] })).rejects.toMatchObject({
+        cause: { type: 'CancellationNotAllowed' },
+      });
+      expect((await handle.query(orderViewQuery)).status).toBe('processing');
+      expect(fakes.names()).not.toContain('refundPayment');
+    });
+  });
+
+  it('finishes a label purchase in flight when a cancel arrives, then voids the label', async () => {
+    await withOrder({ slow: { buyLabel: 1500 } }, {}, async (handle, fakes) => {
+      await waitForStatus(handle, 'processing', '10m');
+      while (!fakes.names().includes('buyLabel')) await new Promise((resolve) => setTimeout(resolve, 20));
+      const view = await handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'fraud suspected', requestedBy: support }] });
+      expect(view.status).toBe('cancelled');
+      expect(view.shipment).toBeNull();
+      expect(fakes.names()).toContain('voidLabel');
+      expect(fakes.names()).not.toContain('handOverToCarrier');
+      expect(view.timeline.at(-1)?.detail).toMatch(/voided label PP/);
+      expect(fakes.charged()).toBe(0);
+    });
+  });
+
+  it('refuses to cancel an order that has shipped: a return is the way', async () => {
+    await withOrder({ carrierScans: [] }, {}, async (handle) => {
+      await waitForStatus(handle, 'shipped', '10m');
+      await expect(handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'late', requestedBy: support }] })).rejects.toMatchObject({
+        cause: { type: 'AlreadyShipped', message: expect.stringMatching(/return is possible after delivery/) },
+      });
+      expect((await handle.query(orderViewQuery)).status).toBe('shipped');
+    });
+  });
+
+  it('treats a second cancel as harmless, and refuses one after the order is closed', async () => {
+    await withOrder({}, {}, async (handle, fakes) => {
+      await env.sleep('5m');
+      const cancel = () => handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'twice', requestedBy: service }] });
+      const [first, second] = await Promise.all([cancel(), cancel()]);
+      expect([first.status, second.status]).toEqual(['cancelled', 'cancelled']);
+      expect(fakes.names().filter((name) => name === 'voidPayment')).toHaveLength(1);
+      // The workflow has closed: there is nothing left to take an update (the API answers 409 from the read model).
+      await expect(cancel()).rejects.toThrow();
+    });
+  });
+});
+
+describe('order workflow: failures', () => {
+  it('rejects an order no warehouse can ship whole when the policy says so, charging nothing', async () => {
+    const { view, fakes } = await runOrder({ stockAvailable: false }, { backorderPolicy: 'reject' });
     expect(view.status).toBe('rejected');
     expect(fakes.names()).not.toContain('authorizePayment');
     expect(fakes.notifications).toEqual(['rejected']);
@@ -124,10 +264,35 @@ describe('order workflow', () => {
     expect(fakes.notifications).toEqual(['payment_failed']);
   });
 
-  it('asks the warehouse again after each missed pick SLA, then parks the order in needs_attention until the pick arrives', async () => {
-    const fakes = fakeActivities(env, { warehouse: 'silent' });
-    await withWorker(env, fakes.activities, async (taskQueue) => {
-      const { handle, request } = await startOrder(taskQueue);
+  it('rides out transient failures with retries, and charges once', async () => {
+    const { view, fakes } = await runOrder({ failing: { capturePayment: 3, buyLabel: 2 } });
+    expect(view.status).toBe('completed');
+    expect(fakes.names().filter((name) => name === 'capturePayment')).toHaveLength(4);
+    expect(fakes.charged()).toBe(view.totals!.total);
+    expect(timelineTypes(view)).not.toContain('needs_attention');
+  });
+
+  it('parks a step that keeps failing in needs_attention, and an operator retry resumes it', async () => {
+    await withOrder({ failing: { buyLabel: 1000 } }, {}, async (handle, fakes) => {
+      const parked = await waitForStatus(handle, 'needs_attention', '10m');
+      expect(parked.attention).toMatch(/buy the label keeps failing: buyLabel: simulated outage/);
+      expect(fakes.names().filter((name) => name === 'buyLabel')).toHaveLength(10);
+      await expect(handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'x', requestedBy: service }] })).rejects.toMatchObject({
+        cause: { type: 'CancellationNotAllowed' },
+      });
+
+      fakes.world.failing.buyLabel = 0;
+      const resumed = await handle.executeUpdate(retryUpdate, { args: [{ requestedBy: support }] });
+      expect(resumed.attention).toBeNull();
+      const view = await handle.result();
+      expect(view.status).toBe('completed');
+      expect(timelineTypes(view)).toEqual(expect.arrayContaining(['needs_attention', 'step_retried', 'label_created']));
+      await expect(handle.executeUpdate(retryUpdate, { args: [{ requestedBy: support }] })).rejects.toThrow();
+    }, 'order-parked-and-retried');
+  });
+
+  it('asks the warehouse again after each missed pick SLA, then parks the order until the pick arrives', async () => {
+    await withOrder({ warehouse: 'silent' }, {}, async (handle, fakes) => {
       // 30 minutes of buffer, then three 4-hour attempts.
       await env.sleep('13h');
       const parked = await handle.query(orderViewQuery);
@@ -136,19 +301,17 @@ describe('order workflow', () => {
       expect(fakes.names().filter((name) => name === 'requestPick')).toHaveLength(3);
       expect(timelineTypes(parked).filter((type) => type === 'pick_late')).toHaveLength(3);
 
-      // The warehouse finally reports the second attempt done: the order moves on.
+      // The warehouse finally reports the second attempt done: the order moves on by itself.
       await handle.signal(warehouseEventSignal, {
-        taskId: `${request.orderId}-pick-2`,
-        orderId: request.orderId,
+        taskId: `${parked.orderId}-pick-2`,
+        orderId: parked.orderId,
         type: 'pick_completed',
         at: new Date(await env.currentTimeMs()).toISOString(),
       });
       await env.sleep('1m');
       const resumed = await handle.query(orderViewQuery);
       expect(resumed.attention).toBeNull();
-      expect(timelineTypes(resumed)).toContain('pick_completed_late');
-      expect(timelineTypes(resumed)).toContain('picked');
-      await handle.terminate('test done');
+      expect(timelineTypes(resumed)).toEqual(expect.arrayContaining(['step_resumed', 'picked']));
     });
   });
 
@@ -159,29 +322,40 @@ describe('order workflow', () => {
     expect(timelineTypes(view)).toContain('pack_rejected');
   });
 
-  it('never moves an order backwards on late or repeated carrier scans', async () => {
-    const { view } = await runOrder({ carrierScans: ['out_for_delivery', 'in_transit', 'out_for_delivery', 'delivered', 'delivered', 'in_transit'] });
+  it('re-reserves elsewhere after a short pick, writing off the missing units', async () => {
+    const { view, fakes } = await runOrder({ shortPickOnce: { sku: 'MUG-CERAMIC', quantity: 1 } }, {}, 'order-short-pick');
     expect(view.status).toBe('completed');
-    const types = timelineTypes(view);
-    expect(types).not.toContain('in_transit');
-    expect(types.filter((type) => type === 'out_for_delivery')).toHaveLength(1);
-    expect(types.filter((type) => type === 'delivered')).toHaveLength(1);
-  });
-
-  it('tells the customer when the parcel misses its promise, and completes once it is delivered after all', async () => {
-    const fakes = fakeActivities(env, { carrierScans: ['in_transit'] });
-    const view = await withWorker(env, fakes.activities, async (taskQueue) => {
-      const { handle } = await startOrder(taskQueue);
-      // Standard ground promises 5 business days; 2 days of grace on top.
-      await env.sleep('12d');
-      const late = await handle.query(orderViewQuery);
-      expect(late.status).toBe('needs_attention');
-      expect(fakes.notifications).toContain('delayed');
-      await fakes.carrierSignal(late.shipment!.trackingNumber, 'delivered');
-      return handle.result();
-    });
-    expect(view.status).toBe('completed');
-    expect(view.attention).toBeNull();
+    expect(view.warehouseId).toBe('wh-west');
+    expect(fakes.names()).toEqual(expect.arrayContaining(['recordShortPick', 'releaseStock']));
+    expect(fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => (c.args as { round: number }).round)).toEqual([1, 2]);
+    expect(timelineTypes(view)).toEqual(expect.arrayContaining(['short_pick', 'stock_reserved', 'picked']));
+    expect(fakes.charged()).toBe(view.totals!.total);
   });
 });
 
+describe('order workflow: backorders', () => {
+  it('waits for a restock when no warehouse can ship, then carries on when stock arrives', async () => {
+    await withOrder({ stockAvailable: false }, {}, async (handle, fakes) => {
+      const waiting = await waitForStatus(handle, 'backordered', '1h');
+      expect(fakes.notifications).toEqual(['backordered']);
+      expect(fakes.names()).not.toContain('authorizePayment');
+      expect(waiting.timeline.at(-1)?.detail).toMatch(/waiting for stock until/);
+
+      await env.sleep('3d');
+      fakes.world.stockAvailable = true;
+      await handle.signal(stockArrivedSignal, { sku: 'MUG-CERAMIC', warehouseId: 'wh-east' });
+      const view = await handle.result();
+      expect(view.status).toBe('completed');
+      expect(fakes.charged()).toBe(view.totals!.total);
+    }, 'order-backordered');
+  });
+
+  it('cancels a backorder nobody restocked by the deadline, with nothing charged', async () => {
+    const { view, fakes } = await runOrder({ stockAvailable: false });
+    expect(view.status).toBe('cancelled');
+    expect(timelineTypes(view).at(-1)).toBe('backorder_expired');
+    expect(eventAt(view, 'backorder_expired') - eventAt(view, 'backordered')).toBeGreaterThanOrEqual(durationMs('7d'));
+    expect(fakes.names()).not.toContain('authorizePayment');
+    expect(fakes.notifications).toEqual(['backordered', 'backorder_expired']);
+  });
+});

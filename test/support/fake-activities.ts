@@ -7,34 +7,68 @@ import { orderWorkflowId } from '../../domain/ids.js';
 import { carrierEventSignal, warehouseEventSignal } from '../../domain/messages.js';
 import type { OrderView, PricedLine } from '../../domain/order.js';
 import { orderTotals } from '../../domain/pricing.js';
-import type { CarrierEvent } from '../../domain/schemas.js';
+import type { CarrierEvent, WarehouseEvent } from '../../domain/schemas.js';
 import { DEMO_PRODUCTS } from '../../db/seed.js';
 
 export interface FakeWorld {
-  /** How the warehouse answers a task: at once, never, or with a wrong weight on the first pack. */
-  warehouse: 'prompt' | 'silent' | 'wrong-weight-once';
+  /** How the warehouse answers a task: at once, never, picks but never packs, or a wrong weight on the first pack. */
+  warehouse: 'prompt' | 'silent' | 'pick-only' | 'wrong-weight-once';
+  /** Units the first pick comes up short of. */
+  shortPickOnce: { sku: string; quantity: number } | null;
   /** The scans the carrier sends after hand-over (in this order); empty = the carrier stays silent. */
   carrierScans: CarrierEvent['type'][];
+  /** Whether any warehouse can ship the order now (flip it, then signal, to model a restock). */
   stockAvailable: boolean;
+  /** Activities that fail with a transient error this many more times. */
+  failing: Partial<Record<keyof OrderActivities, number>>;
+  /** Real milliseconds an activity takes (time does not skip while an activity runs). */
+  slow: Partial<Record<keyof OrderActivities, number>>;
 }
 
 /**
  * Typed stand-ins for every activity, for workflow tests on the time-skipping server. The external
  * parties answer the way real ones do: by signalling the workflow (what the API does for their
- * webhooks), never by reaching into it.
+ * webhooks), never by reaching into it. Money keeps a small ledger with the gateway's rules, so a
+ * test can check what the customer was charged in the end.
  */
-export function fakeActivities(env: TestWorkflowEnvironment, world: Partial<FakeWorld> = {}) {
-  const setting: FakeWorld = { warehouse: 'prompt', carrierScans: ['in_transit', 'out_for_delivery', 'delivered'], stockAvailable: true, ...world };
+export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<FakeWorld> = {}) {
+  const world: FakeWorld = {
+    warehouse: 'prompt',
+    shortPickOnce: null,
+    carrierScans: ['in_transit', 'out_for_delivery', 'delivered'],
+    stockAvailable: true,
+    failing: {},
+    slow: {},
+    ...settings,
+  };
   const calls: { name: string; args: unknown }[] = [];
   const snapshots: OrderView[] = [];
   const notifications: string[] = [];
+  const ledger: { kind: 'authorize' | 'capture' | 'void' | 'refund'; amount: number }[] = [];
   let packs = 0;
-  const called = (name: string, args: unknown) => calls.push({ name, args: structuredClone(args) });
+  let picks = 0;
   const nowInWorkflowTime = async () => new Date(await env.currentTimeMs());
+  const has = (kind: string) => ledger.some((entry) => entry.kind === kind);
+  const sum = (kind: string) => ledger.filter((entry) => entry.kind === kind).reduce((total, entry) => total + entry.amount, 0);
+
+  async function called(name: keyof OrderActivities, args: unknown): Promise<void> {
+    calls.push({ name, args: structuredClone(args) });
+    const delay = world.slow[name];
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+    const failures = world.failing[name] ?? 0;
+    if (failures > 0) {
+      world.failing[name] = failures - 1;
+      throw new Error(`${name}: simulated outage`);
+    }
+  }
+
+  async function warehouseSignal(event: Omit<WarehouseEvent, 'at'>) {
+    await env.client.workflow.getHandle(orderWorkflowId(event.orderId)).signal(warehouseEventSignal, { ...event, at: (await nowInWorkflowTime()).toISOString() });
+  }
 
   const activities: OrderActivities = {
     async quoteOrder(input) {
-      called('quoteOrder', input);
+      await called('quoteOrder', input);
       const lines: PricedLine[] = input.items.map((item) => {
         const product = DEMO_PRODUCTS.find((p) => p.sku === item.sku);
         if (!product) throw ApplicationFailure.nonRetryable(`unknown sku: ${item.sku}`, FailureType.UnknownSku);
@@ -43,47 +77,78 @@ export function fakeActivities(env: TestWorkflowEnvironment, world: Partial<Fake
       return { lines, totals: orderTotals(lines, input.shippingSpeed, 'USD') };
     },
     async reserveStock(input) {
-      called('reserveStock', input);
-      if (!setting.stockAvailable) throw ApplicationFailure.nonRetryable('no warehouse holds every line', FailureType.OutOfStock);
-      return { warehouseId: 'wh-east' };
+      await called('reserveStock', input);
+      if (!world.stockAvailable) throw ApplicationFailure.nonRetryable('no warehouse holds every line', FailureType.OutOfStock);
+      return { warehouseId: input.round === 1 ? 'wh-east' : 'wh-west' };
     },
     async releaseStock(input) {
-      called('releaseStock', input);
+      await called('releaseStock', input);
     },
     async recordPick(input) {
-      called('recordPick', input);
+      await called('recordPick', input);
+    },
+    async returnPickedToShelf(input) {
+      await called('returnPickedToShelf', input);
+    },
+    async recordShortPick(input) {
+      await called('recordShortPick', input);
     },
     async authorizePayment(input) {
-      called('authorizePayment', input);
+      await called('authorizePayment', input);
       if (input.token === 'tok_decline') throw ApplicationFailure.nonRetryable('card declined by issuer', FailureType.PaymentDeclined);
+      if (!has('authorize')) ledger.push({ kind: 'authorize', amount: input.amount });
       return { reference: `auth-${input.orderId}` };
     },
     async capturePayment(input) {
-      called('capturePayment', input);
+      await called('capturePayment', input);
+      if (!has('capture')) ledger.push({ kind: 'capture', amount: input.amount });
       return { reference: `capture-${input.orderId}` };
     },
+    async voidPayment(input) {
+      await called('voidPayment', input);
+      if (!has('authorize') || has('capture') || has('void')) return { voided: 0 };
+      ledger.push({ kind: 'void', amount: sum('authorize') });
+      return { voided: sum('authorize') };
+    },
+    async refundPayment(input) {
+      await called('refundPayment', input);
+      const refundable = sum('capture') - sum('refund');
+      if (refundable <= 0) return { refunded: 0 };
+      ledger.push({ kind: 'refund', amount: refundable });
+      return { refunded: refundable };
+    },
     async requestPick(task) {
-      called('requestPick', task);
-      if (setting.warehouse === 'silent') return;
-      await env.client.workflow
-        .getHandle(orderWorkflowId(task.orderId))
-        .signal(warehouseEventSignal, { taskId: task.taskId, orderId: task.orderId, type: 'pick_completed', at: (await nowInWorkflowTime()).toISOString() });
+      await called('requestPick', task);
+      if (world.warehouse === 'silent') return;
+      picks += 1;
+      const short = picks === 1 && world.shortPickOnce;
+      await warehouseSignal({
+        taskId: task.taskId,
+        orderId: task.orderId,
+        type: 'pick_completed',
+        ...(short ? { shortages: [{ ...short, reason: 'missing' as const }] } : {}),
+      });
     },
     async requestPack(task) {
-      called('requestPack', task);
-      if (setting.warehouse === 'silent') return;
+      await called('requestPack', task);
+      if (world.warehouse === 'silent' || world.warehouse === 'pick-only') return;
       packs += 1;
-      const wrong = setting.warehouse === 'wrong-weight-once' && packs === 1;
-      await env.client.workflow.getHandle(orderWorkflowId(task.orderId)).signal(warehouseEventSignal, {
+      const wrong = world.warehouse === 'wrong-weight-once' && packs === 1;
+      await warehouseSignal({
         taskId: task.taskId,
         orderId: task.orderId,
         type: 'pack_completed',
-        at: (await nowInWorkflowTime()).toISOString(),
         measuredWeightGrams: wrong ? task.expectedWeightGrams * 2 : task.expectedWeightGrams,
       });
     },
+    async cancelWarehouseTask(task) {
+      await called('cancelWarehouseTask', task);
+    },
+    async requestReturnToShelf(task) {
+      await called('requestReturnToShelf', task);
+    },
     async buyLabel(input) {
-      called('buyLabel', input);
+      await called('buyLabel', input);
       return {
         carrier: 'parcelpost',
         service: 'ground',
@@ -94,14 +159,16 @@ export function fakeActivities(env: TestWorkflowEnvironment, world: Partial<Fake
         promisedBy: addBusinessDays(await nowInWorkflowTime(), 5).toISOString(),
       };
     },
+    async voidLabel(input) {
+      await called('voidLabel', input);
+      return { voided: calls.some((c) => c.name === 'buyLabel') ? `PP${input.orderId}` : null };
+    },
     async handOverToCarrier(input) {
-      called('handOverToCarrier', input);
-      for (const type of setting.carrierScans) {
-        await carrierSignal(input.trackingNumber, type);
-      }
+      await called('handOverToCarrier', input);
+      for (const type of world.carrierScans) await carrierSignal(input.trackingNumber, type);
     },
     async notifyCustomer(input) {
-      called('notifyCustomer', input);
+      await called('notifyCustomer', input);
       notifications.push(input.kind);
     },
     async recordOrderUpdate(input) {
@@ -116,5 +183,16 @@ export function fakeActivities(env: TestWorkflowEnvironment, world: Partial<Fake
       .signal(carrierEventSignal, { trackingNumber, type, at: (await nowInWorkflowTime()).toISOString(), location: 'hub' });
   }
 
-  return { activities, calls, snapshots, notifications, carrierSignal, names: () => calls.map((c) => c.name) };
+  return {
+    activities,
+    world,
+    calls,
+    snapshots,
+    notifications,
+    ledger,
+    carrierSignal,
+    /** What the customer paid in the end. */
+    charged: () => sum('capture') - sum('refund'),
+    names: () => calls.map((c) => c.name),
+  };
 }
