@@ -4,10 +4,12 @@ import { inArray } from 'drizzle-orm';
 import { addDuration } from '../domain/durations.js';
 import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
 import { initialOrderView, type OrderWorkflowInput } from '../domain/order.js';
-import { CreateOrderRequest, ListOrdersQuery } from '../domain/schemas.js';
+import { CancelOrderRequest, CreateOrderRequest, ListOrdersQuery } from '../domain/schemas.js';
+import { cancelOrderUpdate, retryUpdate } from '../domain/messages.js';
 import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../domain/search-attributes.js';
-import { ORDER_STATUSES } from '../domain/statuses.js';
+import { FINAL_STATUSES, ORDER_STATUSES } from '../domain/statuses.js';
 import { orders, products } from '../db/schema.js';
+import { actorOf } from './actor.js';
 import { type ApiContext, withTemporalDeadline } from './context.js';
 import { parseOr400, ProblemError } from './problem.js';
 import { decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
@@ -96,6 +98,36 @@ export function ordersRouter(context: ApiContext): Router {
     // Same request again: a retry. Make sure its workflow runs (the first try may have failed to start it).
     await startWorkflow(existing.input);
     res.status(200).json(await currentView(request.orderId));
+  });
+
+  /** A live order's workflow; a closed one answers 409 from the read model without waking anything. */
+  async function openOrderHandle(orderId: string) {
+    const order = await findOrder(db, orderId);
+    if (!order) throw new ProblemError(404, 'Not found', `No order ${orderId}.`);
+    if ((FINAL_STATUSES as readonly string[]).includes(order.status)) {
+      throw new ProblemError(409, 'Order is closed', `Order ${orderId} is already ${order.status}.`);
+    }
+    return context.temporal.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(orderId));
+  }
+
+  /**
+   * Cancels through a workflow update, so the caller learns the outcome: 200 with the cancelled
+   * order once its compensations ran, or the refusal. Asking again is harmless.
+   */
+  router.post('/orders/:orderId/cancel', async (req, res) => {
+    const { reason } = parseOr400(CancelOrderRequest, req.body ?? {}, 'cancellation');
+    const handle = await openOrderHandle(req.params.orderId);
+    // Compensations may take a little while (a refund, a label void): a longer deadline than reads.
+    const view = await withTemporalDeadline(context, () => handle.executeUpdate(cancelOrderUpdate, { args: [{ reason, requestedBy: actorOf(req) }] }), 30_000);
+    context.log.info({ orderId: view.orderId, reason }, 'order cancelled');
+    res.json(view);
+  });
+
+  /** Runbook: once the cause of a needs_attention order is fixed, run its parked step again. */
+  router.post('/orders/:orderId/retry', async (req, res) => {
+    const handle = await openOrderHandle(req.params.orderId);
+    const view = await withTemporalDeadline(context, () => handle.executeUpdate(retryUpdate, { args: [{ requestedBy: actorOf(req) }] }), 30_000);
+    res.json(view);
   });
 
   router.get('/orders/:orderId', async (req, res) => {

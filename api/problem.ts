@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { FailureType } from '../domain/errors.js';
 import { type z } from 'zod';
 
 export interface FieldError {
@@ -58,11 +59,23 @@ function isTemporalUnavailable(error: unknown): boolean {
   return code === 14 || code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Failed to connect|deadline/i.test(text);
 }
 
+/** HTTP statuses of the business failures a workflow update can refuse with. */
+const UPDATE_REFUSALS: Partial<Record<string, { status: number; title: string }>> = {
+  [FailureType.AlreadyShipped]: { status: 409, title: 'Order has shipped' },
+  [FailureType.OrderClosed]: { status: 409, title: 'Order is closed' },
+  [FailureType.CancellationNotAllowed]: { status: 403, title: 'Cancellation not allowed' },
+  [FailureType.NothingToRetry]: { status: 409, title: 'Nothing to retry' },
+};
+
 /** The one place that maps failures to HTTP. Never leaks stack traces or internals. */
 export function errorHandler(log: (error: unknown, message: string) => void): ErrorRequestHandler {
   return (error, req, res, _next) => {
     if (error instanceof ProblemError) return sendProblem(res, error);
     if (error instanceof WorkflowNotFoundError) return sendProblem(res, new ProblemError(404, 'Not found', 'No such order.'));
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+      const refusal = UPDATE_REFUSALS[error.cause.type ?? ''];
+      if (refusal) return sendProblem(res, new ProblemError(refusal.status, refusal.title, error.cause.message));
+    }
     const body = error as { type?: string; status?: number; expose?: boolean };
     if (body.type === 'entity.parse.failed') return sendProblem(res, new ProblemError(400, 'Malformed JSON', 'The request body is not valid JSON.'));
     if (body.type === 'entity.too.large') return sendProblem(res, new ProblemError(413, 'Body too large'));

@@ -1,75 +1,35 @@
-import type { Server } from 'node:http';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../api/app.js';
 import type { Database } from '../db/client.js';
 import { notifications, payments, reservations, shipments, trackingEvents } from '../db/schema.js';
 import { orderWorkflowId } from '../domain/ids.js';
-import type { OrderPolicy, OrderView } from '../domain/order.js';
-import { runDeliveryLoop } from '../simulators/deliveries.js';
-import { createOrderWorker, simulatedParties } from '../workers/create-worker.js';
-import { isolatedProduct, stockOf, testDatabase } from './support/database.js';
+import type { OrderPolicy } from '../domain/order.js';
+import { isolatedProduct, stockOf } from './support/database.js';
 import { orderRequest, PRODUCTION_POLICY } from './support/orders.js';
-import { devServerEnvironment } from './support/temporal.js';
+import { startSystem, type System } from './support/system.js';
 
 /**
  * The whole system on real servers: HTTP → API → Temporal dev server → worker → Postgres, with the
  * simulated warehouse and carrier answering through the API's own webhooks.
  */
-let env: TestWorkflowEnvironment;
+let system: System;
 let db: Database;
-let worker: Worker;
-let running: Promise<void>;
-let server: Server;
-let baseUrl: string;
-const stopSimulators = new AbortController();
+let env: TestWorkflowEnvironment;
 
 const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '2s', returnWindow: '3s', warehouseTaskSla: '1m' };
 
 beforeAll(async () => {
-  env = await devServerEnvironment();
-  db = await testDatabase();
-  const app = createApp({ db, temporal: env.client, orderPolicy: policy, log: { error: (e, m) => console.error(m, e), info: () => {} } });
-  server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const parties = simulatedParties(db, 0, () => {});
-  worker = await createOrderWorker({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', deps: { db, ...parties } });
-  running = worker.run();
-  void runDeliveryLoop(db, baseUrl, stopSimulators.signal, (m) => console.error(m));
+  system = await startSystem({ policy });
+  ({ db, env } = system);
 });
 
 afterAll(async () => {
-  stopSimulators.abort();
-  worker?.shutdown();
-  await running;
-  await new Promise((resolve) => server?.close(resolve));
-  await env?.teardown();
-  await db?.close();
+  await system?.stop();
 });
 
-async function api(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, type: response.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : undefined };
-}
-
-async function waitForStatus(orderId: string, status: string, timeoutMs = 45_000): Promise<OrderView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { body } = await api('GET', `/orders/${orderId}`);
-    if (body?.status === status) return body as OrderView;
-    if (Date.now() > deadline) throw new Error(`order ${orderId} is ${body?.status}, not ${status}: ${JSON.stringify(body?.timeline?.map((e: { type: string }) => e.type))}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
+const api = (...args: Parameters<System['api']>) => system.api(...args);
+const waitForStatus = (orderId: string, status: string) => system.waitForOrder(orderId, (s) => s === status, 45_000);
 
 describe('end to end', () => {
   it('takes an order posted over HTTP to completed, with one capture of the total and the stock picked exactly once', async () => {
