@@ -128,6 +128,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     },
     {
       validator: ({ requestedBy }) => {
+        // A cancel already under way: this one waits for it and gets the same answer.
+        if (cancelRequest && !closed) return;
         const refusal = cancellationRefusal({ status: view.status, captured, leftWarehouse, closing }, requestedBy);
         if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.failureType);
       },
