@@ -11,5 +11,9 @@ export function orderPolicyFrom(settings: Config): OrderPolicy {
     deliveryGrace: settings.DELIVERY_GRACE,
     backorderPolicy: settings.BACKORDER_POLICY,
     backorderWait: settings.BACKORDER_WAIT,
+    deliveryExceptionWait: settings.DELIVERY_EXCEPTION_WAIT,
+    deliveryExceptionPolicy: settings.DELIVERY_EXCEPTION_POLICY,
+    returnShippingWindow: settings.RETURN_SHIPPING_WINDOW,
+    feedbackDelay: settings.FEEDBACK_DELAY,
   };
 }

@@ -32,6 +32,14 @@ const Env = z.object({
   /** When no warehouse can ship a whole order: `wait` for a restock (up to BACKORDER_WAIT) or `reject` it. */
   BACKORDER_POLICY: z.enum(['wait', 'reject']).default('wait'),
   BACKORDER_WAIT: duration.default('7d'),
+  /** How long the carrier has after a delivery exception before the policy reships or refunds. */
+  DELIVERY_EXCEPTION_WAIT: duration.default('3d'),
+  /** What a lost parcel gets after DELIVERY_EXCEPTION_WAIT: `reship` from stock or `refund`. */
+  DELIVERY_EXCEPTION_POLICY: z.enum(['reship', 'refund']).default('reship'),
+  /** How long a return authorization waits for the customer's parcel before it expires. */
+  RETURN_SHIPPING_WINDOW: duration.default('14d'),
+  /** When the customer is asked for feedback, after delivery. */
+  FEEDBACK_DELAY: duration.default('7d'),
   /** 1 = realistic delays of the simulated payment gateway, warehouse and carriers; 0 = they answer at once. */
   SIM_DELAY_SCALE: z.coerce.number().min(0).max(100).default(1),
   /** Where the simulated warehouse and carriers deliver their events: this system's own API. */

@@ -20,6 +20,14 @@ export interface OrderPolicy {
   backorderPolicy: 'wait' | 'reject';
   /** How long a backordered order waits for stock before it is cancelled, nothing charged. */
   backorderWait: string;
+  /** How long the carrier has after a delivery exception before the policy decides. */
+  deliveryExceptionWait: string;
+  /** What a lost parcel gets: a new shipment from stock, or the money back. */
+  deliveryExceptionPolicy: 'reship' | 'refund';
+  /** How long a return authorization waits for the customer's parcel. */
+  returnShippingWindow: string;
+  /** When the customer is asked for feedback, after delivery. */
+  feedbackDelay: string;
 }
 
 export interface OrderWorkflowInput {

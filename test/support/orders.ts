@@ -12,6 +12,10 @@ export const PRODUCTION_POLICY: OrderPolicy = {
   deliveryGrace: '2d',
   backorderPolicy: 'wait',
   backorderWait: '7d',
+  deliveryExceptionWait: '3d',
+  deliveryExceptionPolicy: 'reship',
+  returnShippingWindow: '14d',
+  feedbackDelay: '7d',
 };
 
 export function newOrderId(prefix = 'test'): string {
