@@ -15,6 +15,8 @@ export const FailureType = {
   CancellationNotAllowed: 'CancellationNotAllowed',
   /** Retry refused: the order is not parked. */
   NothingToRetry: 'NothingToRetry',
+  /** Return refused: outside the window, not delivered, or more units than are left to return. */
+  ReturnNotAllowed: 'ReturnNotAllowed',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderView } from './order.js';
-import type { Actor, CarrierEvent, WarehouseEvent } from './schemas.js';
+import type { OrderView, ReturnView } from './order.js';
+import type { Actor, CarrierEvent, CreateReturnRequest, ReturnReceipt, WarehouseEvent } from './schemas.js';
 
 /** The warehouse finished a pick or pack task (sent by the API's warehouse endpoint). */
 export const warehouseEventSignal = defineSignal<[WarehouseEvent]>('warehouseEvent');
@@ -23,3 +23,12 @@ export const cancelOrderUpdate = defineUpdate<OrderView, [{ reason: string; requ
 
 /** An operator fixed what parked the order in needs_attention: run the step again. */
 export const retryUpdate = defineUpdate<OrderView, [{ requestedBy: Actor }]>('retry');
+
+/**
+ * Ask to return delivered units. Accepted only inside the return window and for delivered units not
+ * yet returned; answers with the return authorization and its label.
+ */
+export const requestReturnUpdate = defineUpdate<ReturnView, [CreateReturnRequest & { requestedBy: Actor }]>('requestReturn');
+
+/** The warehouse received a return parcel and inspected it (sent by the API's return receipt endpoint). */
+export const returnReceivedSignal = defineSignal<[ReturnReceipt & { returnId: string }]>('returnReceived');

@@ -91,6 +91,25 @@ export interface ShipmentView {
   promisedBy: string;
 }
 
+export type ReturnStatus = 'authorized' | 'received' | 'refunded' | 'expired';
+
+/** A return authorization (RMA) and what became of it. */
+export interface ReturnView {
+  returnId: string;
+  status: ReturnStatus;
+  reason: string;
+  comment: string | null;
+  items: { sku: string; quantity: number }[];
+  returnLabel: { carrier: string; trackingNumber: string } | null;
+  /** The parcel must reach the warehouse by then, or the authorization expires. */
+  expiresAt: string;
+  /** What the warehouse found, once the parcel arrived. */
+  units: { sku: string; quantity: number; condition: 'resalable' | 'damaged' }[];
+  /** Minor units refunded for this return. */
+  refunded: number;
+  createdAt: string;
+}
+
 export interface TimelineEvent {
   seq: number;
   at: string;
@@ -118,6 +137,9 @@ export interface OrderView {
   attention: string | null;
   /** Set once the order is cancelled. */
   cancellation: { reason: string; requestedBy: string; free: boolean } | null;
+  /** Failed delivery attempts the carrier reported for the current shipment. */
+  deliveryAttempts: number;
+  returns: ReturnView[];
   timeline: TimelineEvent[];
 }
 
@@ -141,6 +163,8 @@ export function initialOrderView(input: OrderWorkflowInput): OrderView {
     returnableUntil: null,
     attention: null,
     cancellation: null,
+    deliveryAttempts: 0,
+    returns: [],
     timeline: [{ seq: 0, at: input.receivedAt, type: 'order_received', status: 'received' }],
   };
 }

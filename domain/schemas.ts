@@ -89,7 +89,7 @@ export const WarehouseEvent = z.strictObject({
 });
 export type WarehouseEvent = z.infer<typeof WarehouseEvent>;
 
-export const carrierEventTypes = ['in_transit', 'out_for_delivery', 'delivered'] as const;
+export const carrierEventTypes = ['in_transit', 'out_for_delivery', 'delivered', 'delivery_failed', 'exception'] as const;
 
 /** What a carrier's tracking webhook sends. */
 export const CarrierEvent = z.strictObject({
@@ -130,3 +130,42 @@ export const InventoryAdjustment = z.strictObject({
   note: z.string().max(500).optional(),
 });
 export type InventoryAdjustment = z.infer<typeof InventoryAdjustment>;
+
+export const returnReasons = ['damaged', 'wrong_item', 'not_as_described', 'no_longer_needed', 'size_or_fit', 'other'] as const;
+export type ReturnReason = (typeof returnReasons)[number];
+/** Reasons that are the seller's fault: the refund includes shipping. */
+export const SELLER_FAULT_REASONS: readonly ReturnReason[] = ['damaged', 'wrong_item', 'not_as_described'];
+
+export const CreateReturnRequest = z.strictObject({
+  items: z
+    .array(OrderLineRequest)
+    .min(1)
+    .max(50)
+    .superRefine((items, ctx) => {
+      const seen = new Set<string>();
+      items.forEach((item, index) => {
+        if (seen.has(item.sku)) ctx.addIssue({ code: 'custom', path: [index, 'sku'], message: `sku ${item.sku} appears twice` });
+        seen.add(item.sku);
+      });
+    }),
+  reason: z.enum(returnReasons),
+  comment: z.string().trim().max(1000).optional(),
+});
+export type CreateReturnRequest = z.infer<typeof CreateReturnRequest>;
+
+export const unitConditions = ['resalable', 'damaged'] as const;
+
+/** What the warehouse found in a returned parcel, per sku and condition. */
+export const ReturnReceipt = z.strictObject({
+  units: z
+    .array(z.strictObject({ sku: id, quantity: z.number().int().min(1).max(100), condition: z.enum(unitConditions) }))
+    .min(1)
+    .max(100),
+  at: z.iso.datetime({ offset: true }).optional(),
+});
+export type ReturnReceipt = z.infer<typeof ReturnReceipt>;
+
+export const ReturnsReportQuery = z.strictObject({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});

@@ -19,6 +19,10 @@ export const ORDER_STATUSES = [
   'delivered',
   /** The return window closed with nothing pending. Final. */
   'completed',
+  /** Every unit came back (returns, or a parcel returned to sender) and was refunded. Final. */
+  'returned',
+  /** The parcel is late, lost or undeliverable: the customer was told, a trace is open with the carrier. */
+  'delivery_exception',
   /** The payment gateway declined the authorization; stock released, nothing charged. Final. */
   'payment_failed',
   /** Not enough stock at any single warehouse to ship the whole order; nothing charged. Final. */
@@ -33,7 +37,7 @@ export const ORDER_STATUSES = [
 
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'payment_failed', 'rejected', 'cancelled'];
+export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'returned', 'payment_failed', 'rejected', 'cancelled'];
 
 /**
  * Order of the delivery milestones; a carrier event never moves an order backwards.

@@ -532,16 +532,18 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
       }
       for (const event of carrierEvents.splice(0)) {
         if (event.trackingNumber !== trackingNumber) continue;
+        const type = event.type;
+        if (type !== 'in_transit' && type !== 'out_for_delivery' && type !== 'delivered') continue;
         const current = SHIPPING_PROGRESS.indexOf(view.shipment!.status);
-        const next = SHIPPING_PROGRESS.indexOf(event.type);
+        const next = SHIPPING_PROGRESS.indexOf(type);
         if (next <= current) continue;
-        view.shipment = { ...view.shipment!, status: event.type };
-        if (event.type === 'delivered') {
+        view.shipment = { ...view.shipment!, status: type };
+        if (type === 'delivered') {
           view.attention = null;
           return;
         }
-        await record(event.type, late ? 'needs_attention' : event.type, event.location);
-        if (event.type === 'out_for_delivery') {
+        await record(type, late ? 'needs_attention' : type, event.location);
+        if (type === 'out_for_delivery') {
           await notify({ kind: 'out_for_delivery', subject: `Order ${orderId} is out for delivery`, body: 'Your parcel will arrive today.' });
         }
       }
