@@ -4,6 +4,7 @@ import { createInventoryActivities } from './inventory.js';
 import { createNotificationActivities } from './notifications.js';
 import { createPaymentActivities } from './payments.js';
 import { createReadModelActivities } from './read-model.js';
+import { createReturnActivities } from './returns.js';
 import { createShippingActivities } from './shipping.js';
 import { createWarehouseActivities } from './warehouse.js';
 
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createShippingActivities(deps),
     ...createNotificationActivities(deps),
     ...createReadModelActivities(deps),
+    ...createReturnActivities(deps),
   };
 }
 

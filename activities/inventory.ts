@@ -13,7 +13,7 @@ import type { WarehouseLine } from './ports.js';
 class NotEnoughAtWarehouse extends Error {}
 class AlreadyReserved extends Error {}
 
-type ReservationStatus = 'held' | 'picked' | 'released' | 'returned';
+type ReservationStatus = 'held' | 'picked' | 'shipped' | 'released' | 'returned';
 
 /** Warehouses that hold every line right now, nearest to the address first. */
 async function candidateWarehouses(db: Database, lines: WarehouseLine[], address: ShippingAddress): Promise<string[]> {
@@ -51,7 +51,7 @@ async function settleReservations(
       .for('update');
     for (const line of lines) {
       const movement = change(line);
-      if (line.quantity > 0) {
+      if (line.quantity > 0 && (movement.onHandDelta !== 0 || movement.reservedDelta !== 0)) {
         await moveStock(tx, {
           key: effectKey(orderId, `${movement.kind}:${line.round}:${line.sku}`),
           warehouseId: line.warehouseId,
@@ -145,6 +145,11 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
     /** The warehouse picked the order: its units leave the shelf, and the reservation is used up. */
     async recordPick(input: { orderId: string }): Promise<void> {
       await settleReservations(db, input.orderId, 'held', 'picked', (line) => ({ kind: 'pick', onHandDelta: -line.quantity, reservedDelta: -line.quantity }));
+    },
+
+    /** The carrier has the parcel: its picked units are gone for good (a cancel no longer puts them back). */
+    async recordShipped(input: { orderId: string }): Promise<void> {
+      await settleReservations(db, input.orderId, 'picked', 'shipped', () => ({ kind: 'ship', onHandDelta: 0, reservedDelta: 0 }));
     },
 
     /** Picked units came back to the shelf (the order was cancelled before it shipped). */

@@ -36,6 +36,11 @@ export interface WarehouseSystem {
   }): Promise<void>;
   /** Withdraws a task not yet done (the order was cancelled); a done or unknown task is left alone. */
   cancelTask(task: { taskId: string }): Promise<void>;
+  /**
+   * A return parcel is on its way: the warehouse reports its receipt and the condition of each unit
+   * through the API's return receipt endpoint.
+   */
+  expectReturn(task: { returnId: string; orderId: string; warehouseId: string; items: WarehouseLine[] }): Promise<void>;
   /** Puts an order's picked units back on the shelf, unpacking them first if they were packed. */
   requestReturnToShelf(task: { taskId: string; orderId: string; warehouseId: string; lines: WarehouseLine[]; unpack: boolean }): Promise<void>;
 }
@@ -68,6 +73,10 @@ export interface ParcelRequest {
 export interface Carriers {
   rates(parcel: ParcelRequest): Promise<CarrierRate[]>;
   buyLabel(request: ParcelRequest & { idempotencyKey: string; carrier: string; service: string }): Promise<{ trackingNumber: string; cost: number }>;
+  /** A prepaid label for the customer to send items back to the warehouse. */
+  buyReturnLabel(request: { idempotencyKey: string; from: ShippingAddress; to: Place }): Promise<{ carrier: string; trackingNumber: string }>;
+  /** Asks the carrier to look for a parcel that is late or lost. */
+  openTrace(request: { carrier: string; trackingNumber: string; reason: string }): Promise<{ traceId: string }>;
   /** Cancels an unused label so it is not billed. */
   voidLabel(request: { carrier: string; trackingNumber: string }): Promise<void>;
   /** The parcel leaves the warehouse: the carrier scans it and starts reporting tracking events. */

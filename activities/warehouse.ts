@@ -18,6 +18,9 @@ export function createWarehouseActivities({ warehouse }: ActivityDependencies) {
     }): Promise<void> {
       await warehouse.requestPack(task);
     },
+    async expectReturnParcel(task: { returnId: string; orderId: string; warehouseId: string; items: WarehouseLine[] }): Promise<void> {
+      await warehouse.expectReturn(task);
+    },
     async cancelWarehouseTask(task: { taskId: string }): Promise<void> {
       await warehouse.cancelTask(task);
     },

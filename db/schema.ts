@@ -85,7 +85,8 @@ export const stockMovements = pgTable(
 
 /**
  * What an order holds at a warehouse: `held` until picked (`picked`) or given back (`released`);
- * picked units put back after a cancel are `returned`. A short pick ends a round and the order
+ * picked units put back after a cancel are `returned`; picked units the carrier took are `shipped`.
+ * A short pick ends a round and the order
  * reserves again in the next one.
  */
 export const reservations = pgTable(
@@ -240,4 +241,30 @@ export const simulatorDeliveries = pgTable(
     lastError: text('last_error'),
   },
   (t) => [uniqueIndex('simulator_deliveries_once').on(t.dedupeKey), index('simulator_deliveries_due').on(t.deliveredAt, t.dueAt)],
+);
+
+/**
+ * Return authorizations (RMAs), written by the workflow through an idempotent activity: what the
+ * customer sends back, why, what the warehouse found, and what was refunded. Reports read it.
+ */
+export const returns = pgTable(
+  'returns',
+  {
+    returnId: text('return_id').primaryKey(),
+    orderId: text('order_id').notNull(),
+    /** authorized | received | refunded | expired */
+    status: text('status').notNull(),
+    reason: text('reason').notNull(),
+    comment: text('comment'),
+    items: jsonb('items').$type<{ sku: string; quantity: number }[]>().notNull(),
+    units: jsonb('units').$type<{ sku: string; quantity: number; condition: string }[]>().notNull(),
+    labelCarrier: text('label_carrier'),
+    labelTrackingNumber: text('label_tracking_number'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** Minor units refunded for this return. */
+    refunded: integer('refunded').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('returns_order').on(t.orderId), index('returns_created').on(t.createdAt)],
 );

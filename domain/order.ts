@@ -1,5 +1,5 @@
 import type { Channel, CreateOrderRequest, ShippingAddress, ShippingSpeed } from './schemas.js';
-import type { OrderStatus } from './statuses.js';
+import type { OrderStatus, ShipmentStatus } from './statuses.js';
 
 /**
  * How long each wait of an order may last. The API fills it from configuration when it starts
@@ -82,10 +82,12 @@ export interface Box {
 }
 
 export interface ShipmentView {
+  /** `<orderId>-1`; a reship is `<orderId>-2`. */
+  shipmentId: string;
   carrier: string;
   service: string;
   trackingNumber: string;
-  status: OrderStatus;
+  status: ShipmentStatus;
   box: string;
   weightGrams: number;
   promisedBy: string;

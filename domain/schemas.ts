@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { returnReasons } from './returns.js';
 
 /**
  * Request contracts at the API boundary. Strict: an unknown field is an error, not silently dropped.
@@ -131,10 +132,6 @@ export const InventoryAdjustment = z.strictObject({
 });
 export type InventoryAdjustment = z.infer<typeof InventoryAdjustment>;
 
-export const returnReasons = ['damaged', 'wrong_item', 'not_as_described', 'no_longer_needed', 'size_or_fit', 'other'] as const;
-export type ReturnReason = (typeof returnReasons)[number];
-/** Reasons that are the seller's fault: the refund includes shipping. */
-export const SELLER_FAULT_REASONS: readonly ReturnReason[] = ['damaged', 'wrong_item', 'not_as_described'];
 
 export const CreateReturnRequest = z.strictObject({
   items: z
@@ -153,12 +150,12 @@ export const CreateReturnRequest = z.strictObject({
 });
 export type CreateReturnRequest = z.infer<typeof CreateReturnRequest>;
 
-export const unitConditions = ['resalable', 'damaged'] as const;
+
 
 /** What the warehouse found in a returned parcel, per sku and condition. */
 export const ReturnReceipt = z.strictObject({
   units: z
-    .array(z.strictObject({ sku: id, quantity: z.number().int().min(1).max(100), condition: z.enum(unitConditions) }))
+    .array(z.strictObject({ sku: id, quantity: z.number().int().min(1).max(100), condition: z.enum(['resalable', 'damaged']) }))
     .min(1)
     .max(100),
   at: z.iso.datetime({ offset: true }).optional(),

@@ -39,7 +39,11 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'returned', 'payment_failed', 'rejected', 'cancelled'];
 
-/**
- * Order of the delivery milestones; a carrier event never moves an order backwards.
- */
-export const SHIPPING_PROGRESS: readonly OrderStatus[] = ['shipped', 'in_transit', 'out_for_delivery', 'delivered'];
+/** Where one parcel is. `lost` and `returned_to_sender` end a shipment without delivery. */
+export type ShipmentStatus = 'label_created' | 'shipped' | 'in_transit' | 'out_for_delivery' | 'delivered' | 'lost' | 'returned_to_sender' | 'voided';
+
+/** Order of the delivery milestones; a carrier event never moves a parcel backwards. */
+export const SHIPPING_PROGRESS: readonly ShipmentStatus[] = ['label_created', 'shipped', 'in_transit', 'out_for_delivery', 'delivered'];
+
+/** The carrier's last delivery attempt: after it the parcel goes back to the warehouse. */
+export const MAX_DELIVERY_ATTEMPTS = 3;

@@ -81,6 +81,16 @@ export function createSimulatedCarriers(options: { db: Database; delayScale: num
       const [rate] = (await this.rates(request)).filter((r) => r.carrier === request.carrier && r.service === request.service);
       return { trackingNumber, cost: rate!.cost };
     },
+    async buyReturnLabel({ idempotencyKey }) {
+      await wait(simulatedDelayMs(400, options.delayScale));
+      const digest = createHash('sha256').update(`return:${idempotencyKey}`).digest('hex');
+      return { carrier: 'parcelpost', trackingNumber: `PR${BigInt(`0x${digest.slice(0, 15)}`).toString().padStart(18, '0').slice(0, 18)}` };
+    },
+    async openTrace({ carrier, trackingNumber }) {
+      await wait(simulatedDelayMs(200, options.delayScale));
+      // A trace only starts the carrier's search; a found parcel shows up as a later scan.
+      return { traceId: `${carrier}-trace-${trackingNumber}` };
+    },
     async voidLabel({ trackingNumber }) {
       await wait(simulatedDelayMs(200, options.delayScale));
       // A voided label is never scanned.

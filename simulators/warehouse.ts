@@ -1,6 +1,6 @@
 import type { Database } from '../db/client.js';
 import type { WarehouseSystem } from '../activities/ports.js';
-import { MINUTE, simulatedDelayMs } from './delays.js';
+import { DAY, MINUTE, simulatedDelayMs } from './delays.js';
 import { cancelDelivery, scheduleDelivery } from './deliveries.js';
 
 /**
@@ -40,6 +40,16 @@ export function createSimulatedWarehouse(options: { db: Database; delayScale: nu
     },
     async cancelTask({ taskId }) {
       await cancelDelivery(options.db, `wms:${taskId}`);
+    },
+    async expectReturn(task) {
+      // The customer drops the parcel off within a couple of days; transit and inspection follow.
+      const dueAt = doneAt(3 * DAY);
+      await scheduleDelivery(options.db, {
+        dedupeKey: `wms:return:${task.returnId}`,
+        dueAt,
+        path: `/warehouse/returns/${encodeURIComponent(task.returnId)}/receipt`,
+        body: { units: task.items.map((item) => ({ ...item, condition: 'resalable' })), at: dueAt.toISOString() },
+      });
     },
     async requestReturnToShelf() {
       // Re-shelving needs no answer: the stock count was already corrected by the activity.

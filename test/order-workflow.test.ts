@@ -4,13 +4,13 @@ import type { Duration } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { durationMs } from '../domain/durations.js';
 import { orderWorkflowId } from '../domain/ids.js';
-import { cancelOrderUpdate, orderViewQuery, retryUpdate, stockArrivedSignal, warehouseEventSignal } from '../domain/messages.js';
-import type { OrderView } from '../domain/order.js';
+import { cancelOrderUpdate, orderViewQuery, requestReturnUpdate, retryUpdate, stockArrivedSignal, warehouseEventSignal } from '../domain/messages.js';
+import type { OrderPolicy, OrderView } from '../domain/order.js';
 import type { Actor } from '../domain/schemas.js';
 import { orderWorkflow } from '../workflows/order.js';
 import { fakeActivities, type FakeWorld } from './support/fake-activities.js';
 import { saveHistory } from './support/histories.js';
-import { orderRequest, workflowInput } from './support/orders.js';
+import { orderRequest, PRODUCTION_POLICY, workflowInput } from './support/orders.js';
 import { timeSkippingEnvironment } from './support/temporal.js';
 import { withWorker } from './support/workers.js';
 
@@ -41,6 +41,7 @@ async function withOrder<T>(
   overrides: Parameters<typeof orderRequest>[0],
   body: (handle: Handle, fakes: Fakes) => Promise<T>,
   historyName?: string,
+  policy: Partial<OrderPolicy> = {},
 ): Promise<T> {
   const fakes = fakeActivities(env, world);
   return withWorker(env, fakes.activities, async (taskQueue) => {
@@ -49,7 +50,7 @@ async function withOrder<T>(
     const handle = await env.client.workflow.start(orderWorkflow, {
       workflowId: orderWorkflowId(request.orderId),
       taskQueue,
-      args: [workflowInput(request, receivedAt)],
+      args: [workflowInput(request, receivedAt, { ...PRODUCTION_POLICY, ...policy })],
     });
     try {
       const result = await body(handle, fakes);
@@ -123,7 +124,7 @@ describe('order workflow: the happy path', () => {
     expect(Date.parse(view.returnableUntil!) - eventAt(view, 'delivered')).toBe(durationMs('30d'));
     expect(eventAt(view, 'order_completed')).toBeGreaterThanOrEqual(Date.parse(view.returnableUntil!));
 
-    expect(fakes.notifications).toEqual(['confirmation', 'shipped', 'out_for_delivery', 'delivered']);
+    expect(fakes.notifications).toEqual(['confirmation', 'shipped', 'out_for_delivery', 'delivered', 'feedback_request']);
     expect(fakes.names().filter((name) => name === 'capturePayment')).toHaveLength(1);
     // Every status change reached the read model, ending with the final view.
     expect(fakes.snapshots.at(-1)?.status).toBe('completed');
@@ -149,19 +150,6 @@ describe('order workflow: the happy path', () => {
     expect(types.filter((type) => type === 'delivered')).toHaveLength(1);
   });
 
-  it('tells the customer when the parcel misses its promise, and completes once it is delivered after all', async () => {
-    const { view, fakes } = await withOrder({ carrierScans: ['in_transit'] }, {}, async (handle, fakes) => {
-      // Standard ground promises 5 business days; 2 days of grace on top.
-      const late = await waitForStatus(handle, 'needs_attention', '1d', 20);
-      expect(late.attention).toMatch(/has not delivered/);
-      expect(fakes.notifications).toContain('delayed');
-      await fakes.carrierSignal(late.shipment!.trackingNumber, 'delivered');
-      return { view: await handle.result(), fakes };
-    });
-    expect(view.status).toBe('completed');
-    expect(view.attention).toBeNull();
-    expect(fakes.charged()).toBe(view.totals!.total);
-  });
 });
 
 describe('order workflow: cancellation', () => {
@@ -357,5 +345,122 @@ describe('order workflow: backorders', () => {
     expect(eventAt(view, 'backorder_expired') - eventAt(view, 'backordered')).toBeGreaterThanOrEqual(durationMs('7d'));
     expect(fakes.names()).not.toContain('authorizePayment');
     expect(fakes.notifications).toEqual(['backordered', 'backorder_expired']);
+  });
+});
+
+describe('order workflow: after the label', () => {
+  it('opens a delivery exception when the promise passes, tells the customer first, and a late delivery still closes it', async () => {
+    const { view, fakes } = await withOrder({ carrierScans: ['in_transit'] }, {}, async (handle, fakes) => {
+      // Standard ground promises 5 business days; 2 days of grace on top.
+      const late = await waitForStatus(handle, 'delivery_exception', '1d', 20);
+      expect(late.attention).toMatch(/not delivered by the promised/);
+      expect(fakes.notifications).toContain('delayed');
+      expect(fakes.names()).toContain('openCarrierTrace');
+      await fakes.carrierSignal(late.shipment!.trackingNumber, 'delivered');
+      return { view: await handle.result(), fakes };
+    });
+    expect(view.status).toBe('completed');
+    expect(view.attention).toBeNull();
+    expect(timelineTypes(view)).toEqual(expect.arrayContaining(['delivery_exception', 'delivery_exception_closed', 'delivered']));
+    expect(fakes.charged()).toBe(view.totals!.total);
+  });
+
+  it('reships from stock when the parcel stays lost, charging nothing more', async () => {
+    const { view, fakes } = await runOrder({ firstParcelScans: ['in_transit'] }, {}, 'order-reshipped');
+    expect(view.status).toBe('completed');
+    expect(view.shipment?.shipmentId).toBe(`${view.orderId}-2`);
+    expect(timelineTypes(view)).toEqual(expect.arrayContaining(['delivery_exception', 'parcel_lost', 'reship_started', 'delivered']));
+    expect(fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => (c.args as { round: number }).round)).toEqual([1, 2]);
+    expect(fakes.calls.filter((c) => c.name === 'buyLabel').map((c) => (c.args as { shipmentNumber: number }).shipmentNumber)).toEqual([1, 2]);
+    expect(fakes.notifications).toEqual(expect.arrayContaining(['delayed', 'reshipped']));
+    expect(fakes.charged()).toBe(view.totals!.total);
+  });
+
+  it('refunds a lost parcel when the policy says refund', async () => {
+    const { view, fakes } = await withOrder(
+      { carrierScans: ['in_transit'] },
+      {},
+      async (handle, fakes) => ({ view: await handle.result(), fakes }),
+      undefined,
+      { deliveryExceptionPolicy: 'refund' },
+    );
+    expect(view.status).toBe('cancelled');
+    expect(timelineTypes(view).at(-1)).toBe('parcel_lost_refunded');
+    expect(view.payment).toMatchObject({ status: 'refunded', refunded: view.totals!.total });
+    expect(fakes.charged()).toBe(0);
+    expect(fakes.names()).not.toContain('returnPickedToShelf');
+  });
+
+  it('sends the parcel back after the last failed attempt, and refunds everything when it arrives', async () => {
+    const { view, fakes } = await runOrder({ carrierScans: ['in_transit', 'delivery_failed', 'delivery_failed', 'delivery_failed'] });
+    expect(view.status).toBe('returned');
+    expect(view.deliveryAttempts).toBe(3);
+    expect(view.returns).toHaveLength(1);
+    expect(view.returns[0]).toMatchObject({ reason: 'returned_to_sender', status: 'refunded', refunded: view.totals!.total });
+    expect(fakes.names()).toContain('restockReturnedUnits');
+    expect(fakes.notifications.filter((kind) => kind === 'delivery_failed')).toHaveLength(2);
+    expect(fakes.charged()).toBe(0);
+  });
+
+  it('takes returns inside the window: resalable units back on the shelf, damaged written off, refunds with shipping only for seller faults', async () => {
+    await withOrder({ returnsArrive: 'one-damaged' }, {}, async (handle, fakes) => {
+      await waitForStatus(handle, 'delivered', '1h');
+      const first = await handle.executeUpdate(requestReturnUpdate, {
+        args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 2 }], reason: 'damaged', comment: 'arrived chipped', requestedBy: service }],
+      });
+      expect(first).toMatchObject({ returnId: `${first.returnId}`, status: 'authorized', returnLabel: { carrier: 'parcelpost' } });
+      expect(Date.parse(first.expiresAt) - Date.parse(first.createdAt)).toBe(durationMs('14d'));
+      await env.sleep('1h');
+      // Two mugs came back, one damaged: both refunded, plus shipping (the seller's fault).
+      const afterFirst = await handle.query(orderViewQuery);
+      expect(afterFirst.returns[0]).toMatchObject({ status: 'refunded', refunded: 2 * 1400 + 699 });
+      expect(afterFirst.returns[0]!.units).toEqual([
+        { sku: 'MUG-CERAMIC', quantity: 1, condition: 'damaged' },
+        { sku: 'MUG-CERAMIC', quantity: 1, condition: 'resalable' },
+      ]);
+      await expect(
+        handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }] }),
+      ).rejects.toMatchObject({ cause: { type: 'ReturnNotAllowed', message: expect.stringMatching(/only 0 × MUG-CERAMIC/) } });
+
+      // A second return on the same order, not the seller's fault: no shipping back.
+      fakes.world.returnsArrive = 'resalable';
+      const second = await handle.executeUpdate(requestReturnUpdate, {
+        args: [{ items: [{ sku: 'BOOK-TEMPORAL', quantity: 1 }], reason: 'no_longer_needed', requestedBy: service }],
+      });
+      expect(second.returnId).not.toBe(first.returnId);
+      const view = await handle.result();
+      expect(view.returns.map((ret) => [ret.status, ret.refunded])).toEqual([
+        ['refunded', 3499],
+        ['refunded', 3600],
+      ]);
+      // Every unit came back: the order ends returned, everything but nothing more refunded.
+      expect(view.status).toBe('returned');
+      expect(fakes.charged()).toBe(view.totals!.total - 3499 - 3600);
+      expect(fakes.calls.filter((c) => c.name === 'restockReturnedUnits')).toHaveLength(2);
+    }, 'order-returned');
+  });
+
+  it('refuses a return before delivery and after the window, and lets an unanswered authorization expire', async () => {
+    await withOrder({ returnsArrive: 'never', carrierScans: [] }, {}, async (handle, fakes) => {
+      await waitForStatus(handle, 'shipped', '1h');
+      const early = handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }] });
+      await expect(early).rejects.toMatchObject({ cause: { type: 'ReturnNotAllowed' } });
+      await fakes.carrierSignal((await handle.query(orderViewQuery)).shipment!.trackingNumber, 'delivered');
+      await waitForStatus(handle, 'delivered', '1m');
+
+      const ret = await handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'size_or_fit', requestedBy: service }] });
+      await env.sleep('15d');
+      const expired = await handle.query(orderViewQuery);
+      expect(expired.returns.find((r) => r.returnId === ret.returnId)?.status).toBe('expired');
+      expect(fakes.notifications).toContain('return_expired');
+
+      await env.sleep('16d');
+      const view = await handle.result();
+      expect(view.status).toBe('completed');
+      expect(fakes.charged()).toBe(view.totals!.total);
+      await expect(
+        handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }] }),
+      ).rejects.toThrow();
+    });
   });
 });

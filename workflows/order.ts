@@ -1,6 +1,7 @@
 import {
   ActivityCancellationType,
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -8,7 +9,6 @@ import {
   log,
   proxyActivities,
   setHandler,
-  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/index.js';
@@ -21,15 +21,18 @@ import {
   cancelOrderUpdate,
   carrierEventSignal,
   orderViewQuery,
+  requestReturnUpdate,
   retryUpdate,
+  returnReceivedSignal,
   stockArrivedSignal,
   warehouseEventSignal,
 } from '../domain/messages.js';
-import { initialOrderView, type OrderView, type OrderWorkflowInput, type PricedLine } from '../domain/order.js';
+import { initialOrderView, type OrderView, type OrderWorkflowInput, type PricedLine, type ReturnView } from '../domain/order.js';
 import { BOXES, chooseBox, packedWeightGrams, weightWithinTolerance } from '../domain/packaging.js';
-import type { Actor, CarrierEvent, WarehouseEvent } from '../domain/schemas.js';
+import { SELLER_FAULT_REASONS } from '../domain/returns.js';
+import type { Actor, CarrierEvent, ReturnReceipt, WarehouseEvent } from '../domain/schemas.js';
 import { OrderStatusAttribute } from '../domain/search-attributes.js';
-import { SHIPPING_PROGRESS, type OrderStatus } from '../domain/statuses.js';
+import { MAX_DELIVERY_ATTEMPTS, SHIPPING_PROGRESS, type OrderStatus } from '../domain/statuses.js';
 
 /**
  * Forward steps retry transient failures with backoff, but not forever: a step still failing after
@@ -62,6 +65,8 @@ function formatMoney(minor: number, currency: string): string {
 
 interface CustomerNotice {
   kind: NotificationKind;
+  /** Which one, for kinds an order can have several of (a return, a shipment). */
+  about?: string;
   subject: string;
   body: string;
 }
@@ -107,6 +112,20 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   let parked = false;
   let stockArrived = false;
   let activeStep: CancellationScope | null = null;
+  let shipmentNumber = 0;
+  let shippingRefunded = false;
+  let returnsChanged = false;
+  const receipts = new Map<string, ReturnReceipt>();
+
+  const refundUndo = {
+    name: 'refund the capture',
+    run: async () => {
+      const { refunded } = await mustComplete.refundPayment({ orderId, reason: 'cancel' });
+      if (refunded === 0) return null;
+      view.payment = { ...view.payment, status: 'refunded' as const, refunded: view.payment.refunded + refunded };
+      return `refunded ${formatMoney(refunded, view.totals!.currency)}`;
+    },
+  };
 
   setHandler(orderViewQuery, () => view);
   setHandler(warehouseEventSignal, (event) => {
@@ -132,6 +151,38 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
         if (cancelRequest && !closed) return;
         const refusal = cancellationRefusal({ status: view.status, captured, leftWarehouse, closing }, requestedBy);
         if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.failureType);
+      },
+    },
+  );
+  setHandler(returnReceivedSignal, ({ returnId, ...receipt }) => {
+    if (!receipts.has(returnId)) receipts.set(returnId, receipt);
+  });
+  setHandler(
+    requestReturnUpdate,
+    async ({ items, reason, comment }) => {
+      // Checked again here: two returns racing for the same units are serialized by this check.
+      const refusal = returnRefusal(items);
+      if (refusal) throw ApplicationFailure.nonRetryable(refusal, FailureType.ReturnNotAllowed);
+      const ret = newReturn(reason, items, comment ?? null);
+      ret.returnLabel = await mustComplete.buyReturnLabel({ returnId: ret.returnId, warehouseId: view.warehouseId!, from: request.shippingAddress });
+      // The answer is the authorization as issued; the parcel may be back before this handler ends.
+      const authorization: ReturnView = { ...ret, items: ret.items.map((item) => ({ ...item })) };
+      await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: view.warehouseId!, items });
+      await mustComplete.recordReturn({ orderId, ret });
+      const what = items.map((item) => `${item.quantity} × ${item.sku}`).join(', ');
+      await record('return_authorized', view.status, `${ret.returnId} (${reason}): ${what}`);
+      await notify({
+        kind: 'return_authorized',
+        about: ret.returnId,
+        subject: `Order ${orderId}: return ${ret.returnId}`,
+        body: `Send ${what} back with ${ret.returnLabel.carrier} label ${ret.returnLabel.trackingNumber} by ${ret.expiresAt}. We refund as soon as it arrives.`,
+      });
+      return authorization;
+    },
+    {
+      validator: ({ items }) => {
+        const refusal = returnRefusal(items);
+        if (refusal) throw ApplicationFailure.nonRetryable(refusal, FailureType.ReturnNotAllowed);
       },
     },
   );
@@ -169,7 +220,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   }
 
   async function notify(notice: CustomerNotice): Promise<void> {
-    await mustComplete.notifyCustomer({ orderId, kind: notice.kind, recipient: request.customer.email, subject: notice.subject, body: notice.body });
+    await mustComplete.notifyCustomer({ orderId, recipient: request.customer.email, ...notice });
   }
 
   /** Stops the forward path here if someone cancelled the order. */
@@ -281,20 +332,50 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     const bufferLeft = Date.parse(view.cancellableUntil) - Date.now();
     if (bufferLeft > 0) await condition(() => cancelRequest !== null, bufferLeft, { summary: 'cancellation buffer' });
 
-    undo.push({
-      name: 'refund the capture',
-      run: async () => {
-        const { refunded } = await mustComplete.refundPayment({ orderId, reason: 'cancel' });
-        if (refunded === 0) return null;
-        view.payment = { ...view.payment, status: 'refunded', refunded: view.payment.refunded + refunded };
-        return `refunded ${formatMoney(refunded, totals.currency)}`;
-      },
-    });
+    undo.push(refundUndo);
     await runStep('capture the payment', () => steps.capturePayment({ orderId, amount: totals.total, currency: totals.currency }));
     captured = true;
     view.payment = { ...view.payment, status: 'captured', captured: totals.total };
     await record('payment_captured', 'processing');
 
+    await shipFromWarehouse();
+
+    // Once shipped, the only way back is a return: the parcel is followed until it arrives.
+    for (;;) {
+      const outcome = await trackShipment();
+      if (outcome === 'delivered') break;
+      if (outcome === 'returned_to_sender') return await parcelReturnedToSender();
+      if (policy.deliveryExceptionPolicy === 'refund') {
+        throw new OrderClosing('cancelled', 'parcel_lost_refunded', `${view.shipment!.trackingNumber} lost`, {
+          kind: 'refund_issued',
+          subject: `Order ${orderId}: your refund`,
+          body: `Your parcel was lost in transit. We refunded ${formatMoney(totals.total, totals.currency)}.`,
+        });
+      }
+      // Reship from stock: a new reservation, pick, pack and label; the lost units stay written off.
+      await record('reship_started', 'processing', `${view.shipment!.trackingNumber} lost; shipping again`);
+      await reserve();
+      await shipFromWarehouse();
+      await notify({
+        kind: 'reshipped',
+        subject: `Order ${orderId} was shipped again`,
+        body: `Your first parcel was lost, so we sent a new one: ${view.shipment!.carrier} ${view.shipment!.trackingNumber}, expected by ${view.shipment!.promisedBy}.`,
+      });
+    }
+
+    view.returnableUntil = addDuration(new Date().toISOString(), policy.returnWindow);
+    await record('delivered', 'delivered');
+    await notify({ kind: 'delivered', subject: `Order ${orderId} was delivered`, body: `Your order was delivered. You can return items until ${view.returnableUntil}.` });
+    await returnWindow();
+  }
+
+  /**
+   * Pick, pack, label and hand over one shipment from the reserved warehouse. Until the hand-over
+   * every effect has its undo registered; after it, only a refund undoes anything.
+   */
+  async function shipFromWarehouse(): Promise<void> {
+    shipmentNumber += 1;
+    const number = shipmentNumber;
     const requestedTasks: string[] = [];
     undo.push({
       name: 'withdraw open warehouse tasks',
@@ -323,7 +404,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     undo.push({
       name: 'put picked units back on the shelf',
       run: async () => {
-        await mustComplete.requestReturnToShelf({ taskId: `${orderId}-reshelve`, orderId, warehouseId: view.warehouseId!, lines: warehouseLines(), unpack: packRequested });
+        await mustComplete.requestReturnToShelf({ taskId: `${orderId}-reshelve-${number}`, orderId, warehouseId: view.warehouseId!, lines: warehouseLines(), unpack: packRequested });
         await mustComplete.returnPickedToShelf({ orderId });
         return packRequested ? 'unpacked and re-shelved' : 're-shelved';
       },
@@ -350,40 +431,36 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     undo.push({
       name: 'void the label',
       run: async () => {
-        const { voided } = await mustComplete.voidLabel({ orderId });
+        const { voided } = await mustComplete.voidLabel({ orderId, shipmentNumber: number });
         if (!voided) return null;
         view.shipment = null;
         return `voided label ${voided}`;
       },
     });
     const shipment = await runStep('buy the label', () =>
-      steps.buyLabel({ orderId, warehouseId, shippingAddress: request.shippingAddress, shippingSpeed: request.shippingSpeed, box, weightGrams }),
+      steps.buyLabel({ orderId, shipmentNumber: number, warehouseId, shippingAddress: request.shippingAddress, shippingSpeed: request.shippingSpeed, box, weightGrams }),
     );
     view.shipment = shipment;
+    view.deliveryAttempts = 0;
     await record('label_created', 'processing', `${shipment.carrier} ${shipment.service} ${shipment.trackingNumber}`);
 
     // The point of no return: once the carrier has the parcel, only a return helps.
     checkpoint();
     leftWarehouse = true;
-    await CancellationScope.nonCancellable(() =>
-      mustComplete.handOverToCarrier({ carrier: shipment.carrier, service: shipment.service, trackingNumber: shipment.trackingNumber }),
-    );
+    await CancellationScope.nonCancellable(async () => {
+      await mustComplete.handOverToCarrier({ carrier: shipment.carrier, service: shipment.service, trackingNumber: shipment.trackingNumber });
+      await mustComplete.recordShipped({ orderId });
+    });
+    // What is left to undo is the money; the units are with the carrier.
+    undo.splice(0, undo.length, refundUndo);
     view.shipment = { ...shipment, status: 'shipped' };
     await record('shipped', 'shipped', `${shipment.carrier} ${shipment.trackingNumber}`);
     await notify({
       kind: 'shipped',
+      about: shipment.shipmentId,
       subject: `Order ${orderId} has shipped`,
       body: `Your parcel is on its way with ${shipment.carrier} (${shipment.service}), tracking number ${shipment.trackingNumber}, expected by ${shipment.promisedBy}.`,
     });
-
-    await trackUntilDelivered();
-
-    view.returnableUntil = addDuration(new Date().toISOString(), policy.returnWindow);
-    await record('delivered', 'delivered');
-    await notify({ kind: 'delivered', subject: `Order ${orderId} was delivered`, body: `Your order was delivered. You can return items until ${view.returnableUntil}.` });
-
-    await sleep(durationMs(policy.returnWindow), { summary: 'return window' });
-    await record('order_completed', 'completed');
   }
 
   /**
@@ -505,48 +582,235 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   }
 
   /**
-   * Applies carrier scans as they come, in any order and any number of times: the status only moves
-   * forward. Silence past the promise plus the grace period is a late delivery: the customer hears
-   * it from us first, and the order needs a human while it still waits for the carrier.
+   * Follows the current parcel through carrier scans, in any order and any number of times: the
+   * status only moves forward. Silence past the promise plus the grace period, or a carrier
+   * exception, is a delivery exception: the customer hears it from us first and a trace is opened;
+   * a late `delivered` still closes it. Returns how the parcel's journey ended.
    */
-  async function trackUntilDelivered(): Promise<void> {
-    const trackingNumber = view.shipment!.trackingNumber;
-    const deadline = Date.parse(addDuration(view.shipment!.promisedBy, policy.deliveryGrace));
-    let late = false;
-    const hasEvents = () => carrierEvents.length > 0;
+  async function trackShipment(): Promise<'delivered' | 'lost' | 'returned_to_sender'> {
+    const { trackingNumber, carrier, promisedBy } = view.shipment!;
+    const seen = new Set<string>();
+    let exceptionSince: number | null = null;
+    const promiseDeadline = Date.parse(addDuration(promisedBy, policy.deliveryGrace));
+
+    const enterException = async (reason: string) => {
+      exceptionSince = Date.now();
+      view.attention = reason;
+      await record('delivery_exception', 'delivery_exception', reason);
+      await notify({
+        kind: 'delayed',
+        about: trackingNumber,
+        subject: `Order ${orderId} is delayed`,
+        body: `Your parcel ${trackingNumber} is delayed (${reason}). We have asked ${carrier} to trace it and will keep you posted.`,
+      });
+      await mustComplete.openCarrierTrace({ carrier, trackingNumber, reason });
+    };
+
     for (;;) {
-      let arrived = true;
-      if (late) await condition(hasEvents);
-      else if (deadline > Date.now()) arrived = await condition(hasEvents, deadline - Date.now(), { summary: 'delivery promise' });
-      else arrived = hasEvents();
+      const deadline = exceptionSince === null ? promiseDeadline : exceptionSince + durationMs(policy.deliveryExceptionWait);
+      const hasEvents = () => carrierEvents.length > 0;
+      const arrived =
+        deadline > Date.now()
+          ? await condition(hasEvents, deadline - Date.now(), { summary: exceptionSince === null ? 'delivery promise' : 'delivery exception' })
+          : hasEvents();
       if (!arrived) {
-        late = true;
-        await notify({
-          kind: 'delayed',
-          subject: `Order ${orderId} is running late`,
-          body: `Your parcel ${trackingNumber} has not arrived by the promised date. We are on it with the carrier.`,
-        });
-        view.attention = `carrier has not delivered ${trackingNumber} by the promise plus ${policy.deliveryGrace}`;
-        await record('delivery_late', 'needs_attention', view.attention);
+        if (exceptionSince !== null) {
+          view.shipment = { ...view.shipment!, status: 'lost' };
+          await record('parcel_lost', 'delivery_exception', `${trackingNumber} not found within ${policy.deliveryExceptionWait}`);
+          return 'lost';
+        }
+        await enterException(`not delivered by the promised ${promisedBy} plus ${policy.deliveryGrace}`);
         continue;
       }
       for (const event of carrierEvents.splice(0)) {
-        if (event.trackingNumber !== trackingNumber) continue;
-        const type = event.type;
-        if (type !== 'in_transit' && type !== 'out_for_delivery' && type !== 'delivered') continue;
-        const current = SHIPPING_PROGRESS.indexOf(view.shipment!.status);
-        const next = SHIPPING_PROGRESS.indexOf(type);
-        if (next <= current) continue;
-        view.shipment = { ...view.shipment!, status: type };
-        if (type === 'delivered') {
-          view.attention = null;
-          return;
+        const key = `${event.type}@${event.at}`;
+        if (event.trackingNumber !== trackingNumber || seen.has(key)) continue;
+        seen.add(key);
+        if (event.type === 'delivery_failed') {
+          view.deliveryAttempts += 1;
+          await record('delivery_failed', view.status, `attempt ${view.deliveryAttempts}${event.detail ? `: ${event.detail}` : ''}`);
+          if (view.deliveryAttempts >= MAX_DELIVERY_ATTEMPTS) {
+            view.shipment = { ...view.shipment!, status: 'returned_to_sender' };
+            return 'returned_to_sender';
+          }
+          await notify({
+            kind: 'delivery_failed',
+            about: `${trackingNumber}-${view.deliveryAttempts}`,
+            subject: `We missed you: order ${orderId}`,
+            body: `${carrier} could not deliver your parcel (attempt ${view.deliveryAttempts} of ${MAX_DELIVERY_ATTEMPTS}) and will try again.`,
+          });
+          continue;
         }
-        await record(type, late ? 'needs_attention' : type, event.location);
-        if (type === 'out_for_delivery') {
-          await notify({ kind: 'out_for_delivery', subject: `Order ${orderId} is out for delivery`, body: 'Your parcel will arrive today.' });
+        if (event.type === 'exception') {
+          if (exceptionSince === null) await enterException(event.detail ?? 'the carrier reported an exception');
+          continue;
+        }
+        const next = SHIPPING_PROGRESS.indexOf(event.type);
+        if (next <= SHIPPING_PROGRESS.indexOf(view.shipment!.status)) continue;
+        view.shipment = { ...view.shipment!, status: event.type };
+        if (event.type === 'delivered') {
+          if (exceptionSince !== null) await record('delivery_exception_closed', 'delivery_exception', 'delivered after all');
+          view.attention = null;
+          return 'delivered';
+        }
+        await record(event.type, exceptionSince === null ? event.type : 'delivery_exception', event.location);
+        if (event.type === 'out_for_delivery') {
+          await notify({ kind: 'out_for_delivery', about: trackingNumber, subject: `Order ${orderId} is out for delivery`, body: 'Your parcel will arrive today.' });
         }
       }
     }
+  }
+
+  /**
+   * The carrier gave up after its last attempt and sends the parcel back. When the warehouse
+   * receives it, resalable units go back on the shelf and the customer gets everything back; a
+   * parcel that never comes back counts as lost and is refunded all the same.
+   */
+  async function parcelReturnedToSender(): Promise<void> {
+    const totals = view.totals!;
+    const ret = newReturn('returned_to_sender', lines.map(({ sku, quantity }) => ({ sku, quantity })), null);
+    await record('returned_to_sender', 'delivery_exception', `after ${MAX_DELIVERY_ATTEMPTS} failed attempts; ${ret.returnId} expected back by ${ret.expiresAt}`);
+    await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: view.warehouseId!, items: ret.items });
+    await mustComplete.recordReturn({ orderId, ret });
+    const received = await condition(() => receipts.has(ret.returnId), Math.max(1, Date.parse(ret.expiresAt) - Date.now()), { summary: 'parcel back to sender' });
+    if (!received) {
+      throw new OrderClosing('cancelled', 'parcel_lost_refunded', `${ret.returnId} never came back`, {
+        kind: 'refund_issued',
+        subject: `Order ${orderId}: your refund`,
+        body: `Your parcel could not be delivered and was lost on its way back. We refunded ${formatMoney(totals.total, totals.currency)}.`,
+      });
+    }
+    await settleReturn(ret, totals.total);
+    await record('order_returned', 'returned', `every unit came back; refunded ${formatMoney(view.payment.refunded, totals.currency)}`);
+  }
+
+  /**
+   * The return window: returns are requested by update, their parcels arrive as warehouse receipts,
+   * unanswered authorizations expire, and the customer is asked for feedback. The order completes
+   * when the window has closed and no return is open, or ends `returned` if every unit came back.
+   */
+  async function returnWindow(): Promise<void> {
+    const windowEnds = Date.parse(view.returnableUntil!);
+    const feedbackAt = Date.now() + durationMs(policy.feedbackDelay);
+    let feedbackAsked = false;
+    for (;;) {
+      for (const ret of view.returns) {
+        const receipt = receipts.get(ret.returnId);
+        if (receipt && (ret.status === 'authorized' || ret.status === 'expired')) await settleReturn(ret);
+        else if (ret.status === 'authorized' && Date.parse(ret.expiresAt) <= Date.now()) await expireReturn(ret);
+      }
+      if (!feedbackAsked && Date.now() >= feedbackAt) {
+        feedbackAsked = true;
+        if (unitsLeftToReturn() > 0) {
+          await notify({ kind: 'feedback_request', subject: `How was order ${orderId}?`, body: 'Tell us how we did: it takes a minute.' });
+        }
+      }
+      const open = view.returns.filter((ret) => ret.status === 'authorized');
+      if (Date.now() >= windowEnds && open.length === 0 && allHandlersFinished()) break;
+      const wakeAt = Math.min(
+        Date.now() >= windowEnds ? Infinity : windowEnds,
+        feedbackAsked ? Infinity : feedbackAt,
+        ...open.map((ret) => Date.parse(ret.expiresAt)),
+      );
+      returnsChanged = false;
+      const pending = () => returnsChanged || view.returns.some((ret) => ret.status !== 'refunded' && receipts.has(ret.returnId));
+      if (wakeAt === Infinity) await condition(() => pending() || allHandlersFinished());
+      else await condition(pending, Math.max(1, wakeAt - Date.now()), { summary: 'return window' });
+    }
+    if (unitsLeftToReturn() === 0) await record('order_returned', 'returned', `every unit came back; refunded ${formatMoney(view.payment.refunded, view.totals!.currency)}`);
+    else await record('order_completed', 'completed');
+  }
+
+  function newReturn(reason: string, items: { sku: string; quantity: number }[], comment: string | null): ReturnView {
+    const ret: ReturnView = {
+      returnId: `${orderId}-r${view.returns.length + 1}`,
+      status: 'authorized',
+      reason,
+      comment,
+      items,
+      returnLabel: null,
+      expiresAt: addDuration(new Date().toISOString(), policy.returnShippingWindow),
+      units: [],
+      refunded: 0,
+      createdAt: new Date().toISOString(),
+    };
+    view.returns.push(ret);
+    returnsChanged = true;
+    return ret;
+  }
+
+  /** Units delivered and not yet claimed by a return that is open or done (expired ones free theirs). */
+  function unitsLeftToReturn(sku?: string): number {
+    return lines
+      .filter((line) => sku === undefined || line.sku === sku)
+      .reduce((left, line) => {
+        const claimed = view.returns
+          .filter((ret) => ret.status !== 'expired')
+          .flatMap((ret) => (ret.status === 'authorized' ? ret.items : ret.units))
+          .filter((item) => item.sku === line.sku)
+          .reduce((sum, item) => sum + item.quantity, 0);
+        return left + Math.max(0, line.quantity - claimed);
+      }, 0);
+  }
+
+  /** Why a return of these items cannot be accepted now, or null. */
+  function returnRefusal(items: { sku: string; quantity: number }[]): string | null {
+    if (view.status !== 'delivered' || !view.returnableUntil) return `order is ${view.status}; returns are possible once it is delivered, within the return window`;
+    if (Date.now() >= Date.parse(view.returnableUntil)) return `the return window closed at ${view.returnableUntil}`;
+    for (const item of items) {
+      const left = unitsLeftToReturn(item.sku);
+      if (!lines.some((line) => line.sku === item.sku)) return `${item.sku} is not part of this order`;
+      if (item.quantity > left) return `only ${left} × ${item.sku} can still be returned`;
+    }
+    return null;
+  }
+
+  /**
+   * Refunds what came back: the items' price for every unit received (resalable back on the shelf,
+   * damaged written off), plus shipping once when the reason is the seller's fault; `amount`
+   * overrides it (a parcel back to sender refunds everything).
+   */
+  async function settleReturn(ret: ReturnView, amount?: number): Promise<void> {
+    const receipt = receipts.get(ret.returnId)!;
+    const totals = view.totals!;
+    // Count only what this return authorized; anything extra in the box is not ours to refund.
+    const allowed = new Map(ret.items.map((item) => [item.sku, item.quantity]));
+    const units = receipt.units.flatMap((unit) => {
+      const left = allowed.get(unit.sku) ?? 0;
+      const quantity = Math.min(left, unit.quantity);
+      allowed.set(unit.sku, left - quantity);
+      return quantity > 0 ? [{ sku: unit.sku, quantity, condition: unit.condition }] : [];
+    });
+    await mustComplete.restockReturnedUnits({ orderId, returnId: ret.returnId, warehouseId: view.warehouseId!, units });
+    const itemsPrice = units.reduce((sum, unit) => sum + unit.quantity * (lines.find((line) => line.sku === unit.sku)?.unitPrice ?? 0), 0);
+    const shippingBack = (SELLER_FAULT_REASONS as readonly string[]).includes(ret.reason) && !shippingRefunded ? totals.shipping : 0;
+    if (shippingBack > 0) shippingRefunded = true;
+    const { refunded } = await mustComplete.refundPayment({ orderId, reason: `return:${ret.returnId}`, amount: amount ?? itemsPrice + shippingBack });
+    ret.status = 'refunded';
+    ret.units = units;
+    ret.refunded = refunded;
+    const refundedTotal = view.payment.refunded + refunded;
+    view.payment = { ...view.payment, refunded: refundedTotal, status: refundedTotal >= view.payment.captured ? 'refunded' : view.payment.status };
+    await mustComplete.recordReturn({ orderId, ret });
+    const summary = units.map((unit) => `${unit.quantity} × ${unit.sku} ${unit.condition}`).join(', ');
+    await record('return_refunded', view.status, `${ret.returnId}: ${summary}; refunded ${formatMoney(refunded, totals.currency)}`);
+    await notify({
+      kind: 'refund_issued',
+      about: ret.returnId,
+      subject: `Order ${orderId}: your refund`,
+      body: `We received your return (${summary}) and refunded ${formatMoney(refunded, totals.currency)}.`,
+    });
+  }
+
+  async function expireReturn(ret: ReturnView): Promise<void> {
+    ret.status = 'expired';
+    await mustComplete.recordReturn({ orderId, ret });
+    await record('return_expired', view.status, `${ret.returnId}: no parcel by ${ret.expiresAt}`);
+    await notify({
+      kind: 'return_expired',
+      about: ret.returnId,
+      subject: `Order ${orderId}: return ${ret.returnId} expired`,
+      body: 'We did not receive your return parcel in time, so the return authorization expired.',
+    });
   }
 }

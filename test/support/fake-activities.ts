@@ -4,7 +4,7 @@ import type { OrderActivities } from '../../activities/index.js';
 import { addBusinessDays } from '../../domain/calendar.js';
 import { FailureType } from '../../domain/errors.js';
 import { orderWorkflowId } from '../../domain/ids.js';
-import { carrierEventSignal, warehouseEventSignal } from '../../domain/messages.js';
+import { carrierEventSignal, returnReceivedSignal, warehouseEventSignal } from '../../domain/messages.js';
 import type { OrderView, PricedLine } from '../../domain/order.js';
 import { orderTotals } from '../../domain/pricing.js';
 import type { CarrierEvent, WarehouseEvent } from '../../domain/schemas.js';
@@ -17,12 +17,16 @@ export interface FakeWorld {
   shortPickOnce: { sku: string; quantity: number } | null;
   /** The scans the carrier sends after hand-over (in this order); empty = the carrier stays silent. */
   carrierScans: CarrierEvent['type'][];
+  /** Scans for the first parcel only, when it should fare differently from a reship. */
+  firstParcelScans: CarrierEvent['type'][] | null;
   /** Whether any warehouse can ship the order now (flip it, then signal, to model a restock). */
   stockAvailable: boolean;
   /** Activities that fail with a transient error this many more times. */
   failing: Partial<Record<keyof OrderActivities, number>>;
   /** Real milliseconds an activity takes (time does not skip while an activity runs). */
   slow: Partial<Record<keyof OrderActivities, number>>;
+  /** How the customer's return parcels come back: at once and resalable, with one unit damaged, or never. */
+  returnsArrive: 'resalable' | 'one-damaged' | 'never';
 }
 
 /**
@@ -36,15 +40,18 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     warehouse: 'prompt',
     shortPickOnce: null,
     carrierScans: ['in_transit', 'out_for_delivery', 'delivered'],
+    firstParcelScans: null,
     stockAvailable: true,
     failing: {},
     slow: {},
+    returnsArrive: 'resalable',
     ...settings,
   };
   const calls: { name: string; args: unknown }[] = [];
   const snapshots: OrderView[] = [];
   const notifications: string[] = [];
   const ledger: { kind: 'authorize' | 'capture' | 'void' | 'refund'; amount: number }[] = [];
+  const parcels = new Map<string, string>();
   let packs = 0;
   let picks = 0;
   const nowInWorkflowTime = async () => new Date(await env.currentTimeMs());
@@ -112,10 +119,10 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async refundPayment(input) {
       await called('refundPayment', input);
-      const refundable = sum('capture') - sum('refund');
-      if (refundable <= 0) return { refunded: 0 };
-      ledger.push({ kind: 'refund', amount: refundable });
-      return { refunded: refundable };
+      const amount = Math.min(input.amount ?? Infinity, sum('capture') - sum('refund'));
+      if (amount <= 0) return { refunded: 0 };
+      ledger.push({ kind: 'refund', amount });
+      return { refunded: amount };
     },
     async requestPick(task) {
       await called('requestPick', task);
@@ -149,11 +156,14 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async buyLabel(input) {
       await called('buyLabel', input);
+      const trackingNumber = `PP${input.shipmentNumber}-${input.orderId}`;
+      parcels.set(trackingNumber, input.orderId);
       return {
+        shipmentId: `${input.orderId}-${input.shipmentNumber}`,
         carrier: 'parcelpost',
         service: 'ground',
-        trackingNumber: `PP${input.orderId}`,
-        status: 'shipped',
+        trackingNumber,
+        status: 'label_created',
         box: input.box.code,
         weightGrams: input.weightGrams,
         promisedBy: addBusinessDays(await nowInWorkflowTime(), 5).toISOString(),
@@ -161,11 +171,42 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async voidLabel(input) {
       await called('voidLabel', input);
-      return { voided: calls.some((c) => c.name === 'buyLabel') ? `PP${input.orderId}` : null };
+      return { voided: calls.some((c) => c.name === 'buyLabel') ? `PP${input.shipmentNumber}-${input.orderId}` : null };
+    },
+    async openCarrierTrace(input) {
+      await called('openCarrierTrace', input);
+      return { traceId: `trace-${input.trackingNumber}` };
+    },
+    async buyReturnLabel(input) {
+      await called('buyReturnLabel', input);
+      return { carrier: 'parcelpost', trackingNumber: `PR-${input.returnId}` };
+    },
+    async expectReturnParcel(task) {
+      await called('expectReturnParcel', task);
+      if (world.returnsArrive === 'never') return;
+      const units = task.items.flatMap((item, index) =>
+        world.returnsArrive === 'one-damaged' && index === 0
+          ? [
+              { sku: item.sku, quantity: 1, condition: 'damaged' as const },
+              ...(item.quantity > 1 ? [{ sku: item.sku, quantity: item.quantity - 1, condition: 'resalable' as const }] : []),
+            ]
+          : [{ ...item, condition: 'resalable' as const }],
+      );
+      await env.client.workflow.getHandle(orderWorkflowId(task.orderId)).signal(returnReceivedSignal, { returnId: task.returnId, units });
+    },
+    async recordReturn(input) {
+      await called('recordReturn', input);
+    },
+    async restockReturnedUnits(input) {
+      await called('restockReturnedUnits', input);
+    },
+    async recordShipped(input) {
+      await called('recordShipped', input);
     },
     async handOverToCarrier(input) {
       await called('handOverToCarrier', input);
-      for (const type of world.carrierScans) await carrierSignal(input.trackingNumber, type);
+      const first = input.trackingNumber.startsWith('PP1-');
+      for (const type of (first && world.firstParcelScans) || world.carrierScans) await carrierSignal(input.trackingNumber, type);
     },
     async notifyCustomer(input) {
       await called('notifyCustomer', input);
@@ -176,11 +217,11 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
   };
 
-  async function carrierSignal(trackingNumber: string, type: CarrierEvent['type']) {
-    const orderId = trackingNumber.slice(2);
+  async function carrierSignal(trackingNumber: string, type: CarrierEvent['type'], detail?: string) {
+    const orderId = parcels.get(trackingNumber)!;
     await env.client.workflow
       .getHandle(orderWorkflowId(orderId))
-      .signal(carrierEventSignal, { trackingNumber, type, at: (await nowInWorkflowTime()).toISOString(), location: 'hub' });
+      .signal(carrierEventSignal, { trackingNumber, type, at: (await nowInWorkflowTime()).toISOString(), location: 'hub', ...(detail ? { detail } : {}) });
   }
 
   return {
