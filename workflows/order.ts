@@ -167,8 +167,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
       ret.returnLabel = await mustComplete.buyReturnLabel({ returnId: ret.returnId, warehouseId: view.warehouseId!, from: request.shippingAddress });
       // The answer is the authorization as issued; the parcel may be back before this handler ends.
       const authorization: ReturnView = { ...ret, items: ret.items.map((item) => ({ ...item })) };
-      await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: view.warehouseId!, items });
+      // Recorded before the warehouse hears of it, so its receipt always finds the return.
       await mustComplete.recordReturn({ orderId, ret });
+      await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: view.warehouseId!, items });
       const what = items.map((item) => `${item.quantity} × ${item.sku}`).join(', ');
       await record('return_authorized', view.status, `${ret.returnId} (${reason}): ${what}`);
       await notify({
@@ -670,8 +671,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     const totals = view.totals!;
     const ret = newReturn('returned_to_sender', lines.map(({ sku, quantity }) => ({ sku, quantity })), null);
     await record('returned_to_sender', 'delivery_exception', `after ${MAX_DELIVERY_ATTEMPTS} failed attempts; ${ret.returnId} expected back by ${ret.expiresAt}`);
-    await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: view.warehouseId!, items: ret.items });
     await mustComplete.recordReturn({ orderId, ret });
+    await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: view.warehouseId!, items: ret.items });
     const received = await condition(() => receipts.has(ret.returnId), Math.max(1, Date.parse(ret.expiresAt) - Date.now()), { summary: 'parcel back to sender' });
     if (!received) {
       throw new OrderClosing('cancelled', 'parcel_lost_refunded', `${ret.returnId} never came back`, {

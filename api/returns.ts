@@ -1,0 +1,62 @@
+import { Router } from 'express';
+import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { FailureType } from '../domain/errors.js';
+import { orderWorkflowId } from '../domain/ids.js';
+import { requestReturnUpdate, returnReceivedSignal } from '../domain/messages.js';
+import { CreateReturnRequest, ReturnReceipt } from '../domain/schemas.js';
+import { FINAL_STATUSES } from '../domain/statuses.js';
+import { returns } from '../db/schema.js';
+import type { orderWorkflow } from '../workflows/order.js';
+import { actorOf } from './actor.js';
+import { type ApiContext, withTemporalDeadline } from './context.js';
+import { parseOr400, ProblemError } from './problem.js';
+import { findOrder } from './read-model.js';
+
+/** Returns: customers (through a service) ask for them; the warehouse reports what came back. */
+export function returnsRouter(context: ApiContext): Router {
+  const { db } = context;
+  const router = Router();
+
+  /**
+   * A return authorization, through a workflow update: the workflow checks the window and the
+   * units left to return, so racing requests for the same units cannot both win.
+   */
+  router.post('/orders/:orderId/returns', async (req, res) => {
+    const request = parseOr400(CreateReturnRequest, req.body ?? {}, 'return');
+    const order = await findOrder(db, req.params.orderId);
+    if (!order) throw new ProblemError(404, 'Not found', `No order ${req.params.orderId}.`);
+    if ((FINAL_STATUSES as readonly string[]).includes(order.status)) {
+      throw new ProblemError(409, 'Return not possible', `Order ${order.orderId} is ${order.status}; its return window is over.`);
+    }
+    const handle = context.temporal.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(order.orderId));
+    try {
+      const authorization = await withTemporalDeadline(
+        context,
+        () => handle.executeUpdate(requestReturnUpdate, { args: [{ ...request, requestedBy: actorOf(req) }] }),
+        30_000,
+      );
+      res.status(201).location(`/orders/${encodeURIComponent(order.orderId)}`).json(authorization);
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FailureType.ReturnNotAllowed) {
+        throw new ProblemError(409, 'Return not possible', error.cause.message);
+      }
+      throw error;
+    }
+  });
+
+  /** The warehouse received a return parcel and says what was in it; the order's workflow refunds. */
+  router.post('/warehouse/returns/:returnId/receipt', async (req, res) => {
+    const returnId = parseOr400(z.string().min(1).max(100), req.params.returnId, 'return ID', ['returnId']);
+    const receipt = parseOr400(ReturnReceipt, req.body ?? {}, 'return receipt');
+    const [ret] = await db.select({ orderId: returns.orderId }).from(returns).where(eq(returns.returnId, returnId));
+    if (!ret) throw new ProblemError(404, 'Unknown return', `No return ${returnId}.`);
+    await withTemporalDeadline(context, () =>
+      context.temporal.workflow.getHandle(orderWorkflowId(ret.orderId)).signal(returnReceivedSignal, { returnId, ...receipt }),
+    );
+    res.status(202).json({ accepted: true });
+  });
+
+  return router;
+}
