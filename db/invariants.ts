@@ -26,12 +26,15 @@ type Queryable = Pick<Database | Transaction, 'execute'>;
 
 /**
  * What the customer owes, in minor units, for an order in a final status; `o` is the `orders` row.
- * The one place that says it: `completed` owes its total; `cancelled`, `payment_failed` and
+ * The one place that says it: `completed` and `returned` owe their total less their returns' refunds; `cancelled`, `payment_failed` and
  * `rejected` owe nothing. A final status missing here owes NULL, which the money rule reports,
  * so a new final status (e.g. `returned`, or partial refunds) cannot slip through unchecked.
  */
 const OWED_BY_FINAL_STATUS: Record<string, SQL> = {
-  completed: sql`o.total`,
+  // A delivered order owes its total less what its returns refunded (by the `returns` records,
+  // written by the workflow, not by the ledger this rule checks).
+  completed: sql`o.total - (select coalesce(sum(r.refunded), 0) from returns r where r.order_id = o.order_id)`,
+  returned: sql`o.total - (select coalesce(sum(r.refunded), 0) from returns r where r.order_id = o.order_id)`,
   cancelled: sql`0`,
   payment_failed: sql`0`,
   rejected: sql`0`,
