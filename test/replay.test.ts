@@ -13,7 +13,7 @@ describe('replay of committed histories', () => {
   const histories = committedHistories();
 
   it('has histories to replay', () => {
-    expect(histories.map((h) => h.name)).toEqual(expect.arrayContaining(['order-completed', 'order-cancelled-free', 'order-cancelled-late', 'order-backordered', 'order-parked-and-retried']));
+    expect(histories.map((h) => h.name)).toEqual(expect.arrayContaining(['order-completed', 'order-cancelled-free', 'order-cancelled-late', 'order-backordered', 'order-parked-and-retried', 'order-reshipped', 'order-returned']));
   });
 
   it.each(histories.map((h) => [h.name, h.json] as const))('replays %s', async (name, json) => {
