@@ -1,11 +1,14 @@
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client.js';
 import type { OrderPolicy } from '../domain/order.js';
+import type { AuthSettings } from './auth.js';
 
 /** What the API's routes need; the server wires real ones, tests their own. */
 export interface ApiContext {
   db: Database;
   temporal: Client;
+  /** API keys and the carrier webhook secret (from configuration). */
+  auth: AuthSettings;
   /** The policy new orders are placed under (from configuration). */
   orderPolicy: OrderPolicy;
   /** Milliseconds a request may wait on Temporal before it answers 503. */

@@ -1,16 +1,17 @@
 import { Router } from 'express';
 import { and, eq } from 'drizzle-orm';
-import { z } from 'zod';
 import { orderWorkflowId } from '../domain/ids.js';
 import { carrierEventSignal, warehouseEventSignal } from '../domain/messages.js';
 import { CarrierEvent, WarehouseEvent } from '../domain/schemas.js';
 import { shipments, trackingEvents } from '../db/schema.js';
 import { type ApiContext, withTemporalDeadline } from './context.js';
+import { CarrierParams } from './contract.js';
 import { parseOr400, ProblemError } from './problem.js';
 
 /**
- * The doors external parties report through: a warehouse management system saying a task is done,
- * a carrier's tracking webhook. Each event becomes a signal to the order's workflow.
+ * The doors external parties report through: a warehouse management system saying a task is done
+ * (with a `warehouse` API key), a carrier's tracking webhook (HMAC-signed; api/auth.ts checks it).
+ * Each event becomes a signal to the order's workflow.
  */
 export function eventsRouter(context: ApiContext): Router {
   const { db } = context;
@@ -23,7 +24,7 @@ export function eventsRouter(context: ApiContext): Router {
   });
 
   router.post('/carriers/:carrier/events', async (req, res) => {
-    const carrier = parseOr400(z.string().min(1).max(40), req.params.carrier, 'carrier', ['carrier']);
+    const { carrier } = parseOr400(CarrierParams, req.params, 'carrier');
     const event = parseOr400(CarrierEvent, req.body, 'carrier event');
     const [shipment] = await db
       .select({ orderId: shipments.orderId })

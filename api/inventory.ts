@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { z } from 'zod';
 import { orderWorkflowId } from '../domain/ids.js';
 import { stockArrivedSignal } from '../domain/messages.js';
 import { InventoryAdjustment } from '../domain/schemas.js';
@@ -9,14 +8,9 @@ import type { Database } from '../db/client.js';
 import { products, stock, stockMovements, warehouses } from '../db/schema.js';
 import { moveStock, type Transaction } from '../db/stock.js';
 import { type ApiContext, withTemporalDeadline } from './context.js';
+import { IdempotencyKeyHeader, InventoryQuery } from './contract.js';
 import { type FieldError, parseOr400, ProblemError } from './problem.js';
 
-const IdempotencyKey = z.string().min(1, 'must not be empty').max(200, 'at most 200 characters');
-
-const InventoryQuery = z.strictObject({
-  warehouseId: z.string().min(1).max(64).optional(),
-  sku: z.string().min(1).max(64).optional(),
-});
 
 /** Postgres' SQLSTATE for a CHECK constraint violation (the stock table's bounds). */
 const CHECK_VIOLATION = '23514';
@@ -68,7 +62,7 @@ export function inventoryRouter(context: ApiContext): Router {
   router.post('/inventory/adjustments', async (req, res) => {
     const adjustment = parseOr400(InventoryAdjustment, req.body, 'inventory adjustment');
     const header = req.get('idempotency-key');
-    const key = header === undefined ? randomUUID() : parseOr400(IdempotencyKey, header, 'Idempotency-Key header', ['Idempotency-Key']);
+    const key = header === undefined ? randomUUID() : parseOr400(IdempotencyKeyHeader, header, 'Idempotency-Key header', ['Idempotency-Key']);
     const movementKey = `adjustment:${key}`;
     const { warehouseId, sku, delta } = adjustment;
     const reason = `${adjustment.reason}${adjustment.note ? `: ${adjustment.note}` : ''}`;

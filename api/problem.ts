@@ -81,10 +81,10 @@ export function errorHandler(log: (error: unknown, message: string) => void): Er
     if (body.type === 'entity.too.large') return sendProblem(res, new ProblemError(413, 'Body too large'));
     if (body.expose && body.status && body.status < 500) return sendProblem(res, new ProblemError(body.status, String((error as Error).message)));
     if (isTemporalUnavailable(error)) {
-      log(error, 'Temporal unavailable');
+      log(error, `Temporal unavailable (request ${String(res.get('x-request-id'))})`);
       return sendProblem(res, new ProblemError(503, 'Service unavailable', 'The workflow service is not answering; try again shortly.', undefined, { 'retry-after': '5' }));
     }
-    log(error, `unhandled error on ${req.method} ${req.path}`);
+    log(error, `unhandled error on ${req.method} ${req.path} (request ${String(res.get('x-request-id'))})`);
     sendProblem(res, new ProblemError(500, 'Internal error', 'Something went wrong on our side; it was logged.'));
   };
 }

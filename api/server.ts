@@ -10,6 +10,9 @@ async function main(): Promise<void> {
   const settings = config();
   const logger = createLogger('api', settings.LOG_LEVEL);
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start sets it for you)');
+  // Nothing but the public endpoints would answer without keys: refuse to start rather than run locked.
+  if (settings.API_KEYS.length === 0) throw new Error('API_KEYS is required: key:role or name=key:role pairs (npm start generates them for you)');
+  if (!settings.CARRIER_WEBHOOK_SECRET) throw new Error('CARRIER_WEBHOOK_SECRET is required (npm start generates one for you)');
   const db = createDatabase(settings.DATABASE_URL);
   // Connects lazily, so the API comes up (and answers 503) while Temporal is still starting.
   const connection = Connection.lazy({ address: settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
@@ -17,10 +20,13 @@ async function main(): Promise<void> {
   const app = createApp({
     db,
     temporal,
+    auth: { apiKeys: settings.API_KEYS, carrierWebhookSecret: settings.CARRIER_WEBHOOK_SECRET },
     orderPolicy: orderPolicyFrom(settings),
     log: { error: (error, message) => logger.error({ err: error }, message), info: (fields, message) => logger.info(fields, message) },
   });
-  const server = app.listen(settings.PORT, () => logger.info({ port: settings.PORT }, 'API listening'));
+  const server = app.listen(settings.PORT, () =>
+    logger.info({ port: settings.PORT, apiKeys: settings.API_KEYS.map((key) => `${key.name} (${key.role})`) }, 'API listening'),
+  );
   const shutdown = () => {
     logger.info('API shutting down');
     server.close(async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ApiKey, firstKeyFor, parseApiKeys } from '../api/credentials.js';
 import { durationMs } from '../domain/durations.js';
 
 /**
@@ -16,6 +17,19 @@ const duration = z.string().refine((value) => {
 
 /** `Boolean('false') === true`, so booleans are parsed by name. */
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+/** `API_KEYS` as entries; an invalid entry is reported by position, never echoed (it holds a key). */
+const apiKeys = z
+  .string()
+  .optional()
+  .transform((text, ctx): ApiKey[] => {
+    try {
+      return parseApiKeys(text ?? '');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
 
 const Env = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -46,13 +60,24 @@ const Env = z.object({
   SIMULATOR_CALLBACK_URL: z.url().optional(),
   /** Run the built-in simulators for the payment gateway, warehouse and carriers. */
   SIMULATORS: flag.default(true),
+  /**
+   * API credentials: comma-separated `key:role` or `name=key:role` (or `name=sha256:<hex>:role`);
+   * roles service, support, warehouse, admin. The API refuses to start without one; `npm start`
+   * generates a key per role for local development.
+   */
+  API_KEYS: apiKeys,
+  /** Shared secret carriers sign their webhooks with (HMAC-SHA256); at least 32 characters. */
+  CARRIER_WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** The key the simulated warehouse calls the API with; unset: the first `warehouse` key in API_KEYS. */
+  SIMULATOR_API_KEY: z.string().min(16).max(200).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
 export type Config = z.infer<typeof Env>;
 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = Env.safeParse(env);
+  // The simulated warehouse needs a key in plain text; by default the first warehouse key configured.
+  const parsed = Env.safeParse({ ...env, SIMULATOR_API_KEY: env.SIMULATOR_API_KEY || firstKeyFor(env.API_KEYS, 'warehouse') });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
     throw new Error(`Invalid configuration:\n${problems}`);

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { signWebhook } from '../api/credentials.js';
 import type { Database } from '../db/client.js';
 import { simulatorDeliveries } from '../db/schema.js';
 
@@ -27,8 +28,23 @@ type DueDelivery = {
 
 const MAX_ATTEMPTS = 30;
 
+/**
+ * Where the simulated parties call, and how they prove who they are, as a real one would: the
+ * carriers sign each webhook with the shared secret (`/carriers/...`), the warehouse system sends
+ * its API key (a `warehouse` role) on everything else.
+ */
+export interface DeliveryTarget {
+  baseUrl: string;
+  apiKey: string;
+  carrierWebhookSecret: string;
+}
+
+function credentialHeaders(target: DeliveryTarget, path: string, body: string): Record<string, string> {
+  return path.startsWith('/carriers/') ? signWebhook(target.carrierWebhookSecret, body) : { authorization: `Bearer ${target.apiKey}` };
+}
+
 /** Claims due deliveries (several senders may run: SKIP LOCKED) and posts them to the API. */
-export async function sendDueDeliveries(db: Database, baseUrl: string, post: typeof fetch = fetch): Promise<number> {
+export async function sendDueDeliveries(db: Database, target: DeliveryTarget, post: typeof fetch = fetch): Promise<number> {
   const due = await db.execute<DueDelivery>(sql`
     update simulator_deliveries set claimed_until = now() + interval '30 seconds', attempts = attempts + 1
     where id in (
@@ -42,14 +58,17 @@ export async function sendDueDeliveries(db: Database, baseUrl: string, post: typ
   for (const delivery of [...due].sort((a, b) => a.id - b.id)) {
       let error: string | null = null;
       try {
-        const response = await post(new URL(delivery.path, baseUrl), {
+        // Signed when sent, not when scheduled: a late or retried webhook carries a fresh timestamp.
+        const body = JSON.stringify(delivery.body);
+        const response = await post(new URL(delivery.path, target.baseUrl), {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(delivery.body),
+          headers: { 'content-type': 'application/json', ...credentialHeaders(target, delivery.path, body) },
+          body,
           signal: AbortSignal.timeout(10_000),
         });
-        // A 4xx other than "not found yet" is final: retrying the same body cannot change the answer.
-        if (response.status >= 500 || response.status === 404 || response.status === 429) error = `HTTP ${response.status}`;
+        // A 4xx other than "not found yet" or a refused credential (fixable by configuration) is final:
+        // retrying the same body cannot change the answer.
+        if (response.status >= 500 || [401, 403, 404, 429].includes(response.status)) error = `HTTP ${response.status}`;
       } catch (cause) {
         error = String(cause);
       }
@@ -66,11 +85,11 @@ export async function sendDueDeliveries(db: Database, baseUrl: string, post: typ
 }
 
 /** Sends due deliveries until `signal` aborts. */
-export async function runDeliveryLoop(db: Database, baseUrl: string, signal: AbortSignal, log: (message: string) => void): Promise<void> {
+export async function runDeliveryLoop(db: Database, target: DeliveryTarget, signal: AbortSignal, log: (message: string) => void): Promise<void> {
   while (!signal.aborted) {
     let sent = 0;
     try {
-      sent = await sendDueDeliveries(db, baseUrl);
+      sent = await sendDueDeliveries(db, target);
     } catch (error) {
       if (!signal.aborted) log(`simulator deliveries: ${String(error)}`);
     }

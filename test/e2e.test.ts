@@ -109,7 +109,7 @@ describe('end to end', () => {
 
   it('reports health and refuses unknown tracking numbers', async () => {
     expect((await api('GET', '/healthz')).body).toEqual({ status: 'ok', checks: { postgres: 'ok', temporal: 'ok' } });
-    const unknown = await api('POST', '/carriers/parcelpost/events', { trackingNumber: 'PP000', type: 'delivered', at: new Date().toISOString() });
+    const unknown = await system.carrierWebhook('parcelpost', { trackingNumber: 'PP000', type: 'delivered', at: new Date().toISOString() });
     expect(unknown.status).toBe(404);
     const products = await api('GET', '/products');
     expect(products.body.products.length).toBeGreaterThanOrEqual(10);

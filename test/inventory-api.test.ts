@@ -11,6 +11,7 @@ import { moveStock } from '../db/stock.js';
 import { orderWorkflowId } from '../domain/ids.js';
 import { initialOrderView } from '../domain/order.js';
 import type { OrderStatus } from '../domain/statuses.js';
+import { credentialHeaders, testAuth } from './support/credentials.js';
 import { isolatedProduct, stockOf, testDatabase } from './support/database.js';
 import { newOrderId, orderRequest, PRODUCTION_POLICY, workflowInput } from './support/orders.js';
 
@@ -39,7 +40,7 @@ const temporal = {
 
 beforeAll(async () => {
   db = await testDatabase(5);
-  app = createApp({ db, temporal, orderPolicy: PRODUCTION_POLICY, log: { error: (_error, message) => errors.push(message), info: () => {} } });
+  app = createApp({ db, temporal, auth: testAuth, orderPolicy: PRODUCTION_POLICY, log: { error: (_error, message) => errors.push(message), info: () => {} } });
 });
 
 beforeEach(() => {
@@ -69,8 +70,11 @@ async function readModelOrder(status: OrderStatus, skus: string[]): Promise<stri
   return req.orderId;
 }
 
+/** The warehouse's system makes the adjustments and reads the levels. */
+const asWarehouse = credentialHeaders('warehouse');
+
 function adjust(body: object, idempotencyKey?: string) {
-  const call = request(app).post('/inventory/adjustments').send(body);
+  const call = request(app).post('/inventory/adjustments').set(asWarehouse).send(body);
   return idempotencyKey === undefined ? call : call.set('Idempotency-Key', idempotencyKey);
 }
 
@@ -220,7 +224,7 @@ describe('GET /inventory', () => {
     const sku = await isolatedProduct(db, { 'wh-west': 7, 'wh-east': 3 });
     await db.transaction((tx) => moveStock(tx, { key: `test-reserve:${sku}`, warehouseId: 'wh-west', sku, kind: 'reserve', onHandDelta: 0, reservedDelta: 2 }));
 
-    const bySku = await request(app).get('/inventory').query({ sku });
+    const bySku = await request(app).get('/inventory').set(asWarehouse).query({ sku });
     expect(bySku.status).toBe(200);
     expect(bySku.body).toEqual({
       inventory: [
@@ -229,28 +233,28 @@ describe('GET /inventory', () => {
       ],
     });
 
-    const both = await request(app).get('/inventory').query({ sku, warehouseId: 'wh-west' });
+    const both = await request(app).get('/inventory').set(asWarehouse).query({ sku, warehouseId: 'wh-west' });
     expect(both.body.inventory).toEqual([{ warehouseId: 'wh-west', sku, onHand: 7, reserved: 2, available: 5 }]);
 
-    const byWarehouse = await request(app).get('/inventory').query({ warehouseId: 'wh-west' });
+    const byWarehouse = await request(app).get('/inventory').set(asWarehouse).query({ warehouseId: 'wh-west' });
     const rows = byWarehouse.body.inventory as { warehouseId: string; sku: string }[];
     expect(rows.every((row) => row.warehouseId === 'wh-west')).toBe(true);
     expect(rows.map((row) => row.sku)).toContain(sku);
     expect(rows.map((row) => row.sku)).toEqual(rows.map((row) => row.sku).sort());
 
-    const all = (await request(app).get('/inventory')).body.inventory as { warehouseId: string; sku: string }[];
+    const all = (await request(app).get('/inventory').set(asWarehouse)).body.inventory as { warehouseId: string; sku: string }[];
     const keys = all.map((row) => `${row.warehouseId} ${row.sku}`);
     expect(keys).toEqual([...keys].sort());
     expect(new Set(all.map((row) => row.warehouseId))).toEqual(new Set(['wh-central', 'wh-east', 'wh-west']));
 
-    expect((await request(app).get('/inventory').query({ sku: 'NO-SUCH-SKU' })).body).toEqual({ inventory: [] });
+    expect((await request(app).get('/inventory').set(asWarehouse).query({ sku: 'NO-SUCH-SKU' })).body).toEqual({ inventory: [] });
   });
 
   it('answers an unknown or repeated parameter with 400', async () => {
-    const unknown = await request(app).get('/inventory?warehouse=wh-east');
+    const unknown = await request(app).get('/inventory?warehouse=wh-east').set(asWarehouse);
     expect(unknown.status).toBe(400);
     expect(unknown.body.errors[0].message).toMatch(/warehouse/);
-    const repeated = await request(app).get('/inventory?sku=A&sku=B');
+    const repeated = await request(app).get('/inventory?sku=A&sku=B').set(asWarehouse);
     expect(repeated.status).toBe(400);
     expect(repeated.body.errors.map((e: { field: string }) => e.field)).toEqual(['sku']);
   });

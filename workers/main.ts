@@ -1,9 +1,20 @@
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { config } from '../config/index.js';
+import { type Config, config } from '../config/index.js';
 import { createDatabase } from '../db/client.js';
-import { runDeliveryLoop } from '../simulators/deliveries.js';
+import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.js';
 import { createLogger } from './logger.js';
 import { createOrderWorker, simulatedParties } from './create-worker.js';
+
+/** How the simulated warehouse and carriers reach the API: SIMULATOR_API_KEY (or the first warehouse key) and the carrier secret. */
+function simulatorTarget(settings: Config): DeliveryTarget {
+  if (!settings.SIMULATOR_API_KEY) throw new Error('SIMULATORS needs SIMULATOR_API_KEY or a warehouse key in API_KEYS (npm start sets them)');
+  if (!settings.CARRIER_WEBHOOK_SECRET) throw new Error('SIMULATORS needs CARRIER_WEBHOOK_SECRET (npm start sets it)');
+  return {
+    baseUrl: settings.SIMULATOR_CALLBACK_URL ?? `http://127.0.0.1:${settings.PORT}`,
+    apiKey: settings.SIMULATOR_API_KEY,
+    carrierWebhookSecret: settings.CARRIER_WEBHOOK_SECRET,
+  };
+}
 
 /** The order worker: connect, run until SIGINT/SIGTERM, then drain and close everything. */
 async function main(): Promise<void> {
@@ -16,15 +27,14 @@ async function main(): Promise<void> {
     }),
   });
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start sets it for you)');
+  const target = settings.SIMULATORS ? simulatorTarget(settings) : null;
   const db = createDatabase(settings.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   const stopSimulators = new AbortController();
   try {
     const parties = simulatedParties(db, settings.SIM_DELAY_SCALE, (message, fields) => logger.info(fields, message));
     const worker = await createOrderWorker({ connection, namespace: settings.TEMPORAL_NAMESPACE, deps: { db, ...parties } });
-    const simulators = settings.SIMULATORS
-      ? runDeliveryLoop(db, settings.SIMULATOR_CALLBACK_URL ?? `http://127.0.0.1:${settings.PORT}`, stopSimulators.signal, (m) => logger.warn(m))
-      : Promise.resolve();
+    const simulators = target ? runDeliveryLoop(db, target, stopSimulators.signal, (m) => logger.warn(m)) : Promise.resolve();
     logger.info({ taskQueue: worker.options.taskQueue, namespace: settings.TEMPORAL_NAMESPACE }, 'worker running');
     // Resolves once the SDK's own SIGINT/SIGTERM handling has drained in-flight tasks.
     await worker.run();

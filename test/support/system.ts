@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app.js';
+import { signWebhook } from '../../api/credentials.js';
 import type { Database } from '../../db/client.js';
 import type { OrderPolicy, OrderView } from '../../domain/order.js';
 import { runDeliveryLoop } from '../../simulators/deliveries.js';
@@ -10,6 +11,8 @@ import { createLoggingNotifier } from '../../simulators/notifier.js';
 import { createSimulatedPaymentGateway } from '../../simulators/payment-gateway.js';
 import { createSimulatedWarehouse } from '../../simulators/warehouse.js';
 import { createOrderWorker } from '../../workers/create-worker.js';
+import { assertConforms } from './contract.js';
+import { type Caller, credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './credentials.js';
 import { testDatabase } from './database.js';
 import { devServerEnvironment } from './temporal.js';
 
@@ -21,7 +24,13 @@ import { devServerEnvironment } from './temporal.js';
 export async function startSystem(options: { policy: OrderPolicy; warehouseDelayScale?: number; carrierDelayScale?: number }) {
   const env: TestWorkflowEnvironment = await devServerEnvironment();
   const db: Database = await testDatabase();
-  const app = createApp({ db, temporal: env.client, orderPolicy: options.policy, log: { error: (e, m) => console.error(m, e), info: () => {} } });
+  const app = createApp({
+    db,
+    temporal: env.client,
+    auth: testAuth,
+    orderPolicy: options.policy,
+    log: { error: (e, m) => console.error(m, e), info: () => {} },
+  });
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
@@ -39,17 +48,46 @@ export async function startSystem(options: { policy: OrderPolicy; warehouseDelay
   });
   const running = worker.run();
   const stopSimulators = new AbortController();
-  const simulators = runDeliveryLoop(db, baseUrl, stopSimulators.signal, (m) => console.error(m));
+  // The simulated warehouse calls with its warehouse key; the carriers sign with the shared secret.
+  const target = { baseUrl, apiKey: TEST_KEYS.warehouse, carrierWebhookSecret: TEST_CARRIER_SECRET };
+  const simulators = runDeliveryLoop(db, target, stopSimulators.signal, (m) => console.error(m));
 
-  async function api(method: string, path: string, body?: unknown) {
+  /**
+   * Calls the API as an admin unless told otherwise (`as`: a role, or `anonymous` for no
+   * credential); every answer is checked against the OpenAPI contract.
+   */
+  async function api(method: string, path: string, body?: unknown, options: { as?: Caller; headers?: Record<string, string> } = {}) {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...credentialHeaders(options.as ?? 'admin'), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
+    const type = response.headers.get('content-type') ?? '';
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    return { status: response.status, type: response.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as any) : undefined };
+    const parsed = text && /json/.test(type) ? (JSON.parse(text) as any) : text || undefined;
+    assertConforms(method, path, response.status, type, parsed);
+    return { status: response.status, type, headers: response.headers, body: parsed };
+  }
+
+  /**
+   * Posts a carrier webhook signed as a carrier signs it; `secret`, `signedAt` and `tamper` let a
+   * test send a wrongly signed, stale or altered one.
+   */
+  async function carrierWebhook(carrier: string, event: object, options: { secret?: string; signedAt?: Date; tamper?: (body: string) => string } = {}) {
+    const body = JSON.stringify(event);
+    const signature = signWebhook(options.secret ?? TEST_CARRIER_SECRET, body, options.signedAt ?? new Date());
+    const path = `/carriers/${carrier}/events`;
+    const response = await fetch(`${baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...signature },
+      body: options.tamper ? options.tamper(body) : body,
+    });
+    const type = response.headers.get('content-type') ?? '';
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const parsed = (await response.json()) as any;
+    assertConforms('POST', path, response.status, type, parsed);
+    return { status: response.status, type, body: parsed };
   }
 
   /** Polls the read model until the order's status satisfies `done`. */
@@ -73,7 +111,7 @@ export async function startSystem(options: { policy: OrderPolicy; warehouseDelay
     await db.close();
   }
 
-  return { env, db, api, waitForOrder, baseUrl, stop };
+  return { env, db, api, carrierWebhook, waitForOrder, baseUrl, target, stop };
 }
 
 export type System = Awaited<ReturnType<typeof startSystem>>;

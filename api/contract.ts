@@ -1,0 +1,358 @@
+import { z } from 'zod';
+import {
+  CancelOrderRequest,
+  CarrierEvent,
+  CreateOrderRequest,
+  CreateReturnRequest,
+  InventoryAdjustment,
+  ListOrdersQuery,
+  ReturnReceipt,
+  ReturnsReportQuery,
+  type Role,
+  WarehouseEvent,
+} from '../domain/schemas.js';
+import { ORDER_STATUSES } from '../domain/statuses.js';
+import { Accepted, AdjustmentResult, Health, InventoryList, OpenApiDocument, OrderList, OrderViewSchema, ProductList, ReturnsReport, ReturnViewSchema } from './responses.js';
+
+/**
+ * The API's contract: every operation with who may call it, what it takes and what it answers.
+ * The authentication middleware (api/auth.ts) enforces `access` from this table, the OpenAPI
+ * document (api/openapi.ts) is generated from it, and the contract tests hold the running API to
+ * it. A route the table lacks answers only admins (and the completeness test fails).
+ */
+
+/** Who may call an operation. */
+export type Access =
+  | { kind: 'public' }
+  | { kind: 'apiKey'; roles: readonly Role[] }
+  /** Carrier webhooks: HMAC-SHA256 over the timestamp and the raw body (api/credentials.ts). */
+  | { kind: 'carrierSignature' };
+
+export interface ResponseSpec {
+  description: string;
+  /** JSON body schema; absent for a problem (it uses Problem) or a non-JSON body. */
+  schema?: z.ZodType;
+  /** For non-JSON bodies (the docs page). */
+  contentType?: string;
+  example?: unknown;
+  /** Extra response headers (X-Request-Id is on every response). */
+  headers?: Record<string, { description: string; required: boolean }>;
+}
+
+export interface Operation {
+  method: 'get' | 'post';
+  /** OpenAPI form: `/orders/{orderId}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description: string;
+  tag: string;
+  access: Access;
+  request?: {
+    params?: z.ZodObject;
+    query?: z.ZodObject;
+    body?: z.ZodType;
+    bodyExample?: unknown;
+  };
+  /** Accepts an `Idempotency-Key` header: a replay with the same key answers the first response. */
+  idempotencyKey?: 'replay' | 'inventory';
+  /** Calls Temporal, so it can answer 503 with Retry-After when Temporal does not answer in time. */
+  temporal?: boolean;
+  /** Success and business outcomes; 400/401/403/413/415/503 are added from the flags above. */
+  responses: Record<number, ResponseSpec>;
+}
+
+const SERVICE_AND_UP: readonly Role[] = ['service', 'support', 'admin'];
+const SUPPORT: readonly Role[] = ['support', 'admin'];
+const WAREHOUSE: readonly Role[] = ['warehouse', 'admin'];
+const EVERY_ROLE: readonly Role[] = ['service', 'support', 'warehouse', 'admin'];
+
+/** Same rules as ids in requests (domain/schemas.ts). */
+const orderId = CreateOrderRequest.shape.orderId.meta({ description: 'The order ID the caller chose when placing it.', example: 'demo-1001' });
+
+export const OrderIdParams = z.strictObject({ orderId });
+export const CarrierParams = z.strictObject({ carrier: z.string().min(1).max(40).meta({ description: 'The carrier’s name.', example: 'parcelpost' }) });
+export const ReturnIdParams = z.strictObject({ returnId: z.string().min(1).max(100).meta({ example: 'demo-1001-r1' }) });
+
+export const InventoryQuery = z.strictObject({
+  warehouseId: z.string().min(1).max(64).optional().meta({ example: 'wh-east' }),
+  sku: z.string().min(1).max(64).optional().meta({ example: 'MUG-CERAMIC' }),
+});
+
+/** `ListOrdersQuery` as documented: `status` is checked against the statuses by the route. */
+export const DocumentedListOrdersQuery = ListOrdersQuery.extend({ status: z.enum(ORDER_STATUSES).optional() });
+
+export const IdempotencyKeyHeader = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'at most 200 characters')
+  .meta({ description: 'Makes a retry safe: the same key again (from the same caller, to the same endpoint, with the same body) answers the first response.', example: 'c0a8012e-retry-1' });
+
+const EXAMPLE_ORDER_REQUEST = {
+  orderId: 'demo-1001',
+  customer: { id: 'cust-1', email: 'ada@example.com', name: 'Ada Lovelace' },
+  channel: 'web',
+  items: [
+    { sku: 'MUG-CERAMIC', quantity: 2 },
+    { sku: 'BOOK-TEMPORAL', quantity: 1 },
+  ],
+  shippingAddress: { name: 'Ada Lovelace', line1: '1 Main St', city: 'Seattle', region: 'WA', postalCode: '98101', country: 'US' },
+  shippingSpeed: 'expedited',
+  payment: { token: 'tok_visa' },
+};
+
+const orderAnswer = (description: string): ResponseSpec => ({ description, schema: OrderViewSchema });
+const notFound = (what: string): ResponseSpec => ({ description: `${what} not found.` });
+const conflict = (description: string): ResponseSpec => ({ description });
+
+export const OPERATIONS: Operation[] = [
+  {
+    method: 'post',
+    path: '/orders',
+    operationId: 'placeOrder',
+    tag: 'orders',
+    summary: 'Place an order',
+    description:
+      'Validates the order, records it and starts its workflow. Idempotent by `orderId`: the same body again answers 200 with the order; another body under the same `orderId` is a 409. An invalid request starts nothing.',
+    access: { kind: 'apiKey', roles: SERVICE_AND_UP },
+    request: { body: CreateOrderRequest, bodyExample: EXAMPLE_ORDER_REQUEST },
+    temporal: true,
+    responses: {
+      202: {
+        ...orderAnswer('Order received; its workflow runs.'),
+        headers: { Location: { description: 'Where to read the order: `/orders/{orderId}`.', required: true } },
+      },
+      200: orderAnswer('The same order again (a retry): the order as it is now.'),
+      409: conflict('The `orderId` is taken by a different order.'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/orders',
+    operationId: 'listOrders',
+    tag: 'orders',
+    summary: 'List orders',
+    description: 'Newest first, keyset-paginated: pass `nextCursor` back as `cursor`. Filters: `status`, `customerId`.',
+    access: { kind: 'apiKey', roles: SERVICE_AND_UP },
+    request: { query: DocumentedListOrdersQuery },
+    responses: { 200: { description: 'A page of orders.', schema: OrderList } },
+  },
+  {
+    method: 'get',
+    path: '/orders/{orderId}',
+    operationId: 'getOrder',
+    tag: 'orders',
+    summary: 'Read an order',
+    description: 'The order view with its timeline, from the read model.',
+    access: { kind: 'apiKey', roles: SERVICE_AND_UP },
+    request: { params: OrderIdParams },
+    responses: { 200: orderAnswer('The order.'), 404: notFound('Order') },
+  },
+  {
+    method: 'post',
+    path: '/orders/{orderId}/cancel',
+    operationId: 'cancelOrder',
+    tag: 'orders',
+    summary: 'Cancel an order',
+    description:
+      'A workflow update: answers once the compensations ran. `service` may cancel inside the free-cancel buffer (before capture); `support` and `admin` until the parcel ships. Who cancelled is the authenticated caller. Concurrent cancels of one order are serialized by its workflow and get the same answer.',
+    access: { kind: 'apiKey', roles: SERVICE_AND_UP },
+    request: { params: OrderIdParams, body: CancelOrderRequest, bodyExample: { reason: 'customer changed their mind' } },
+    idempotencyKey: 'replay',
+    temporal: true,
+    responses: {
+      200: orderAnswer('Cancelled; `cancellation` says by whom and whether it was free.'),
+      403: { description: 'No credential with a role for this endpoint, or the free-cancel buffer is over for a `service` caller (`Cancellation not allowed`).' },
+      404: notFound('Order'),
+      409: conflict('The order has shipped or is already closed.'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/orders/{orderId}/retry',
+    operationId: 'retryOrder',
+    tag: 'orders',
+    summary: 'Retry the parked step of a needs_attention order',
+    description: 'Runbook: once the cause is fixed, runs the parked step again.',
+    access: { kind: 'apiKey', roles: SUPPORT },
+    request: { params: OrderIdParams },
+    idempotencyKey: 'replay',
+    temporal: true,
+    responses: { 200: orderAnswer('The step runs again.'), 404: notFound('Order'), 409: conflict('Nothing is parked, or the order is closed.') },
+  },
+  {
+    method: 'get',
+    path: '/products',
+    operationId: 'listProducts',
+    tag: 'catalog',
+    summary: 'The catalog',
+    description: 'Every product with on-hand, reserved and available stock per warehouse.',
+    access: { kind: 'apiKey', roles: EVERY_ROLE },
+    responses: { 200: { description: 'The catalog.', schema: ProductList } },
+  },
+  {
+    method: 'post',
+    path: '/warehouse/events',
+    operationId: 'reportWarehouseEvent',
+    tag: 'warehouse',
+    summary: 'The warehouse reports a task done',
+    description: 'A pick or pack task finished (`pick_completed`, `pack_completed`); becomes a signal to the order’s workflow.',
+    access: { kind: 'apiKey', roles: WAREHOUSE },
+    request: {
+      body: WarehouseEvent,
+      bodyExample: { taskId: 'demo-1001-pick', orderId: 'demo-1001', type: 'pick_completed', at: '2025-01-15T11:20:00.000Z' },
+    },
+    idempotencyKey: 'replay',
+    temporal: true,
+    responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Order') },
+  },
+  {
+    method: 'post',
+    path: '/carriers/{carrier}/events',
+    operationId: 'reportCarrierEvent',
+    tag: 'carriers',
+    summary: 'Carrier tracking webhook',
+    description:
+      'Signed, not keyed: `X-Timestamp: <unix seconds>` and `X-Signature: sha256=<hex HMAC-SHA256 of "<X-Timestamp>.<raw body>">` with the shared `CARRIER_WEBHOOK_SECRET`. A bad signature, or a timestamp more than 5 minutes away, is a 401. Scans are idempotent: a repeat changes nothing.',
+    access: { kind: 'carrierSignature' },
+    request: {
+      params: CarrierParams,
+      body: CarrierEvent,
+      bodyExample: { trackingNumber: 'PP000123456789012345', type: 'in_transit', at: '2025-01-16T08:00:00.000Z', location: 'origin sort facility' },
+    },
+    idempotencyKey: 'replay',
+    temporal: true,
+    responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Tracking number') },
+  },
+  {
+    method: 'post',
+    path: '/inventory/adjustments',
+    operationId: 'adjustInventory',
+    tag: 'inventory',
+    summary: 'Correct stock',
+    description:
+      'A restock, cycle count, damage, find or loss, as one stock movement. `Idempotency-Key`: the same key again answers 200 with `applied: false` and changes nothing; the key reused for another adjustment is a 409. A restock wakes the orders backordered on that sku.',
+    access: { kind: 'apiKey', roles: WAREHOUSE },
+    request: { body: InventoryAdjustment, bodyExample: { warehouseId: 'wh-east', sku: 'MUG-CERAMIC', delta: 10, reason: 'restock', note: 'PO 4711' } },
+    idempotencyKey: 'inventory',
+    temporal: true,
+    responses: {
+      201: { description: 'Applied; the new levels.', schema: AdjustmentResult },
+      200: { description: 'This Idempotency-Key was applied before: nothing changed.', schema: AdjustmentResult },
+      404: notFound('Warehouse or sku'),
+      409: conflict('The delta would take reserved or missing units, or the Idempotency-Key was used for another adjustment.'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/inventory',
+    operationId: 'listInventory',
+    tag: 'inventory',
+    summary: 'Stock levels',
+    description: 'On-hand, reserved and available per warehouse and sku; both filters optional.',
+    access: { kind: 'apiKey', roles: WAREHOUSE },
+    request: { query: InventoryQuery },
+    responses: { 200: { description: 'Stock levels.', schema: InventoryList } },
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'health',
+    tag: 'operations',
+    summary: 'Health',
+    description: '200 only when Postgres and Temporal both answer (each within 2 s).',
+    access: { kind: 'public' },
+    responses: { 200: { description: 'Healthy.', schema: Health }, 503: { description: 'Postgres or Temporal does not answer.', schema: Health } },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openapi',
+    tag: 'operations',
+    summary: 'This document',
+    description: 'The OpenAPI 3.1 document, generated from the same zod schemas that validate requests.',
+    access: { kind: 'public' },
+    responses: { 200: { description: 'The OpenAPI document.', schema: OpenApiDocument } },
+  },
+  {
+    method: 'get',
+    path: '/docs',
+    operationId: 'docs',
+    tag: 'operations',
+    summary: 'Interactive documentation',
+    description: 'Swagger UI over `/openapi.json`.',
+    access: { kind: 'public' },
+    responses: { 200: { description: 'An HTML page.', contentType: 'text/html' } },
+  },
+];
+
+/**
+ * Issue 4's routes (api/returns.ts, api/reports.ts). Part of the table from the start, so their
+ * access rules hold as soon as the routers are mounted.
+ */
+export const RETURN_OPERATIONS: Operation[] = [
+  {
+    method: 'post',
+    path: '/orders/{orderId}/returns',
+    operationId: 'requestReturn',
+    tag: 'returns',
+    summary: 'Request a return',
+    description: 'Inside the return window, for delivered units not yet returned: answers the return authorization with its label. A workflow update, so concurrent requests are serialized.',
+    access: { kind: 'apiKey', roles: SERVICE_AND_UP },
+    request: { params: OrderIdParams, body: CreateReturnRequest, bodyExample: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged', comment: 'arrived chipped' } },
+    idempotencyKey: 'replay',
+    temporal: true,
+    responses: {
+      201: { description: 'The return authorization.', schema: ReturnViewSchema },
+      404: notFound('Order'),
+      409: conflict('Outside the return window, not delivered, or more units than are left to return.'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/warehouse/returns/{returnId}/receipt',
+    operationId: 'receiveReturn',
+    tag: 'warehouse',
+    summary: 'The warehouse received a return parcel',
+    description: 'What the warehouse found in it, per sku and condition; resalable units go back on the shelf and the refund follows.',
+    access: { kind: 'apiKey', roles: WAREHOUSE },
+    request: { params: ReturnIdParams, body: ReturnReceipt, bodyExample: { units: [{ sku: 'MUG-CERAMIC', quantity: 1, condition: 'damaged' }] } },
+    idempotencyKey: 'replay',
+    temporal: true,
+    responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Return') },
+  },
+  {
+    method: 'get',
+    path: '/reports/returns',
+    operationId: 'returnsReport',
+    tag: 'reports',
+    summary: 'Returns report',
+    description: 'Returns, units and refunds by reason and by sku, between `from` and `to`.',
+    access: { kind: 'apiKey', roles: SUPPORT },
+    request: { query: ReturnsReportQuery },
+    responses: { 200: { description: 'The report.', schema: ReturnsReport } },
+  },
+];
+
+/** Every operation the API serves. */
+export const ALL_OPERATIONS: Operation[] = [...OPERATIONS, ...RETURN_OPERATIONS];
+
+/** `/orders/{orderId}` → a regular expression over request paths. */
+export function pathPattern(path: string): RegExp {
+  const source = path
+    .split(/(\{[^}]+\})/)
+    .map((part) => (part.startsWith('{') ? '[^/]+' : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}/?$`);
+}
+
+const compiled = ALL_OPERATIONS.map((operation) => ({ operation, pattern: pathPattern(operation.path) }));
+
+/** The operation a request is for, or the methods its path allows (for a 405), or nothing. */
+export function operationFor(method: string, path: string): { operation: Operation } | { allowed: string[] } | null {
+  const matches = compiled.filter(({ pattern }) => pattern.test(path));
+  const wanted = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
+  const exact = matches.find(({ operation }) => operation.method === wanted);
+  if (exact) return { operation: exact.operation };
+  return matches.length > 0 ? { allowed: [...new Set(matches.map(({ operation }) => operation.method.toUpperCase()))] } : null;
+}
