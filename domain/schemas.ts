@@ -19,6 +19,21 @@ export const OrderLineRequest = z.strictObject({
   quantity: z.number().int().min(1).max(100),
 });
 
+/** 1 to 50 lines, one per sku. */
+const orderLines = z
+  .array(OrderLineRequest)
+  .min(1)
+  .max(50)
+  .superRefine((items, ctx) => {
+    const seen = new Set<string>();
+    items.forEach((item, index) => {
+      if (seen.has(item.sku)) {
+        ctx.addIssue({ code: 'custom', path: [index, 'sku'], message: `sku ${item.sku} appears twice; use one line with the total quantity` });
+      }
+      seen.add(item.sku);
+    });
+  });
+
 export const ShippingAddress = z.strictObject({
   name: z.string().trim().min(1).max(200),
   line1: z.string().trim().min(1).max(200),
@@ -40,19 +55,7 @@ export const CreateOrderRequest = z.strictObject({
     name: z.string().trim().min(1).max(200),
   }),
   channel: z.enum(channels),
-  items: z
-    .array(OrderLineRequest)
-    .min(1)
-    .max(50)
-    .superRefine((items, ctx) => {
-      const seen = new Set<string>();
-      items.forEach((item, index) => {
-        if (seen.has(item.sku)) {
-          ctx.addIssue({ code: 'custom', path: [index, 'sku'], message: `sku ${item.sku} appears twice; use one line with the total quantity` });
-        }
-        seen.add(item.sku);
-      });
-    }),
+  items: orderLines,
   shippingAddress: ShippingAddress,
   shippingSpeed: z.enum(shippingSpeeds),
   payment: z.strictObject({ token: z.string().min(1).max(200) }),
@@ -132,19 +135,8 @@ export const InventoryAdjustment = z.strictObject({
 });
 export type InventoryAdjustment = z.infer<typeof InventoryAdjustment>;
 
-
 export const CreateReturnRequest = z.strictObject({
-  items: z
-    .array(OrderLineRequest)
-    .min(1)
-    .max(50)
-    .superRefine((items, ctx) => {
-      const seen = new Set<string>();
-      items.forEach((item, index) => {
-        if (seen.has(item.sku)) ctx.addIssue({ code: 'custom', path: [index, 'sku'], message: `sku ${item.sku} appears twice` });
-        seen.add(item.sku);
-      });
-    }),
+  items: orderLines,
   reason: z.enum(returnReasons),
   comment: z.string().trim().max(1000).optional(),
 });
