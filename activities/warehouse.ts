@@ -1,30 +1,24 @@
-import type { Box } from '../domain/order.js';
 import type { ActivityDependencies } from './deps.js';
-import type { WarehouseLine } from './ports.js';
+import type { WarehouseSystem } from './ports.js';
+
+type TaskOf<K extends keyof WarehouseSystem> = Parameters<WarehouseSystem[K]>[0];
 
 /** Hands tasks to the warehouse; it reports them done through the API, which signals the workflow. */
 export function createWarehouseActivities({ warehouse }: ActivityDependencies) {
   return {
-    async requestPick(task: { taskId: string; orderId: string; warehouseId: string; lines: WarehouseLine[] }): Promise<void> {
+    async requestPick(task: TaskOf<'requestPick'>): Promise<void> {
       await warehouse.requestPick(task);
     },
-    async requestPack(task: {
-      taskId: string;
-      orderId: string;
-      warehouseId: string;
-      lines: WarehouseLine[];
-      box: Box;
-      expectedWeightGrams: number;
-    }): Promise<void> {
+    async requestPack(task: TaskOf<'requestPack'>): Promise<void> {
       await warehouse.requestPack(task);
     },
-    async expectReturnParcel(task: { returnId: string; orderId: string; warehouseId: string; items: WarehouseLine[] }): Promise<void> {
+    async expectReturnParcel(task: TaskOf<'expectReturn'>): Promise<void> {
       await warehouse.expectReturn(task);
     },
-    async cancelWarehouseTask(task: { taskId: string }): Promise<void> {
+    async cancelWarehouseTask(task: TaskOf<'cancelTask'>): Promise<void> {
       await warehouse.cancelTask(task);
     },
-    async requestReturnToShelf(task: { taskId: string; orderId: string; warehouseId: string; lines: WarehouseLine[]; unpack: boolean }): Promise<void> {
+    async requestReturnToShelf(task: TaskOf<'requestReturnToShelf'>): Promise<void> {
       await warehouse.requestReturnToShelf(task);
     },
   };
