@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { config } from '../config/index.js';
@@ -7,6 +8,7 @@ import { createDatabase } from '../db/client.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { seedDemoData } from '../db/seed.js';
+import { roles, type Role } from '../domain/schemas.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { temporalCliPath } from './tools.js';
 
@@ -108,6 +110,42 @@ async function startTemporal(): Promise<{ address: string; ui: string | null }> 
   return { address, ui: `http://127.0.0.1:${TEMPORAL_UI_PORT}` };
 }
 
+interface LocalCredentials {
+  /** Plain keys by role, when generated here (null when API_KEYS came from the environment). */
+  generated: Record<Role, string> | null;
+  apiKeys: string;
+  carrierWebhookSecret: string;
+  /** What the simulated warehouse calls the API with. */
+  simulatorKey: string | undefined;
+}
+
+/**
+ * API_KEYS and CARRIER_WEBHOOK_SECRET from the environment, else generated once for local
+ * development and kept in .data/api-keys.json (readable by this user only), so they survive
+ * restarts. A deployment passes its own (or sha256 digests) and this file is never made.
+ */
+function localCredentials(): LocalCredentials {
+  const file = `${dataDir}/api-keys.json`;
+  let stored: { keys: Record<Role, string>; carrierWebhookSecret: string } | null = null;
+  const useStored = !process.env.API_KEYS || !process.env.CARRIER_WEBHOOK_SECRET;
+  if (useStored) {
+    if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
+    if (!stored) {
+      const token = () => randomBytes(24).toString('base64url');
+      stored = { keys: Object.fromEntries(roles.map((role) => [role, `dev_${role}_${token()}`])) as Record<Role, string>, carrierWebhookSecret: token() + token() };
+      mkdirSync(dataDir, { recursive: true });
+      writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+    }
+  }
+  const generated = process.env.API_KEYS ? null : stored!.keys;
+  return {
+    generated,
+    apiKeys: process.env.API_KEYS ?? roles.map((role) => `local-${role}=${stored!.keys[role]}:${role}`).join(','),
+    carrierWebhookSecret: process.env.CARRIER_WEBHOOK_SECRET ?? stored!.carrierWebhookSecret,
+    simulatorKey: settings.SIMULATOR_API_KEY ?? generated?.warehouse,
+  };
+}
+
 let stopping = false;
 async function stop(code: number): Promise<never> {
   if (!stopping) {
@@ -133,10 +171,12 @@ async function main(): Promise<void> {
   say('database migrated and seeded');
 
   const temporal = await startTemporal();
-  const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address };
+  const credentials = localCredentials();
+  const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, CARRIER_WEBHOOK_SECRET: credentials.carrierWebhookSecret };
   const tsx = `${root}node_modules/.bin/tsx`;
-  run('worker', tsx, ['workers/main.ts'], env);
-  run('api', tsx, ['api/server.ts'], env);
+  // The worker gets only the key its simulated warehouse needs; the API gets them all.
+  run('worker', tsx, ['workers/main.ts'], credentials.simulatorKey ? { ...env, SIMULATOR_API_KEY: credentials.simulatorKey } : env);
+  run('api', tsx, ['api/server.ts'], { ...env, API_KEYS: credentials.apiKeys });
   const api = `http://127.0.0.1:${settings.PORT}`;
   await waitFor('API', async () => (await fetch(`${api}/healthz`)).ok);
 
@@ -144,7 +184,14 @@ async function main(): Promise<void> {
     [
       '',
       '  The order-fulfillment engine is up.',
-      `  API            ${api}   (try: curl ${api}/products)`,
+      `  API            ${api}   (try: curl -H "Authorization: Bearer $KEY" ${api}/products)`,
+      `  API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)`,
+      ...(credentials.generated
+        ? [
+            '  API keys       generated for local development, kept in .data/api-keys.json (send as Authorization: Bearer <key>):',
+            ...roles.map((role) => `                   ${role.padEnd(10)} ${credentials.generated![role]}`),
+          ]
+        : ['  API keys       from API_KEYS']),
       temporal.ui ? `  Temporal Web   ${temporal.ui}/namespaces/${settings.TEMPORAL_NAMESPACE}/workflows` : `  Temporal       ${temporal.address}`,
       `  Find an order  in Temporal Web: workflow ID order-<orderId>, or filter OrderStatus="needs_attention"`,
       `  Policy         cancellation buffer ${settings.CANCELLATION_BUFFER}, return window ${settings.RETURN_WINDOW}, simulator delay scale ${settings.SIM_DELAY_SCALE}`,
