@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { sql, TransactionRollbackError } from 'drizzle-orm';
+import { eq, sql, TransactionRollbackError } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client.js';
 import { checkInvariants, type Violation } from '../db/invariants.js';
-import { orders, payments, products, reservations, stock, stockMovements } from '../db/schema.js';
+import { orders, payments, products, reservations, returns, stock, stockMovements } from '../db/schema.js';
 import type { Transaction } from '../db/stock.js';
 import { initialOrderView } from '../domain/order.js';
 import type { OrderStatus } from '../domain/statuses.js';
@@ -111,7 +111,40 @@ describe('money', () => {
       expect(violations.find((v) => v.subject === noTotal)?.detail).toMatch(/unknown \(no total\)/);
     });
   });
+
+  it('counts what returns refunded as no longer owed, for completed and returned orders', async () => {
+    await rolledBack(async (tx) => {
+      const partlyReturned = await order(tx, 'completed');
+      await ledger(tx, partlyReturned, ['authorize', 5000], ['capture', 5000], ['refund', 1200]);
+      await returned(tx, partlyReturned, 1200);
+      const allReturned = await order(tx, 'returned');
+      await ledger(tx, allReturned, ['authorize', 5000], ['capture', 5000], ['refund', 3000], ['refund', 2000]);
+      await returned(tx, allReturned, 3000);
+      await returned(tx, allReturned, 2000);
+      const refundedWithoutReturn = await order(tx, 'returned');
+      await ledger(tx, refundedWithoutReturn, ['authorize', 5000], ['capture', 5000], ['refund', 5000]);
+      await returned(tx, refundedWithoutReturn, 4000);
+
+      const ids = [partlyReturned, allReturned, refundedWithoutReturn];
+      expect(about(await checkInvariants(tx, { orderIds: ids }), ids)).toEqual([`money ${refundedWithoutReturn}`]);
+    });
+  });
 });
+
+async function returned(tx: Transaction, orderId: string, refunded: number): Promise<void> {
+  const n = (await tx.select().from(returns).where(eq(returns.orderId, orderId))).length + 1;
+  await tx.insert(returns).values({
+    returnId: `${orderId}-r${n}`,
+    orderId,
+    status: 'refunded',
+    reason: 'damaged',
+    items: [],
+    units: [],
+    expiresAt: new Date(),
+    refunded,
+    createdAt: new Date(),
+  });
+}
 
 describe('open_authorization', () => {
   it('reports a final order whose authorization was neither captured nor voided', async () => {
