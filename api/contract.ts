@@ -101,6 +101,17 @@ const EXAMPLE_ORDER_REQUEST = {
   payment: { token: 'tok_visa' },
 };
 
+/** Request bodies as named components of the document: the very schemas the routes validate with. */
+const bodies = {
+  CreateOrderRequest: CreateOrderRequest.meta({ id: 'CreateOrderRequest' }),
+  CancelOrderRequest: CancelOrderRequest.meta({ id: 'CancelOrderRequest' }),
+  WarehouseEvent: WarehouseEvent.meta({ id: 'WarehouseEvent' }),
+  CarrierEvent: CarrierEvent.meta({ id: 'CarrierEvent' }),
+  InventoryAdjustment: InventoryAdjustment.meta({ id: 'InventoryAdjustment' }),
+  CreateReturnRequest: CreateReturnRequest.meta({ id: 'CreateReturnRequest' }),
+  ReturnReceipt: ReturnReceipt.meta({ id: 'ReturnReceipt' }),
+};
+
 const orderAnswer = (description: string): ResponseSpec => ({ description, schema: OrderViewSchema });
 const notFound = (what: string): ResponseSpec => ({ description: `${what} not found.` });
 const conflict = (description: string): ResponseSpec => ({ description });
@@ -115,7 +126,7 @@ export const OPERATIONS: Operation[] = [
     description:
       'Validates the order, records it and starts its workflow. Idempotent by `orderId`: the same body again answers 200 with the order; another body under the same `orderId` is a 409. An invalid request starts nothing.',
     access: { kind: 'apiKey', roles: SERVICE_AND_UP },
-    request: { body: CreateOrderRequest, bodyExample: EXAMPLE_ORDER_REQUEST },
+    request: { body: bodies.CreateOrderRequest, bodyExample: EXAMPLE_ORDER_REQUEST },
     temporal: true,
     responses: {
       202: {
@@ -157,7 +168,7 @@ export const OPERATIONS: Operation[] = [
     description:
       'A workflow update: answers once the compensations ran. `service` may cancel inside the free-cancel buffer (before capture); `support` and `admin` until the parcel ships. Who cancelled is the authenticated caller. Concurrent cancels of one order are serialized by its workflow and get the same answer.',
     access: { kind: 'apiKey', roles: SERVICE_AND_UP },
-    request: { params: OrderIdParams, body: CancelOrderRequest, bodyExample: { reason: 'customer changed their mind' } },
+    request: { params: OrderIdParams, body: bodies.CancelOrderRequest, bodyExample: { reason: 'customer changed their mind' } },
     idempotencyKey: 'replay',
     temporal: true,
     responses: {
@@ -199,7 +210,7 @@ export const OPERATIONS: Operation[] = [
     description: 'A pick or pack task finished (`pick_completed`, `pack_completed`); becomes a signal to the order’s workflow.',
     access: { kind: 'apiKey', roles: WAREHOUSE },
     request: {
-      body: WarehouseEvent,
+      body: bodies.WarehouseEvent,
       bodyExample: { taskId: 'demo-1001-pick', orderId: 'demo-1001', type: 'pick_completed', at: '2025-01-15T11:20:00.000Z' },
     },
     idempotencyKey: 'replay',
@@ -217,7 +228,7 @@ export const OPERATIONS: Operation[] = [
     access: { kind: 'carrierSignature' },
     request: {
       params: CarrierParams,
-      body: CarrierEvent,
+      body: bodies.CarrierEvent,
       bodyExample: { trackingNumber: 'PP000123456789012345', type: 'in_transit', at: '2025-01-16T08:00:00.000Z', location: 'origin sort facility' },
     },
     idempotencyKey: 'replay',
@@ -233,7 +244,7 @@ export const OPERATIONS: Operation[] = [
     description:
       'A restock, cycle count, damage, find or loss, as one stock movement. `Idempotency-Key`: the same key again answers 200 with `applied: false` and changes nothing; the key reused for another adjustment is a 409. A restock wakes the orders backordered on that sku.',
     access: { kind: 'apiKey', roles: WAREHOUSE },
-    request: { body: InventoryAdjustment, bodyExample: { warehouseId: 'wh-east', sku: 'MUG-CERAMIC', delta: 10, reason: 'restock', note: 'PO 4711' } },
+    request: { body: bodies.InventoryAdjustment, bodyExample: { warehouseId: 'wh-east', sku: 'MUG-CERAMIC', delta: 10, reason: 'restock', note: 'PO 4711' } },
     idempotencyKey: 'inventory',
     temporal: true,
     responses: {
@@ -262,7 +273,7 @@ export const OPERATIONS: Operation[] = [
     summary: 'Health',
     description: '200 only when Postgres and Temporal both answer (each within 2 s).',
     access: { kind: 'public' },
-    responses: { 200: { description: 'Healthy.', schema: Health }, 503: { description: 'Postgres or Temporal does not answer.', schema: Health } },
+    responses: { 200: { description: 'Healthy.', schema: Health }, 503: { description: 'Postgres or Temporal does not answer.', schema: Health, example: { status: 'unavailable', checks: { postgres: 'ok', temporal: 'unavailable' } } } },
   },
   {
     method: 'get',
@@ -299,7 +310,7 @@ export const RETURN_OPERATIONS: Operation[] = [
     summary: 'Request a return',
     description: 'Inside the return window, for delivered units not yet returned: answers the return authorization with its label. A workflow update, so concurrent requests are serialized.',
     access: { kind: 'apiKey', roles: SERVICE_AND_UP },
-    request: { params: OrderIdParams, body: CreateReturnRequest, bodyExample: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged', comment: 'arrived chipped' } },
+    request: { params: OrderIdParams, body: bodies.CreateReturnRequest, bodyExample: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged', comment: 'arrived chipped' } },
     idempotencyKey: 'replay',
     temporal: true,
     responses: {
@@ -316,7 +327,7 @@ export const RETURN_OPERATIONS: Operation[] = [
     summary: 'The warehouse received a return parcel',
     description: 'What the warehouse found in it, per sku and condition; resalable units go back on the shelf and the refund follows.',
     access: { kind: 'apiKey', roles: WAREHOUSE },
-    request: { params: ReturnIdParams, body: ReturnReceipt, bodyExample: { units: [{ sku: 'MUG-CERAMIC', quantity: 1, condition: 'damaged' }] } },
+    request: { params: ReturnIdParams, body: bodies.ReturnReceipt, bodyExample: { units: [{ sku: 'MUG-CERAMIC', quantity: 1, condition: 'damaged' }] } },
     idempotencyKey: 'replay',
     temporal: true,
     responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Return') },

@@ -55,7 +55,7 @@ function routeConfig(operation: Operation): RouteConfig {
   const responses: Record<string, ResponseConfig> = {};
   for (const [status, spec] of Object.entries(operation.responses)) {
     const code = Number(status);
-    if (code >= 400) {
+    if (code >= 400 && !spec.schema) {
       responses[status] = problemResponse(code, spec.description);
       continue;
     }
@@ -79,6 +79,10 @@ function routeConfig(operation: Operation): RouteConfig {
   if (request?.body) {
     add(413, 'The body is larger than 64 kB.');
     add(415, 'The body is not application/json.');
+  }
+  if (operation.idempotencyKey === 'replay') {
+    const reuse = 'The Idempotency-Key was used for a different request, or its first request is still running (Retry-After).';
+    responses[409] = responses[409] ? problemResponse(409, `${responses[409].description} Or: ${reuse.charAt(0).toLowerCase()}${reuse.slice(1)}`) : problemResponse(409, reuse);
   }
   if (operation.temporal) add(503, 'Temporal did not answer in time; retry after `Retry-After` seconds.');
 

@@ -52,11 +52,15 @@ export function sendProblem(res: Response, problem: ProblemError): void {
     );
 }
 
+/** The client wraps the gRPC error (`ServiceError: Failed to signal Workflow`, cause `DEADLINE_EXCEEDED`): look down the chain. */
 function isTemporalUnavailable(error: unknown): boolean {
-  const text = String((error as { message?: string })?.message ?? error);
-  const code = (error as { code?: number })?.code;
-  // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4), or a connection that could not be made at all.
-  return code === 14 || code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Failed to connect|deadline/i.test(text);
+  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const text = String((current as { message?: string })?.message ?? current);
+    const code = (current as { code?: number })?.code;
+    // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4), or a connection that could not be made at all.
+    if (code === 14 || code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Failed to connect|deadline/i.test(text)) return true;
+  }
+  return false;
 }
 
 /** HTTP statuses of the business failures a workflow update can refuse with. */

@@ -17,7 +17,7 @@ export function contractViolation(method: string, url: string, status: number, c
   const where = `${method} ${operation.path} → ${status}`;
   const documented = (openApiDocument().paths?.[operation.path] as Record<string, { responses: Record<string, unknown> }> | undefined)?.[operation.method];
   if (!documented?.responses[String(status)]) return `${where}: status not in the OpenAPI document (${Object.keys(documented?.responses ?? {}).join(', ')})`;
-  if (status >= 400) {
+  if (status >= 400 && !operation.responses[status]?.schema) {
     if (!contentType.startsWith('application/problem+json')) return `${where}: expected application/problem+json, got ${contentType}`;
     const parsed = Problem.safeParse(body);
     return parsed.success ? null : `${where}: not a Problem: ${parsed.error.issues.map((i) => `${fieldPath(i.path)} ${i.message}`).join('; ')}`;
