@@ -12,7 +12,7 @@ import { inventoryRouter } from './inventory.js';
 import { ordersRouter } from './orders.js';
 import { reportsRouter } from './reports.js';
 import { returnsRouter } from './returns.js';
-import { errorHandler, ProblemError, sendProblem } from './problem.js';
+import { errorHandler, fieldPath, ProblemError, sendProblem } from './problem.js';
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -44,6 +44,38 @@ function requestContext(context: ApiContext): RequestHandler {
   };
 }
 
+/** Where in a parsed value a NUL character hides (`items[0].sku`), if anywhere. */
+function nulAt(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = nulAt(item, [...path, index]);
+      if (found) return found;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const found = nulAt(key, [...path, key]) ?? nulAt(item, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+/**
+ * Text in Postgres cannot hold U+0000, so a NUL anywhere in the path, the query or the body is the
+ * caller's error (400 naming the field), never a failed insert.
+ */
+const rejectNulCharacters: RequestHandler = (req, _res, next) => {
+  if (/%00/i.test(req.path)) throw new ProblemError(400, 'Invalid path', 'The path contains a NUL character.', [{ field: 'path', message: 'must not contain NUL characters' }]);
+  for (const [where, value] of [['query', req.query], ['body', req.body]] as const) {
+    const path = nulAt(value);
+    if (path) {
+      throw new ProblemError(400, `Invalid ${where}`, 'One or more fields are invalid.', [{ field: fieldPath(path), message: 'must not contain NUL characters' }]);
+    }
+  }
+  next();
+};
+
 /** The HTTP API, without a port: the server listens, tests call it directly. */
 export function createApp(context: ApiContext): Express {
   const app = express();
@@ -54,6 +86,7 @@ export function createApp(context: ApiContext): Express {
   app.use(accessControl(context.auth));
   app.use(requireJsonBody);
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  app.use(rejectNulCharacters);
   app.use(idempotency(context.db, context.log.error));
   app.use(docsRouter());
   app.use(healthRouter(context));

@@ -13,7 +13,7 @@ export interface AuthSettings {
 
 export const BODY_LIMIT = '64kb';
 
-/** Paths anyone may read: the docs page and its assets. */
+/** The docs page's assets (`/docs/...`): anyone may read them. */
 function isDocsAsset(path: string): boolean {
   return path === '/docs' || path.startsWith('/docs/');
 }
@@ -76,7 +76,10 @@ function unsupportedMediaType(): ProblemError {
  */
 export function accessControl(settings: AuthSettings): RequestHandler {
   return (req, res, next) => {
-    if (isDocsAsset(req.path)) return next();
+    if (isDocsAsset(req.path) && req.path !== '/docs') {
+      if (req.method === 'GET' || req.method === 'HEAD') return next();
+      throw new ProblemError(405, 'Method not allowed', `${req.method} is not allowed here; use GET, HEAD.`, undefined, { allow: 'GET, HEAD' });
+    }
     const match = operationFor(req.method, req.path);
     if (match === null) {
       setActor(req, keyHolder(req, settings));

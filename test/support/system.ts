@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import express from 'express';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../api/app.js';
@@ -21,7 +22,19 @@ import { devServerEnvironment } from './temporal.js';
  * API on a port of its own, the run's Postgres, and the simulated parties calling the API's
  * webhooks. Simulator delays are set per party so a test can spread orders over their stages.
  */
-export async function startSystem(options: { policy: OrderPolicy; warehouseDelayScale?: number; carrierDelayScale?: number }) {
+export interface Observed {
+  method: string;
+  path: string;
+  status: number;
+  body: unknown;
+}
+
+export async function startSystem(options: {
+  policy: OrderPolicy;
+  warehouseDelayScale?: number;
+  carrierDelayScale?: number;
+  observe?: (answer: Observed) => void;
+}) {
   const env: TestWorkflowEnvironment = await devServerEnvironment();
   const db: Database = await testDatabase();
   const app = createApp({
@@ -31,8 +44,15 @@ export async function startSystem(options: { policy: OrderPolicy; warehouseDelay
     orderPolicy: options.policy,
     log: { error: (e, m) => console.error(m, e), info: () => {} },
   });
+  // A test may watch every answer (with the parsed body of its request).
+  const observed = express();
+  observed.use((req, res, next) => {
+    res.on('finish', () => options.observe?.({ method: req.method, path: req.path, status: res.statusCode, body: req.body as unknown }));
+    next();
+  });
+  observed.use(app);
   const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = observed.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const worker: Worker = await createOrderWorker({

@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkInvariants } from '../db/invariants.js';
+import type { OrderPolicy } from '../domain/order.js';
+import { TEST_CARRIER_SECRET, TEST_KEYS } from './support/credentials.js';
+import { PRODUCTION_POLICY } from './support/orders.js';
+import { type Observed, startSystem, type System } from './support/system.js';
+
+/**
+ * Schemathesis (scripts/install-tools.sh pins it into .tools/) fuzzes the live API from its own
+ * /openapi.json, as an admin: no 5xx, every status, content type, header and body as documented,
+ * schema-violating requests refused, auth not ignored, unknown methods 405. Afterwards the ledger
+ * invariants hold and no workflow exists for an order that was refused.
+ */
+const schemathesis = fileURLToPath(new URL('../.tools/schemathesis/bin/schemathesis', import.meta.url));
+/** Examples per operation and the seed (FUZZ_SEED replays a run); kept small for two cores. */
+const MAX_EXAMPLES = Number(process.env.FUZZ_MAX_EXAMPLES ?? 100);
+const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+const TIME_LIMIT_MS = 150_000;
+
+const CHECKS = [
+  'not_a_server_error',
+  'status_code_conformance',
+  'content_type_conformance',
+  'response_headers_conformance',
+  'response_schema_conformance',
+  'negative_data_rejection',
+  'ignored_auth',
+  'unsupported_method',
+];
+
+let system: System;
+const answers: Observed[] = [];
+const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '2s', returnWindow: '5s', warehouseTaskSla: '1m' };
+
+beforeAll(async () => {
+  system = await startSystem({ policy, observe: (answer) => answers.push(answer) });
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+/** Signs carrier webhooks during the run, so the fuzzing gets past their door too. */
+const hooks = fileURLToPath(new URL('./support/schemathesis_hooks.py', import.meta.url));
+
+function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: hooks, CARRIER_WEBHOOK_SECRET: TEST_CARRIER_SECRET };
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGTERM'), TIME_LIMIT_MS);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('fuzzing against the contract', () => {
+  it(
+    'finds no 5xx and no answer outside the OpenAPI document; the ledger holds and refused orders started nothing',
+    async () => {
+      if (!existsSync(schemathesis)) throw new Error(`${schemathesis} is missing: run bash scripts/install-tools.sh (npm test does)`);
+      const workdir = mkdtempSync(join(tmpdir(), 'schemathesis-'));
+      try {
+        const { code, output } = await run(
+          schemathesis,
+          [
+            'run', `${system.baseUrl}/openapi.json`,
+            '--checks', CHECKS.join(','),
+            '--max-examples', String(MAX_EXAMPLES),
+            '--seed', String(SEED),
+            '--phases', 'examples,coverage,fuzzing',
+            // One worker: hypothesis' lambda descriptions call ast.parse, which CPython 3.11 cannot run in two threads at once.
+            '--workers', '1',
+            '--request-timeout', '40',
+            '--generation-database', 'none',
+            '--suppress-health-check', 'too_slow,filter_too_much',
+            '--header', `Authorization: Bearer ${TEST_KEYS.admin}`,
+            '--no-color',
+          ],
+          workdir,
+        );
+        const summary = output.split('\n').filter((line) => /generated|passed|failed|error|Seed/i.test(line)).slice(-8);
+        console.info(`schemathesis (seed ${SEED}, ${MAX_EXAMPLES} examples per operation), ${answers.length} requests:\n${summary.join('\n')}`);
+        expect(code, output.slice(-6000)).toBe(0);
+      } finally {
+        rmSync(workdir, { recursive: true, force: true });
+      }
+
+      expect(answers.filter((answer) => answer.status >= 500)).toEqual([]);
+
+      // Orders the API accepted, and order IDs it refused every time.
+      const placed = answers.filter((a) => a.method === 'POST' && a.path === '/orders');
+      const orderIdOf = (a: Observed) => (a.body && typeof a.body === 'object' && typeof (a.body as { orderId?: unknown }).orderId === 'string' ? (a.body as { orderId: string }).orderId : null);
+      const accepted = new Set(placed.filter((a) => a.status < 300).map(orderIdOf).filter((id): id is string => id !== null));
+      const refused = new Set(placed.filter((a) => a.status >= 400).map(orderIdOf).filter((id): id is string => id !== null && !accepted.has(id)));
+      console.info(`POST /orders: ${placed.length} requests, ${accepted.size} orders accepted, ${refused.size} order IDs refused`);
+      expect(placed.length).toBeGreaterThan(0);
+
+      for (const orderId of [...refused].slice(0, 200)) {
+        await expect(system.env.client.workflow.getHandle(`order-${orderId}`).describe(), orderId).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      }
+      // And every workflow on this server belongs to an order the API accepted.
+      const workflowIds: string[] = [];
+      for await (const execution of system.env.client.workflow.list()) workflowIds.push(execution.workflowId);
+      expect(workflowIds.filter((id) => !accepted.has(id.replace(/^order-/, '')))).toEqual([]);
+
+      expect(await checkInvariants(system.db, { orderIds: [...accepted] })).toEqual([]);
+    },
+    TIME_LIMIT_MS + 60_000,
+  );
+});
