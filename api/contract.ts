@@ -79,7 +79,7 @@ export const InventoryQuery = z.strictObject({
   sku: z.string().min(1).max(64).optional().meta({ example: 'MUG-CERAMIC' }),
 });
 
-/** `ListOrdersQuery` as documented: `status` is checked against the statuses by the route. */
+/** `ListOrdersQuery` with `status` one of the order statuses: what `GET /orders` validates with. */
 export const DocumentedListOrdersQuery = ListOrdersQuery.extend({ status: z.enum(ORDER_STATUSES).optional() });
 
 export const IdempotencyKeyHeader = z

