@@ -37,6 +37,8 @@ export interface ResponseSpec {
   example?: unknown;
   /** Extra response headers (X-Request-Id is on every response). */
   headers?: Record<string, { description: string; required: boolean }>;
+  /** OpenAPI links: what a client (or schemathesis' stateful phase) can call next with this answer. */
+  links?: Record<string, { operationId: string; parameters: Record<string, string> }>;
 }
 
 export interface Operation {
@@ -112,7 +114,12 @@ const bodies = {
   ReturnReceipt: ReturnReceipt.meta({ id: 'ReturnReceipt' }),
 };
 
-const orderAnswer = (description: string): ResponseSpec => ({ description, schema: OrderViewSchema });
+/** From an order's view to what can be done with it. */
+const ORDER_LINKS: ResponseSpec['links'] = Object.fromEntries(
+  ['getOrder', 'cancelOrder', 'retryOrder', 'requestReturn'].map((operationId) => [operationId, { operationId, parameters: { orderId: '$response.body#/orderId' } }]),
+);
+
+const orderAnswer = (description: string): ResponseSpec => ({ description, schema: OrderViewSchema, links: ORDER_LINKS });
 const notFound = (what: string): ResponseSpec => ({ description: `${what} not found.` });
 const conflict = (description: string): ResponseSpec => ({ description });
 
@@ -314,7 +321,11 @@ export const RETURN_OPERATIONS: Operation[] = [
     idempotencyKey: 'replay',
     temporal: true,
     responses: {
-      201: { description: 'The return authorization.', schema: ReturnViewSchema },
+      201: {
+        description: 'The return authorization.',
+        schema: ReturnViewSchema,
+        links: { receiveReturn: { operationId: 'receiveReturn', parameters: { returnId: '$response.body#/returnId' } } },
+      },
       404: notFound('Order'),
       409: conflict('Outside the return window, not delivered, or more units than are left to return.'),
     },

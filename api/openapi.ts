@@ -64,7 +64,12 @@ function routeConfig(operation: Operation): RouteConfig {
       : spec.contentType
         ? { [spec.contentType]: { schema: { type: 'string' as const } } }
         : undefined;
-    responses[status] = { description: spec.description, headers: headersObject(spec.headers ?? {}), ...(content ? { content } : {}) };
+    responses[status] = {
+      description: spec.description,
+      headers: headersObject(spec.headers ?? {}),
+      ...(content ? { content } : {}),
+      ...(spec.links ? { links: spec.links } : {}),
+    };
   }
   const hasInput = Boolean(request?.body || request?.params || request?.query);
   const add = (status: number, description: string) => {

@@ -14,8 +14,9 @@ import { type Observed, startSystem, type System } from './support/system.js';
 /**
  * Schemathesis (scripts/install-tools.sh pins it into .tools/) fuzzes the live API from its own
  * /openapi.json, as an admin: no 5xx, every status, content type, header and body as documented,
- * schema-violating requests refused, auth not ignored, unknown methods 405. Afterwards the ledger
- * invariants hold and no workflow exists for an order that was refused.
+ * schema-violating requests refused, auth not ignored, unknown methods 405. Its stateful phase
+ * follows the document's links (an order placed, then read, cancelled, retried, returned).
+ * Afterwards the ledger invariants hold and no workflow exists for an order that was refused.
  */
 const schemathesis = fileURLToPath(new URL('../.tools/schemathesis/bin/schemathesis', import.meta.url));
 /** Examples per operation and the seed (FUZZ_SEED replays a run); kept small for two cores. */
@@ -79,7 +80,7 @@ describe('fuzzing against the contract', () => {
             '--checks', CHECKS.join(','),
             '--max-examples', String(MAX_EXAMPLES),
             '--seed', String(SEED),
-            '--phases', 'examples,coverage,fuzzing',
+            '--phases', 'examples,coverage,fuzzing,stateful',
             // One worker: hypothesis' lambda descriptions call ast.parse, which CPython 3.11 cannot run in two threads at once.
             '--workers', '1',
             '--request-timeout', '40',
@@ -90,7 +91,10 @@ describe('fuzzing against the contract', () => {
           ],
           workdir,
         );
-        const summary = output.split('\n').filter((line) => /generated|passed|failed|error|Seed/i.test(line)).slice(-8);
+        const summary = output
+          .split('\n')
+          .filter((line) => /(Examples|Coverage|Fuzzing|Stateful) \(in|passed|failed|error|generated|Seed/i.test(line))
+          .slice(0, 12);
         console.info(`schemathesis (seed ${SEED}, ${MAX_EXAMPLES} examples per operation), ${answers.length} requests:\n${summary.join('\n')}`);
         expect(code, output.slice(-6000)).toBe(0);
       } finally {
