@@ -359,13 +359,17 @@ export const RETURN_OPERATIONS: Operation[] = [
 /** Every operation the API serves. */
 export const ALL_OPERATIONS: Operation[] = [...OPERATIONS, ...RETURN_OPERATIONS];
 
-/** `/orders/{orderId}` → a regular expression over request paths. */
+/**
+ * `/orders/{orderId}` → a regular expression over request paths that matches what Express routes
+ * there: case-insensitive, an optional trailing slash. (A narrower match would let `/ORDERS` past
+ * the access rules of `/orders` to the same handler.)
+ */
 export function pathPattern(path: string): RegExp {
   const source = path
     .split(/(\{[^}]+\})/)
     .map((part) => (part.startsWith('{') ? '[^/]+' : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
     .join('');
-  return new RegExp(`^${source}/?$`);
+  return new RegExp(`^${source}/?$`, 'i');
 }
 
 const compiled = ALL_OPERATIONS.map((operation) => ({ operation, pattern: pathPattern(operation.path) }));

@@ -116,6 +116,16 @@ describe('the auth matrix: every operation × every role × no credential', () =
     expect(unknown.headers['content-type']).toContain('application/problem+json');
   });
 
+  it('applies the same rules to every spelling Express routes to the same handler', async () => {
+    const order = { orderId: 'spelling-1' };
+    for (const path of ['/ORDERS', '/Orders/', '/orders/']) {
+      expect((await request(app).post(path).set(credentialHeaders('warehouse')).send(order)).status, path).toBe(403);
+      expect((await request(app).post(path).send(order)).status, path).toBe(401);
+    }
+    expect((await request(app).get('/INVENTORY').set(credentialHeaders('service'))).status).toBe(403);
+    expect((await request(app).post('/Warehouse/Events').set(credentialHeaders('support')).send({})).status).toBe(403);
+  });
+
   it('answers a method the path does not have with 405 and Allow', async () => {
     const response = await request(app).delete('/orders').set(credentialHeaders('admin'));
     expect(response.status).toBe(405);
