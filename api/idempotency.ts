@@ -15,8 +15,7 @@ import { requestHash } from './request-hash.js';
  * and server failures (5xx) are not kept, so a fixed or later retry runs for real.
  * (`POST /orders` is idempotent by `orderId`; inventory adjustments keep the key with the movement.)
  *
- * Keys live 24 hours in `api_idempotency_keys`. The table is the API's own and is created on first
- * use, outside the order schema's migrations.
+ * Keys live 24 hours in `api_idempotency_keys` (db/schema.ts).
  */
 
 const RETENTION = sql`interval '24 hours'`;
@@ -32,34 +31,6 @@ type StoredResponse = {
   headers: Record<string, string> | null;
   body: string | null;
 };
-
-const ready = new WeakMap<Database, Promise<void>>();
-
-/** Creates the table once per pool; two processes racing to create it is harmless. */
-function ensureTable(db: Database): Promise<void> {
-  let promise = ready.get(db);
-  if (!promise) {
-    const create = () =>
-      db.execute(sql`
-        create table if not exists api_idempotency_keys (
-          scope text not null,
-          key text not null,
-          request_hash text not null,
-          status integer,
-          headers jsonb,
-          body text,
-          created_at timestamptz not null default now(),
-          primary key (scope, key)
-        );
-        create index if not exists api_idempotency_keys_created_at on api_idempotency_keys (created_at)`);
-    promise = create()
-      .catch(() => create())
-      .then(() => undefined);
-    promise.catch(() => ready.delete(db));
-    ready.set(db, promise);
-  }
-  return promise;
-}
 
 export function idempotency(db: Database, log: (error: unknown, message: string) => void): RequestHandler {
   let lastSweep = 0;
@@ -88,7 +59,6 @@ export function idempotency(db: Database, log: (error: unknown, message: string)
     const key = parseOr400(IdempotencyKeyHeader, header, 'Idempotency-Key header', ['Idempotency-Key']);
     const scope = `${callerId(req)} ${req.method} ${req.path}`;
     const hash = requestHash(req.body ?? null);
-    await ensureTable(db);
     if (Date.now() - lastSweep > 60_000) {
       lastSweep = Date.now();
       await db.execute(sql`delete from api_idempotency_keys where created_at < now() - ${RETENTION}`);

@@ -13,7 +13,7 @@ import { actorOf } from './actor.js';
 import { type ApiContext, withTemporalDeadline } from './context.js';
 import { DocumentedListOrdersQuery } from './contract.js';
 import { parseOr400, ProblemError } from './problem.js';
-import { decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
+import { asOrderResource, decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
 import { requestHash } from './request-hash.js';
 import type { orderWorkflow } from '../workflows/order.js';
 
@@ -121,14 +121,14 @@ export function ordersRouter(context: ApiContext): Router {
     // Compensations may take a little while (a refund, a label void): a longer deadline than reads.
     const view = await withTemporalDeadline(context, () => handle.executeUpdate(cancelOrderUpdate, { args: [{ reason, requestedBy: actorOf(req) }] }), 30_000);
     context.log.info({ orderId: view.orderId, reason }, 'order cancelled');
-    res.json(view);
+    res.json(await asOrderResource(db, view));
   });
 
   /** Runbook: once the cause of a needs_attention order is fixed, run its parked step again. */
   router.post('/orders/:orderId/retry', async (req, res) => {
     const handle = await openOrderHandle(req.params.orderId);
     const view = await withTemporalDeadline(context, () => handle.executeUpdate(retryUpdate, { args: [{ requestedBy: actorOf(req) }] }), 30_000);
-    res.json(view);
+    res.json(await asOrderResource(db, view));
   });
 
   router.get('/orders/:orderId', async (req, res) => {

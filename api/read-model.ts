@@ -2,7 +2,7 @@ import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
 import { initialOrderView, type OrderView, type TimelineEvent } from '../domain/order.js';
 import type { OrderStatus } from '../domain/statuses.js';
 import type { Database } from '../db/client.js';
-import { orderEvents, orders } from '../db/schema.js';
+import { notifications, orderEvents, orders } from '../db/schema.js';
 
 /** Reads of the orders read model: what the API answers from, without waking a workflow. */
 
@@ -11,10 +11,33 @@ export async function findOrder(db: Database, orderId: string) {
   return row ?? null;
 }
 
-export async function orderView(db: Database, orderId: string): Promise<OrderView | null> {
+/** A message the customer was sent about the order. */
+export interface CustomerNotification {
+  kind: string;
+  subject: string;
+  sentAt: string;
+}
+
+/** The order as the API answers it: the workflow's view, its timeline and the customer's messages. */
+export type OrderResource = OrderView & { notifications: CustomerNotification[] };
+
+async function notificationsOf(db: Database, orderId: string): Promise<CustomerNotification[]> {
+  const sent = await db.select().from(notifications).where(eq(notifications.orderId, orderId)).orderBy(asc(notifications.sentAt), asc(notifications.id));
+  return sent.map((message) => ({ kind: message.kind, subject: message.subject, sentAt: message.sentAt.toISOString() }));
+}
+
+/** A view the workflow answered (an update's result) as the API answers orders. */
+export async function asOrderResource(db: Database, view: OrderView): Promise<OrderResource> {
+  return { ...view, notifications: await notificationsOf(db, view.orderId) };
+}
+
+export async function orderView(db: Database, orderId: string): Promise<OrderResource | null> {
   const row = await findOrder(db, orderId);
   if (!row) return null;
-  const events = await db.select().from(orderEvents).where(eq(orderEvents.orderId, orderId)).orderBy(asc(orderEvents.seq));
+  const [events, sent] = await Promise.all([
+    db.select().from(orderEvents).where(eq(orderEvents.orderId, orderId)).orderBy(asc(orderEvents.seq)),
+    notificationsOf(db, orderId),
+  ]);
   const timeline: TimelineEvent[] = events.map((event) => ({
     seq: event.seq,
     at: event.at.toISOString(),
@@ -24,7 +47,8 @@ export async function orderView(db: Database, orderId: string): Promise<OrderVie
   }));
   // jsonb keeps keys sorted; answer in the view's own field order, which reads better.
   const fieldOrder = Object.keys(initialOrderView(row.input)) as (keyof OrderView)[];
-  return Object.fromEntries(fieldOrder.map((key) => [key, key === 'timeline' ? timeline : row.view[key]])) as unknown as OrderView;
+  const view = Object.fromEntries(fieldOrder.map((key) => [key, key === 'timeline' ? timeline : row.view[key]])) as unknown as OrderView;
+  return { ...view, notifications: sent };
 }
 
 interface Cursor {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { OrderView, ReturnView } from '../domain/order.js';
-import type { listOrders } from './read-model.js';
+import type { ReturnView } from '../domain/order.js';
+import type { listOrders, OrderResource } from './read-model.js';
 import { channels, roles, shippingSpeeds } from '../domain/schemas.js';
 import { ORDER_STATUSES, type ShipmentStatus } from '../domain/statuses.js';
 
@@ -64,7 +64,7 @@ export const ReturnViewSchema = z
   })
   .meta({ id: 'ReturnView', description: 'A return authorization (RMA) and what became of it.' });
 
-const EXAMPLE_ORDER: OrderView = {
+const EXAMPLE_ORDER: OrderResource = {
   orderId: 'demo-1001',
   status: 'confirmed',
   customer: { id: 'cust-1', email: 'ada@example.com', name: 'Ada Lovelace' },
@@ -88,6 +88,7 @@ const EXAMPLE_ORDER: OrderView = {
     { seq: 1, at: '2025-01-15T10:30:01.000Z', type: 'stock_reserved', status: 'received', detail: 'wh-west' },
     { seq: 2, at: '2025-01-15T10:30:02.000Z', type: 'order_confirmed', status: 'confirmed' },
   ],
+  notifications: [{ kind: 'confirmation', subject: 'Order demo-1001 confirmed', sentAt: '2025-01-15T10:30:02.000Z' }],
 };
 
 export const OrderViewSchema = z
@@ -124,8 +125,11 @@ export const OrderViewSchema = z
     deliveryAttempts: z.number().int(),
     returns: z.array(ReturnViewSchema),
     timeline: z.array(z.object({ seq: z.number().int(), at: timestamp, type: z.string(), status: z.enum(ORDER_STATUSES), detail: z.string().optional() })),
+    notifications: z
+      .array(z.object({ kind: z.string().meta({ description: 'confirmation, shipped:<shipmentId>, delivered, refund_issued:<returnId>, …' }), subject: z.string(), sentAt: timestamp }))
+      .meta({ description: 'What the customer was told, once per kind (and subject).' }),
   })
-  .meta({ id: 'OrderView', description: 'An order as the read model holds it, with its timeline.', example: EXAMPLE_ORDER });
+  .meta({ id: 'OrderView', description: 'An order as the read model holds it, with its timeline and the messages its customer was sent.', example: EXAMPLE_ORDER });
 
 export const OrderList = z
   .object({
@@ -228,7 +232,7 @@ export const RoleSchema = z.enum(roles);
 
 // Compile-time contract checks: each response schema accepts exactly what the code builds.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const _orderView: Same<z.infer<typeof OrderViewSchema>, OrderView> = true;
+const _orderView: Same<z.infer<typeof OrderViewSchema>, OrderResource> = true;
 const _returnView: Same<z.infer<typeof ReturnViewSchema>, ReturnView> = true;
 const _shipmentStatus: Same<(typeof shipmentStatuses)[number], ShipmentStatus> = true;
 // The list's status and channel come from text columns: only the fields are checked here.

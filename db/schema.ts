@@ -268,3 +268,22 @@ export const returns = pgTable(
   },
   (t) => [index('returns_order').on(t.orderId), index('returns_created').on(t.createdAt)],
 );
+
+/**
+ * The API's answers to requests that carried an `Idempotency-Key`, kept 24 hours so a replay gets
+ * the first answer. `status` is null while the first request still runs.
+ */
+export const apiIdempotencyKeys = pgTable(
+  'api_idempotency_keys',
+  {
+    /** Caller, method and route: one caller's key never answers another's request. */
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    status: integer('status'),
+    headers: jsonb('headers'),
+    body: text('body'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index('api_idempotency_keys_created_at').on(t.createdAt)],
+);

@@ -50,6 +50,9 @@ describe('end to end', () => {
     expect(delivered.returnableUntil).not.toBeNull();
     expect(delivered.shipment).toMatchObject({ status: 'delivered' });
     const view = await waitForStatus(request.orderId, 'completed');
+    // What the customer was told is part of the order view.
+    const told = (await api('GET', `/orders/${request.orderId}`)).body.notifications.map((n: { kind: string }) => n.kind);
+    expect(told).toEqual(expect.arrayContaining(['confirmation', 'delivered']));
 
     expect(view.items).toEqual([{ sku, name: `Test product ${sku}`, quantity: 3, unitPrice: 1999 }]);
     expect(view.totals).toMatchObject({ subtotal: 5997, currency: 'USD' });

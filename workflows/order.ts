@@ -573,11 +573,11 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
       const what = await step.run();
       if (what) undone.push(what);
     }
-    if (outcome.status === 'cancelled' && cancelRequest) {
-      view.cancellation = { reason: cancelRequest.reason, requestedBy: cancelRequest.requestedBy.id, free: !captured };
-    }
+    const by = outcome.status === 'cancelled' && cancelRequest ? cancelRequest.requestedBy : null;
+    if (by && cancelRequest) view.cancellation = { reason: cancelRequest.reason, requestedBy: by.id, free: !captured };
     view.attention = null;
-    await record(outcome.type, outcome.status, [outcome.detail, ...undone].join('; '));
+    const who = by ? `by ${by.id} (${by.role})` : null;
+    await record(outcome.type, outcome.status, [outcome.detail, who, ...undone].filter(Boolean).join('; '));
     await notify(outcome.notice);
     closed = true;
   }
