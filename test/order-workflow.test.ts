@@ -376,6 +376,19 @@ describe('order workflow: after the label', () => {
     expect(fakes.charged()).toBe(view.totals!.total);
   });
 
+  it('refunds, and releases what it held, when a reship finds no stock before the backorder deadline', async () => {
+    await withOrder({ firstParcelScans: ['in_transit'] }, {}, async (handle, fakes) => {
+      await waitForStatus(handle, 'delivery_exception', '1d', 20);
+      fakes.world.stockAvailable = false;
+      const view = await handle.result();
+      expect(view.status).toBe('cancelled');
+      expect(timelineTypes(view)).toEqual(expect.arrayContaining(['parcel_lost', 'reship_started', 'backordered', 'backorder_expired']));
+      expect(callsAfter(fakes, 'notifyCustomer').filter((name) => name === 'releaseStock').length).toBeGreaterThan(0);
+      expect(fakes.charged()).toBe(0);
+      expect(fakes.notifications.at(-1)).toBe('backorder_expired');
+    });
+  });
+
   it('refunds a lost parcel when the policy says refund', async () => {
     const { view, fakes } = await withOrder(
       { carrierScans: ['in_transit'] },

@@ -117,6 +117,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   let returnsChanged = false;
   const receipts = new Map<string, ReturnReceipt>();
 
+  const releaseUndo = { name: 'release the reservation', run: async () => (await mustComplete.releaseStock({ orderId }), null) };
   const refundUndo = {
     name: 'refund the capture',
     run: async () => {
@@ -298,7 +299,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     view.totals = quote.totals;
     const totals = quote.totals;
 
-    undo.push({ name: 'release the reservation', run: async () => (await mustComplete.releaseStock({ orderId }), null) });
+    undo.push(releaseUndo);
     await reserve();
 
     undo.push({
@@ -452,8 +453,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
       await mustComplete.handOverToCarrier({ carrier: shipment.carrier, service: shipment.service, trackingNumber: shipment.trackingNumber });
       await mustComplete.recordShipped({ orderId });
     });
-    // What is left to undo is the money; the units are with the carrier.
-    undo.splice(0, undo.length, refundUndo);
+    // What is left to undo is the money (and a reship's reservation); the units are with the carrier.
+    undo.splice(0, undo.length, releaseUndo, refundUndo);
     view.shipment = { ...shipment, status: 'shipped' };
     await record('shipped', 'shipped', `${shipment.carrier} ${shipment.trackingNumber}`);
     await notify({
