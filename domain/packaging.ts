@@ -6,7 +6,7 @@ export const BOXES: readonly Box[] = [
   { code: 'S', lengthMm: 250, widthMm: 180, heightMm: 100, maxWeightGrams: 2_000, tareGrams: 150 },
   { code: 'M', lengthMm: 350, widthMm: 250, heightMm: 150, maxWeightGrams: 5_000, tareGrams: 300 },
   { code: 'L', lengthMm: 450, widthMm: 350, heightMm: 250, maxWeightGrams: 12_000, tareGrams: 500 },
-  { code: 'XL', lengthMm: 600, widthMm: 450, heightMm: 400, maxWeightGrams: 25_000, tareGrams: 900 },
+  { code: 'XL', lengthMm: 650, widthMm: 450, heightMm: 400, maxWeightGrams: 25_000, tareGrams: 900 },
 ];
 
 /** Fraction of a box's volume that items can really fill (padding, odd shapes). */

@@ -29,7 +29,7 @@ import {
 } from '../domain/messages.js';
 import { initialOrderView, type OrderView, type OrderWorkflowInput, type PricedLine, type ReturnView } from '../domain/order.js';
 import { BOXES, chooseBox, packedWeightGrams, weightWithinTolerance } from '../domain/packaging.js';
-import { SELLER_FAULT_REASONS } from '../domain/returns.js';
+import { authorizedUnits, returnRefusal, SELLER_FAULT_REASONS, unitsLeftToReturn } from '../domain/returns.js';
 import type { Actor, CarrierEvent, ReturnReceipt, WarehouseEvent } from '../domain/schemas.js';
 import { OrderStatusAttribute } from '../domain/search-attributes.js';
 import { MAX_DELIVERY_ATTEMPTS, SHIPPING_PROGRESS, type OrderStatus } from '../domain/statuses.js';
@@ -162,7 +162,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     requestReturnUpdate,
     async ({ items, reason, comment }) => {
       // Checked again here: two returns racing for the same units are serialized by this check.
-      const refusal = returnRefusal(items);
+      const refusal = refusalOf(items);
       if (refusal) throw ApplicationFailure.nonRetryable(refusal, FailureType.ReturnNotAllowed);
       const ret = newReturn(reason, items, comment ?? null);
       ret.returnLabel = await mustComplete.buyReturnLabel({ returnId: ret.returnId, warehouseId: view.warehouseId!, from: request.shippingAddress });
@@ -183,7 +183,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     },
     {
       validator: ({ items }) => {
-        const refusal = returnRefusal(items);
+        const refusal = refusalOf(items);
         if (refusal) throw ApplicationFailure.nonRetryable(refusal, FailureType.ReturnNotAllowed);
       },
     },
@@ -703,7 +703,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
       }
       if (!feedbackAsked && Date.now() >= feedbackAt) {
         feedbackAsked = true;
-        if (unitsLeftToReturn() > 0) {
+        if (unitsLeftToReturn(lines, view.returns) > 0) {
           await notify({ kind: 'feedback_request', subject: `How was order ${orderId}?`, body: 'Tell us how we did: it takes a minute.' });
         }
       }
@@ -719,7 +719,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
       if (wakeAt === Infinity) await condition(() => pending() || allHandlersFinished());
       else await condition(pending, Math.max(1, wakeAt - Date.now()), { summary: 'return window' });
     }
-    if (unitsLeftToReturn() === 0) await record('order_returned', 'returned', `every unit came back; refunded ${formatMoney(view.payment.refunded, view.totals!.currency)}`);
+    if (unitsLeftToReturn(lines, view.returns) === 0) await record('order_returned', 'returned', `every unit came back; refunded ${formatMoney(view.payment.refunded, view.totals!.currency)}`);
     else await record('order_completed', 'completed');
   }
 
@@ -741,30 +741,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     return ret;
   }
 
-  /** Units delivered and not yet claimed by a return that is open or done (expired ones free theirs). */
-  function unitsLeftToReturn(sku?: string): number {
-    return lines
-      .filter((line) => sku === undefined || line.sku === sku)
-      .reduce((left, line) => {
-        const claimed = view.returns
-          .filter((ret) => ret.status !== 'expired')
-          .flatMap((ret) => (ret.status === 'authorized' ? ret.items : ret.units))
-          .filter((item) => item.sku === line.sku)
-          .reduce((sum, item) => sum + item.quantity, 0);
-        return left + Math.max(0, line.quantity - claimed);
-      }, 0);
-  }
-
-  /** Why a return of these items cannot be accepted now, or null. */
-  function returnRefusal(items: { sku: string; quantity: number }[]): string | null {
-    if (view.status !== 'delivered' || !view.returnableUntil) return `order is ${view.status}; returns are possible once it is delivered, within the return window`;
-    if (Date.now() >= Date.parse(view.returnableUntil)) return `the return window closed at ${view.returnableUntil}`;
-    for (const item of items) {
-      const left = unitsLeftToReturn(item.sku);
-      if (!lines.some((line) => line.sku === item.sku)) return `${item.sku} is not part of this order`;
-      if (item.quantity > left) return `only ${left} × ${item.sku} can still be returned`;
-    }
-    return null;
+  function refusalOf(items: { sku: string; quantity: number }[]): string | null {
+    return returnRefusal({ status: view.status, returnableUntil: view.returnableUntil, delivered: lines, returns: view.returns }, items, Date.now());
   }
 
   /**
@@ -775,14 +753,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   async function settleReturn(ret: ReturnView, amount?: number): Promise<void> {
     const receipt = receipts.get(ret.returnId)!;
     const totals = view.totals!;
-    // Count only what this return authorized; anything extra in the box is not ours to refund.
-    const allowed = new Map(ret.items.map((item) => [item.sku, item.quantity]));
-    const units = receipt.units.flatMap((unit) => {
-      const left = allowed.get(unit.sku) ?? 0;
-      const quantity = Math.min(left, unit.quantity);
-      allowed.set(unit.sku, left - quantity);
-      return quantity > 0 ? [{ sku: unit.sku, quantity, condition: unit.condition }] : [];
-    });
+    const units = authorizedUnits(ret.items, receipt.units);
     await mustComplete.restockReturnedUnits({ orderId, returnId: ret.returnId, warehouseId: view.warehouseId!, units });
     const itemsPrice = units.reduce((sum, unit) => sum + unit.quantity * (lines.find((line) => line.sku === unit.sku)?.unitPrice ?? 0), 0);
     const shippingBack = (SELLER_FAULT_REASONS as readonly string[]).includes(ret.reason) && !shippingRefunded ? totals.shipping : 0;

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { addBusinessDays } from '../domain/calendar.js';
+import { cancellationRefusal } from '../domain/cancellation.js';
+import type { PricedLine } from '../domain/order.js';
+import { chooseBox, weightWithinTolerance } from '../domain/packaging.js';
+import { orderTotals } from '../domain/pricing.js';
+import { authorizedUnits, returnRefusal, unitsLeftToReturn } from '../domain/returns.js';
+import { chooseCarrierService } from '../activities/shipping.js';
+
+/** The pure rules the workflow and the API lean on. */
+
+const line = (sku: string, quantity: number, size: [number, number, number] = [100, 100, 50], weightGrams = 200, unitPrice = 1000): PricedLine => ({
+  sku,
+  name: sku,
+  quantity,
+  unitPrice,
+  weightGrams,
+  lengthMm: size[0],
+  widthMm: size[1],
+  heightMm: size[2],
+});
+
+describe('pricing and packing', () => {
+  it('prices shipping by speed and started kilogram past the first', () => {
+    expect(orderTotals([line('A', 2)], 'standard', 'USD')).toEqual({ subtotal: 2000, shipping: 599, total: 2599, currency: 'USD' });
+    expect(orderTotals([line('A', 1, undefined, 2500)], 'overnight', 'USD').shipping).toBe(2999 + 2 * 400);
+  });
+
+  it('chooses the smallest box the items fit in by size, volume and weight, and none when nothing fits', () => {
+    expect(chooseBox([line('A', 1)])?.code).toBe('S');
+    expect(chooseBox([line('A', 1, [610, 150, 150])])?.code).toBe('XL');
+    expect(chooseBox([line('A', 1, [100, 100, 50], 3000)])?.code).toBe('M');
+    expect(chooseBox([line('A', 1, [900, 100, 100])])).toBeNull();
+  });
+
+  it('accepts a packed weight within 10%', () => {
+    expect(weightWithinTolerance(1000, 1090)).toBe(true);
+    expect(weightWithinTolerance(1000, 1200)).toBe(false);
+  });
+
+  it('promises in business days, skipping weekends', () => {
+    // Friday 2026-11-20 + 1 business day = Monday 2026-11-23.
+    expect(addBusinessDays(new Date('2026-11-20T12:00:00Z'), 1).toISOString()).toBe('2026-11-23T12:00:00.000Z');
+  });
+
+  it('buys the cheapest carrier service that is fast enough', () => {
+    const rates = [
+      { carrier: 'a', service: 'ground', transitDays: 5, cost: 500, currency: 'USD' },
+      { carrier: 'b', service: 'two_day', transitDays: 2, cost: 900, currency: 'USD' },
+      { carrier: 'c', service: 'express', transitDays: 1, cost: 2500, currency: 'USD' },
+    ];
+    expect(chooseCarrierService(rates, 'standard')?.carrier).toBe('a');
+    expect(chooseCarrierService(rates, 'expedited')?.carrier).toBe('b');
+    expect(chooseCarrierService(rates, 'overnight')?.carrier).toBe('c');
+    expect(chooseCarrierService(rates.slice(0, 1), 'overnight')).toBeNull();
+  });
+});
+
+describe('cancellation policy', () => {
+  const open = { status: 'confirmed' as const, captured: false, leftWarehouse: false, closing: false };
+  it('lets anyone cancel before capture, only support and admin after, and nobody once shipped or closed', () => {
+    expect(cancellationRefusal(open, { id: 's', role: 'service' })).toBeNull();
+    expect(cancellationRefusal({ ...open, status: 'processing', captured: true }, { id: 's', role: 'service' })?.failureType).toBe('CancellationNotAllowed');
+    expect(cancellationRefusal({ ...open, status: 'processing', captured: true }, { id: 'a', role: 'support' })).toBeNull();
+    expect(cancellationRefusal({ ...open, captured: true, leftWarehouse: true }, { id: 'a', role: 'admin' })?.failureType).toBe('AlreadyShipped');
+    expect(cancellationRefusal({ ...open, status: 'completed' }, { id: 'a', role: 'admin' })?.failureType).toBe('OrderClosed');
+  });
+});
+
+describe('return rules', () => {
+  const delivered = [
+    { sku: 'A', quantity: 2 },
+    { sku: 'B', quantity: 1 },
+  ];
+  const order = { status: 'delivered', returnableUntil: '2026-12-01T00:00:00.000Z', delivered, returns: [] };
+  const now = Date.parse('2026-11-21T00:00:00.000Z');
+
+  it('counts open authorizations by what they asked for, settled ones by what came back, expired ones not at all', () => {
+    const returns = [
+      { status: 'authorized' as const, items: [{ sku: 'A', quantity: 1 }], units: [] },
+      { status: 'refunded' as const, items: [{ sku: 'B', quantity: 1 }], units: [] },
+      { status: 'expired' as const, items: [{ sku: 'A', quantity: 1 }], units: [] },
+    ];
+    expect(unitsLeftToReturn(delivered, returns, 'A')).toBe(1);
+    expect(unitsLeftToReturn(delivered, returns, 'B')).toBe(1);
+    expect(unitsLeftToReturn(delivered, returns)).toBe(2);
+  });
+
+  it('accepts returns inside the window for units left, and says why otherwise', () => {
+    expect(returnRefusal(order, [{ sku: 'A', quantity: 2 }], now)).toBeNull();
+    expect(returnRefusal(order, [{ sku: 'A', quantity: 3 }], now)).toBe('only 2 × A can still be returned');
+    expect(returnRefusal(order, [{ sku: 'Z', quantity: 1 }], now)).toBe('Z is not part of this order');
+    expect(returnRefusal(order, [{ sku: 'A', quantity: 1 }], Date.parse('2026-12-01T00:00:00.000Z'))).toMatch(/window closed/);
+    expect(returnRefusal({ ...order, status: 'shipped', returnableUntil: null }, [{ sku: 'A', quantity: 1 }], now)).toMatch(/once it is delivered/);
+  });
+
+  it('refunds only the units a return authorized, whatever else is in the box', () => {
+    const received = [
+      { sku: 'A', quantity: 1, condition: 'damaged' as const },
+      { sku: 'A', quantity: 2, condition: 'resalable' as const },
+      { sku: 'B', quantity: 1, condition: 'resalable' as const },
+    ];
+    expect(authorizedUnits([{ sku: 'A', quantity: 2 }], received)).toEqual([
+      { sku: 'A', quantity: 1, condition: 'damaged' },
+      { sku: 'A', quantity: 1, condition: 'resalable' },
+    ]);
+  });
+});
