@@ -1,5 +1,4 @@
 import {
-  ActivityCancellationType,
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
@@ -7,12 +6,9 @@ import {
   condition,
   isCancellation,
   log,
-  proxyActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/index.js';
-import type { NotificationKind } from '../activities/notifications.js';
 import { cancellationRefusal } from '../domain/cancellation.js';
 import { addDuration, durationMs } from '../domain/durations.js';
 import { FailureType } from '../domain/errors.js';
@@ -33,58 +29,8 @@ import { authorizedUnits, returnRefusal, SELLER_FAULT_REASONS, unitsLeftToReturn
 import type { Actor, CarrierEvent, ReturnReceipt, WarehouseEvent } from '../domain/schemas.js';
 import { OrderStatusAttribute } from '../domain/search-attributes.js';
 import { MAX_DELIVERY_ATTEMPTS, SHIPPING_PROGRESS, type OrderStatus } from '../domain/statuses.js';
-
-/**
- * Forward steps retry transient failures with backoff, but not forever: a step still failing after
- * its attempts parks the order in needs_attention until an operator retries it. A cancelled step
- * waits for its activity to finish or acknowledge, so no effect lands after its undo ran.
- */
-const steps = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
-
-/** Undos and bookkeeping must happen eventually: they retry until they succeed. */
-const mustComplete = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
-
-function failureType(error: unknown): string | undefined {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
-}
-
-function failureMessage(error: unknown): string {
-  return error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error);
-}
-
-function formatMoney(minor: number, currency: string): string {
-  return `${(minor / 100).toFixed(2)} ${currency}`;
-}
-
-interface CustomerNotice {
-  kind: NotificationKind;
-  /** Which one, for kinds an order can have several of (a return, a shipment). */
-  about?: string;
-  subject: string;
-  body: string;
-}
-
-/**
- * Unwinds the forward path when the order cannot or must not go on: a cancel, a decline, no stock.
- * Internal control flow only: the workflow always catches it and closes the order.
- */
-class OrderClosing extends Error {
-  constructor(
-    readonly status: 'cancelled' | 'rejected' | 'payment_failed',
-    readonly type: string,
-    readonly detail: string,
-    readonly notice: CustomerNotice,
-  ) {
-    super(detail);
-  }
-}
+import { mustComplete, steps } from './proxies.js';
+import { type CustomerNotice, failureMessage, failureType, formatMoney, OrderClosing } from './outcomes.js';
 
 /**
  * One e-commerce order, from receipt to the end of its return window. The workflow is the source
