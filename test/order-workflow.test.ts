@@ -372,6 +372,11 @@ describe('order workflow: after the label', () => {
     expect(timelineTypes(view)).toEqual(expect.arrayContaining(['delivery_exception', 'parcel_lost', 'reship_started', 'delivered']));
     expect(fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => (c.args as { round: number }).round)).toEqual([1, 2]);
     expect(fakes.calls.filter((c) => c.name === 'buyLabel').map((c) => (c.args as { shipmentNumber: number }).shipmentNumber)).toEqual([1, 2]);
+    // The reship is picked and packed anew, under task IDs of its own: the first parcel's answers do not count.
+    const tasks = (name: string) => fakes.calls.filter((c) => c.name === name).map((c) => (c.args as { taskId: string }).taskId);
+    expect(tasks('requestPick')).toEqual([`${view.orderId}-pick-1`, `${view.orderId}-pick-2`]);
+    expect(tasks('requestPack')).toEqual([`${view.orderId}-pack-1`, `${view.orderId}-pack-2`]);
+    expect(view.attention).toBeNull();
     expect(fakes.notifications).toEqual(expect.arrayContaining(['delayed', 'reshipped']));
     expect(fakes.charged()).toBe(view.totals!.total);
   });

@@ -62,6 +62,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   let shippingRefunded = false;
   let returnsChanged = false;
   const receipts = new Map<string, ReturnReceipt>();
+  /** Every warehouse task asked for, across attempts and shipments: task IDs are never reused. */
+  const requestedTasks: string[] = [];
 
   const releaseUndo = { name: 'release the reservation', run: async () => (await mustComplete.releaseStock({ orderId }), null) };
   const refundUndo = {
@@ -300,12 +302,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
           body: `Your parcel was lost in transit. We refunded ${formatMoney(totals.total, totals.currency)}.`,
         });
       }
-      // Reship from stock: a new reservation, pick, pack and label; the lost units stay written off.
+      // Reship from stock: a new reservation, pick, pack and label; the lost units stay off the count.
+      view.attention = null;
       await record('reship_started', 'processing', `${view.shipment!.trackingNumber} lost; shipping again`);
       await reserve();
       await shipFromWarehouse();
       await notify({
         kind: 'reshipped',
+        about: view.shipment!.shipmentId,
         subject: `Order ${orderId} was shipped again`,
         body: `Your first parcel was lost, so we sent a new one: ${view.shipment!.carrier} ${view.shipment!.trackingNumber}, expected by ${view.shipment!.promisedBy}.`,
       });
@@ -324,7 +328,6 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   async function shipFromWarehouse(): Promise<void> {
     shipmentNumber += 1;
     const number = shipmentNumber;
-    const requestedTasks: string[] = [];
     undo.push({
       name: 'withdraw open warehouse tasks',
       run: async () => {
@@ -337,7 +340,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     // A short pick writes the missing units off and starts over with a new reservation.
     for (;;) {
       const warehouseId = view.warehouseId!;
-      const pick = await warehouseTask('pick', requestedTasks, (taskId) =>
+      const pick = await warehouseTask('pick', (taskId) =>
         steps.requestPick({ taskId, orderId, warehouseId, lines: warehouseLines() }),
       );
       if (!pick.shortages?.length) break;
@@ -366,7 +369,6 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     if (!chooseBox(lines)) log.warn('items exceed the standard boxes; the warehouse packs by hand', { orderId, box: box.code });
     const packed = await warehouseTask(
       'pack',
-      requestedTasks,
       (taskId) => {
         packRequested = true;
         return steps.requestPack({ taskId, orderId, warehouseId, lines: warehouseLines(), box, expectedWeightGrams });
@@ -470,7 +472,6 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
    */
   async function warehouseTask(
     kind: 'pick' | 'pack',
-    requestedTasks: string[],
     ask: (taskId: string) => Promise<void>,
     accept: (event: WarehouseEvent) => boolean = () => true,
   ): Promise<WarehouseEvent> {
