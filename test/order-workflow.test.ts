@@ -4,7 +4,15 @@ import type { Duration } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { durationMs } from '../domain/durations.js';
 import { orderWorkflowId } from '../domain/ids.js';
-import { cancelOrderUpdate, orderViewQuery, requestReturnUpdate, retryUpdate, stockArrivedSignal, warehouseEventSignal } from '../domain/messages.js';
+import {
+  cancelOrderUpdate,
+  orderViewQuery,
+  requestReturnUpdate,
+  retryUpdate,
+  returnReceivedSignal,
+  stockArrivedSignal,
+  warehouseEventSignal,
+} from '../domain/messages.js';
 import type { OrderPolicy, OrderView } from '../domain/order.js';
 import type { Actor } from '../domain/schemas.js';
 import { orderWorkflow } from '../workflows/order.js';
@@ -456,6 +464,25 @@ describe('order workflow: after the label', () => {
       expect(fakes.charged()).toBe(view.totals!.total - 3499 - 3600);
       expect(fakes.calls.filter((c) => c.name === 'restockReturnedUnits')).toHaveLength(2);
     }, 'order-returned');
+  });
+
+  it("does not refund twice when an expired return's parcel turns up after a new return took its units", async () => {
+    await withOrder({ returnsArrive: 'never' }, {}, async (handle, fakes) => {
+      await waitForStatus(handle, 'delivered', '1h');
+      const mug = [{ sku: 'MUG-CERAMIC', quantity: 2 }];
+      const first = await handle.executeUpdate(requestReturnUpdate, { args: [{ items: mug, reason: 'size_or_fit', requestedBy: service }] });
+      await env.sleep('15d');
+      const second = await handle.executeUpdate(requestReturnUpdate, { args: [{ items: mug, reason: 'size_or_fit', requestedBy: service }] });
+      const units = [{ sku: 'MUG-CERAMIC', quantity: 2, condition: 'resalable' as const }];
+      await handle.signal(returnReceivedSignal, { returnId: second.returnId, units });
+      await handle.signal(returnReceivedSignal, { returnId: first.returnId, units });
+      const view = await handle.result();
+      expect(view.returns.map((ret) => [ret.returnId, ret.refunded])).toEqual([
+        [first.returnId, 0],
+        [second.returnId, 2 * 1400],
+      ]);
+      expect(fakes.charged()).toBe(view.totals!.total - 2 * 1400);
+    });
   });
 
   it('refuses a return before delivery and after the window, and lets an unanswered authorization expire', async () => {

@@ -700,7 +700,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   async function settleReturn(ret: ReturnView, amount?: number): Promise<void> {
     const receipt = receipts.get(ret.returnId)!;
     const totals = view.totals!;
-    const units = authorizedUnits(ret.items, receipt.units);
+    // A parcel that arrives after its authorization expired counts only for units no later return claimed.
+    const authorized =
+      ret.status === 'expired'
+        ? ret.items.map((item) => ({ sku: item.sku, quantity: Math.min(item.quantity, unitsLeftToReturn(lines, view.returns, item.sku)) }))
+        : ret.items;
+    const units = authorizedUnits(authorized, receipt.units);
     await mustComplete.restockReturnedUnits({ orderId, returnId: ret.returnId, warehouseId: view.warehouseId!, units });
     const itemsPrice = units.reduce((sum, unit) => sum + unit.quantity * (lines.find((line) => line.sku === unit.sku)?.unitPrice ?? 0), 0);
     const shippingBack = (SELLER_FAULT_REASONS as readonly string[]).includes(ret.reason) && !shippingRefunded ? totals.shipping : 0;
