@@ -46,6 +46,8 @@ const Env = z.object({
   /** When no warehouse can ship a whole order: `wait` for a restock (up to BACKORDER_WAIT) or `reject` it. */
   BACKORDER_POLICY: z.enum(['wait', 'reject']).default('wait'),
   BACKORDER_WAIT: duration.default('7d'),
+  /** How often a backordered order tries to reserve again even when no restock was signalled. */
+  BACKORDER_RETRY_INTERVAL: duration.default('1h'),
   /** How long the carrier has after a delivery exception before the policy reships or refunds. */
   DELIVERY_EXCEPTION_WAIT: duration.default('3d'),
   /** What a lost parcel gets after DELIVERY_EXCEPTION_WAIT: `reship` from stock or `refund`. */

@@ -17,6 +17,12 @@ export interface Refusal {
   message: string;
 }
 
+/**
+ * Who cancels when an operator presses Cancel in Temporal Web (or runs `temporal workflow cancel`):
+ * Temporal does not tell the workflow who it was, and only admins reach those controls.
+ */
+export const TEMPORAL_OPERATOR: Actor = { id: 'temporal-operator', role: 'admin' };
+
 /** Roles that may cancel after the free-cancel window, paying for the undo. */
 const LATE_CANCEL_ROLES: readonly Actor['role'][] = ['support', 'admin'];
 

@@ -17,6 +17,8 @@ export const FailureType = {
   NothingToRetry: 'NothingToRetry',
   /** Return refused: outside the window, not delivered, or more units than are left to return. */
   ReturnNotAllowed: 'ReturnNotAllowed',
+  /** Return refused for now: no carrier sold a return label; nothing was claimed, ask again later. */
+  ReturnLabelUnavailable: 'ReturnLabelUnavailable',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -20,6 +20,11 @@ export interface OrderPolicy {
   backorderPolicy: 'wait' | 'reject';
   /** How long a backordered order waits for stock before it is cancelled, nothing charged. */
   backorderWait: string;
+  /**
+   * How often a backordered order tries to reserve again without a restock signal (a restock can land
+   * before the order is listed as backordered). Absent in orders received before it existed: `1h`.
+   */
+  backorderRetryInterval?: string;
   /** How long the carrier has after a delivery exception before the policy decides. */
   deliveryExceptionWait: string;
   /** What a lost parcel gets: a new shipment from stock, or the money back. */

@@ -37,6 +37,7 @@ const policy: OrderPolicy = {
   deliveryGrace: '2d',
   backorderPolicy: 'reject',
   backorderWait: '1h',
+  backorderRetryInterval: '5m',
   deliveryExceptionWait: '3d',
   deliveryExceptionPolicy: 'reship',
   returnShippingWindow: '14d',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addBusinessDays } from '../domain/calendar.js';
 import { cancellationRefusal } from '../domain/cancellation.js';
+import { type UndoPhase, undoSequence } from '../domain/compensation.js';
 import type { PricedLine } from '../domain/order.js';
 import { chooseBox, weightWithinTolerance } from '../domain/packaging.js';
 import { orderTotals } from '../domain/pricing.js';
@@ -104,5 +105,21 @@ describe('return rules', () => {
       { sku: 'A', quantity: 1, condition: 'damaged' },
       { sku: 'A', quantity: 1, condition: 'resalable' },
     ]);
+  });
+});
+
+describe('undoSequence: what a closing order undoes first', () => {
+  const named = (...undos: [string, UndoPhase][]) => undos.map(([name, phase]) => ({ name, phase }));
+  it.each([
+    {
+      case: 'a cancel after the label: money, then tasks, label, shelf, reservation',
+      registered: named(['release', 'reservation'], ['void auth', 'money'], ['refund', 'money'], ['withdraw tasks', 'warehouse_tasks'], ['re-shelve', 'shelf'], ['void label', 'label']),
+      expected: ['refund', 'void auth', 'withdraw tasks', 'void label', 're-shelve', 'release'],
+    },
+    { case: 'a cancel in the buffer', registered: named(['release', 'reservation'], ['void auth', 'money']), expected: ['void auth', 'release'] },
+    { case: 'after a reship: the newest of a phase first', registered: named(['release', 'reservation'], ['refund', 'money'], ['release again', 'reservation']), expected: ['refund', 'release again', 'release'] },
+    { case: 'nothing done yet', registered: [], expected: [] },
+  ])('$case', ({ registered, expected }) => {
+    expect(undoSequence(registered).map((undo) => undo.name)).toEqual(expected);
   });
 });

@@ -179,7 +179,7 @@ describe('order workflow: cancellation', () => {
     }, 'order-cancelled-free');
   });
 
-  it('lets support cancel after picking, undoing in reverse: unpack and re-shelve, refund, release', async () => {
+  it('lets support cancel after picking, undoing money first: refund, withdraw the warehouse tasks, unpack and re-shelve, release', async () => {
     await withOrder({ warehouse: 'pick-only' }, {}, async (handle, fakes) => {
       await waitForStatus(handle, 'processing', '10m');
       await env.sleep('30m');
@@ -189,7 +189,7 @@ describe('order workflow: cancellation', () => {
       expect(view.cancellation?.free).toBe(false);
       expect(view.payment).toMatchObject({ status: 'refunded', captured: 7099, refunded: 7099 });
       const undos = callsAfter(fakes, 'requestPack').filter((name) => name !== 'notifyCustomer');
-      expect(undos).toEqual(['requestReturnToShelf', 'returnPickedToShelf', 'cancelWarehouseTask', 'cancelWarehouseTask', 'refundPayment', 'voidPayment', 'releaseStock']);
+      expect(undos).toEqual(['refundPayment', 'voidPayment', 'cancelWarehouseTask', 'cancelWarehouseTask', 'requestReturnToShelf', 'returnPickedToShelf', 'releaseStock']);
       expect(fakes.calls.find((c) => c.name === 'requestReturnToShelf')?.args).toMatchObject({ unpack: true });
       expect(fakes.charged()).toBe(0);
     }, 'order-cancelled-late');
@@ -507,5 +507,149 @@ describe('order workflow: after the label', () => {
         handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }] }),
       ).rejects.toThrow();
     });
+  });
+});
+
+/** Polls the order's view (workflow time moving `step` between looks) until `test` holds. */
+async function waitForView(handle: Handle, test: (view: OrderView) => boolean, step: Duration = '1m', limit = 200): Promise<OrderView> {
+  for (let i = 0; i < limit; i++) {
+    const view = await handle.query(orderViewQuery);
+    if (test(view)) return view;
+    await env.sleep(step);
+  }
+  throw new Error('the order never got there');
+}
+
+/** Awaits `promise` while workflow time moves on (only a result wait skips time by itself). */
+async function whileTimePasses<T>(promise: Promise<T>, step: Duration = '1m'): Promise<T> {
+  let settled = false;
+  const watched = promise.finally(() => (settled = true));
+  while (!settled) await Promise.race([watched.catch(() => {}), env.sleep(step)]);
+  return watched;
+}
+
+describe('order workflow: Cancel in Temporal Web', () => {
+  it('treats an operator Cancel in the buffer as an admin cancel: authorization voided, stock released, the run Canceled', async () => {
+    await withOrder({}, {}, async (handle, fakes) => {
+      await waitForStatus(handle, 'confirmed', '1m');
+      await handle.cancel();
+      await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      const view = await handle.query(orderViewQuery);
+      expect(view.status).toBe('cancelled');
+      expect(view.cancellation).toEqual({ reason: 'cancelled in Temporal Web', requestedBy: 'temporal-operator', free: true });
+      expect(fakes.ledger.map((entry) => entry.kind)).toEqual(['authorize', 'void']);
+      expect(fakes.names()).toContain('releaseStock');
+      expect(fakes.snapshots.at(-1)?.status).toBe('cancelled');
+      expect(fakes.notifications.at(-1)).toBe('cancelled');
+    }, 'order-cancelled-in-temporal-web');
+  });
+
+  it('undoes a picked order cancelled in Temporal Web: refund, withdraw the tasks, re-shelve, release', async () => {
+    await withOrder({ warehouse: 'pick-only' }, {}, async (handle, fakes) => {
+      await waitForStatus(handle, 'processing', '10m');
+      await env.sleep('30m');
+      expect(fakes.names()).toContain('requestPack');
+      await handle.cancel();
+      await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
+      const undos = callsAfter(fakes, 'requestPack').filter((name) => name !== 'notifyCustomer');
+      expect(undos).toEqual(['refundPayment', 'voidPayment', 'cancelWarehouseTask', 'cancelWarehouseTask', 'requestReturnToShelf', 'returnPickedToShelf', 'releaseStock']);
+      expect(fakes.charged()).toBe(0);
+      expect((await handle.query(orderViewQuery)).cancellation).toMatchObject({ requestedBy: 'temporal-operator', free: false });
+    });
+  });
+
+  it('refuses an operator Cancel once the parcel has shipped: the refusal is on the timeline and the order carries on', async () => {
+    await withOrder({ carrierScans: [] }, {}, async (handle, fakes) => {
+      const shipped = await waitForStatus(handle, 'shipped', '10m');
+      await handle.cancel();
+      const noted = await waitForView(handle, (view) => view.timeline.some((event) => event.type === 'cancel_refused'));
+      expect(noted.timeline.find((event) => event.type === 'cancel_refused')?.detail).toMatch(/has shipped/);
+      await fakes.carrierSignal(shipped.shipment!.trackingNumber, 'delivered');
+      const view = await handle.result();
+      expect(view.status).toBe('completed');
+      expect(fakes.charged()).toBe(view.totals!.total);
+    }, 'order-cancel-refused-in-temporal-web');
+  });
+});
+
+describe('order workflow: undos', () => {
+  it('refunds even when the carrier will not void the label; the failed undo parks the order until an operator retries it', async () => {
+    await withOrder({ slow: { buyLabel: 1500 }, failing: { voidLabel: 1000 } }, {}, async (handle, fakes) => {
+      await waitForStatus(handle, 'processing', '10m');
+      while (!fakes.names().includes('buyLabel')) await new Promise((resolve) => setTimeout(resolve, 20));
+      const answering = handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'fraud suspected', requestedBy: support }] });
+      // Workflow time moves on while the label void keeps failing (only a result wait skips it by itself).
+      await waitForView(handle, (view) => view.status === 'needs_attention');
+      const answer = await answering;
+      // The caller hears when the undos have run: the money is back, one undo needs a human.
+      expect(answer.status).toBe('needs_attention');
+      expect(answer.attention).toMatch(/could not undo: void the label: voidLabel: simulated outage/);
+      expect(fakes.charged()).toBe(0);
+      expect(fakes.names()).toEqual(expect.arrayContaining(['refundPayment', 'requestReturnToShelf', 'returnPickedToShelf', 'releaseStock']));
+      expect(fakes.names().filter((name) => name === 'voidLabel')).toHaveLength(10);
+
+      fakes.world.failing.voidLabel = 0;
+      await handle.executeUpdate(retryUpdate, { args: [{ requestedBy: support }] });
+      const view = await handle.result();
+      expect(view.status).toBe('cancelled');
+      expect(view.attention).toBeNull();
+      expect(timelineTypes(view)).toEqual(expect.arrayContaining(['needs_attention', 'undo_retried', 'order_cancelled']));
+      expect(view.timeline.at(-1)?.detail).toMatch(/voided label PP/);
+      // Each undo ran once more only if it had failed: the refund was not asked for twice.
+      expect(fakes.names().filter((name) => name === 'refundPayment')).toHaveLength(1);
+    }, 'order-undo-parked-and-retried');
+  });
+});
+
+describe('order workflow: restocks are never lost', () => {
+  it('takes a restock signalled while the order is being listed as backordered', async () => {
+    let signalled = false;
+    const onRecord = async (view: OrderView, world: FakeWorld) => {
+      if (view.status !== 'backordered' || signalled) return;
+      signalled = true;
+      world.stockAvailable = true;
+      await env.client.workflow.getHandle(orderWorkflowId(view.orderId)).signal(stockArrivedSignal, { sku: 'MUG-CERAMIC', warehouseId: 'wh-east' });
+    };
+    // No retry timer to fall back on: only the signal can wake the order.
+    await withOrder({ stockAvailable: false, onRecord }, {}, async (handle, fakes) => {
+      const view = await waitForView(handle, (v) => v.status === 'confirmed', '1m');
+      expect(signalled).toBe(true);
+      expect(eventAt(view, 'stock_reserved') - eventAt(view, 'backordered')).toBeLessThan(durationMs('1h'));
+      expect(fakes.calls.filter((c) => c.name === 'reserveStock')).toHaveLength(2);
+    }, 'order-restock-during-backorder', { backorderRetryInterval: '30d' });
+  });
+
+  it('finds a restock nobody signalled by trying the reservation again every hour', async () => {
+    await withOrder({ stockAvailable: false }, {}, async (handle, fakes) => {
+      await waitForStatus(handle, 'backordered', '1m');
+      await env.sleep('2h');
+      expect(fakes.calls.filter((c) => c.name === 'reserveStock')).toHaveLength(3);
+      fakes.world.stockAvailable = true;
+      const view = await waitForView(handle, (v) => v.timeline.some((event) => event.type === 'order_confirmed'), '10m');
+      expect(eventAt(view, 'stock_reserved') - eventAt(view, 'backordered')).toBeLessThan(durationMs('3h') + durationMs('1m'));
+      expect(fakes.notifications.slice(0, 2)).toEqual(['backordered', 'confirmation']);
+    }, 'order-restock-found-by-timer');
+  });
+});
+
+describe('order workflow: warehouse answers and return labels', () => {
+  it('asks for a new pack at once when the scale disagrees, not after the 4-hour SLA', async () => {
+    const { view, fakes } = await runOrder({ warehouse: 'wrong-weight-once' }, {}, 'order-repacked-at-once');
+    expect(view.status).toBe('completed');
+    expect(fakes.names().filter((name) => name === 'requestPack')).toHaveLength(2);
+    expect(eventAt(view, 'pack_rejected') - eventAt(view, 'picked')).toBeLessThan(durationMs('1m'));
+  });
+
+  it('gives the units back when no return label can be bought, so the customer can ask again', async () => {
+    await withOrder({ failing: { buyReturnLabel: 10 } }, {}, async (handle) => {
+      await waitForStatus(handle, 'delivered', '1h');
+      const ask = () => handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }] });
+      await expect(whileTimePasses(ask())).rejects.toMatchObject({ cause: { type: 'ReturnLabelUnavailable' } });
+      expect((await handle.query(orderViewQuery)).returns).toEqual([]);
+      const second = await ask();
+      expect(second).toMatchObject({ returnId: `${second.returnId}`, status: 'authorized', returnLabel: { carrier: 'parcelpost' } });
+      expect(second.returnId).toMatch(/-r1$/);
+    }, 'order-return-label-unavailable');
   });
 });

@@ -3,13 +3,16 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   log,
+  patched,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { cancellationRefusal } from '../domain/cancellation.js';
+import { cancellationRefusal, TEMPORAL_OPERATOR } from '../domain/cancellation.js';
+import { type UndoPhase, undoSequence } from '../domain/compensation.js';
 import { addDuration, durationMs } from '../domain/durations.js';
 import { FailureType } from '../domain/errors.js';
 import { packTaskId, pickTaskId } from '../domain/ids.js';
@@ -29,8 +32,17 @@ import { authorizedUnits, returnRefusal, SELLER_FAULT_REASONS, unitsLeftToReturn
 import type { Actor, CarrierEvent, ReturnReceipt, WarehouseEvent } from '../domain/schemas.js';
 import { OrderStatusAttribute } from '../domain/search-attributes.js';
 import { MAX_DELIVERY_ATTEMPTS, SHIPPING_PROGRESS, type OrderStatus } from '../domain/statuses.js';
+import { Patch } from './patches.js';
 import { mustComplete, steps } from './proxies.js';
 import { type CustomerNotice, failureMessage, failureType, formatMoney, OrderClosing } from './outcomes.js';
+
+/** The undo of one effect: what it is, when it runs (domain/compensation.ts), and how. */
+interface Undo {
+  name: string;
+  phase: UndoPhase;
+  /** Undoes with these activities; returns a note for the timeline, or null when there was nothing to undo. */
+  run: (activities: typeof steps) => Promise<string | null>;
+}
 
 /**
  * One e-commerce order, from receipt to the end of its return window. The workflow is the source
@@ -44,7 +56,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   const view = initialOrderView(input);
   const warehouseEvents = new Map<string, WarehouseEvent>();
   const carrierEvents: CarrierEvent[] = [];
-  const undo: { name: string; run: () => Promise<string | null> }[] = [];
+  /** The undo of every effect so far, registered before the effect; `run` gets the activities to undo with. */
+  const undo: Undo[] = [];
 
   let seq = 0;
   let lines: PricedLine[] = [];
@@ -56,6 +69,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   let cancelRequest: { reason: string; requestedBy: Actor } | null = null;
   let retryRequested = false;
   let parked = false;
+  /** Closing is parked because an undo could not complete: a cancel's caller is answered now. */
+  let undoParked = false;
+  /** The cancel came from Temporal Web: once undone, the run ends Canceled there too. */
+  let cancelledByOperator = false;
   let stockArrived = false;
   let activeStep: CancellationScope | null = null;
   let shipmentNumber = 0;
@@ -65,11 +82,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   /** Every warehouse task asked for, across attempts and shipments: task IDs are never reused. */
   const requestedTasks: string[] = [];
 
-  const releaseUndo = { name: 'release the reservation', run: async () => (await mustComplete.releaseStock({ orderId }), null) };
-  const refundUndo = {
+  const releaseUndo: Undo = { name: 'release the reservation', phase: 'reservation', run: async (act) => (await act.releaseStock({ orderId }), null) };
+  const refundUndo: Undo = {
     name: 'refund the capture',
-    run: async () => {
-      const { refunded } = await mustComplete.refundPayment({ orderId, reason: 'cancel' });
+    phase: 'money',
+    run: async (act) => {
+      const { refunded } = await act.refundPayment({ orderId, reason: 'cancel' });
       if (refunded === 0) return null;
       view.payment = { ...view.payment, status: 'refunded' as const, refunded: view.payment.refunded + refunded };
       return `refunded ${formatMoney(refunded, view.totals!.currency)}`;
@@ -90,7 +108,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
       cancelRequest ??= cancel;
       // A step in flight stops; its activity finishes or acknowledges before the undos run.
       activeStep?.cancel();
-      await condition(() => closed);
+      // Shielded: an operator's Cancel in Temporal Web must not abort this caller's wait.
+      await CancellationScope.nonCancellable(() => condition(() => closed || undoParked));
+      // An undo that needs a human: the caller learns it now (needs_attention, with the reason).
+      if (!closed) return view;
       if (view.status !== 'cancelled') throw ApplicationFailure.nonRetryable(`order closed as ${view.status}`, FailureType.OrderClosed);
       return view;
     },
@@ -108,27 +129,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   });
   setHandler(
     requestReturnUpdate,
-    async ({ items, reason, comment }) => {
-      // Checked again here: two returns racing for the same units are serialized by this check.
-      const refusal = refusalOf(items);
-      if (refusal) throw ApplicationFailure.nonRetryable(refusal, FailureType.ReturnNotAllowed);
-      const ret = newReturn(reason, items, comment ?? null);
-      ret.returnLabel = await mustComplete.buyReturnLabel({ returnId: ret.returnId, warehouseId: view.warehouseId!, from: request.shippingAddress });
-      // The answer is the authorization as issued; the parcel may be back before this handler ends.
-      const authorization: ReturnView = { ...ret, items: ret.items.map((item) => ({ ...item })) };
-      // Recorded before the warehouse hears of it, so its receipt always finds the return.
-      await mustComplete.recordReturn({ orderId, ret });
-      await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: view.warehouseId!, items });
-      const what = items.map((item) => `${item.quantity} × ${item.sku}`).join(', ');
-      await record('return_authorized', view.status, `${ret.returnId} (${reason}): ${what}`);
-      await notify({
-        kind: 'return_authorized',
-        about: ret.returnId,
-        subject: `Order ${orderId}: return ${ret.returnId}`,
-        body: `Send ${what} back with ${ret.returnLabel.carrier} label ${ret.returnLabel.trackingNumber} by ${ret.expiresAt}. We refund as soon as it arrives.`,
-      });
-      return authorization;
-    },
+    // Shielded from an operator's Cancel in Temporal Web (refused once delivered anyway).
+    (requested) => CancellationScope.nonCancellable(() => authorizeReturn(requested)),
     {
       validator: ({ items }) => {
         const refusal = refusalOf(items);
@@ -141,7 +143,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     async ({ requestedBy }) => {
       log.info('operator retries the parked step', { orderId, by: requestedBy.id });
       retryRequested = true;
-      await condition(() => !parked);
+      await CancellationScope.nonCancellable(() => condition(() => !parked));
       return view;
     },
     {
@@ -151,14 +153,52 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     },
   );
 
-  await mustComplete.recordOrderUpdate({ order: input, view });
+  // Cancel in Temporal Web (or `temporal workflow cancel`) cancels the root scope. The lifecycle runs
+  // shielded from it, in a scope of its own, and takes it as an admin's cancel through the API.
+  let lifecycle: CancellationScope | undefined;
+  let operatorCancelHandled: Promise<void> | undefined;
+  void CancellationScope.current().cancelRequested.catch(() => {
+    operatorCancelHandled = onOperatorCancel(() => lifecycle?.cancel());
+  });
   try {
-    await fulfil();
+    await CancellationScope.nonCancellable(async () => {
+      lifecycle = new CancellationScope();
+      await lifecycle.run(async () => {
+        await mustComplete.recordOrderUpdate({ order: input, view });
+        await fulfil();
+      });
+    });
   } catch (error) {
     if (!(error instanceof OrderClosing)) throw error;
     await CancellationScope.nonCancellable(() => close(error));
   }
+  // Nothing ends under a caller still waiting for its answer, nor under a note still being written.
+  await CancellationScope.nonCancellable(async () => {
+    await operatorCancelHandled;
+    await condition(allHandlersFinished);
+  });
+  if (cancelledByOperator && view.status === 'cancelled') throw new CancelledFailure('cancelled by an operator in Temporal Web; every effect was undone');
   return view;
+
+  /**
+   * An operator's Cancel follows the API's rules for an admin: before hand-over the order is
+   * cancelled with every undo; after it the cancel is refused and the refusal is on the timeline.
+   * (Orders whose history has a Cancel from before this rule keep the old behaviour: every step
+   * was cancelled and the run ended with nothing undone.)
+   */
+  async function onOperatorCancel(cancelEverything: () => void): Promise<void> {
+    if (!patched(Patch.OperatorCancel)) return cancelEverything();
+    if (closed || cancelRequest) return;
+    const refusal = cancellationRefusal({ status: view.status, captured, leftWarehouse, closing }, TEMPORAL_OPERATOR);
+    if (refusal) {
+      log.warn('Cancel in Temporal Web refused', { orderId, reason: refusal.message });
+      await CancellationScope.nonCancellable(() => record('cancel_refused', view.status, `Cancel in Temporal Web refused: ${refusal.message}`));
+      return;
+    }
+    cancelledByOperator = true;
+    cancelRequest = { reason: 'cancelled in Temporal Web', requestedBy: TEMPORAL_OPERATOR };
+    activeStep?.cancel();
+  }
 
   /** Records a milestone: timeline, status, search attribute, read model. */
   async function record(type: string, status: OrderStatus = view.status, detail?: string): Promise<void> {
@@ -252,8 +292,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
 
     undo.push({
       name: 'void the authorization',
-      run: async () => {
-        const { voided } = await mustComplete.voidPayment({ orderId });
+      phase: 'money',
+      run: async (act) => {
+        const { voided } = await act.voidPayment({ orderId });
         if (voided === 0) return null;
         view.payment = { ...view.payment, status: 'voided' };
         return `voided ${formatMoney(voided, totals.currency)}`;
@@ -330,8 +371,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     const number = shipmentNumber;
     undo.push({
       name: 'withdraw open warehouse tasks',
-      run: async () => {
-        for (const taskId of requestedTasks) await mustComplete.cancelWarehouseTask({ taskId });
+      phase: 'warehouse_tasks',
+      run: async (act) => {
+        for (const taskId of requestedTasks) await act.cancelWarehouseTask({ taskId });
         return null;
       },
     });
@@ -354,9 +396,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     let packRequested = false;
     undo.push({
       name: 'put picked units back on the shelf',
-      run: async () => {
-        await mustComplete.requestReturnToShelf({ taskId: `${orderId}-reshelve-${number}`, orderId, warehouseId: view.warehouseId!, lines: warehouseLines(), unpack: packRequested });
-        await mustComplete.returnPickedToShelf({ orderId });
+      phase: 'shelf',
+      run: async (act) => {
+        await act.requestReturnToShelf({ taskId: `${orderId}-reshelve-${number}`, orderId, warehouseId: view.warehouseId!, lines: warehouseLines(), unpack: packRequested });
+        await act.returnPickedToShelf({ orderId });
         return packRequested ? 'unpacked and re-shelved' : 're-shelved';
       },
     });
@@ -380,8 +423,9 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
 
     undo.push({
       name: 'void the label',
-      run: async () => {
-        const { voided } = await mustComplete.voidLabel({ orderId, shipmentNumber: number });
+      phase: 'label',
+      run: async (act) => {
+        const { voided } = await act.voidLabel({ orderId, shipmentNumber: number });
         if (!voided) return null;
         view.shipment = null;
         return `voided label ${voided}`;
@@ -421,8 +465,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     round += 1;
     const reservationRound = round;
     const resumeAs = view.status;
+    const restockNeverLost = patched(Patch.RestockNeverLost);
+    const retryEvery = durationMs(policy.backorderRetryInterval ?? '1h');
     let deadline: number | null = null;
     for (;;) {
+      // A restock signalled from here on wakes the wait below, even one that lands while this attempt runs.
+      if (restockNeverLost) stockArrived = false;
       try {
         const { warehouseId } = await runStep(
           'reserve stock',
@@ -452,10 +500,15 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
           body: `Part of your order is out of stock. We will ship as soon as it arrives, or cancel the order ${captured ? 'and refund you ' : ''}if it has not arrived by ${until}.`,
         });
       }
-      stockArrived = false;
-      const arrived = await condition(() => stockArrived || cancelRequest !== null, Math.max(1, deadline - Date.now()), { summary: 'backorder deadline' });
+      if (!restockNeverLost) stockArrived = false;
+      // A restock nobody signalled (it landed before the order was listed as backordered) is found
+      // by trying again on a timer.
+      const wakeAt = restockNeverLost ? Math.min(deadline, Date.now() + retryEvery) : deadline;
+      const arrived = await condition(() => stockArrived || cancelRequest !== null, Math.max(1, wakeAt - Date.now()), {
+        summary: wakeAt < deadline ? 'backorder: try the reservation again' : 'backorder deadline',
+      });
       checkpoint();
-      if (!arrived) {
+      if (!arrived && Date.now() >= deadline) {
         throw new OrderClosing('cancelled', 'backorder_expired', `no stock arrived within ${policy.backorderWait}`, {
           kind: 'backorder_expired',
           subject: `Order ${orderId} was cancelled`,
@@ -481,6 +534,8 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     const askedHere: string[] = [];
     const seen = new Set<string>();
     let accepted: WarehouseEvent | undefined;
+    const askAgainAtOnce = patched(Patch.RejectedTaskAskedAgainAtOnce);
+    let rejected = false;
     const done = () => {
       for (const [taskId, event] of warehouseEvents) {
         if (!askedHere.includes(taskId) || event.type !== completedType || seen.has(taskId)) continue;
@@ -489,6 +544,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
           accepted = event;
           return true;
         }
+        rejected = true;
         log.warn('warehouse task done wrong; asking again', { orderId, taskId });
       }
       return false;
@@ -499,14 +555,17 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
         requestedTasks.push(taskId);
         askedHere.push(taskId);
         await runStep(`ask the warehouse to ${kind}`, () => ask(taskId));
-        const finished = await condition(() => done() || cancelRequest !== null, durationMs(policy.warehouseTaskSla), {
+        rejected = false;
+        // A rejected answer asks again at once; a late one after the SLA.
+        await condition(() => done() || (askAgainAtOnce && rejected) || cancelRequest !== null, durationMs(policy.warehouseTaskSla), {
           summary: `${kind} SLA (attempt ${attempt})`,
         });
         checkpoint();
-        if (finished) return accepted!;
-        const rejected = seen.size > 0 && !accepted;
-        await record(rejected ? `${kind}_rejected` : `${kind}_late`, view.status, rejected ? 'done, but it failed the check' : `${taskId} not done within ${policy.warehouseTaskSla}`);
-        seen.clear();
+        if (accepted) return accepted;
+        const wrong = askAgainAtOnce ? rejected : seen.size > 0;
+        await record(wrong ? `${kind}_rejected` : `${kind}_late`, view.status, wrong ? 'done, but it failed the check' : `${taskId} not done within ${policy.warehouseTaskSla}`);
+        // (Before the patch every answer was looked at again on each attempt, a rejected one too.)
+        if (!askAgainAtOnce) seen.clear();
       }
       const how = await park(`the warehouse did not complete the ${kind} after ${policy.warehouseTaskAttempts} attempts`, done);
       if (how === 'resumed') return accepted!;
@@ -516,11 +575,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   /** Closes the order early: undoes what was done, newest first, then records the outcome. */
   async function close(outcome: OrderClosing): Promise<void> {
     closing = true;
-    const undone: string[] = [];
-    for (const step of undo.reverse()) {
-      const what = await step.run();
-      if (what) undone.push(what);
-    }
+    const undone = patched(Patch.UndoMoneyFirst) ? await undoEachOnItsOwn() : await undoNewestFirst();
     const by = outcome.status === 'cancelled' && cancelRequest ? cancelRequest.requestedBy : null;
     if (by && cancelRequest) view.cancellation = { reason: cancelRequest.reason, requestedBy: by.id, free: !captured };
     view.attention = null;
@@ -528,6 +583,58 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     await record(outcome.type, outcome.status, [outcome.detail, who, ...undone].filter(Boolean).join('; '));
     await notify(outcome.notice);
     closed = true;
+  }
+
+  /** Before Patch.UndoMoneyFirst: newest first, each retried until it succeeds, one blocking the rest. */
+  async function undoNewestFirst(): Promise<string[]> {
+    const undone: string[] = [];
+    for (const step of undo.reverse()) {
+      const what = await step.run(mustComplete);
+      if (what) undone.push(what);
+    }
+    return undone;
+  }
+
+  /**
+   * Runs every undo in `undoSequence` order (money first), each with bounded retries and on its
+   * own: one that keeps failing does not stop the others. Those that failed park the order with
+   * their reasons until an operator retries them (again and again, if need be).
+   */
+  async function undoEachOnItsOwn(): Promise<string[]> {
+    const undone: string[] = [];
+    let pending = undoSequence(undo);
+    for (;;) {
+      const failed: { step: Undo; why: string }[] = [];
+      for (const step of pending) {
+        try {
+          // Bounded like a forward step: one that keeps failing parks instead of blocking the rest.
+          const what = await step.run(steps);
+          if (what) undone.push(what);
+        } catch (error) {
+          if (!(error instanceof ActivityFailure)) throw error;
+          failed.push({ step, why: `${step.name}: ${failureMessage(error)}` });
+        }
+      }
+      if (failed.length === 0) return undone;
+      await parkUndo(failed.map(({ why }) => why).join('; '));
+      pending = failed.map(({ step }) => step);
+    }
+  }
+
+  /** Parks a closing order until an operator retries its failed undos (a cancel is already under way). */
+  async function parkUndo(reason: string): Promise<void> {
+    const previous = view.status;
+    parked = true;
+    undoParked = true;
+    retryRequested = false;
+    view.attention = `could not undo: ${reason}`;
+    log.warn('an undo needs attention', { orderId, reason });
+    await record('needs_attention', 'needs_attention', view.attention);
+    await condition(() => retryRequested);
+    parked = false;
+    undoParked = false;
+    view.attention = null;
+    await record('undo_retried', previous);
   }
 
   /**
@@ -668,6 +775,38 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     }
     if (unitsLeftToReturn(lines, view.returns) === 0) await record('order_returned', 'returned', `every unit came back; refunded ${formatMoney(view.payment.refunded, view.totals!.currency)}`);
     else await record('order_completed', 'completed');
+  }
+
+  /**
+   * Authorizes a return. Checked again here, and the units claimed in the same breath, so two
+   * returns racing for the same units cannot both win. A prepaid label that cannot be bought gives
+   * the claim back (the request is refused for now; asking again reuses the return ID, so a label
+   * the carrier did sell is the one it gets). Recorded before the warehouse hears of it, so its
+   * receipt always finds the return.
+   */
+  async function authorizeReturn({ items, reason, comment }: { items: { sku: string; quantity: number }[]; reason: string; comment?: string | undefined }): Promise<ReturnView> {
+    const refusal = refusalOf(items);
+    if (refusal) throw ApplicationFailure.nonRetryable(refusal, FailureType.ReturnNotAllowed);
+    const ret = newReturn(reason, items, comment ?? null);
+    const returnLabel = await steps.buyReturnLabel({ returnId: ret.returnId, warehouseId: view.warehouseId!, from: request.shippingAddress }).catch((error: unknown) => {
+      view.returns.splice(view.returns.indexOf(ret), 1);
+      returnsChanged = true;
+      throw ApplicationFailure.nonRetryable(`no return label could be bought: ${failureMessage(error)}`, FailureType.ReturnLabelUnavailable);
+    });
+    ret.returnLabel = returnLabel;
+    // The answer is the authorization as issued; the parcel may be back before this handler ends.
+    const authorization: ReturnView = { ...ret, items: ret.items.map((item) => ({ ...item })) };
+    await mustComplete.recordReturn({ orderId, ret });
+    await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: view.warehouseId!, items });
+    const what = items.map((item) => `${item.quantity} × ${item.sku}`).join(', ');
+    await record('return_authorized', view.status, `${ret.returnId} (${reason}): ${what}`);
+    await notify({
+      kind: 'return_authorized',
+      about: ret.returnId,
+      subject: `Order ${orderId}: return ${ret.returnId}`,
+      body: `Send ${what} back with ${returnLabel.carrier} label ${returnLabel.trackingNumber} by ${ret.expiresAt}. We refund as soon as it arrives.`,
+    });
+    return authorization;
   }
 
   function newReturn(reason: string, items: { sku: string; quantity: number }[], comment: string | null): ReturnView {

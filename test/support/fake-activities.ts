@@ -27,6 +27,8 @@ export interface FakeWorld {
   slow: Partial<Record<keyof OrderActivities, number>>;
   /** How the customer's return parcels come back: at once and resalable, with one unit damaged, or never. */
   returnsArrive: 'resalable' | 'one-damaged' | 'never';
+  /** Runs inside each read-model write, before it returns: something that happens while the workflow records. */
+  onRecord: ((view: OrderView, world: FakeWorld) => Promise<void>) | null;
 }
 
 /**
@@ -45,6 +47,7 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     failing: {},
     slow: {},
     returnsArrive: 'resalable',
+    onRecord: null,
     ...settings,
   };
   const calls: { name: string; args: unknown }[] = [];
@@ -214,6 +217,7 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async recordOrderUpdate(input) {
       snapshots.push(structuredClone(input.view));
+      await world.onRecord?.(input.view, world);
     },
   };
 

@@ -6,13 +6,13 @@ import type { temporal } from '@temporalio/proto';
 export const historiesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 
 /**
- * Saves a new history for the replay suite. A committed history is what a running order really
- * did: it is never overwritten (re-recording would compare new code with its own output), so a
- * name that exists is refused; record a changed path under a new name beside the old one.
+ * Saves a new history for the replay suite; one that exists is left as it is. A committed history
+ * is what a running order really did: re-recording it would compare new code with its own output.
+ * A path whose commands change gets a new name beside the old one (and the change a `patched()`).
  */
 export function saveHistory(name: string, history: temporal.api.history.v1.IHistory): void {
   const file = `${historiesDir}${name}.json`;
-  if (existsSync(file)) throw new Error(`${file} exists: committed histories are never re-recorded; record under a new name`);
+  if (existsSync(file)) return;
   mkdirSync(historiesDir, { recursive: true });
   writeFileSync(file, historyToJSON(history));
 }

@@ -1,0 +1,17 @@
+/**
+ * Every change of workflow commands since the first release, by the ID its `patched()` call
+ * records. Orders whose history predates a change replay the old branch; new ones take the new.
+ * Each is called where the two paths part, so a running order gets the fix from that point on
+ * when its history allows it. Remove a branch (`deprecatePatch`, then delete) only once no open
+ * order predates it: see docs/operations.md.
+ */
+export const Patch = {
+  /** Cancel in Temporal Web is an admin's cancel: same rules, same undos; it used to skip them. */
+  OperatorCancel: 'operator-cancel-runs-undos',
+  /** Undos run money first, each on its own with bounded retries; a failed one parks the order. */
+  UndoMoneyFirst: 'undo-money-first-each-on-its-own',
+  /** A restock is never lost: the flag resets before each attempt, and a timer retries the reservation. */
+  RestockNeverLost: 'restock-never-lost',
+  /** A warehouse answer that fails its check is asked for again at once, not after the SLA. */
+  RejectedTaskAskedAgainAtOnce: 'rejected-task-asked-again-at-once',
+} as const;
