@@ -11,11 +11,30 @@ export class PaymentDeclinedError extends Error {
   override readonly name = 'PaymentDeclinedError';
 }
 
+/**
+ * A party refuses a request that contradicts what already happened: capturing a voided
+ * authorization, voiding a captured one, refunding more than was captured, voiding a label the
+ * carrier already has. Asking again cannot change the answer.
+ */
+export class RequestRefusedError extends Error {
+  override readonly name = 'RequestRefusedError';
+}
+
+/**
+ * A card gateway. An authorization is captured or voided, never both: a captured one cannot be
+ * voided (its money comes back by refund), a voided one cannot be captured, and refunds never
+ * exceed their capture; each refusal is a `RequestRefusedError`.
+ */
 export interface PaymentGateway {
   authorize(request: { idempotencyKey: string; token: string; amount: number; currency: string }): Promise<{ reference: string }>;
   capture(request: { idempotencyKey: string; authorization: string; amount: number; currency: string }): Promise<{ reference: string }>;
   void(request: { idempotencyKey: string; authorization: string }): Promise<{ reference: string }>;
   refund(request: { idempotencyKey: string; capture: string; amount: number; currency: string }): Promise<{ reference: string }>;
+  /**
+   * What the effect requested under this idempotency key did, or null if the gateway performed none
+   * (never asked, or declined). How an undo learns of an effect whose answer was lost.
+   */
+  lookup(request: { idempotencyKey: string }): Promise<{ reference: string; amount: number; currency: string } | null>;
 }
 
 export interface WarehouseLine {

@@ -244,6 +244,26 @@ export const simulatorDeliveries = pgTable(
 );
 
 /**
+ * The simulated payment gateway's books: one row per effect it performed, under the caller's
+ * idempotency key. `parent` is the authorization a capture or void acted on, or the capture a
+ * refund paid back; an authorization's state (captured, voided) is read from its children.
+ */
+export const simulatorPayments = pgTable(
+  'simulator_payments',
+  {
+    idempotencyKey: text('idempotency_key').primaryKey(),
+    /** authorize | capture | void | refund */
+    kind: text('kind').notNull(),
+    reference: text('reference').notNull(),
+    parent: text('parent'),
+    amount: integer('amount').notNull(),
+    currency: text('currency').notNull(),
+    at: createdAt(),
+  },
+  (t) => [uniqueIndex('simulator_payments_reference').on(t.reference), index('simulator_payments_parent').on(t.parent)],
+);
+
+/**
  * Return authorizations (RMAs), written by the workflow through an idempotent activity: what the
  * customer sends back, why, what the warehouse found, and what was refunded. Reports read it.
  */

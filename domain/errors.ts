@@ -17,6 +17,11 @@ export const FailureType = {
   NothingToRetry: 'NothingToRetry',
   /** Return refused: outside the window, not delivered, or more units than are left to return. */
   ReturnNotAllowed: 'ReturnNotAllowed',
+  /**
+   * A payment gateway or carrier refused a request that contradicts what already happened
+   * (capture a voided authorization, refund more than was captured, hand over a voided label).
+   */
+  RefusedByParty: 'RefusedByParty',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

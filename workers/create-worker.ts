@@ -19,7 +19,7 @@ export const workflowBundlePath = fileURLToPath(new URL('../workflow-bundle.js',
 /** The external parties, played by the built-in simulators. A real deployment swaps adapters here. */
 export function simulatedParties(db: Database, delayScale: number, log: (message: string, fields: Record<string, unknown>) => void) {
   return {
-    payments: createSimulatedPaymentGateway({ delayScale }),
+    payments: createSimulatedPaymentGateway({ db, delayScale }),
     warehouse: createSimulatedWarehouse({ db, delayScale }),
     carriers: createSimulatedCarriers({ db, delayScale }),
     notifier: createLoggingNotifier(log),
