@@ -22,6 +22,8 @@ export const FailureType = {
    * (capture a voided authorization, refund more than was captured, hand over a voided label).
    */
   RefusedByParty: 'RefusedByParty',
+  /** A label purchase for a shipment whose order closed before any label was bought. */
+  LabelAbandoned: 'LabelAbandoned',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
