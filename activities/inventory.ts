@@ -159,11 +159,20 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
 
     /**
      * The picker found fewer units than the count said: those units do not exist, so they leave the
-     * count (and the order's reservation) as a write-off.
+     * count (and the order's reservation) as a write-off. Shortages are summed per sku first (one
+     * sku may be short for several reasons, say one missing and one damaged): each sku's write-off
+     * is one movement under one key.
      */
     async recordShortPick(input: { orderId: string; shortages: { sku: string; quantity: number; reason: string }[] }): Promise<void> {
+      const bySku = new Map<string, { sku: string; quantity: number; reasons: string[] }>();
+      for (const { sku, quantity, reason } of input.shortages) {
+        const sum = bySku.get(sku) ?? { sku, quantity: 0, reasons: [] };
+        sum.quantity += quantity;
+        sum.reasons.push(`${quantity} ${reason}`);
+        bySku.set(sku, sum);
+      }
       await db.transaction(async (tx) => {
-        for (const shortage of input.shortages) {
+        for (const shortage of bySku.values()) {
           const [line] = await tx
             .select()
             .from(reservations)
@@ -179,7 +188,7 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
             onHandDelta: -units,
             reservedDelta: -units,
             orderId: input.orderId,
-            reason: `short pick: ${shortage.reason}`,
+            reason: `short pick: ${shortage.reasons.join(', ')}`,
           });
           if (applied) {
             await tx

@@ -4,14 +4,32 @@ import { FailureType } from '../domain/errors.js';
 import { effectKey } from '../domain/ids.js';
 import { payments } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
-import { PaymentDeclinedError } from './ports.js';
+import { PaymentDeclinedError, RequestRefusedError } from './ports.js';
 
 type LedgerKind = 'authorize' | 'capture' | 'void' | 'refund';
+
+/** A refusal is the gateway's last word: retrying cannot change it. */
+async function refusalsFinal<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof RequestRefusedError) throw ApplicationFailure.nonRetryable(error.message, FailureType.RefusedByParty);
+    throw error;
+  }
+}
 
 /**
  * Money effects. Each one: look up its idempotency key in the ledger (done already: answer the
  * same), else ask the gateway with that key (a gateway answers a repeated key with the first
  * answer) and record the result under the key. Retries therefore never charge twice.
+ *
+ * An attempt can die after the gateway acted and before the ledger write, and a cancelled workflow
+ * does not retry its forward step. So the undos (void, refund) first ask the gateway what the
+ * forward step's key did and record what it says in the ledger under that key, then undo that.
+ *
+ * They do not heartbeat: each is one short gateway call between two ledger writes, and a cancel
+ * delivered in between would only make its outcome unknown. A cancelled step lets its activity
+ * finish (WAIT_CANCELLATION_COMPLETED), then the undos run on what it did.
  */
 export function createPaymentActivities({ db, payments: gateway }: ActivityDependencies) {
   async function recorded(idempotencyKey: string) {
@@ -22,6 +40,38 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
   async function record(entry: { idempotencyKey: string; orderId: string; kind: LedgerKind; amount: number; currency: string; gatewayReference: string }) {
     await db.insert(payments).values(entry).onConflictDoNothing();
     return (await recorded(entry.idempotencyKey))!;
+  }
+
+  /**
+   * The ledger row of an order's step, learned from the gateway when the ledger missed it (the
+   * attempt that asked died before writing it down); null when the gateway did nothing under its key.
+   */
+  async function reconciled(orderId: string, kind: 'authorize' | 'capture') {
+    const idempotencyKey = effectKey(orderId, kind);
+    const done = await recorded(idempotencyKey);
+    if (done) return done;
+    const found = await gateway.lookup({ idempotencyKey });
+    if (!found) return null;
+    return record({ idempotencyKey, orderId, kind, amount: found.amount, currency: found.currency, gatewayReference: found.reference });
+  }
+
+  /**
+   * Pays back up to `amount` (default: all) of the capture not yet refunded, under `refund:<reason>`.
+   * Nothing captured, or nothing left: 0.
+   */
+  async function refund(orderId: string, reason: string, requested?: number): Promise<number> {
+    const idempotencyKey = effectKey(orderId, `refund:${reason}`);
+    const done = await recorded(idempotencyKey);
+    if (done) return done.amount;
+    const capture = await reconciled(orderId, 'capture');
+    if (!capture) return 0;
+    const ledger = await db.select().from(payments).where(eq(payments.orderId, orderId));
+    const refundedSoFar = ledger.filter((row) => row.kind === 'refund').reduce((sum, row) => sum + row.amount, 0);
+    const amount = Math.min(requested ?? capture.amount, capture.amount - refundedSoFar);
+    if (amount <= 0) return 0;
+    const { reference } = await refusalsFinal(() => gateway.refund({ idempotencyKey, capture: capture.gatewayReference, amount, currency: capture.currency }));
+    await record({ idempotencyKey, orderId, kind: 'refund', amount, currency: capture.currency, gatewayReference: reference });
+    return amount;
   }
 
   async function authorizationOf(orderId: string) {
@@ -50,49 +100,47 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
       const done = await recorded(idempotencyKey);
       if (done) return { reference: done.gatewayReference };
       const authorization = await authorizationOf(input.orderId);
-      const { reference } = await gateway.capture({
-        idempotencyKey,
-        authorization: authorization.gatewayReference,
-        amount: input.amount,
-        currency: input.currency,
-      });
+      const { reference } = await refusalsFinal(() =>
+        gateway.capture({ idempotencyKey, authorization: authorization.gatewayReference, amount: input.amount, currency: input.currency }),
+      );
       await record({ idempotencyKey, orderId: input.orderId, kind: 'capture', amount: input.amount, currency: input.currency, gatewayReference: reference });
       return { reference };
     },
 
     /**
-     * Releases the hold on the card. A no-op when nothing was authorized, or the authorization was
-     * captured (then the money comes back by refund) or already voided.
+     * Releases the hold on the card. First learns from the gateway what the authorize and capture
+     * steps did (their answers may never have reached the ledger). Nothing authorized, or already
+     * voided: a no-op. Captured: a captured authorization cannot be voided, so the capture is
+     * refunded in full instead, under the cancel refund's key (`refunded`; the refund undo and this
+     * are then one effect).
      */
-    async voidPayment(input: { orderId: string }): Promise<{ voided: number }> {
-      const authorization = await recorded(effectKey(input.orderId, 'authorize'));
+    async voidPayment(input: { orderId: string }): Promise<{ voided: number; refunded?: number }> {
+      const authorization = await reconciled(input.orderId, 'authorize');
       if (!authorization) return { voided: 0 };
-      if (await recorded(effectKey(input.orderId, 'capture'))) return { voided: 0 };
       const idempotencyKey = effectKey(input.orderId, 'void');
       const done = await recorded(idempotencyKey);
       if (done) return { voided: done.amount };
-      const { reference } = await gateway.void({ idempotencyKey, authorization: authorization.gatewayReference });
-      await record({ idempotencyKey, orderId: input.orderId, kind: 'void', amount: authorization.amount, currency: authorization.currency, gatewayReference: reference });
-      return { voided: authorization.amount };
+      if (await reconciled(input.orderId, 'capture')) return { voided: 0, refunded: await refund(input.orderId, 'cancel') };
+      try {
+        const { reference } = await gateway.void({ idempotencyKey, authorization: authorization.gatewayReference });
+        await record({ idempotencyKey, orderId: input.orderId, kind: 'void', amount: authorization.amount, currency: authorization.currency, gatewayReference: reference });
+        return { voided: authorization.amount };
+      } catch (error) {
+        // A capture still in flight landed after we looked: refund it instead.
+        if (error instanceof RequestRefusedError && (await reconciled(input.orderId, 'capture'))) return { voided: 0, refunded: await refund(input.orderId, 'cancel') };
+        if (error instanceof RequestRefusedError) throw ApplicationFailure.nonRetryable(error.message, FailureType.RefusedByParty);
+        throw error;
+      }
     },
 
     /**
      * Pays back up to `amount` of what was captured, under its own key (`refund:<reason>`), never
-     * more than was captured and not yet refunded. A no-op when nothing was captured.
+     * more than was captured and not yet refunded. A no-op when nothing was captured. The capture
+     * is learned from the gateway when the ledger missed it (a cancel that stopped the capture
+     * step after the gateway captured).
      */
     async refundPayment(input: { orderId: string; reason: string; amount?: number }): Promise<{ refunded: number }> {
-      const idempotencyKey = effectKey(input.orderId, `refund:${input.reason}`);
-      const done = await recorded(idempotencyKey);
-      if (done) return { refunded: done.amount };
-      const capture = await recorded(effectKey(input.orderId, 'capture'));
-      if (!capture) return { refunded: 0 };
-      const ledger = await db.select().from(payments).where(eq(payments.orderId, input.orderId));
-      const refundedSoFar = ledger.filter((row) => row.kind === 'refund').reduce((sum, row) => sum + row.amount, 0);
-      const amount = Math.min(input.amount ?? capture.amount, capture.amount - refundedSoFar);
-      if (amount <= 0) return { refunded: 0 };
-      const { reference } = await gateway.refund({ idempotencyKey, capture: capture.gatewayReference, amount, currency: capture.currency });
-      await record({ idempotencyKey, orderId: input.orderId, kind: 'refund', amount, currency: capture.currency, gatewayReference: reference });
-      return { refunded: amount };
+      return { refunded: await refund(input.orderId, input.reason, input.amount) };
     },
   };
 }

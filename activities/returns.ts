@@ -34,7 +34,9 @@ export function createReturnActivities({ db }: ActivityDependencies) {
 
     /**
      * Resalable units go back on the shelf of the warehouse that received them; damaged ones are
-     * written off (recorded, no stock change: they left the count when they were picked).
+     * written off (recorded, no stock change: they left the count when they were picked). Units are
+     * summed per sku and condition first: a receipt may list one sku on several lines, and each
+     * (return, condition, sku) is one movement under one key.
      */
     async restockReturnedUnits(input: {
       orderId: string;
@@ -42,8 +44,15 @@ export function createReturnActivities({ db }: ActivityDependencies) {
       warehouseId: string;
       units: { sku: string; quantity: number; condition: 'resalable' | 'damaged' }[];
     }): Promise<void> {
+      const units = new Map<string, { sku: string; quantity: number; condition: 'resalable' | 'damaged' }>();
+      for (const unit of input.units) {
+        const key = `${unit.condition}:${unit.sku}`;
+        const sum = units.get(key);
+        if (sum) sum.quantity += unit.quantity;
+        else units.set(key, { ...unit });
+      }
       await db.transaction(async (tx) => {
-        for (const unit of input.units) {
+        for (const unit of units.values()) {
           const resalable = unit.condition === 'resalable';
           await moveStock(tx, {
             key: `${input.returnId}:${unit.condition}:${unit.sku}`,

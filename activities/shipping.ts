@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { addBusinessDays } from '../domain/calendar.js';
 import { FailureType } from '../domain/errors.js';
 import { effectKey } from '../domain/ids.js';
@@ -8,7 +8,7 @@ import { SPEED_MAX_TRANSIT_DAYS } from '../domain/pricing.js';
 import type { ShippingAddress, ShippingSpeed } from '../domain/schemas.js';
 import { shipments, warehouses } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
-import type { CarrierRate } from './ports.js';
+import { type CarrierRate, RequestRefusedError } from './ports.js';
 
 /** The cheapest service fast enough for the speed the customer paid for; ties go to the faster one. */
 export function chooseCarrierService(rates: readonly CarrierRate[], speed: ShippingSpeed): CarrierRate | null {
@@ -17,7 +17,10 @@ export function chooseCarrierService(rates: readonly CarrierRate[], speed: Shipp
   return fastEnough[0] ?? null;
 }
 
-function toView(row: typeof shipments.$inferSelect): ShipmentView {
+type ShipmentRow = typeof shipments.$inferSelect;
+
+function toView(row: ShipmentRow): ShipmentView {
+  if (row.trackingNumber === null) throw new Error(`shipment ${row.id} has no label yet`);
   return {
     shipmentId: row.id,
     carrier: row.carrier,
@@ -30,11 +33,50 @@ function toView(row: typeof shipments.$inferSelect): ShipmentView {
   };
 }
 
+/** Idempotency key of one step of an order's shipment: `<orderId>:<step>`, `<orderId>:<step>:<n>` from the second on. */
+function shipmentStepKey(orderId: string, shipmentNumber: number, step: string): string {
+  return effectKey(orderId, shipmentNumber === 1 ? step : `${step}:${shipmentNumber}`);
+}
+
+const shipmentIdOf = (orderId: string, shipmentNumber: number) => `${orderId}-${shipmentNumber}`;
+
+/** A refusal is the carrier's last word: retrying cannot change it. */
+function finalRefusal(error: unknown): never {
+  if (error instanceof RequestRefusedError) throw ApplicationFailure.nonRetryable(error.message, FailureType.RefusedByParty);
+  throw error;
+}
+
 export function createShippingActivities({ db, carriers, now = () => new Date() }: ActivityDependencies) {
+  async function shipment(id: string): Promise<ShipmentRow | null> {
+    const [row] = await db.select().from(shipments).where(eq(shipments.id, id));
+    return row ?? null;
+  }
+
+  /** The key of a step of the shipment that owns a label (found by its tracking number), or one from the label itself. */
+  async function keyOfLabel(carrier: string, trackingNumber: string, step: string): Promise<string> {
+    const [row] = await db
+      .select()
+      .from(shipments)
+      .where(and(eq(shipments.carrier, carrier), eq(shipments.trackingNumber, trackingNumber)));
+    if (!row) return `${carrier}:${trackingNumber}:${step}`;
+    return shipmentStepKey(row.orderId, Number(row.id.slice(row.orderId.length + 1)), step);
+  }
+
+  /** Records the label the carrier sold under a pending shipment's key; returns the row as it is now. */
+  async function recordLabel(id: string, label: { trackingNumber: string; cost: number }): Promise<ShipmentRow> {
+    await db
+      .update(shipments)
+      .set({ trackingNumber: label.trackingNumber, labelCost: label.cost, status: 'label_created', updatedAt: new Date() })
+      .where(and(eq(shipments.id, id), eq(shipments.status, 'label_pending')));
+    return (await shipment(id))!;
+  }
+
   return {
     /**
-     * Rate-shops the carriers and buys one label. The shipment row is keyed by order, so a retry
-     * returns the label already bought instead of buying another.
+     * Rate-shops the carriers and buys one label. The choice is saved first (a `label_pending`
+     * shipment row keyed by order and shipment number), so a retry after a lost answer buys the
+     * saved carrier and service under the same idempotency key (the same label), never re-rates
+     * into a second label; a bought label is answered from the row.
      */
     async buyLabel(input: {
       orderId: string;
@@ -46,50 +88,95 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
       box: Box;
       weightGrams: number;
     }): Promise<ShipmentView> {
-      const shipmentId = `${input.orderId}-${input.shipmentNumber}`;
-      const [existing] = await db.select().from(shipments).where(eq(shipments.id, shipmentId));
-      if (existing) return toView(existing);
+      const shipmentId = shipmentIdOf(input.orderId, input.shipmentNumber);
+      const idempotencyKey = shipmentStepKey(input.orderId, input.shipmentNumber, 'label');
+      let row = await shipment(shipmentId);
+      if (row?.status === 'label_abandoned') {
+        throw ApplicationFailure.nonRetryable(`shipment ${shipmentId} was abandoned: its order closed before a label was bought`, FailureType.LabelAbandoned);
+      }
+      if (row && row.status !== 'label_pending') return toView(row);
       const [origin] = await db.select().from(warehouses).where(eq(warehouses.id, input.warehouseId));
       if (!origin) throw ApplicationFailure.nonRetryable(`unknown warehouse ${input.warehouseId}`, 'UnknownWarehouse');
       const parcel = { from: origin, to: input.shippingAddress, weightGrams: input.weightGrams, box: input.box };
-      const choice = chooseCarrierService(await carriers.rates(parcel), input.shippingSpeed);
-      if (!choice) throw ApplicationFailure.nonRetryable(`no carrier service delivers ${input.shippingSpeed} to this address`, FailureType.NoCarrierService);
-      const label = await carriers.buyLabel({
-        ...parcel,
-        idempotencyKey: effectKey(input.orderId, input.shipmentNumber === 1 ? 'label' : `label:${input.shipmentNumber}`),
-        carrier: choice.carrier,
-        service: choice.service,
-      });
-      await db
-        .insert(shipments)
-        .values({
-          id: shipmentId,
-          orderId: input.orderId,
-          carrier: choice.carrier,
-          service: choice.service,
-          trackingNumber: label.trackingNumber,
-          status: 'label_created',
-          box: input.box.code,
-          weightGrams: input.weightGrams,
-          labelCost: label.cost,
-          currency: choice.currency,
-          promisedBy: addBusinessDays(now(), choice.transitDays),
-        })
-        .onConflictDoNothing();
-      const [row] = await db.select().from(shipments).where(eq(shipments.id, shipmentId));
-      return toView(row!);
+      if (!row) {
+        const choice = chooseCarrierService(await carriers.rates(parcel), input.shippingSpeed);
+        if (!choice) throw ApplicationFailure.nonRetryable(`no carrier service delivers ${input.shippingSpeed} to this address`, FailureType.NoCarrierService);
+        await db
+          .insert(shipments)
+          .values({
+            id: shipmentId,
+            orderId: input.orderId,
+            carrier: choice.carrier,
+            service: choice.service,
+            trackingNumber: null,
+            status: 'label_pending',
+            box: input.box.code,
+            weightGrams: input.weightGrams,
+            labelCost: null,
+            currency: choice.currency,
+            promisedBy: addBusinessDays(now(), choice.transitDays),
+          })
+          .onConflictDoNothing();
+        // A concurrent attempt may have saved its choice first: one choice per shipment, and it is that one.
+        row = (await shipment(shipmentId))!;
+      }
+      const label = await carriers.buyLabel({ ...parcel, idempotencyKey, carrier: row.carrier, service: row.service }).catch(finalRefusal);
+      row = await recordLabel(shipmentId, label);
+      if (row.status === 'label_abandoned') {
+        // The order closed and its undo found no label while this attempt was buying one: void it, unbilled.
+        await carriers
+          .voidLabel({ idempotencyKey: shipmentStepKey(input.orderId, input.shipmentNumber, 'void-label'), carrier: row.carrier, trackingNumber: label.trackingNumber })
+          .catch(finalRefusal);
+        throw ApplicationFailure.nonRetryable(`shipment ${shipmentId} was abandoned while its label was bought; the label was voided`, FailureType.LabelAbandoned);
+      }
+      return toView(row);
     },
 
-    /** Voids an order's label if one was bought (the order was cancelled before it left). */
+    /**
+     * Voids an order's label if one was bought (the order was cancelled before it left). First
+     * learns from the carrier what the purchase under the shipment's key did (its answer may never
+     * have reached the shipment row): a label found is recorded, then voided; none found, the
+     * pending shipment is `label_abandoned`. A label the carrier already has is in use: not voided.
+     */
     async voidLabel(input: { orderId: string; shipmentNumber: number }): Promise<{ voided: string | null }> {
-      const [shipment] = await db.select().from(shipments).where(eq(shipments.id, `${input.orderId}-${input.shipmentNumber}`));
-      // Only a label still at the dock can be voided; one the carrier has is in use.
-      if (!shipment || (shipment.status !== 'label_created' && shipment.status !== 'voided')) return { voided: null };
-      if (shipment.status !== 'voided') {
-        await carriers.voidLabel({ carrier: shipment.carrier, trackingNumber: shipment.trackingNumber });
-        await db.update(shipments).set({ status: 'voided', updatedAt: new Date() }).where(eq(shipments.id, shipment.id));
+      const shipmentId = shipmentIdOf(input.orderId, input.shipmentNumber);
+      const labelKey = shipmentStepKey(input.orderId, input.shipmentNumber, 'label');
+      const idempotencyKey = shipmentStepKey(input.orderId, input.shipmentNumber, 'void-label');
+      let row = await shipment(shipmentId);
+      if (!row || row.status === 'label_pending') {
+        const found = await carriers.findLabel({ idempotencyKey: labelKey });
+        if (!found) {
+          if (row) {
+            await db
+              .update(shipments)
+              .set({ status: 'label_abandoned', updatedAt: new Date() })
+              .where(and(eq(shipments.id, shipmentId), eq(shipments.status, 'label_pending')));
+            row = (await shipment(shipmentId))!;
+          }
+          // A purchase that landed meanwhile recorded its label: void that one below.
+          if (!row || row.status === 'label_abandoned') return { voided: null };
+        } else if (!row) {
+          // Sold with no shipment row (bought before choices were saved): void it at the carrier all the same.
+          if (found.status === 'handed_over') return { voided: null };
+          if (found.status === 'sold') await carriers.voidLabel({ idempotencyKey, carrier: found.carrier, trackingNumber: found.trackingNumber }).catch(finalRefusal);
+          return { voided: found.trackingNumber };
+        } else {
+          row = await recordLabel(shipmentId, found);
+        }
       }
-      return { voided: shipment.trackingNumber };
+      // Only a label still at the dock can be voided; one the carrier has is in use.
+      if ((row.status !== 'label_created' && row.status !== 'voided') || !row.trackingNumber) return { voided: null };
+      if (row.status !== 'voided') {
+        try {
+          await carriers.voidLabel({ idempotencyKey, carrier: row.carrier, trackingNumber: row.trackingNumber });
+        } catch (error) {
+          // The carrier already has the parcel (handed over, the answer lost): nothing to void.
+          if (error instanceof RequestRefusedError && (await carriers.findLabel({ idempotencyKey: labelKey }))?.status === 'handed_over') return { voided: null };
+          finalRefusal(error);
+        }
+        await db.update(shipments).set({ status: 'voided', updatedAt: new Date() }).where(eq(shipments.id, row.id));
+      }
+      return { voided: row.trackingNumber };
     },
 
     /** A prepaid return label from the customer's address to the warehouse that shipped the order. */
@@ -99,14 +186,16 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
       return carriers.buyReturnLabel({ idempotencyKey: `${input.returnId}:return-label`, from: input.from, to: warehouse });
     },
 
-    /** Asks the carrier to search for a late or lost parcel. */
+    /** Asks the carrier to search for a late or lost parcel, once per shipment (key `<orderId>:trace[:<n>]`). */
     async openCarrierTrace(input: { carrier: string; trackingNumber: string; reason: string }): Promise<{ traceId: string }> {
-      return carriers.openTrace(input);
+      const idempotencyKey = await keyOfLabel(input.carrier, input.trackingNumber, 'trace');
+      return carriers.openTrace({ ...input, idempotencyKey });
     },
 
-    /** The parcel leaves the dock; from now on the carrier reports its scans. */
+    /** The parcel leaves the dock; from now on the carrier reports its scans (key `<orderId>:hand-over[:<n>]`). */
     async handOverToCarrier(input: { carrier: string; service: string; trackingNumber: string }): Promise<void> {
-      await carriers.handOver(input);
+      const idempotencyKey = await keyOfLabel(input.carrier, input.trackingNumber, 'hand-over');
+      await carriers.handOver({ ...input, idempotencyKey }).catch(finalRefusal);
     },
   };
 }

@@ -15,8 +15,9 @@ export function createWarehouseActivities({ warehouse }: ActivityDependencies) {
     async expectReturnParcel(task: TaskOf<'expectReturn'>): Promise<void> {
       await warehouse.expectReturn(task);
     },
-    async cancelWarehouseTask(task: TaskOf<'cancelTask'>): Promise<void> {
-      await warehouse.cancelTask(task);
+    /** Withdraws a task; the key is the task's (order + step, e.g. `<orderId>-pick-1`) plus `:cancel`. */
+    async cancelWarehouseTask(task: { taskId: string }): Promise<void> {
+      await warehouse.cancelTask({ idempotencyKey: `${task.taskId}:cancel`, taskId: task.taskId });
     },
     async requestReturnToShelf(task: TaskOf<'requestReturnToShelf'>): Promise<void> {
       await warehouse.requestReturnToShelf(task);

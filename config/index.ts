@@ -56,6 +56,12 @@ const Env = z.object({
   RETURN_SHIPPING_WINDOW: duration.default('14d'),
   /** When the customer is asked for feedback, after delivery. */
   FEEDBACK_DELAY: duration.default('7d'),
+  /**
+   * Activities one worker runs at once. The worker's database pool is sized from it
+   * (`workerDatabasePoolSize`): an activity holds at most one connection at a time, so with a
+   * connection for each of them no activity ever waits for the pool, whatever the load.
+   */
+  WORKER_ACTIVITY_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
   /** 1 = realistic delays of the simulated payment gateway, warehouse and carriers; 0 = they answer at once. */
   SIM_DELAY_SCALE: z.coerce.number().min(0).max(100).default(1),
   /** Where the simulated warehouse and carriers deliver their events: this system's own API. */
@@ -76,6 +82,23 @@ const Env = z.object({
 });
 
 export type Config = z.infer<typeof Env>;
+
+/**
+ * Connections the worker's pool keeps beyond one per concurrent activity: the simulators' delivery
+ * loop holds one while it claims due deliveries, and one is spare so a slow shutdown or a stray
+ * query never makes an activity wait.
+ */
+export const WORKER_POOL_RESERVE = 2;
+
+/**
+ * The worker's database pool: one connection per activity it may run at once, plus the reserve.
+ * Each activity's queries run one after another (a transaction pins one connection), so an
+ * activity never needs two; a pool any smaller makes activities queue for a connection under load,
+ * their start-to-close timeout runs out while they wait, and Temporal starts duplicate attempts.
+ */
+export function workerDatabasePoolSize(settings: Pick<Config, 'WORKER_ACTIVITY_CONCURRENCY'>): number {
+  return settings.WORKER_ACTIVITY_CONCURRENCY + WORKER_POOL_RESERVE;
+}
 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // The simulated warehouse needs a key in plain text; by default the first warehouse key configured.

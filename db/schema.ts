@@ -126,6 +126,16 @@ export const payments = pgTable(
   ],
 );
 
+/**
+ * One parcel of an order (`<orderId>-<shipmentNumber>`). The carrier and service are chosen and
+ * saved before the label is bought, so a retried purchase buys the same one under the same key.
+ * Status:
+ * - `label_pending`: carrier and service chosen, the label not known to be bought (no tracking number, no cost);
+ * - `label_abandoned`: the order closed while pending and the carrier had sold no label under its key;
+ * - `label_created`: bought, at the dock; `voided`: bought and voided at the carrier (not billed);
+ * - then the order's shipping progress, written by the read model: shipped, in_transit,
+ *   out_for_delivery, delivered, lost, returned_to_sender.
+ */
 export const shipments = pgTable(
   'shipments',
   {
@@ -133,19 +143,27 @@ export const shipments = pgTable(
     orderId: text('order_id').notNull(),
     carrier: text('carrier').notNull(),
     service: text('service').notNull(),
-    trackingNumber: text('tracking_number').notNull(),
-    /** Order status vocabulary: shipped, in_transit, out_for_delivery, delivered. */
+    /** Null until the label is bought. */
+    trackingNumber: text('tracking_number'),
     status: text('status').notNull(),
     box: text('box').notNull(),
     weightGrams: integer('weight_grams').notNull(),
-    /** What the label cost us, minor units. */
-    labelCost: integer('label_cost').notNull(),
+    /** What the label cost us, minor units; null until it is bought. */
+    labelCost: integer('label_cost'),
     currency: text('currency').notNull(),
     promisedBy: timestamp('promised_by', { withTimezone: true }).notNull(),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('shipments_tracking_number').on(t.trackingNumber), index('shipments_order').on(t.orderId)],
+  (t) => [
+    uniqueIndex('shipments_tracking_number').on(t.trackingNumber),
+    index('shipments_order').on(t.orderId),
+    // A label is bought exactly when it has a tracking number and a cost.
+    check(
+      'shipments_label_bought',
+      sql`(${t.status} in ('label_pending', 'label_abandoned')) = (${t.trackingNumber} is null) and (${t.trackingNumber} is null) = (${t.labelCost} is null)`,
+    ),
+  ],
 );
 
 export const trackingEvents = pgTable(
@@ -241,6 +259,66 @@ export const simulatorDeliveries = pgTable(
     lastError: text('last_error'),
   },
   (t) => [uniqueIndex('simulator_deliveries_once').on(t.dedupeKey), index('simulator_deliveries_due').on(t.deliveredAt, t.dueAt)],
+);
+
+/**
+ * The simulated payment gateway's books: one row per effect it performed, under the caller's
+ * idempotency key. `parent` is the authorization a capture or void acted on, or the capture a
+ * refund paid back; an authorization's state (captured, voided) is read from its children.
+ */
+export const simulatorPayments = pgTable(
+  'simulator_payments',
+  {
+    idempotencyKey: text('idempotency_key').primaryKey(),
+    /** authorize | capture | void | refund */
+    kind: text('kind').notNull(),
+    reference: text('reference').notNull(),
+    parent: text('parent'),
+    amount: integer('amount').notNull(),
+    currency: text('currency').notNull(),
+    at: createdAt(),
+  },
+  (t) => [uniqueIndex('simulator_payments_reference').on(t.reference), index('simulator_payments_parent').on(t.parent)],
+);
+
+/**
+ * The simulated carriers' labels, by carrier and the idempotency key they were sold under: each
+ * carrier keeps its own keys, so one key asked of two carriers buys two labels.
+ */
+export const simulatorLabels = pgTable(
+  'simulator_labels',
+  {
+    carrier: text('carrier').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    service: text('service').notNull(),
+    trackingNumber: text('tracking_number').notNull(),
+    cost: integer('cost').notNull(),
+    currency: text('currency').notNull(),
+    /** sold | voided | handed_over */
+    status: text('status').notNull(),
+    at: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.carrier, t.idempotencyKey] }),
+    uniqueIndex('simulator_labels_tracking_number').on(t.trackingNumber),
+    index('simulator_labels_idempotency_key').on(t.idempotencyKey),
+  ],
+);
+
+/**
+ * Requests the simulated parties answered once per idempotency key (a trace, a hand-over, a void,
+ * a withdrawn task): the same key again gets the first answer and changes nothing.
+ */
+export const simulatorRequests = pgTable(
+  'simulator_requests',
+  {
+    party: text('party').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    answer: jsonb('answer').notNull(),
+    at: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.party, t.idempotencyKey] })],
 );
 
 /**

@@ -19,6 +19,13 @@ export const FailureType = {
   ReturnNotAllowed: 'ReturnNotAllowed',
   /** Return refused for now: no carrier sold a return label; nothing was claimed, ask again later. */
   ReturnLabelUnavailable: 'ReturnLabelUnavailable',
+  /**
+   * A payment gateway or carrier refused a request that contradicts what already happened
+   * (capture a voided authorization, refund more than was captured, hand over a voided label).
+   */
+  RefusedByParty: 'RefusedByParty',
+  /** A label purchase for a shipment whose order closed before any label was bought. */
+  LabelAbandoned: 'LabelAbandoned',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

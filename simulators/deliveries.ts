@@ -2,20 +2,21 @@ import { sql } from 'drizzle-orm';
 import { signWebhook } from '../api/credentials.js';
 import type { Database } from '../db/client.js';
 import { simulatorDeliveries } from '../db/schema.js';
+import type { Transaction } from '../db/stock.js';
 
 /**
  * The simulated parties' outgoing calls to this system's API. They are stored first and sent when
  * due, the way a real WMS or carrier queues its webhooks, so a restart of the worker loses nothing.
  */
 export async function scheduleDelivery(
-  db: Database,
+  db: Database | Transaction,
   delivery: { dedupeKey: string; dueAt: Date; path: string; body: Record<string, unknown> },
 ): Promise<void> {
   await db.insert(simulatorDeliveries).values(delivery).onConflictDoNothing();
 }
 
 /** Withdraws a delivery not sent yet (the party was told the task is off). */
-export async function cancelDelivery(db: Database, dedupeKey: string): Promise<void> {
+export async function cancelDelivery(db: Database | Transaction, dedupeKey: string): Promise<void> {
   await db.execute(sql`delete from simulator_deliveries where dedupe_key = ${dedupeKey} and delivered_at is null`);
 }
 

@@ -1,12 +1,13 @@
 import type { Database } from '../db/client.js';
 import type { WarehouseSystem } from '../activities/ports.js';
+import { oncePerKey } from './books.js';
 import { DAY, MINUTE, simulatedDelayMs } from './delays.js';
 import { cancelDelivery, scheduleDelivery } from './deliveries.js';
 
 /**
  * A warehouse management system: a picker takes ~20 minutes, packing ~10, and the WMS reports each
  * task done through `POST /warehouse/events`, as a real one would. Asking twice for the same task
- * changes nothing.
+ * changes nothing, and so does withdrawing a task again under the same idempotency key.
  */
 export function createSimulatedWarehouse(options: { db: Database; delayScale: number; now?: () => Date }): WarehouseSystem {
   const now = options.now ?? (() => new Date());
@@ -38,8 +39,11 @@ export function createSimulatedWarehouse(options: { db: Database; delayScale: nu
         },
       });
     },
-    async cancelTask({ taskId }) {
-      await cancelDelivery(options.db, `wms:${taskId}`);
+    async cancelTask({ idempotencyKey, taskId }) {
+      await oncePerKey(options.db, 'wms', idempotencyKey, async (tx) => {
+        await cancelDelivery(tx, `wms:${taskId}`);
+        return { withdrawn: taskId };
+      });
     },
     async expectReturn(task) {
       // The customer drops the parcel off within a couple of days; transit and inspection follow.

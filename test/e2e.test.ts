@@ -73,7 +73,7 @@ describe('end to end', () => {
     // The carrier's scans are in the shipment's history; the customer heard of each milestone.
     const [shipment] = await db.select().from(shipments).where(eq(shipments.orderId, request.orderId));
     expect(shipment?.status).toBe('delivered');
-    const scans = await db.select().from(trackingEvents).where(eq(trackingEvents.trackingNumber, shipment!.trackingNumber));
+    const scans = await db.select().from(trackingEvents).where(eq(trackingEvents.trackingNumber, shipment!.trackingNumber!));
     expect(scans.map((s) => s.type).sort()).toEqual(['delivered', 'in_transit', 'out_for_delivery']);
     const sent = await db.select({ kind: notifications.kind }).from(notifications).where(eq(notifications.orderId, request.orderId));
     // A kind sent once per subject carries it (`shipped:<shipmentId>`); the kinds are what count here.

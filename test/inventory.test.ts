@@ -141,6 +141,27 @@ describe('releaseStock and recordPick', () => {
     expect((await stockOf(db, sku))['wh-west']).toEqual({ onHand: 5, reserved: 3 });
   });
 
+  it('writes off a missing and a damaged unit of the same sku in one short pick', async () => {
+    const sku = await isolatedProduct(db, { 'wh-east': 5 });
+    const orderId = newOrderId();
+    await run(inventory.reserveStock, { orderId, round: 1, lines: [{ sku, quantity: 3 }], shippingAddress: boston });
+    const shortages = [
+      { sku, quantity: 1, reason: 'missing' },
+      { sku, quantity: 1, reason: 'damaged' },
+    ];
+    await run(inventory.recordShortPick, { orderId, shortages });
+    await run(inventory.recordShortPick, { orderId, shortages });
+    await run(inventory.releaseStock, { orderId });
+    // Two units are gone from the count; the third is free again.
+    expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 3, reserved: 0 });
+    const movements = await db.select().from(stockMovements).where(eq(stockMovements.orderId, orderId)).orderBy(stockMovements.id);
+    expect(movements.map((m) => [m.kind, m.onHandDelta, m.reservedDelta])).toEqual([
+      ['reserve', 0, 3],
+      ['write_off', -2, -2],
+      ['release', 0, -1],
+    ]);
+  });
+
   it('keeps every stock row equal to the sum of its movements', async () => {
     const drift = await db.execute(sql`
       select s.warehouse_id, s.sku from stock s

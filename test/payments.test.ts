@@ -16,15 +16,28 @@ const run = activityRunner();
 
 /** The simulated gateway, counting the calls that reach it. */
 function countingGateway() {
-  const gateway = createSimulatedPaymentGateway({ delayScale: 0 });
+  const gateway = createSimulatedPaymentGateway({ db, delayScale: 0 });
   const calls: string[] = [];
   const counted: PaymentGateway = {
     authorize: (r) => (calls.push(`authorize:${r.idempotencyKey}`), gateway.authorize(r)),
     capture: (r) => (calls.push(`capture:${r.idempotencyKey}`), gateway.capture(r)),
     void: (r) => (calls.push(`void:${r.idempotencyKey}`), gateway.void(r)),
     refund: (r) => (calls.push(`refund:${r.idempotencyKey}`), gateway.refund(r)),
+    lookup: (r) => (calls.push(`lookup:${r.idempotencyKey}`), gateway.lookup(r)),
   };
-  return { calls, activities: createPaymentActivities({ db, payments: counted } as ActivityDependencies) };
+  return { gateway, calls, activities: createPaymentActivities({ db, payments: counted } as ActivityDependencies) };
+}
+
+/**
+ * An order authorized through the activities, then captured at the gateway by an attempt that died
+ * before its ledger write: the gateway has the money, the ledger does not know.
+ */
+async function capturedButNotRecorded(amount = 4200) {
+  const parties = countingGateway();
+  const orderId = newOrderId();
+  const { reference } = await run(parties.activities.authorizePayment, { orderId, token: 'tok_visa', amount, currency: 'USD' });
+  await parties.gateway.capture({ idempotencyKey: `${orderId}:capture`, authorization: reference, amount, currency: 'USD' });
+  return { ...parties, orderId, authorization: reference };
 }
 
 async function ledger(orderId: string) {
@@ -76,6 +89,62 @@ describe('payment activities', () => {
     await expect(run(activities.authorizePayment, input)).rejects.toThrow(/transient/);
     await run(activities.authorizePayment, input);
     expect(await ledger(orderId)).toEqual([['authorize', 2500]]);
+  });
+
+  it('refunds a capture the ledger missed when the order is cancelled, and voids nothing', async () => {
+    const { activities, orderId } = await capturedButNotRecorded(4200);
+    // The undos in the workflow's order: refund the capture, then void the authorization.
+    expect(await run(activities.refundPayment, { orderId, reason: 'cancel' })).toEqual({ refunded: 4200 });
+    expect((await run(activities.voidPayment, { orderId })).voided).toBe(0);
+    expect(await run(activities.refundPayment, { orderId, reason: 'cancel' })).toEqual({ refunded: 4200 });
+    expect(await ledger(orderId)).toEqual([
+      ['authorize', 4200],
+      ['capture', 4200],
+      ['refund', 4200],
+    ]);
+  });
+
+  it('refunds instead of voiding when the void undo finds the authorization was captured', async () => {
+    const { activities, orderId } = await capturedButNotRecorded(1500);
+    expect(await run(activities.voidPayment, { orderId })).toEqual({ voided: 0, refunded: 1500 });
+    // The refund undo after it is the same effect, not a second refund.
+    expect(await run(activities.refundPayment, { orderId, reason: 'cancel' })).toEqual({ refunded: 1500 });
+    expect(await ledger(orderId)).toEqual([
+      ['authorize', 1500],
+      ['capture', 1500],
+      ['refund', 1500],
+    ]);
+  });
+
+  it('voids an authorization the ledger missed', async () => {
+    const { gateway, activities } = countingGateway();
+    const orderId = newOrderId();
+    await gateway.authorize({ idempotencyKey: `${orderId}:authorize`, token: 'tok_visa', amount: 900, currency: 'USD' });
+    expect(await run(activities.voidPayment, { orderId })).toEqual({ voided: 900 });
+    expect(await ledger(orderId)).toEqual([
+      ['authorize', 900],
+      ['void', 900],
+    ]);
+  });
+
+  it('is refused by the gateway when it captures a voided authorization, voids a captured one, or refunds more than the capture', async () => {
+    const { gateway, activities } = countingGateway();
+    const voided = newOrderId();
+    await run(activities.authorizePayment, { orderId: voided, token: 'tok_visa', amount: 700, currency: 'USD' });
+    await run(activities.voidPayment, { orderId: voided });
+    const capture = await run(activities.capturePayment, { orderId: voided, amount: 700, currency: 'USD' }).catch((e) => e);
+    expect(capture).toMatchObject({ type: 'RefusedByParty', nonRetryable: true, message: expect.stringMatching(/voided/) });
+
+    const captured = newOrderId();
+    const { reference } = await run(activities.authorizePayment, { orderId: captured, token: 'tok_visa', amount: 700, currency: 'USD' });
+    const { reference: capturedRef } = await run(activities.capturePayment, { orderId: captured, amount: 700, currency: 'USD' });
+    await expect(gateway.void({ idempotencyKey: `${captured}:void`, authorization: reference })).rejects.toThrow(/captured; it cannot be voided/);
+    await gateway.refund({ idempotencyKey: `${captured}:refund:a`, capture: capturedRef, amount: 500, currency: 'USD' });
+    await expect(gateway.refund({ idempotencyKey: `${captured}:refund:b`, capture: capturedRef, amount: 201, currency: 'USD' })).rejects.toThrow(/only 200/);
+    // The same key again is the first answer, not a second refund.
+    await gateway.refund({ idempotencyKey: `${captured}:refund:a`, capture: capturedRef, amount: 500, currency: 'USD' });
+    expect(await gateway.lookup({ idempotencyKey: `${captured}:refund:a` })).toMatchObject({ amount: 500 });
+    expect(await gateway.lookup({ idempotencyKey: `${captured}:refund:b` })).toBeNull();
   });
 
   it('refuses to capture an order that was never authorized', async () => {

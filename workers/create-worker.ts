@@ -19,7 +19,7 @@ export const workflowBundlePath = fileURLToPath(new URL('../workflow-bundle.js',
 /** The external parties, played by the built-in simulators. A real deployment swaps adapters here. */
 export function simulatedParties(db: Database, delayScale: number, log: (message: string, fields: Record<string, unknown>) => void) {
   return {
-    payments: createSimulatedPaymentGateway({ delayScale }),
+    payments: createSimulatedPaymentGateway({ db, delayScale }),
     warehouse: createSimulatedWarehouse({ db, delayScale }),
     carriers: createSimulatedCarriers({ db, delayScale }),
     notifier: createLoggingNotifier(log),
@@ -31,6 +31,11 @@ export async function createOrderWorker(options: {
   namespace: string;
   deps: ActivityDependencies;
   taskQueue?: string;
+  /**
+   * Activities run at once; keep it at most the database pool's size less what else uses the pool
+   * (`workerDatabasePoolSize` in config), or activities wait for connections. Default: the SDK's.
+   */
+  maxConcurrentActivityTaskExecutions?: number;
 }): Promise<Worker> {
   const bundled = existsSync(workflowBundlePath);
   return Worker.create({
@@ -39,5 +44,6 @@ export async function createOrderWorker(options: {
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(bundled ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
     activities: createActivities(options.deps),
+    ...(options.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions } : {}),
   });
 }

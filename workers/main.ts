@@ -1,5 +1,5 @@
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
-import { type Config, config } from '../config/index.js';
+import { type Config, config, workerDatabasePoolSize } from '../config/index.js';
 import { createDatabase } from '../db/client.js';
 import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.js';
 import { createLogger } from './logger.js';
@@ -28,12 +28,18 @@ async function main(): Promise<void> {
   });
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start sets it for you)');
   const target = settings.SIMULATORS ? simulatorTarget(settings) : null;
-  const db = createDatabase(settings.DATABASE_URL);
+  // Sized together: a connection for every activity the worker runs at once (see config).
+  const db = createDatabase(settings.DATABASE_URL, { max: workerDatabasePoolSize(settings) });
   const connection = await NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   const stopSimulators = new AbortController();
   try {
     const parties = simulatedParties(db, settings.SIM_DELAY_SCALE, (message, fields) => logger.info(fields, message));
-    const worker = await createOrderWorker({ connection, namespace: settings.TEMPORAL_NAMESPACE, deps: { db, ...parties } });
+    const worker = await createOrderWorker({
+      connection,
+      namespace: settings.TEMPORAL_NAMESPACE,
+      deps: { db, ...parties },
+      maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
+    });
     const simulators = target ? runDeliveryLoop(db, target, stopSimulators.signal, (m) => logger.warn(m)) : Promise.resolve();
     logger.info({ taskQueue: worker.options.taskQueue, namespace: settings.TEMPORAL_NAMESPACE }, 'worker running');
     // Resolves once the SDK's own SIGINT/SIGTERM handling has drained in-flight tasks.

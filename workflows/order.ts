@@ -294,7 +294,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
       name: 'void the authorization',
       phase: 'money',
       run: async (act) => {
-        const { voided } = await act.voidPayment({ orderId });
+        const { voided, refunded = 0 } = await act.voidPayment({ orderId });
+        // The gateway had captured after all (the capture's answer was lost): that money came back by refund.
+        if (refunded > 0) {
+          view.payment = { ...view.payment, status: 'refunded', captured: Math.max(view.payment.captured, refunded), refunded: view.payment.refunded + refunded };
+          return `refunded ${formatMoney(refunded, totals.currency)}`;
+        }
         if (voided === 0) return null;
         view.payment = { ...view.payment, status: 'voided' };
         return `voided ${formatMoney(voided, totals.currency)}`;

@@ -12,6 +12,7 @@ export const PRODUCTION_POLICY: OrderPolicy = {
   deliveryGrace: '2d',
   backorderPolicy: 'wait',
   backorderWait: '7d',
+  backorderRetryInterval: '1h',
   deliveryExceptionWait: '3d',
   deliveryExceptionPolicy: 'reship',
   returnShippingWindow: '14d',

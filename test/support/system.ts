@@ -60,7 +60,7 @@ export async function startSystem(options: {
     namespace: env.namespace ?? 'default',
     deps: {
       db,
-      payments: createSimulatedPaymentGateway({ delayScale: 0 }),
+      payments: createSimulatedPaymentGateway({ db, delayScale: 0 }),
       warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
       carriers: createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 }),
       notifier: createLoggingNotifier(() => {}),
