@@ -1,5 +1,5 @@
 import { Context, log } from '@temporalio/activity';
-import { and, eq, lt, notInArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, lt, notInArray, sql } from 'drizzle-orm';
 import { durationMs } from '../domain/durations.js';
 import { packTaskId, pickTaskId } from '../domain/ids.js';
 import type { OrderView, PaymentView } from '../domain/order.js';
@@ -92,13 +92,20 @@ export function createReconcileActivities({ db, now = () => new Date() }: Activi
      * oldest first, at most `limit`. A running (or paused, or reset) workflow is never a candidate; the
      * grace lets an activity still in flight at a Terminate land before anything is released.
      * Orders already handed to a human by an earlier run are counted, not returned again.
+     * `orderIds` looks at those orders only.
      */
-    async findOrphanedOrders(input: { grace: string; limit: number }): Promise<{ checked: number; orphaned: OrphanedOrder[]; awaitingHuman: number }> {
+    async findOrphanedOrders(input: { grace: string; limit: number; orderIds?: string[] }): Promise<{ checked: number; orphaned: OrphanedOrder[]; awaitingHuman: number }> {
       const cutoff = new Date(now().getTime() - durationMs(input.grace));
       const candidates = await db
         .select({ orderId: orders.orderId, status: orders.status, input: orders.input, currency: orders.currency, awaitingHuman: sql<boolean>`exists (select 1 from order_events e where e.order_id = ${orders.orderId} and e.type = ${RECONCILE_ATTENTION_EVENT})` })
         .from(orders)
-        .where(and(notInArray(orders.status, [...FINAL_STATUSES]), lt(orders.updatedAt, cutoff)))
+        .where(
+          and(
+            notInArray(orders.status, [...FINAL_STATUSES]),
+            lt(orders.updatedAt, cutoff),
+            input.orderIds ? inArray(orders.orderId, input.orderIds.length ? input.orderIds : ['']) : undefined,
+          ),
+        )
         .orderBy(orders.updatedAt, orders.orderId);
       const fresh = candidates.filter((row) => !row.awaitingHuman);
       const closed = await closedOrderWorkflows(Context.current().client, fresh.map((row) => row.orderId));

@@ -16,6 +16,8 @@ export interface ReconcileInput {
   grace: string;
   /** At most this many orders per run; the rest wait for the next run. */
   limit?: number;
+  /** Only these orders (an operator settling one order now); unset: every order. */
+  orderIds?: string[];
 }
 
 export interface ReconciledOrder {
@@ -51,7 +53,7 @@ const effects = proxyActivities<ReconcilerActivities>({
 });
 
 export async function reconcileOrdersWorkflow(input: ReconcileInput = { grace: '5m' }): Promise<ReconcileResult> {
-  const found = await findOrphanedOrders({ grace: input.grace, limit: input.limit ?? 100 });
+  const found = await findOrphanedOrders({ grace: input.grace, limit: input.limit ?? 100, ...(input.orderIds ? { orderIds: input.orderIds } : {}) });
   const results: ReconciledOrder[] = [];
   for (const order of found.orphaned) {
     try {

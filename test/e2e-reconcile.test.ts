@@ -1,0 +1,158 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { closedOrderWorkflows } from '../activities/workflow-state.js';
+import { checkInvariants } from '../db/invariants.js';
+import { payments, reservations } from '../db/schema.js';
+import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
+import type { OrderPolicy, OrderView } from '../domain/order.js';
+import { reconcileOrdersWorkflow } from '../workflows/reconcile.js';
+import { isolatedProduct, stockOf } from './support/database.js';
+import { newOrderId, orderRequest, PRODUCTION_POLICY } from './support/orders.js';
+import { startSystem, type System } from './support/system.js';
+
+/**
+ * An operator terminates an order's workflow (Temporal Web, `temporal workflow terminate`): no
+ * workflow code runs, so the order's money and stock stay held and its read model stays where it
+ * was. check:ledger's rules see it once Temporal says the workflow is closed; the reconciler releases
+ * what it holds and closes the read model. Real Temporal dev server, real Postgres, the simulators.
+ */
+let system: System;
+
+// A buffer long enough to terminate in; a warehouse slow enough (pick ~6 s, pack ~3 s) to terminate between pick and pack.
+const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '4s', returnWindow: '2s', warehouseTaskSla: '1m' };
+
+beforeAll(async () => {
+  system = await startSystem({ policy, warehouseDelayScale: 0.005, carrierDelayScale: 0 });
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+async function waitForView(orderId: string, done: (view: OrderView) => boolean, timeoutMs = 60_000): Promise<OrderView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await system.api('GET', `/orders/${orderId}`);
+    if (body && done(body as OrderView)) return body as OrderView;
+    if (Date.now() > deadline) throw new Error(`order ${orderId} stuck at ${body?.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** What check:ledger reports about these orders: it asks Temporal which workflows are closed, then runs the rules. */
+async function ledgerCheck(orderIds: string[]): Promise<string[]> {
+  const closed = await closedOrderWorkflows(system.env.client, orderIds);
+  const violations = await checkInvariants(system.db, { orderIds, closedOrderIds: [...closed.keys()] });
+  return violations.map((v) => `${v.rule} ${v.subject}`).sort();
+}
+
+async function reconcile(orderIds: string[]) {
+  return system.env.client.workflow.execute(reconcileOrdersWorkflow, {
+    workflowId: `reconcile-${newOrderId('test')}`,
+    taskQueue: TASK_QUEUE,
+    args: [{ grace: '0s', orderIds }],
+  });
+}
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../', import.meta.url));
+
+describe('an order whose workflow an operator terminated', () => {
+  it('is reported by check:ledger, then the reconciler voids its authorization, releases its stock and cancels it; a running order is left alone', async () => {
+    const sku = await isolatedProduct(system.db, { 'wh-east': 10 }, 2000);
+    const terminated = orderRequest({ orderId: newOrderId('term'), items: [{ sku, quantity: 2 }] });
+    const running = orderRequest({ orderId: newOrderId('run'), items: [{ sku, quantity: 1 }] });
+    expect((await system.api('POST', '/orders', terminated)).status).toBe(202);
+    const confirmed = await waitForView(terminated.orderId, (view) => view.status === 'confirmed' && view.payment.status === 'authorized');
+    expect(Date.parse(confirmed.cancellableUntil)).toBeGreaterThan(Date.now());
+    await system.env.client.workflow.getHandle(orderWorkflowId(terminated.orderId)).terminate('operator: test');
+    expect((await system.api('POST', '/orders', running)).status).toBe(202);
+    await waitForView(running.orderId, (view) => view.status === 'confirmed');
+
+    const ids = [terminated.orderId, running.orderId];
+    expect(await ledgerCheck(ids)).toEqual(
+      [`closed_workflow ${terminated.orderId}`, `held_reservation ${terminated.orderId}`, `open_authorization ${terminated.orderId}`].sort(),
+    );
+    // The script itself, against this run's database and dev server.
+    const script = await run('npx', ['tsx', 'scripts/check-ledger.ts'], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: system.env.address, TEMPORAL_NAMESPACE: system.env.namespace ?? 'default' },
+    }).then(
+      () => ({ code: 0, stdout: '' }),
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(script.code).toBe(1);
+    expect(script.stdout).toContain(`closed_workflow\t${terminated.orderId}\tthe workflow is closed or gone but the read model says confirmed [workflow TERMINATED]`);
+    expect(script.stdout).not.toContain(running.orderId);
+
+    const result = await reconcile(ids);
+    expect(result.orders).toEqual([
+      {
+        orderId: terminated.orderId,
+        was: 'confirmed',
+        workflow: 'TERMINATED',
+        outcome: 'cancelled',
+        released: [`released 2 × ${sku} at wh-east`, `voided the authorization of ${(confirmed.totals!.total / 100).toFixed(2)} USD`],
+      },
+    ]);
+    const ledger = await system.db.select().from(payments).where(eq(payments.orderId, terminated.orderId));
+    expect(ledger.map((row) => row.kind).sort()).toEqual(['authorize', 'void']);
+    const held = await system.db.select().from(reservations).where(eq(reservations.orderId, terminated.orderId));
+    expect(held.map((row) => row.status)).toEqual(['released']);
+    const after = (await system.api('GET', `/orders/${terminated.orderId}`)).body;
+    expect(after.status).toBe('cancelled');
+    expect(after.payment.status).toBe('voided');
+    expect(after.cancellation).toEqual({ reason: 'order workflow terminated while the order was confirmed', requestedBy: 'reconciler', free: true });
+    expect(after.timeline.at(-1)).toMatchObject({ type: 'reconciled', status: 'cancelled' });
+    expect(after.timeline.at(-1).detail).toContain('voided the authorization');
+    expect(after.notifications.map((n: { kind: string }) => n.kind)).toContain('cancelled');
+    expect(await ledgerCheck(ids)).toEqual([]);
+
+    // A second run finds nothing to do; the running order went its own way and completes.
+    expect((await reconcile(ids)).orders).toEqual([]);
+    expect((await system.waitForOrder(running.orderId, (s) => s === 'completed')).status).toBe('completed');
+    expect(await stockOf(system.db, sku)).toEqual({ 'wh-east': { onHand: 9, reserved: 0 } });
+    expect(await ledgerCheck(ids)).toEqual([]);
+  });
+
+  it('after capture and pick: the reconciler refunds the capture and puts the picked units back on the shelf', async () => {
+    const sku = await isolatedProduct(system.db, { 'wh-west': 5 }, 1500);
+    const order = orderRequest({
+      orderId: newOrderId('picked'),
+      items: [{ sku, quantity: 3 }],
+      shippingAddress: { name: 'Grace Hopper', line1: '1 Market St', city: 'San Francisco', region: 'CA', postalCode: '94105', country: 'US' },
+    });
+    expect((await system.api('POST', '/orders', order)).status).toBe(202);
+    const picked = await waitForView(order.orderId, (view) => view.timeline.some((event) => event.type === 'picked'));
+    expect(picked.payment.status).toBe('captured');
+    await system.env.client.workflow.getHandle(orderWorkflowId(order.orderId)).terminate('operator: test');
+    const view = (await system.api('GET', `/orders/${order.orderId}`)).body as OrderView;
+    expect(view.shipment).toBeNull();
+    expect(await stockOf(system.db, sku)).toEqual({ 'wh-west': { onHand: 2, reserved: 0 } });
+
+    expect(await ledgerCheck([order.orderId])).toEqual([`closed_workflow ${order.orderId}`, `picked_reservation ${order.orderId}`]);
+
+    const result = await reconcile([order.orderId]);
+    const total = view.totals!.total;
+    expect(result.orders).toEqual([
+      {
+        orderId: order.orderId,
+        was: 'processing',
+        workflow: 'TERMINATED',
+        outcome: 'cancelled',
+        released: [`re-shelved 3 × ${sku} at wh-west`, `refunded ${(total / 100).toFixed(2)} USD`],
+      },
+    ]);
+    const ledger = await system.db.select().from(payments).where(eq(payments.orderId, order.orderId));
+    expect(ledger.filter((row) => row.kind === 'refund').map((row) => row.amount)).toEqual([total]);
+    expect(await stockOf(system.db, sku)).toEqual({ 'wh-west': { onHand: 5, reserved: 0 } });
+    const after = (await system.api('GET', `/orders/${order.orderId}`)).body;
+    expect(after.status).toBe('cancelled');
+    expect(after.payment).toMatchObject({ status: 'refunded', captured: total, refunded: total });
+    expect(after.cancellation.free).toBe(false);
+    expect(await ledgerCheck([order.orderId])).toEqual([]);
+  });
+});
