@@ -5,12 +5,13 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closedOrderWorkflows } from '../activities/workflow-state.js';
 import { checkInvariants } from '../db/invariants.js';
-import { payments, reservations } from '../db/schema.js';
+import { orders, payments, reservations } from '../db/schema.js';
 import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
-import type { OrderPolicy, OrderView } from '../domain/order.js';
+import { initialOrderView, type OrderPolicy, type OrderView } from '../domain/order.js';
+import { ensureReconcileSchedule, RECONCILE_SCHEDULE_ID } from '../workers/reconcile-schedule.js';
 import { reconcileOrdersWorkflow } from '../workflows/reconcile.js';
 import { isolatedProduct, stockOf } from './support/database.js';
-import { newOrderId, orderRequest, PRODUCTION_POLICY } from './support/orders.js';
+import { newOrderId, orderRequest, PRODUCTION_POLICY, workflowInput } from './support/orders.js';
 import { startSystem, type System } from './support/system.js';
 
 /**
@@ -154,5 +155,51 @@ describe('an order whose workflow an operator terminated', () => {
     expect(after.payment).toMatchObject({ status: 'refunded', captured: total, refunded: total });
     expect(after.cancellation.free).toBe(false);
     expect(await ledgerCheck([order.orderId])).toEqual([]);
+  });
+
+  it('counts an order whose workflow never started (or is past retention) as closed, and cancels it', async () => {
+    const request = orderRequest({ orderId: newOrderId('ghost') });
+    const input = workflowInput(request, new Date(Date.now() - 60_000).toISOString());
+    const { timeline: _timeline, ...view } = initialOrderView(input);
+    await system.db.insert(orders).values({
+      orderId: request.orderId,
+      status: 'received',
+      customerId: request.customer.id,
+      channel: request.channel,
+      requestHash: input.requestHash,
+      input,
+      view,
+      cancellableUntil: new Date(input.cancellableUntil),
+      createdAt: new Date(input.receivedAt),
+      updatedAt: new Date(input.receivedAt),
+    });
+    expect(await ledgerCheck([request.orderId])).toEqual([`closed_workflow ${request.orderId}`]);
+    // Quiet for a minute: a grace of two minutes leaves it alone, one of thirty seconds does not.
+    const early = await system.env.client.workflow.execute(reconcileOrdersWorkflow, {
+      workflowId: `reconcile-${newOrderId('test')}`,
+      taskQueue: TASK_QUEUE,
+      args: [{ grace: '2m', orderIds: [request.orderId] }],
+    });
+    expect(early.orders).toEqual([]);
+    expect((await reconcile([request.orderId])).orders).toEqual([
+      { orderId: request.orderId, was: 'received', workflow: 'NOT_FOUND', outcome: 'cancelled', released: [] },
+    ]);
+    const after = (await system.api('GET', `/orders/${request.orderId}`)).body;
+    expect(after.status).toBe('cancelled');
+    expect(after.timeline.at(-1)).toMatchObject({ type: 'reconciled', detail: 'order workflow not found while the order was received; nothing was held' });
+    expect(await ledgerCheck([request.orderId])).toEqual([]);
+  });
+});
+
+describe('the reconcile-orders Schedule', () => {
+  it('is created by the first worker start and updated, not duplicated, by the next', async () => {
+    const client = system.env.client;
+    expect(await ensureReconcileSchedule(client, { every: '10m', grace: '5m' })).toBe('created');
+    expect(await ensureReconcileSchedule(client, { every: '15m', grace: '5m' })).toBe('updated');
+    const schedule = await client.schedule.getHandle(RECONCILE_SCHEDULE_ID).describe();
+    expect(schedule.spec.intervals?.map((interval) => interval.every)).toEqual([15 * 60_000]);
+    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileOrdersWorkflow', taskQueue: TASK_QUEUE, args: [{ grace: '5m' }] });
+    expect(schedule.policies.overlap).toBe('SKIP');
+    await client.schedule.getHandle(RECONCILE_SCHEDULE_ID).delete();
   });
 });
