@@ -4,10 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { closedOrderWorkflows } from '../activities/workflow-state.js';
+import { closedOrderWorkflows, orderWorkflowState } from '../activities/workflow-state.js';
+import { requestHash } from '../api/request-hash.js';
 import { checkInvariants } from '../db/invariants.js';
 import { orders, payments, reservations, shipments } from '../db/schema.js';
 import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
+import { CreateOrderRequest } from '../domain/schemas.js';
 import { initialOrderView, type OrderPolicy, type OrderView } from '../domain/order.js';
 import { ensureReconcileSchedule, RECONCILE_SCHEDULE_ID } from '../workers/reconcile-schedule.js';
 import { reconcileOrdersWorkflow } from '../workflows/reconcile.js';
@@ -158,9 +160,9 @@ describe('an order whose workflow an operator terminated', () => {
     expect(await ledgerCheck([order.orderId])).toEqual([]);
   });
 
-  it('counts an order whose workflow never started (or is past retention) as closed, and cancels it', async () => {
+  it('counts an order whose workflow never started (or is past retention) as closed, and cancels it; a retried create does not revive it', async () => {
     const request = orderRequest({ orderId: newOrderId('ghost') });
-    const input = workflowInput(request, new Date(Date.now() - 60_000).toISOString());
+    const input = { ...workflowInput(request, new Date(Date.now() - 60_000).toISOString()), requestHash: requestHash(CreateOrderRequest.parse(request)) };
     const { timeline: _timeline, ...view } = initialOrderView(input);
     await system.db.insert(orders).values({
       orderId: request.orderId,
@@ -189,6 +191,11 @@ describe('an order whose workflow an operator terminated', () => {
     expect(after.status).toBe('cancelled');
     expect(after.timeline.at(-1)).toMatchObject({ type: 'reconciled', detail: 'order workflow not found while the order was received; nothing was held' });
     expect(await ledgerCheck([request.orderId])).toEqual([]);
+    // The client retries its create: the same answer, and no workflow starts for the cancelled order.
+    const retried = await system.api('POST', '/orders', request);
+    expect(retried.status).toBe(200);
+    expect(retried.body.status).toBe('cancelled');
+    expect(await orderWorkflowState(system.env.client, request.orderId)).toEqual({ closed: true, status: 'NOT_FOUND', closedAt: null });
   });
 });
 
