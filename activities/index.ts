@@ -4,14 +4,15 @@ import { createInventoryActivities } from './inventory.js';
 import { createNotificationActivities } from './notifications.js';
 import { createPaymentActivities } from './payments.js';
 import { createReadModelActivities } from './read-model.js';
+import { createReconcileActivities } from './reconcile.js';
 import { createReturnActivities } from './returns.js';
 import { createShippingActivities } from './shipping.js';
 import { createWarehouseActivities } from './warehouse.js';
 
 export type { ActivityDependencies } from './deps.js';
 
-/** All activities of the order workflow, over injected dependencies. */
-export function createActivities(deps: ActivityDependencies) {
+/** The activities of the order workflow, over injected dependencies. */
+export function createOrderActivities(deps: ActivityDependencies) {
   return {
     ...createCatalogActivities(deps),
     ...createInventoryActivities(deps),
@@ -24,4 +25,10 @@ export function createActivities(deps: ActivityDependencies) {
   };
 }
 
-export type OrderActivities = ReturnType<typeof createActivities>;
+/** Every activity the worker runs: the order workflow's, and the order reconciler's own. */
+export function createActivities(deps: ActivityDependencies) {
+  return { ...createOrderActivities(deps), ...createReconcileActivities(deps) };
+}
+
+export type OrderActivities = ReturnType<typeof createOrderActivities>;
+export type ReconcilerActivities = ReturnType<typeof createActivities>;

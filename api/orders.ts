@@ -96,8 +96,10 @@ export function ordersRouter(context: ApiContext): Router {
         { field: 'orderId', message: 'already used for a different order' },
       ]);
     }
-    // Same request again: a retry. Make sure its workflow runs (the first try may have failed to start it).
-    await startWorkflow(existing.input);
+    // Same request again: a retry. Make sure its workflow runs (the first try may have failed to start it),
+    // unless the order is closed: a final order's workflow may be gone (retention, or never started and
+    // then cancelled by the reconciler), and starting it again would run a closed order anew.
+    if (!(FINAL_STATUSES as readonly string[]).includes(existing.status)) await startWorkflow(existing.input);
     res.status(200).json(await currentView(request.orderId));
   });
 

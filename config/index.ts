@@ -78,6 +78,10 @@ const Env = z.object({
   CARRIER_WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   /** The key the simulated warehouse calls the API with; unset: the first `warehouse` key in API_KEYS. */
   SIMULATOR_API_KEY: z.string().min(16).max(200).optional(),
+  /** How often the `reconcile-orders` Schedule sweeps for orders whose workflow was terminated or is gone. */
+  RECONCILE_EVERY: duration.default('10m'),
+  /** How long such an order (and its workflow's close) must be quiet before the reconciler releases what it holds. */
+  RECONCILE_GRACE: duration.default('5m'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

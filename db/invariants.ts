@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import { FINAL_STATUSES } from '../domain/statuses.js';
+import { FINAL_STATUSES, HANDED_OVER_SHIPMENT_STATUSES, type OrderStatus } from '../domain/statuses.js';
 import type { Database } from './client.js';
 import type { Transaction } from './stock.js';
 
@@ -9,7 +9,13 @@ import type { Transaction } from './stock.js';
  * against a live database; tests run them over the rows they build.
  */
 export interface Violation {
-  /** money | open_authorization | held_reservation | stock_matches_movements | stock_bounds | double_effect */
+  /**
+   * money | open_authorization | held_reservation | picked_reservation | unused_label | closed_workflow |
+   * double_effect | stock_matches_movements | stock_bounds.
+   * `closed_workflow`: the order's workflow is closed (terminated, failed, timed out) or gone, but its read
+   * model is not final. open_authorization, held_reservation, picked_reservation and unused_label
+   * judge final orders and orders of closed workflows: nothing will ever capture, pick or ship for them.
+   */
   rule: string;
   /** The order ID, or `<warehouseId>/<sku>` for the stock rules. */
   subject: string;
@@ -19,6 +25,12 @@ export interface Violation {
 export interface InvariantFilter {
   /** Restrict the order-level rules to these orders. The stock rules always run over every row. */
   orderIds?: string[];
+  /**
+   * Orders whose workflow is closed or gone, as Temporal says (the tables cannot know). Judged like
+   * final orders by the holding rules, and reported by `closed_workflow` while their read model is
+   * not final. Unset: only final orders are judged.
+   */
+  closedOrderIds?: readonly string[];
 }
 
 /** A pool or a transaction: anything that can run a query. */
@@ -49,6 +61,25 @@ const finalStatuses = sql`(${sql.join(
   FINAL_STATUSES.map((status) => sql`${status}`),
   sql`, `,
 )})`;
+
+/** Final statuses whose units left with a carrier: a `picked` line of theirs is history, not stock off the shelf. */
+const SHIPPED_FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'returned'];
+
+const handedOver = sql`(${sql.join(
+  HANDED_OVER_SHIPMENT_STATUSES.map((status) => sql`${status}`),
+  sql`, `,
+)})`;
+
+/** Orders nothing will ever act for again: final ones, and those whose workflow is closed or gone. */
+function settledOrder(filter: InvariantFilter): SQL {
+  const closed = filter.closedOrderIds?.length ? sql`o.order_id in ${filter.closedOrderIds}` : sql`false`;
+  return sql`(o.status in ${finalStatuses} or ${closed})`;
+}
+
+/** How a detail names the order: `cancelled order`, or `confirmed order of a closed workflow`. */
+function orderLabel(status: string): string {
+  return (FINAL_STATUSES as readonly string[]).includes(status) ? `${status} order` : `${status} order of a closed workflow`;
+}
 
 /** `true`, or the column restricted to the given order IDs (none given: nothing matches). */
 function orderFilter(column: SQL, filter: InvariantFilter): SQL {
@@ -99,14 +130,14 @@ async function money(db: Queryable, filter: InvariantFilter): Promise<Violation[
   });
 }
 
-/** A final order never leaves an authorization hanging: it was captured or voided. */
+/** A final order, or one whose workflow closed, never leaves an authorization hanging: it was captured or voided. */
 async function openAuthorization(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
   const found = await rows<{ order_id: string; status: string; authorized: unknown }>(
     db,
     sql`
       select o.order_id, o.status, sum(p.amount) as authorized
       from orders o join payments p on p.order_id = o.order_id and p.kind = 'authorize'
-      where o.status in ${finalStatuses} and ${orderFilter(sql`o.order_id`, filter)}
+      where ${settledOrder(filter)} and ${orderFilter(sql`o.order_id`, filter)}
         and not exists (select 1 from payments c where c.order_id = o.order_id and c.kind in ('capture', 'void'))
       group by o.order_id, o.status
       order by o.order_id`,
@@ -114,11 +145,11 @@ async function openAuthorization(db: Queryable, filter: InvariantFilter): Promis
   return found.map((row) => ({
     rule: 'open_authorization',
     subject: row.order_id,
-    detail: `${row.status} order has an authorization of ${num(row.authorized)} with neither a capture nor a void`,
+    detail: `${orderLabel(row.status)} has an authorization of ${num(row.authorized)} with neither a capture nor a void`,
   }));
 }
 
-/** A final order holds no stock. */
+/** A final order, or one whose workflow closed, holds no stock. */
 async function heldReservation(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
   const found = await rows<{ order_id: string; status: string; held: string }>(
     db,
@@ -126,11 +157,65 @@ async function heldReservation(db: Queryable, filter: InvariantFilter): Promise<
       select o.order_id, o.status,
              string_agg(r.quantity || ' × ' || r.sku || ' at ' || r.warehouse_id || ' (round ' || r.round || ')', ', ' order by r.round, r.sku) as held
       from orders o join reservations r on r.order_id = o.order_id and r.status = 'held'
-      where o.status in ${finalStatuses} and ${orderFilter(sql`o.order_id`, filter)}
+      where ${settledOrder(filter)} and ${orderFilter(sql`o.order_id`, filter)}
       group by o.order_id, o.status
       order by o.order_id`,
   );
-  return found.map((row) => ({ rule: 'held_reservation', subject: row.order_id, detail: `${row.status} order still holds ${row.held}` }));
+  return found.map((row) => ({ rule: 'held_reservation', subject: row.order_id, detail: `${orderLabel(row.status)} still holds ${row.held}` }));
+}
+
+/**
+ * Picked units that will never ship go back on the shelf (`returned`): a closed workflow's, or a
+ * final order's that shipped nothing. (`completed` and `returned` orders' units left with the carrier.)
+ */
+async function pickedReservation(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
+  const shipped = sql`(${sql.join(
+    SHIPPED_FINAL_STATUSES.map((status) => sql`${status}`),
+    sql`, `,
+  )})`;
+  const found = await rows<{ order_id: string; status: string; picked: string }>(
+    db,
+    sql`
+      select o.order_id, o.status,
+             string_agg(r.quantity || ' × ' || r.sku || ' at ' || r.warehouse_id || ' (round ' || r.round || ')', ', ' order by r.round, r.sku) as picked
+      from orders o join reservations r on r.order_id = o.order_id and r.status = 'picked'
+      where ${settledOrder(filter)} and o.status not in ${shipped} and ${orderFilter(sql`o.order_id`, filter)}
+      group by o.order_id, o.status
+      order by o.order_id`,
+  );
+  return found.map((row) => ({
+    rule: 'picked_reservation',
+    subject: row.order_id,
+    detail: `${orderLabel(row.status)} has picked units off the shelf that never shipped: ${row.picked}`,
+  }));
+}
+
+/** A label still at the dock (neither handed over nor voided) of a final order or a closed workflow is billed for nothing. */
+async function unusedLabel(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
+  const found = await rows<{ order_id: string; status: string; labels: string }>(
+    db,
+    sql`
+      select o.order_id, o.status, string_agg(s.id || ' (' || s.status || ')', ', ' order by s.id) as labels
+      from orders o join shipments s on s.order_id = o.order_id
+      where s.status not in ${handedOver} and s.status <> 'voided'
+        and ${settledOrder(filter)} and ${orderFilter(sql`o.order_id`, filter)}
+      group by o.order_id, o.status
+      order by o.order_id`,
+  );
+  return found.map((row) => ({ rule: 'unused_label', subject: row.order_id, detail: `${orderLabel(row.status)} has an unused label: ${row.labels}` }));
+}
+
+/** An order whose workflow is closed or gone has a final read model: nothing else will ever write it. */
+async function closedWorkflow(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
+  if (!filter.closedOrderIds?.length) return [];
+  const found = await rows<{ order_id: string; status: string }>(
+    db,
+    sql`
+      select o.order_id, o.status from orders o
+      where o.order_id in ${filter.closedOrderIds} and o.status not in ${finalStatuses} and ${orderFilter(sql`o.order_id`, filter)}
+      order by o.order_id`,
+  );
+  return found.map((row) => ({ rule: 'closed_workflow', subject: row.order_id, detail: `the workflow is closed or gone but the read model says ${row.status}` }));
 }
 
 /** Every order (final or not): at most one capture, and never more refunded than captured. */
@@ -203,14 +288,18 @@ async function stockBounds(db: Queryable): Promise<Violation[]> {
 
 /**
  * Every violation of every rule, order-level rules first. With `orderIds`, the order-level rules
- * (money, open_authorization, held_reservation, double_effect) look only at those orders; the stock
- * rules always cover all stock.
+ * (money, closed_workflow, open_authorization, held_reservation, picked_reservation, unused_label,
+ * double_effect) look only at those orders; the stock rules always cover all stock. `closedOrderIds`
+ * (from Temporal) lets the rules see orders whose workflow was terminated or is gone.
  */
 export async function checkInvariants(db: Queryable, filter: InvariantFilter = {}): Promise<Violation[]> {
   const results = [
     await money(db, filter),
+    await closedWorkflow(db, filter),
     await openAuthorization(db, filter),
     await heldReservation(db, filter),
+    await pickedReservation(db, filter),
+    await unusedLabel(db, filter),
     await doubleEffect(db, filter),
     await stockMatchesMovements(db),
     await stockBounds(db),

@@ -42,6 +42,13 @@ export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'returned', 
 /** Where one parcel is. `lost` and `returned_to_sender` end a shipment without delivery. */
 export type ShipmentStatus = 'label_created' | 'shipped' | 'in_transit' | 'out_for_delivery' | 'delivered' | 'lost' | 'returned_to_sender' | 'voided';
 
+/**
+ * A parcel in one of these statuses is (or was) with the carrier: its label is in use. Any other
+ * status but `voided` (`label_created`, or a state a label passes through before hand-over) is a
+ * label still at the dock, which a cancelled or abandoned order must void.
+ */
+export const HANDED_OVER_SHIPMENT_STATUSES: readonly ShipmentStatus[] = ['shipped', 'in_transit', 'out_for_delivery', 'delivered', 'lost', 'returned_to_sender'];
+
 /** Order of the delivery milestones; a carrier event never moves a parcel backwards. */
 export const SHIPPING_PROGRESS: readonly ShipmentStatus[] = ['label_created', 'shipped', 'in_transit', 'out_for_delivery', 'delivered'];
 

@@ -3,7 +3,7 @@ import { eq, sql, TransactionRollbackError } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client.js';
 import { checkInvariants, type Violation } from '../db/invariants.js';
-import { orders, payments, products, reservations, returns, stock, stockMovements } from '../db/schema.js';
+import { orders, payments, products, reservations, returns, shipments, stock, stockMovements } from '../db/schema.js';
 import type { Transaction } from '../db/stock.js';
 import { initialOrderView } from '../domain/order.js';
 import type { OrderStatus } from '../domain/statuses.js';
@@ -184,6 +184,118 @@ describe('held_reservation', () => {
       const violations = await checkInvariants(tx, { orderIds: ids });
       expect(about(violations, ids)).toEqual([`held_reservation ${leaked}`]);
       expect(violations.find((v) => v.rule === 'held_reservation')?.detail).toBe('rejected order still holds 1 × MUG-CERAMIC at wh-east (round 2)');
+    });
+  });
+});
+
+/** A shipment row of the order (`<orderId>-<n>`) in the given status. */
+async function shipment(tx: Transaction, orderId: string, status: string, n = 1): Promise<void> {
+  await tx.insert(shipments).values({
+    id: `${orderId}-${n}`,
+    orderId,
+    carrier: 'simpost',
+    service: 'ground',
+    trackingNumber: `TRK-${randomUUID()}`,
+    status,
+    box: 'S',
+    weightGrams: 500,
+    labelCost: 700,
+    currency: 'USD',
+    promisedBy: new Date(),
+  });
+}
+
+/**
+ * An operator can terminate an order's workflow (Temporal Web, `temporal workflow terminate`): no
+ * workflow code runs, so whatever the order holds stays held and its read model stays where it was.
+ * The caller (check:ledger, the reconciler) says which orders' workflows are closed or gone.
+ */
+describe('orders of closed workflows', () => {
+  it('closed_workflow: reports a non-final order whose workflow is closed, not a running or a final one', async () => {
+    await rolledBack(async (tx) => {
+      const terminated = await order(tx, 'confirmed');
+      const running = await order(tx, 'confirmed');
+      const finished = await order(tx, 'completed', 0);
+      const ids = [terminated, running, finished];
+      const violations = await checkInvariants(tx, { orderIds: ids, closedOrderIds: [terminated, finished] });
+      expect(about(violations, ids)).toEqual([`closed_workflow ${terminated}`]);
+      expect(violations.find((v) => v.rule === 'closed_workflow')?.detail).toBe('the workflow is closed or gone but the read model says confirmed');
+    });
+  });
+
+  it('open_authorization: reports the held authorization of a closed workflow, not of a running one', async () => {
+    await rolledBack(async (tx) => {
+      const terminated = await order(tx, 'confirmed');
+      await ledger(tx, terminated, ['authorize', 5000]);
+      const running = await order(tx, 'confirmed');
+      await ledger(tx, running, ['authorize', 5000]);
+      const voided = await order(tx, 'confirmed');
+      await ledger(tx, voided, ['authorize', 5000], ['void', 5000]);
+
+      const ids = [terminated, running, voided];
+      const violations = await checkInvariants(tx, { orderIds: ids, closedOrderIds: [terminated, voided] });
+      expect(about(violations, ids).filter((v) => !v.startsWith('closed_workflow'))).toEqual([`open_authorization ${terminated}`]);
+      expect(violations.find((v) => v.rule === 'open_authorization')?.detail).toBe(
+        'confirmed order of a closed workflow has an authorization of 5000 with neither a capture nor a void',
+      );
+    });
+  });
+
+  it('held_reservation and picked_reservation: report the stock a closed workflow holds or picked, not a running one\'s', async () => {
+    await rolledBack(async (tx) => {
+      const heldByTerminated = await order(tx, 'confirmed');
+      await reservation(tx, heldByTerminated, 'held');
+      const pickedByTerminated = await order(tx, 'processing');
+      await reservation(tx, pickedByTerminated, 'picked');
+      const heldByRunning = await order(tx, 'confirmed');
+      await reservation(tx, heldByRunning, 'held');
+      const pickedByRunning = await order(tx, 'processing');
+      await reservation(tx, pickedByRunning, 'picked');
+      const pickedByCancelled = await order(tx, 'cancelled', 0);
+      await reservation(tx, pickedByCancelled, 'picked');
+      const reshelved = await order(tx, 'processing');
+      await reservation(tx, reshelved, 'returned');
+
+      const ids = [heldByTerminated, pickedByTerminated, heldByRunning, pickedByRunning, pickedByCancelled, reshelved];
+      const violations = await checkInvariants(tx, { orderIds: ids, closedOrderIds: [heldByTerminated, pickedByTerminated, reshelved] });
+      expect(about(violations, ids).filter((v) => !v.startsWith('closed_workflow'))).toEqual(
+        [`held_reservation ${heldByTerminated}`, `picked_reservation ${pickedByTerminated}`, `picked_reservation ${pickedByCancelled}`].sort(),
+      );
+      expect(violations.find((v) => v.rule === 'held_reservation')?.detail).toBe('confirmed order of a closed workflow still holds 1 × MUG-CERAMIC at wh-east (round 1)');
+      expect(violations.find((v) => v.subject === pickedByCancelled)?.detail).toBe('cancelled order has picked units off the shelf that never shipped: 1 × MUG-CERAMIC at wh-east (round 1)');
+    });
+  });
+
+  it('unused_label: reports a label still at the dock of a closed workflow or a final order, not a running one\'s nor one in use', async () => {
+    await rolledBack(async (tx) => {
+      const terminated = await order(tx, 'processing');
+      await shipment(tx, terminated, 'label_created');
+      const pendingLabel = await order(tx, 'processing');
+      await shipment(tx, pendingLabel, 'label_pending');
+      const running = await order(tx, 'processing');
+      await shipment(tx, running, 'label_created');
+      const cancelled = await order(tx, 'cancelled', 0);
+      await shipment(tx, cancelled, 'label_created');
+      const voided = await order(tx, 'cancelled', 0);
+      await shipment(tx, voided, 'voided');
+      const delivered = await order(tx, 'completed');
+      await ledger(tx, delivered, ['authorize', 5000], ['capture', 5000]);
+      await shipment(tx, delivered, 'delivered');
+      const lostThenReshipped = await order(tx, 'completed');
+      await ledger(tx, lostThenReshipped, ['authorize', 5000], ['capture', 5000]);
+      await shipment(tx, lostThenReshipped, 'lost', 1);
+      await shipment(tx, lostThenReshipped, 'delivered', 2);
+      const inTransit = await order(tx, 'in_transit');
+      await shipment(tx, inTransit, 'in_transit');
+
+      const ids = [terminated, pendingLabel, running, cancelled, voided, delivered, lostThenReshipped, inTransit];
+      const violations = await checkInvariants(tx, { orderIds: ids, closedOrderIds: [terminated, pendingLabel, voided, inTransit] });
+      expect(about(violations, ids).filter((v) => !v.startsWith('closed_workflow'))).toEqual(
+        [`unused_label ${terminated}`, `unused_label ${pendingLabel}`, `unused_label ${cancelled}`].sort(),
+      );
+      expect(violations.find((v) => v.subject === terminated && v.rule === 'unused_label')?.detail).toBe(
+        `processing order of a closed workflow has an unused label: ${terminated}-1 (label_created)`,
+      );
     });
   });
 });

@@ -1,9 +1,11 @@
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { type Config, config, workerDatabasePoolSize } from '../config/index.js';
 import { createDatabase } from '../db/client.js';
 import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.js';
 import { createLogger } from './logger.js';
 import { createOrderWorker, simulatedParties } from './create-worker.js';
+import { ensureReconcileSchedule } from './reconcile-schedule.js';
 
 /** How the simulated warehouse and carriers reach the API: SIMULATOR_API_KEY (or the first warehouse key) and the carrier secret. */
 function simulatorTarget(settings: Config): DeliveryTarget {
@@ -40,6 +42,9 @@ async function main(): Promise<void> {
       deps: { db, ...parties },
       maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
     });
+    const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
+    const schedule = await ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE });
+    logger.info({ every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }, `reconcile-orders schedule ${schedule}`);
     const simulators = target ? runDeliveryLoop(db, target, stopSimulators.signal, (m) => logger.warn(m)) : Promise.resolve();
     logger.info({ taskQueue: worker.options.taskQueue, namespace: settings.TEMPORAL_NAMESPACE }, 'worker running');
     // Resolves once the SDK's own SIGINT/SIGTERM handling has drained in-flight tasks.

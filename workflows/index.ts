@@ -1,2 +1,3 @@
 // The one workflowsPath of the worker: every workflow type the order engine runs.
 export { orderWorkflow } from './order.js';
+export { reconcileOrdersWorkflow } from './reconcile.js';
