@@ -110,9 +110,10 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
     /**
      * Releases the hold on the card. First learns from the gateway what the authorize and capture
      * steps did (their answers may never have reached the ledger). Nothing authorized, or already
-     * voided: a no-op. Captured: a captured authorization cannot be voided, so the capture is
-     * refunded in full instead, under the cancel refund's key (`refunded`; the refund undo and this
-     * are then one effect).
+     * voided: a no-op. Captured: a no-op too (a captured authorization cannot be voided; the money
+     * comes back by the refund undo, registered before every capture, or not at all where the
+     * goods have left). Only a capture that lands after we looked, so the gateway refuses the void,
+     * is refunded here, under the cancel refund's key (`refunded`; with the refund undo, one effect).
      */
     async voidPayment(input: { orderId: string }): Promise<{ voided: number; refunded?: number }> {
       const authorization = await reconciled(input.orderId, 'authorize');
@@ -120,7 +121,7 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
       const idempotencyKey = effectKey(input.orderId, 'void');
       const done = await recorded(idempotencyKey);
       if (done) return { voided: done.amount };
-      if (await reconciled(input.orderId, 'capture')) return { voided: 0, refunded: await refund(input.orderId, 'cancel') };
+      if (await reconciled(input.orderId, 'capture')) return { voided: 0 };
       try {
         const { reference } = await gateway.void({ idempotencyKey, authorization: authorization.gatewayReference });
         await record({ idempotencyKey, orderId: input.orderId, kind: 'void', amount: authorization.amount, currency: authorization.currency, gatewayReference: reference });

@@ -7,10 +7,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closedOrderWorkflows, orderWorkflowState } from '../activities/workflow-state.js';
 import { requestHash } from '../api/request-hash.js';
 import { checkInvariants } from '../db/invariants.js';
-import { orders, payments, reservations, shipments } from '../db/schema.js';
+import { orders, payments, reservations, shipments, warehouses } from '../db/schema.js';
 import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
 import { CreateOrderRequest } from '../domain/schemas.js';
 import { initialOrderView, type OrderPolicy, type OrderView } from '../domain/order.js';
+import { BOXES } from '../domain/packaging.js';
+import { createSimulatedCarriers } from '../simulators/carriers.js';
+import { createSimulatedPaymentGateway } from '../simulators/payment-gateway.js';
 import { ensureReconcileSchedule, RECONCILE_SCHEDULE_ID } from '../workers/reconcile-schedule.js';
 import { reconcileOrdersWorkflow } from '../workflows/reconcile.js';
 import { isolatedProduct, stockOf } from './support/database.js';
@@ -219,12 +222,26 @@ describe('an order whose workflow is gone after its parcel left', () => {
       createdAt: new Date(input.receivedAt),
       updatedAt: new Date(input.receivedAt),
     });
-    for (const kind of ['authorize', 'capture'] as const) {
-      await system.db.insert(payments).values({ idempotencyKey: `${orderId}:${kind}`, orderId, kind, amount: 5000, currency: 'USD', gatewayReference: `ref-${randomUUID()}` });
+    // Authorized and captured at the (simulated) gateway, as the workflow's activities did.
+    const gateway = createSimulatedPaymentGateway({ db: system.db, delayScale: 0 });
+    const authorization = await gateway.authorize({ idempotencyKey: `${orderId}:authorize`, token: 'tok_visa', amount: 5000, currency: 'USD' });
+    const capture = await gateway.capture({ idempotencyKey: `${orderId}:capture`, authorization: authorization.reference, amount: 5000, currency: 'USD' });
+    for (const [kind, { reference }] of [['authorize', authorization], ['capture', capture]] as const) {
+      await system.db.insert(payments).values({ idempotencyKey: `${orderId}:${kind}`, orderId, kind, amount: 5000, currency: 'USD', gatewayReference: reference });
     }
-    const parcel = { carrier: 'simpost', service: 'ground', box: 'S', weightGrams: 500, labelCost: 700, currency: 'USD', promisedBy: new Date() };
+    const parcel = { carrier: 'parcelpost', service: 'ground', box: 'S', weightGrams: 500, labelCost: 700, currency: 'USD', promisedBy: new Date() };
     await system.db.insert(shipments).values({ ...parcel, id: `${orderId}-1`, orderId, trackingNumber: `TRK-${randomUUID()}`, status: 'lost' });
-    const reshipLabel = `TRK-${randomUUID()}`;
+    // The reship's label was sold by the carrier (under the activity's key) and never handed over.
+    const [warehouse] = await system.db.select().from(warehouses).where(eq(warehouses.id, 'wh-east'));
+    const { trackingNumber: reshipLabel } = await createSimulatedCarriers({ db: system.db, delayScale: 0 }).buyLabel({
+      idempotencyKey: `${orderId}:label:2`,
+      carrier: 'parcelpost',
+      service: 'ground',
+      from: warehouse!,
+      to: request.shippingAddress,
+      weightGrams: 500,
+      box: BOXES[0]!,
+    });
     await system.db.insert(shipments).values({ ...parcel, id: `${orderId}-2`, orderId, trackingNumber: reshipLabel, status: 'label_created' });
     expect(await ledgerCheck([orderId])).toEqual([`closed_workflow ${orderId}`, `unused_label ${orderId}`]);
 

@@ -195,11 +195,11 @@ async function shipment(tx: Transaction, orderId: string, status: string, n = 1)
     orderId,
     carrier: 'simpost',
     service: 'ground',
-    trackingNumber: `TRK-${randomUUID()}`,
+    // A pending (or abandoned) label has no tracking number and no cost yet (shipments_label_bought).
+    ...(['label_pending', 'label_abandoned'].includes(status) ? { trackingNumber: null, labelCost: null } : { trackingNumber: `TRK-${randomUUID()}`, labelCost: 700 }),
     status,
     box: 'S',
     weightGrams: 500,
-    labelCost: 700,
     currency: 'USD',
     promisedBy: new Date(),
   });

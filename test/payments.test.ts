@@ -104,10 +104,15 @@ describe('payment activities', () => {
     ]);
   });
 
-  it('refunds instead of voiding when the void undo finds the authorization was captured', async () => {
+  it('never voids a captured authorization: the void undo records the capture it learns of and leaves the money to the refund undo', async () => {
     const { activities, orderId } = await capturedButNotRecorded(1500);
-    expect(await run(activities.voidPayment, { orderId })).toEqual({ voided: 0, refunded: 1500 });
-    // The refund undo after it is the same effect, not a second refund.
+    expect(await run(activities.voidPayment, { orderId })).toEqual({ voided: 0 });
+    expect(await ledger(orderId)).toEqual([
+      ['authorize', 1500],
+      ['capture', 1500],
+    ]);
+    expect(await run(activities.refundPayment, { orderId, reason: 'cancel' })).toEqual({ refunded: 1500 });
+    // Asked again, the same refund: not a second one.
     expect(await run(activities.refundPayment, { orderId, reason: 'cancel' })).toEqual({ refunded: 1500 });
     expect(await ledger(orderId)).toEqual([
       ['authorize', 1500],
