@@ -10,7 +10,7 @@ import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../
 import { FINAL_STATUSES } from '../domain/statuses.js';
 import { orders, products } from '../db/schema.js';
 import { actorOf } from './actor.js';
-import { type ApiContext, withTemporalDeadline } from './context.js';
+import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from './context.js';
 import { DocumentedListOrdersQuery } from './contract.js';
 import { parseOr400, ProblemError } from './problem.js';
 import { asOrderResource, decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
@@ -119,7 +119,7 @@ export function ordersRouter(context: ApiContext): Router {
     const { reason } = parseOr400(CancelOrderRequest, req.body ?? {}, 'cancellation');
     const handle = await openOrderHandle(req.params.orderId);
     // Compensations may take a little while (a refund, a label void): a longer deadline than reads.
-    const view = await withTemporalDeadline(context, () => handle.executeUpdate(cancelOrderUpdate, { args: [{ reason, requestedBy: actorOf(req) }] }), 30_000);
+    const view = await withUpdateDeadline(context, () => handle.executeUpdate(cancelOrderUpdate, { args: [{ reason, requestedBy: actorOf(req) }] }));
     context.log.info({ orderId: view.orderId, reason }, 'order cancelled');
     res.json(await asOrderResource(db, view));
   });
@@ -127,7 +127,7 @@ export function ordersRouter(context: ApiContext): Router {
   /** Runbook: once the cause of a needs_attention order is fixed, run its parked step again. */
   router.post('/orders/:orderId/retry', async (req, res) => {
     const handle = await openOrderHandle(req.params.orderId);
-    const view = await withTemporalDeadline(context, () => handle.executeUpdate(retryUpdate, { args: [{ requestedBy: actorOf(req) }] }), 30_000);
+    const view = await withUpdateDeadline(context, () => handle.executeUpdate(retryUpdate, { args: [{ requestedBy: actorOf(req) }] }));
     res.json(await asOrderResource(db, view));
   });
 

@@ -10,7 +10,7 @@ import { FINAL_STATUSES } from '../domain/statuses.js';
 import { returns } from '../db/schema.js';
 import type { orderWorkflow } from '../workflows/order.js';
 import { actorOf } from './actor.js';
-import { type ApiContext, withTemporalDeadline } from './context.js';
+import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from './context.js';
 import { parseOr400, ProblemError } from './problem.js';
 import { findOrder } from './read-model.js';
 
@@ -32,11 +32,7 @@ export function returnsRouter(context: ApiContext): Router {
     }
     const handle = context.temporal.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(order.orderId));
     try {
-      const authorization = await withTemporalDeadline(
-        context,
-        () => handle.executeUpdate(requestReturnUpdate, { args: [{ ...request, requestedBy: actorOf(req) }] }),
-        30_000,
-      );
+      const authorization = await withUpdateDeadline(context, () => handle.executeUpdate(requestReturnUpdate, { args: [{ ...request, requestedBy: actorOf(req) }] }));
       res.status(201).location(`/orders/${encodeURIComponent(order.orderId)}`).json(authorization);
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FailureType.ReturnNotAllowed) {
