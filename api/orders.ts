@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { addDuration } from '../domain/durations.js';
 import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
 import { initialOrderView, type OrderWorkflowInput } from '../domain/order.js';
@@ -22,12 +22,19 @@ export function ordersRouter(context: ApiContext): Router {
   const router = Router();
   const now = context.now ?? (() => new Date());
 
-  /** Starts the order's workflow; an already-started one is the same order (retries are safe). */
-  async function startWorkflow(input: OrderWorkflowInput): Promise<void> {
+  /**
+   * Starts the order's workflow (an already-started one is the same order) and records that it
+   * started. If the request that inserted the row (`owner`) cannot start it, the row goes unless it
+   * is marked started meanwhile: a create that failed leaves nothing behind, and its retry inserts
+   * and starts afresh. A start that succeeded but whose answer was lost is safe too: the workflow's
+   * first activity writes the row again (activities/read-model.ts), marked started by the default.
+   */
+  async function startWorkflow(input: OrderWorkflowInput, { owner }: { owner: boolean }): Promise<void> {
+    const orderId = input.request.orderId;
     try {
       await withTemporalDeadline(context, () =>
         context.temporal.workflow.start<typeof orderWorkflow>('orderWorkflow', {
-          workflowId: orderWorkflowId(input.request.orderId),
+          workflowId: orderWorkflowId(orderId),
           taskQueue: TASK_QUEUE,
           args: [input],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -39,8 +46,12 @@ export function ordersRouter(context: ApiContext): Router {
         }),
       );
     } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
+        if (owner) await db.delete(orders).where(and(eq(orders.orderId, orderId), isNull(orders.workflowStartedAt)));
+        throw error;
+      }
     }
+    await db.update(orders).set({ workflowStartedAt: now() }).where(and(eq(orders.orderId, orderId), isNull(orders.workflowStartedAt)));
   }
 
   async function currentView(orderId: string) {
@@ -77,6 +88,7 @@ export function ordersRouter(context: ApiContext): Router {
         channel: request.channel,
         requestHash: hash,
         input,
+        workflowStartedAt: null,
         view: snapshot,
         cancellableUntil: new Date(view.cancellableUntil),
         createdAt: new Date(receivedAt),
@@ -85,7 +97,7 @@ export function ordersRouter(context: ApiContext): Router {
       .returning({ orderId: orders.orderId });
 
     if (inserted.length === 1) {
-      await startWorkflow(input);
+      await startWorkflow(input, { owner: true });
       context.log.info({ orderId: request.orderId }, 'order received');
       res.status(202).location(`/orders/${encodeURIComponent(request.orderId)}`).json(await currentView(request.orderId));
       return;
@@ -96,8 +108,10 @@ export function ordersRouter(context: ApiContext): Router {
         { field: 'orderId', message: 'already used for a different order' },
       ]);
     }
-    // Same request again: a retry. Make sure its workflow runs (the first try may have failed to start it).
-    await startWorkflow(existing.input);
+    // Same request again: a retry. Its order runs or ran: answer the read model, and never start a
+    // run again (Temporal forgets a closed run after retention; a new one would fulfil it twice).
+    // A row whose start is still unconfirmed (the first try in flight, or its process gone) is started here too.
+    if (existing.workflowStartedAt === null) await startWorkflow(existing.input, { owner: false });
     res.status(200).json(await currentView(request.orderId));
   });
 

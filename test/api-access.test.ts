@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { eq } from 'drizzle-orm';
 import type { Express } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,12 +9,13 @@ import { authenticateKey, parseApiKeys, signWebhook, verifyWebhook } from '../ap
 import { ALL_OPERATIONS } from '../api/contract.js';
 import { parseConfig } from '../config/index.js';
 import type { Database } from '../db/client.js';
+import { orders } from '../db/schema.js';
 import { orderWorkflowId } from '../domain/ids.js';
 import { roles } from '../domain/schemas.js';
 import { assertConforms } from './support/contract.js';
 import { type Caller, credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './support/credentials.js';
 import { testDatabase } from './support/database.js';
-import { PRODUCTION_POLICY } from './support/orders.js';
+import { orderRequest, PRODUCTION_POLICY } from './support/orders.js';
 import { freePort } from './support/ports.js';
 
 /**
@@ -340,6 +342,44 @@ describe('hardening', () => {
     expect(JSON.stringify(response.body)).not.toMatch(/127\.0\.0\.1|at .*\.js|ECONNREFUSED/);
     expect(Date.now() - started).toBeLessThan(5_000);
     await connection.close();
+  });
+
+  it('leaves no order behind when Temporal does not answer the start, and the retry once it is back starts it', async () => {
+    const order = orderRequest();
+    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const unreachable = createApp({
+      db,
+      temporal: new Client({ connection }),
+      auth: testAuth,
+      orderPolicy: PRODUCTION_POLICY,
+      temporalDeadlineMs: 1_000,
+      log: { error: () => {}, info: () => {} },
+    });
+    const failed = await request(unreachable).post('/orders').set(credentialHeaders('service')).send(order);
+    expect(failed.status).toBe(503);
+    await connection.close();
+    expect(await db.select().from(orders).where(eq(orders.orderId, order.orderId))).toEqual([]);
+
+    const starts: { workflowId: string }[] = [];
+    const back = createApp({
+      db,
+      temporal: {
+        withDeadline: <T>(_deadline: number, call: () => Promise<T>) => call(),
+        workflow: {
+          start: async (_workflow: string, options: { workflowId: string }) => {
+            starts.push(options);
+          },
+        },
+      } as unknown as Client,
+      auth: testAuth,
+      orderPolicy: PRODUCTION_POLICY,
+      log: { error: () => {}, info: () => {} },
+    });
+    const retried = await request(back).post('/orders').set(credentialHeaders('service')).send(order);
+    expect(retried.status).toBe(202);
+    expect(retried.body).toMatchObject({ orderId: order.orderId, status: 'received' });
+    expect(starts.map((start) => start.workflowId)).toEqual([orderWorkflowId(order.orderId)]);
+    expect(await db.select({ status: orders.status }).from(orders).where(eq(orders.orderId, order.orderId))).toEqual([{ status: 'received' }]);
   });
 });
 
