@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import type { Express } from 'express';
@@ -380,6 +380,32 @@ describe('hardening', () => {
     expect(retried.body).toMatchObject({ orderId: order.orderId, status: 'received' });
     expect(starts.map((start) => start.workflowId)).toEqual([orderWorkflowId(order.orderId)]);
     expect(await db.select({ status: orders.status }).from(orders).where(eq(orders.orderId, order.orderId))).toEqual([{ status: 'received' }]);
+  });
+
+  it('answers 503, not 500, when an update call runs out of time as CANCELLED rather than DEADLINE_EXCEEDED', async () => {
+    const order = orderRequest();
+    const cancelled = Object.assign(new Error('1 CANCELLED: Call cancelled'), { code: 1 });
+    const slow = createApp({
+      db,
+      temporal: {
+        withDeadline: <T>(_deadline: number, call: () => Promise<T>) => call(),
+        workflow: {
+          start: async () => {},
+          getHandle: () => ({
+            async executeUpdate() {
+              throw new WorkflowUpdateRPCTimeoutOrCancelledError('Call cancelled', { cause: cancelled });
+            },
+          }),
+        },
+      } as unknown as Client,
+      auth: testAuth,
+      orderPolicy: PRODUCTION_POLICY,
+      log: { error: () => {}, info: () => {} },
+    });
+    expect((await request(slow).post('/orders').set(credentialHeaders('service')).send(order)).status).toBe(202);
+    const response = await request(slow).post(`/orders/${order.orderId}/cancel`).set(credentialHeaders('support')).send({ reason: 'too slow' });
+    expect(response.status).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
   });
 });
 
