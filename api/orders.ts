@@ -1,9 +1,9 @@
-import { Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { type Request, Router } from 'express';
+import { type WorkflowHandle, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { addDuration } from '../domain/durations.js';
 import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
-import { initialOrderView, type OrderWorkflowInput } from '../domain/order.js';
+import { initialOrderView, type OrderView, type OrderWorkflowInput } from '../domain/order.js';
 import { CancelOrderRequest, CreateOrderRequest } from '../domain/schemas.js';
 import { cancelOrderUpdate, retryUpdate } from '../domain/messages.js';
 import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../domain/search-attributes.js';
@@ -12,6 +12,7 @@ import { orders, products } from '../db/schema.js';
 import { actorOf } from './actor.js';
 import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from './context.js';
 import { DocumentedListOrdersQuery } from './contract.js';
+import { updateIdFor } from './idempotency.js';
 import { parseOr400, ProblemError } from './problem.js';
 import { asOrderResource, decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
 import { requestHash } from './request-hash.js';
@@ -115,14 +116,40 @@ export function ordersRouter(context: ApiContext): Router {
     res.status(200).json(await currentView(request.orderId));
   });
 
-  /** A live order's workflow; a closed one answers 409 from the read model without waking anything. */
-  async function openOrderHandle(orderId: string) {
+  /**
+   * Runs a workflow update on a live order. A closed order answers 409 from the read model without
+   * waking anything, unless the request's Idempotency-Key names an update that already ran: then
+   * it gets that update's answer (a retry after a 503 whose cancel went on to close the order).
+   */
+  async function orderUpdate(
+    req: Request,
+    orderId: string,
+    operationId: string,
+    update: (handle: WorkflowHandle<typeof orderWorkflow>, updateId: string | undefined) => Promise<OrderView>,
+  ): Promise<OrderView> {
     const order = await findOrder(db, orderId);
     if (!order) throw new ProblemError(404, 'Not found', `No order ${orderId}.`);
+    const handle = context.temporal.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(orderId));
+    // With an Idempotency-Key, a retry after a 503 attaches to the update the first try began.
+    const updateId = updateIdFor(req, operationId);
     if ((FINAL_STATUSES as readonly string[]).includes(order.status)) {
+      const earlier = updateId === undefined ? null : await earlierOutcome(handle, updateId);
+      if (earlier) return earlier;
       throw new ProblemError(409, 'Order is closed', `Order ${orderId} is already ${order.status}.`);
     }
-    return context.temporal.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(orderId));
+    // Compensations may take a little while (a refund, a label void): a longer deadline than reads.
+    return withUpdateDeadline(context, () => update(handle, updateId));
+  }
+
+  /** The outcome of an update the closed workflow ran under this ID; null if it ran none (or is gone). */
+  async function earlierOutcome(handle: WorkflowHandle<typeof orderWorkflow>, updateId: string): Promise<OrderView | null> {
+    try {
+      return await withTemporalDeadline(context, () => handle.getUpdateHandle<OrderView>(updateId).result());
+    } catch (error) {
+      // The client reports an unknown update (gRPC NOT_FOUND) as a workflow not found.
+      if (error instanceof WorkflowNotFoundError) return null;
+      throw error;
+    }
   }
 
   /**
@@ -131,17 +158,18 @@ export function ordersRouter(context: ApiContext): Router {
    */
   router.post('/orders/:orderId/cancel', async (req, res) => {
     const { reason } = parseOr400(CancelOrderRequest, req.body ?? {}, 'cancellation');
-    const handle = await openOrderHandle(req.params.orderId);
-    // Compensations may take a little while (a refund, a label void): a longer deadline than reads.
-    const view = await withUpdateDeadline(context, () => handle.executeUpdate(cancelOrderUpdate, { args: [{ reason, requestedBy: actorOf(req) }] }));
+    const view = await orderUpdate(req, req.params.orderId, 'cancelOrder', (handle, updateId) =>
+      handle.executeUpdate(cancelOrderUpdate, { args: [{ reason, requestedBy: actorOf(req) }], updateId }),
+    );
     context.log.info({ orderId: view.orderId, reason }, 'order cancelled');
     res.json(await asOrderResource(db, view));
   });
 
   /** Runbook: once the cause of a needs_attention order is fixed, run its parked step again. */
   router.post('/orders/:orderId/retry', async (req, res) => {
-    const handle = await openOrderHandle(req.params.orderId);
-    const view = await withUpdateDeadline(context, () => handle.executeUpdate(retryUpdate, { args: [{ requestedBy: actorOf(req) }] }));
+    const view = await orderUpdate(req, req.params.orderId, 'retryOrder', (handle, updateId) =>
+      handle.executeUpdate(retryUpdate, { args: [{ requestedBy: actorOf(req) }], updateId }),
+    );
     res.json(await asOrderResource(db, view));
   });
 

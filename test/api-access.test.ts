@@ -407,6 +407,55 @@ describe('hardening', () => {
     expect(response.status).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
   });
+
+  it('runs cancel, retry and return updates under an ID from the Idempotency-Key: a retry after a 503 reaches the same update; callers never share one', async () => {
+    const order = orderRequest();
+    const updates: { name: string; updateId: string | undefined }[] = [];
+    let timeouts = 1;
+    const app = createApp({
+      db,
+      temporal: {
+        withDeadline: <T>(_deadline: number, call: () => Promise<T>) => call(),
+        workflow: {
+          start: async () => {},
+          getHandle: () => ({
+            async executeUpdate(definition: { name: string }, options: { updateId?: string }) {
+              updates.push({ name: definition.name, updateId: options.updateId });
+              if (timeouts-- > 0) throw new WorkflowUpdateRPCTimeoutOrCancelledError('Deadline exceeded');
+              return { orderId: order.orderId };
+            },
+          }),
+        },
+      } as unknown as Client,
+      auth: testAuth,
+      orderPolicy: PRODUCTION_POLICY,
+      log: { error: () => {}, info: () => {} },
+    });
+    const post = (path: string, as: Caller, body: object, key?: string) =>
+      request(app)
+        .post(`/orders/${order.orderId}/${path}`)
+        .set({ ...credentialHeaders(as), ...(key ? { 'idempotency-key': key } : {}) })
+        .send(body);
+    expect((await request(app).post('/orders').set(credentialHeaders('service')).send(order)).status).toBe(202);
+
+    expect((await post('cancel', 'support', { reason: 'r' }, 'k1')).status).toBe(503);
+    const retried = await post('cancel', 'support', { reason: 'r' }, 'k1');
+    expect(retried.status).toBe(200);
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+    expect((await post('cancel', 'admin', { reason: 'r' }, 'k1')).status).toBe(200);
+    expect((await post('cancel', 'support', { reason: 'r' })).status).toBe(200);
+    expect((await post('retry', 'support', {}, 'k1')).status).toBe(200);
+    await post('returns', 'support', { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged' }, 'k1');
+
+    const [first, retry, admin, keyless, operatorRetry, ret] = updates;
+    expect(updates.map((update) => update.name)).toEqual(['cancelOrder', 'cancelOrder', 'cancelOrder', 'cancelOrder', 'retry', 'requestReturn']);
+    expect(first!.updateId).toMatch(/^cancelOrder-[0-9a-f]{64}$/);
+    expect(retry!.updateId).toBe(first!.updateId);
+    expect(admin!.updateId).not.toBe(first!.updateId);
+    expect(keyless!.updateId).toBeUndefined();
+    expect(operatorRetry!.updateId).toMatch(/^retryOrder-/);
+    expect(ret!.updateId).toMatch(/^requestReturn-/);
+  });
 });
 
 describe('the OpenAPI document', () => {
