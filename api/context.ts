@@ -13,6 +13,8 @@ export interface ApiContext {
   orderPolicy: OrderPolicy;
   /** Milliseconds a request may wait on Temporal before it answers 503. */
   temporalDeadlineMs?: number;
+  /** Milliseconds a workflow update (cancel, retry, return) may wait: longer, as compensations and labels take a while. */
+  temporalUpdateDeadlineMs?: number;
   now?: () => Date;
   log: { error: (error: unknown, message: string) => void; info: (fields: object, message: string) => void };
 }
@@ -20,4 +22,9 @@ export interface ApiContext {
 /** Runs a Temporal call with a deadline, so a request never hangs on an unreachable server. */
 export function withTemporalDeadline<T>(context: ApiContext, call: () => Promise<T>, deadlineMs = context.temporalDeadlineMs ?? 5_000): Promise<T> {
   return context.temporal.withDeadline(Date.now() + deadlineMs, call);
+}
+
+/** Runs a workflow update with the update deadline (api/context.ts `temporalUpdateDeadlineMs`, 30 s unless set). */
+export function withUpdateDeadline<T>(context: ApiContext, call: () => Promise<T>): Promise<T> {
+  return withTemporalDeadline(context, call, context.temporalUpdateDeadlineMs ?? 30_000);
 }

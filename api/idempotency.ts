@@ -1,4 +1,4 @@
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { callerId } from './actor.js';
@@ -12,7 +12,9 @@ import { requestHash } from './request-hash.js';
  * same key again from the same caller to the same endpoint with the same body answers it, marked
  * `Idempotent-Replayed: true`. Another body under the key is a 409; a replay while the first
  * request still runs is a 409 with Retry-After. Responses to malformed requests (400, 413, 415)
- * and server failures (5xx) are not kept, so a fixed or later retry runs for real.
+ * and server failures (5xx) are not kept, so a fixed or later retry runs for real: a 503 deletes its
+ * claim before it is sent, so the retry reaches the handler, and a workflow update run under the
+ * key's update ID (`updateIdFor`) attaches to the update the first try began.
  * (`POST /orders` is idempotent by `orderId`; inventory adjustments keep the key with the movement.)
  *
  * Keys live 24 hours in `api_idempotency_keys` (db/schema.ts).
@@ -95,4 +97,17 @@ export function idempotency(db: Database, log: (error: unknown, message: string)
       .set({ ...(stored.headers ?? {}), 'idempotent-replayed': 'true' })
       .send(stored.body ?? '');
   };
+}
+
+/**
+ * The workflow update ID for a request's `Idempotency-Key`, so the same caller's retry of the same
+ * request attaches to the first update and gets its outcome, even when the middleware above has
+ * nothing to replay (a 503 is not kept, and the first update may still be running). Scoped by
+ * operation, caller and body: two callers' keys never meet, and a key reused for another body is
+ * another update. Without a key there is none: every request is an update of its own.
+ */
+export function updateIdFor(req: Request, operationId: string): string | undefined {
+  const key = req.get('idempotency-key');
+  if (key === undefined) return undefined;
+  return `${operationId}-${requestHash({ caller: callerId(req), key, body: req.body ?? null })}`;
 }

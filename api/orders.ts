@@ -1,17 +1,18 @@
-import { Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { inArray } from 'drizzle-orm';
+import { type Request, Router } from 'express';
+import { type WorkflowHandle, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { addDuration } from '../domain/durations.js';
 import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
-import { initialOrderView, type OrderWorkflowInput } from '../domain/order.js';
+import { initialOrderView, type OrderView, type OrderWorkflowInput } from '../domain/order.js';
 import { CancelOrderRequest, CreateOrderRequest } from '../domain/schemas.js';
 import { cancelOrderUpdate, retryUpdate } from '../domain/messages.js';
 import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../domain/search-attributes.js';
 import { FINAL_STATUSES } from '../domain/statuses.js';
 import { orders, products } from '../db/schema.js';
 import { actorOf } from './actor.js';
-import { type ApiContext, withTemporalDeadline } from './context.js';
+import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from './context.js';
 import { DocumentedListOrdersQuery } from './contract.js';
+import { updateIdFor } from './idempotency.js';
 import { parseOr400, ProblemError } from './problem.js';
 import { asOrderResource, decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
 import { requestHash } from './request-hash.js';
@@ -22,12 +23,19 @@ export function ordersRouter(context: ApiContext): Router {
   const router = Router();
   const now = context.now ?? (() => new Date());
 
-  /** Starts the order's workflow; an already-started one is the same order (retries are safe). */
-  async function startWorkflow(input: OrderWorkflowInput): Promise<void> {
+  /**
+   * Starts the order's workflow (an already-started one is the same order) and records that it
+   * started. If the request that inserted the row (`owner`) cannot start it, the row goes unless it
+   * is marked started meanwhile: a create that failed leaves nothing behind, and its retry inserts
+   * and starts afresh. A start that succeeded but whose answer was lost is safe too: the workflow's
+   * first activity writes the row again (activities/read-model.ts), marked started by the default.
+   */
+  async function startWorkflow(input: OrderWorkflowInput, { owner }: { owner: boolean }): Promise<void> {
+    const orderId = input.request.orderId;
     try {
       await withTemporalDeadline(context, () =>
         context.temporal.workflow.start<typeof orderWorkflow>('orderWorkflow', {
-          workflowId: orderWorkflowId(input.request.orderId),
+          workflowId: orderWorkflowId(orderId),
           taskQueue: TASK_QUEUE,
           args: [input],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
@@ -39,8 +47,12 @@ export function ordersRouter(context: ApiContext): Router {
         }),
       );
     } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
+        if (owner) await db.delete(orders).where(and(eq(orders.orderId, orderId), isNull(orders.workflowStartedAt)));
+        throw error;
+      }
     }
+    await db.update(orders).set({ workflowStartedAt: now() }).where(and(eq(orders.orderId, orderId), isNull(orders.workflowStartedAt)));
   }
 
   async function currentView(orderId: string) {
@@ -77,6 +89,7 @@ export function ordersRouter(context: ApiContext): Router {
         channel: request.channel,
         requestHash: hash,
         input,
+        workflowStartedAt: null,
         view: snapshot,
         cancellableUntil: new Date(view.cancellableUntil),
         createdAt: new Date(receivedAt),
@@ -85,7 +98,7 @@ export function ordersRouter(context: ApiContext): Router {
       .returning({ orderId: orders.orderId });
 
     if (inserted.length === 1) {
-      await startWorkflow(input);
+      await startWorkflow(input, { owner: true });
       context.log.info({ orderId: request.orderId }, 'order received');
       res.status(202).location(`/orders/${encodeURIComponent(request.orderId)}`).json(await currentView(request.orderId));
       return;
@@ -96,21 +109,49 @@ export function ordersRouter(context: ApiContext): Router {
         { field: 'orderId', message: 'already used for a different order' },
       ]);
     }
-    // Same request again: a retry. Make sure its workflow runs (the first try may have failed to start it),
-    // unless the order is closed: a final order's workflow may be gone (retention, or never started and
-    // then cancelled by the reconciler), and starting it again would run a closed order anew.
-    if (!(FINAL_STATUSES as readonly string[]).includes(existing.status)) await startWorkflow(existing.input);
+    // Same request again: a retry. Its order runs or ran: answer the read model, and never start a
+    // run again (Temporal forgets a closed run after retention; a new one would fulfil it twice).
+    // A row whose start is still unconfirmed (the first try in flight, or its process gone) is
+    // started here too, unless the reconciler already closed it (a never-started order it cancelled).
+    const closed = (FINAL_STATUSES as readonly string[]).includes(existing.status);
+    if (existing.workflowStartedAt === null && !closed) await startWorkflow(existing.input, { owner: false });
     res.status(200).json(await currentView(request.orderId));
   });
 
-  /** A live order's workflow; a closed one answers 409 from the read model without waking anything. */
-  async function openOrderHandle(orderId: string) {
+  /**
+   * Runs a workflow update on a live order. A closed order answers 409 from the read model without
+   * waking anything, unless the request's Idempotency-Key names an update that already ran: then
+   * it gets that update's answer (a retry after a 503 whose cancel went on to close the order).
+   */
+  async function orderUpdate(
+    req: Request,
+    orderId: string,
+    operationId: string,
+    update: (handle: WorkflowHandle<typeof orderWorkflow>, updateId: string | undefined) => Promise<OrderView>,
+  ): Promise<OrderView> {
     const order = await findOrder(db, orderId);
     if (!order) throw new ProblemError(404, 'Not found', `No order ${orderId}.`);
+    const handle = context.temporal.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(orderId));
+    // With an Idempotency-Key, a retry after a 503 attaches to the update the first try began.
+    const updateId = updateIdFor(req, operationId);
     if ((FINAL_STATUSES as readonly string[]).includes(order.status)) {
+      const earlier = updateId === undefined ? null : await earlierOutcome(handle, updateId);
+      if (earlier) return earlier;
       throw new ProblemError(409, 'Order is closed', `Order ${orderId} is already ${order.status}.`);
     }
-    return context.temporal.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(orderId));
+    // Compensations may take a little while (a refund, a label void): a longer deadline than reads.
+    return withUpdateDeadline(context, () => update(handle, updateId));
+  }
+
+  /** The outcome of an update the closed workflow ran under this ID; null if it ran none (or is gone). */
+  async function earlierOutcome(handle: WorkflowHandle<typeof orderWorkflow>, updateId: string): Promise<OrderView | null> {
+    try {
+      return await withTemporalDeadline(context, () => handle.getUpdateHandle<OrderView>(updateId).result());
+    } catch (error) {
+      // The client reports an unknown update (gRPC NOT_FOUND) as a workflow not found.
+      if (error instanceof WorkflowNotFoundError) return null;
+      throw error;
+    }
   }
 
   /**
@@ -119,17 +160,18 @@ export function ordersRouter(context: ApiContext): Router {
    */
   router.post('/orders/:orderId/cancel', async (req, res) => {
     const { reason } = parseOr400(CancelOrderRequest, req.body ?? {}, 'cancellation');
-    const handle = await openOrderHandle(req.params.orderId);
-    // Compensations may take a little while (a refund, a label void): a longer deadline than reads.
-    const view = await withTemporalDeadline(context, () => handle.executeUpdate(cancelOrderUpdate, { args: [{ reason, requestedBy: actorOf(req) }] }), 30_000);
+    const view = await orderUpdate(req, req.params.orderId, 'cancelOrder', (handle, updateId) =>
+      handle.executeUpdate(cancelOrderUpdate, { args: [{ reason, requestedBy: actorOf(req) }], updateId }),
+    );
     context.log.info({ orderId: view.orderId, reason }, 'order cancelled');
     res.json(await asOrderResource(db, view));
   });
 
   /** Runbook: once the cause of a needs_attention order is fixed, run its parked step again. */
   router.post('/orders/:orderId/retry', async (req, res) => {
-    const handle = await openOrderHandle(req.params.orderId);
-    const view = await withTemporalDeadline(context, () => handle.executeUpdate(retryUpdate, { args: [{ requestedBy: actorOf(req) }] }), 30_000);
+    const view = await orderUpdate(req, req.params.orderId, 'retryOrder', (handle, updateId) =>
+      handle.executeUpdate(retryUpdate, { args: [{ requestedBy: actorOf(req) }], updateId }),
+    );
     res.json(await asOrderResource(db, view));
   });
 

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { FailureType } from '../domain/errors.js';
 import { type z } from 'zod';
 
@@ -52,8 +52,13 @@ export function sendProblem(res: Response, problem: ProblemError): void {
     );
 }
 
-/** The client wraps the gRPC error (`ServiceError: Failed to signal Workflow`, cause `DEADLINE_EXCEEDED`): look down the chain. */
+/**
+ * The client wraps the gRPC error (`ServiceError: Failed to signal Workflow`, cause `DEADLINE_EXCEEDED`): look down the chain.
+ * An update whose call ran out of time may end `CANCELLED` rather than `DEADLINE_EXCEEDED`; either
+ * way its outcome is unknown and the caller should retry (with its Idempotency-Key, the same update).
+ */
 function isTemporalUnavailable(error: unknown): boolean {
+  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
   for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
     const text = String((current as { message?: string })?.message ?? current);
     const code = (current as { code?: number })?.code;

@@ -10,7 +10,8 @@ import { FINAL_STATUSES } from '../domain/statuses.js';
 import { returns } from '../db/schema.js';
 import type { orderWorkflow } from '../workflows/order.js';
 import { actorOf } from './actor.js';
-import { type ApiContext, withTemporalDeadline } from './context.js';
+import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from './context.js';
+import { updateIdFor } from './idempotency.js';
 import { parseOr400, ProblemError } from './problem.js';
 import { findOrder } from './read-model.js';
 
@@ -32,10 +33,10 @@ export function returnsRouter(context: ApiContext): Router {
     }
     const handle = context.temporal.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(order.orderId));
     try {
-      const authorization = await withTemporalDeadline(
-        context,
-        () => handle.executeUpdate(requestReturnUpdate, { args: [{ ...request, requestedBy: actorOf(req) }] }),
-        30_000,
+      // With an Idempotency-Key, a retry (say after a 503 while the label was being bought) attaches to the same update.
+      const updateId = updateIdFor(req, 'requestReturn');
+      const authorization = await withUpdateDeadline(context, () =>
+        handle.executeUpdate(requestReturnUpdate, { args: [{ ...request, requestedBy: actorOf(req) }], updateId }),
       );
       res.status(201).location(`/orders/${encodeURIComponent(order.orderId)}`).json(authorization);
     } catch (error) {

@@ -197,6 +197,13 @@ export const orders = pgTable(
     version: integer('version').notNull().default(0),
     /** What the workflow was started with, so a retried create can start it if the first try could not. */
     input: jsonb('input').$type<OrderWorkflowInput>().notNull(),
+    /**
+     * When Temporal accepted the order's workflow; null while the API that inserted the row is still
+     * starting it. A create retried once this is set answers from this row and never starts a run
+     * again (Temporal forgets closed runs after retention). A row the workflow writes itself is
+     * started by definition, hence the default; the API inserts null explicitly.
+     */
+    workflowStartedAt: timestamp('workflow_started_at', { withTimezone: true }).defaultNow(),
     view: jsonb('view').$type<Omit<OrderView, 'timeline'>>().notNull(),
     total: integer('total'),
     currency: text('currency'),

@@ -1,5 +1,6 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { eq } from 'drizzle-orm';
 import type { Express } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -8,12 +9,13 @@ import { authenticateKey, parseApiKeys, signWebhook, verifyWebhook } from '../ap
 import { ALL_OPERATIONS } from '../api/contract.js';
 import { parseConfig } from '../config/index.js';
 import type { Database } from '../db/client.js';
+import { orders } from '../db/schema.js';
 import { orderWorkflowId } from '../domain/ids.js';
 import { roles } from '../domain/schemas.js';
 import { assertConforms } from './support/contract.js';
 import { type Caller, credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './support/credentials.js';
 import { testDatabase } from './support/database.js';
-import { PRODUCTION_POLICY } from './support/orders.js';
+import { orderRequest, PRODUCTION_POLICY } from './support/orders.js';
 import { freePort } from './support/ports.js';
 
 /**
@@ -340,6 +342,119 @@ describe('hardening', () => {
     expect(JSON.stringify(response.body)).not.toMatch(/127\.0\.0\.1|at .*\.js|ECONNREFUSED/);
     expect(Date.now() - started).toBeLessThan(5_000);
     await connection.close();
+  });
+
+  it('leaves no order behind when Temporal does not answer the start, and the retry once it is back starts it', async () => {
+    const order = orderRequest();
+    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const unreachable = createApp({
+      db,
+      temporal: new Client({ connection }),
+      auth: testAuth,
+      orderPolicy: PRODUCTION_POLICY,
+      temporalDeadlineMs: 1_000,
+      log: { error: () => {}, info: () => {} },
+    });
+    const failed = await request(unreachable).post('/orders').set(credentialHeaders('service')).send(order);
+    expect(failed.status).toBe(503);
+    await connection.close();
+    expect(await db.select().from(orders).where(eq(orders.orderId, order.orderId))).toEqual([]);
+
+    const starts: { workflowId: string }[] = [];
+    const back = createApp({
+      db,
+      temporal: {
+        withDeadline: <T>(_deadline: number, call: () => Promise<T>) => call(),
+        workflow: {
+          start: async (_workflow: string, options: { workflowId: string }) => {
+            starts.push(options);
+          },
+        },
+      } as unknown as Client,
+      auth: testAuth,
+      orderPolicy: PRODUCTION_POLICY,
+      log: { error: () => {}, info: () => {} },
+    });
+    const retried = await request(back).post('/orders').set(credentialHeaders('service')).send(order);
+    expect(retried.status).toBe(202);
+    expect(retried.body).toMatchObject({ orderId: order.orderId, status: 'received' });
+    expect(starts.map((start) => start.workflowId)).toEqual([orderWorkflowId(order.orderId)]);
+    expect(await db.select({ status: orders.status }).from(orders).where(eq(orders.orderId, order.orderId))).toEqual([{ status: 'received' }]);
+  });
+
+  it('answers 503, not 500, when an update call runs out of time as CANCELLED rather than DEADLINE_EXCEEDED', async () => {
+    const order = orderRequest();
+    const cancelled = Object.assign(new Error('1 CANCELLED: Call cancelled'), { code: 1 });
+    const slow = createApp({
+      db,
+      temporal: {
+        withDeadline: <T>(_deadline: number, call: () => Promise<T>) => call(),
+        workflow: {
+          start: async () => {},
+          getHandle: () => ({
+            async executeUpdate() {
+              throw new WorkflowUpdateRPCTimeoutOrCancelledError('Call cancelled', { cause: cancelled });
+            },
+          }),
+        },
+      } as unknown as Client,
+      auth: testAuth,
+      orderPolicy: PRODUCTION_POLICY,
+      log: { error: () => {}, info: () => {} },
+    });
+    expect((await request(slow).post('/orders').set(credentialHeaders('service')).send(order)).status).toBe(202);
+    const response = await request(slow).post(`/orders/${order.orderId}/cancel`).set(credentialHeaders('support')).send({ reason: 'too slow' });
+    expect(response.status).toBe(503);
+    expect(response.headers['retry-after']).toBe('5');
+  });
+
+  it('runs cancel, retry and return updates under an ID from the Idempotency-Key: a retry after a 503 reaches the same update; callers never share one', async () => {
+    const order = orderRequest();
+    const updates: { name: string; updateId: string | undefined }[] = [];
+    let timeouts = 1;
+    const app = createApp({
+      db,
+      temporal: {
+        withDeadline: <T>(_deadline: number, call: () => Promise<T>) => call(),
+        workflow: {
+          start: async () => {},
+          getHandle: () => ({
+            async executeUpdate(definition: { name: string }, options: { updateId?: string }) {
+              updates.push({ name: definition.name, updateId: options.updateId });
+              if (timeouts-- > 0) throw new WorkflowUpdateRPCTimeoutOrCancelledError('Deadline exceeded');
+              return { orderId: order.orderId };
+            },
+          }),
+        },
+      } as unknown as Client,
+      auth: testAuth,
+      orderPolicy: PRODUCTION_POLICY,
+      log: { error: () => {}, info: () => {} },
+    });
+    const post = (path: string, as: Caller, body: object, key?: string) =>
+      request(app)
+        .post(`/orders/${order.orderId}/${path}`)
+        .set({ ...credentialHeaders(as), ...(key ? { 'idempotency-key': key } : {}) })
+        .send(body);
+    expect((await request(app).post('/orders').set(credentialHeaders('service')).send(order)).status).toBe(202);
+
+    expect((await post('cancel', 'support', { reason: 'r' }, 'k1')).status).toBe(503);
+    const retried = await post('cancel', 'support', { reason: 'r' }, 'k1');
+    expect(retried.status).toBe(200);
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+    expect((await post('cancel', 'admin', { reason: 'r' }, 'k1')).status).toBe(200);
+    expect((await post('cancel', 'support', { reason: 'r' })).status).toBe(200);
+    expect((await post('retry', 'support', {}, 'k1')).status).toBe(200);
+    await post('returns', 'support', { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged' }, 'k1');
+
+    const [first, retry, admin, keyless, operatorRetry, ret] = updates;
+    expect(updates.map((update) => update.name)).toEqual(['cancelOrder', 'cancelOrder', 'cancelOrder', 'cancelOrder', 'retry', 'requestReturn']);
+    expect(first!.updateId).toMatch(/^cancelOrder-[0-9a-f]{64}$/);
+    expect(retry!.updateId).toBe(first!.updateId);
+    expect(admin!.updateId).not.toBe(first!.updateId);
+    expect(keyless!.updateId).toBeUndefined();
+    expect(operatorRetry!.updateId).toMatch(/^retryOrder-/);
+    expect(ret!.updateId).toMatch(/^requestReturn-/);
   });
 });
 

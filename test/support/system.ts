@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import express from 'express';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import type { Carriers, PaymentGateway } from '../../activities/ports.js';
 import { createApp } from '../../api/app.js';
 import { signWebhook } from '../../api/credentials.js';
 import type { Database } from '../../db/client.js';
@@ -33,6 +34,11 @@ export async function startSystem(options: {
   policy: OrderPolicy;
   warehouseDelayScale?: number;
   carrierDelayScale?: number;
+  /** Wrap the simulated carriers or payment gateway, e.g. to slow one call down. */
+  carriers?: (simulated: Carriers) => Carriers;
+  payments?: (simulated: PaymentGateway) => PaymentGateway;
+  /** How long the API waits on a workflow update before it answers 503 (30 s unless set). */
+  temporalUpdateDeadlineMs?: number;
   observe?: (answer: Observed) => void;
 }) {
   const env: TestWorkflowEnvironment = await devServerEnvironment();
@@ -42,6 +48,7 @@ export async function startSystem(options: {
     temporal: env.client,
     auth: testAuth,
     orderPolicy: options.policy,
+    temporalUpdateDeadlineMs: options.temporalUpdateDeadlineMs,
     log: { error: (e, m) => console.error(m, e), info: () => {} },
   });
   // A test may watch every answer (with the parsed body of its request).
@@ -60,9 +67,9 @@ export async function startSystem(options: {
     namespace: env.namespace ?? 'default',
     deps: {
       db,
-      payments: createSimulatedPaymentGateway({ db, delayScale: 0 }),
+      payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
       warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
-      carriers: createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 }),
+      carriers: (options.carriers ?? ((simulated) => simulated))(createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 })),
       notifier: createLoggingNotifier(() => {}),
     },
   });

@@ -28,11 +28,19 @@ export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment
   return env;
 }
 
-/** A real Temporal dev server (the CLI), with the order search attributes registered. */
+/**
+ * A real Temporal dev server (the CLI), with the order search attributes registered. Its transfer
+ * queue acknowledges every second (30 s by default), so a deleted closed run (what retention does
+ * to it) is gone in seconds.
+ */
 export async function devServerEnvironment(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   const path = temporalCliPath();
   return TestWorkflowEnvironment.createLocal({
-    server: { ...(path ? { executable: executable(path) } : {}), searchAttributes: ORDER_SEARCH_ATTRIBUTES },
+    server: {
+      ...(path ? { executable: executable(path) } : {}),
+      searchAttributes: ORDER_SEARCH_ATTRIBUTES,
+      extraArgs: ['--dynamic-config-value', 'history.transferProcessorUpdateAckInterval="1s"'],
+    },
   });
 }
