@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { initialOrderView, type OrderView, type TimelineEvent } from '../domain/order.js';
 import type { OrderStatus } from '../domain/statuses.js';
 import type { Database } from '../db/client.js';
@@ -18,23 +18,54 @@ export interface CustomerNotification {
   sentAt: string;
 }
 
-/** The order as the API answers it: the workflow's view, its timeline and the customer's messages. */
-export type OrderResource = OrderView & { notifications: CustomerNotification[] };
+/** A message recorded for the customer that the notifier has not accepted yet (the outbox). */
+export interface PendingNotification {
+  kind: string;
+  subject: string;
+  recordedAt: string;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string;
+}
 
-async function notificationsOf(db: Database, orderId: string): Promise<CustomerNotification[]> {
-  const sent = await db.select().from(notifications).where(eq(notifications.orderId, orderId)).orderBy(asc(notifications.sentAt), asc(notifications.id));
-  return sent.map((message) => ({ kind: message.kind, subject: message.subject, sentAt: message.sentAt.toISOString() }));
+/** The order as the API answers it: the workflow's view, its timeline and the customer's messages. */
+export type OrderResource = OrderView & { notifications: CustomerNotification[]; pendingNotifications: PendingNotification[] };
+
+async function notificationsOf(db: Database, orderId: string): Promise<Pick<OrderResource, 'notifications' | 'pendingNotifications'>> {
+  const [sent, pending] = await Promise.all([
+    db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.orderId, orderId), isNotNull(notifications.sentAt)))
+      .orderBy(asc(notifications.sentAt), asc(notifications.id)),
+    db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.orderId, orderId), isNull(notifications.sentAt)))
+      .orderBy(asc(notifications.id)),
+  ]);
+  return {
+    notifications: sent.map((message) => ({ kind: message.kind, subject: message.subject, sentAt: message.sentAt!.toISOString() })),
+    pendingNotifications: pending.map((message) => ({
+      kind: message.kind,
+      subject: message.subject,
+      recordedAt: message.createdAt.toISOString(),
+      attempts: message.attempts,
+      lastError: message.lastError,
+      nextAttemptAt: message.nextAttemptAt.toISOString(),
+    })),
+  };
 }
 
 /** A view the workflow answered (an update's result) as the API answers orders. */
 export async function asOrderResource(db: Database, view: OrderView): Promise<OrderResource> {
-  return { ...view, notifications: await notificationsOf(db, view.orderId) };
+  return { ...view, ...(await notificationsOf(db, view.orderId)) };
 }
 
 export async function orderView(db: Database, orderId: string): Promise<OrderResource | null> {
   const row = await findOrder(db, orderId);
   if (!row) return null;
-  const [events, sent] = await Promise.all([
+  const [events, told] = await Promise.all([
     db.select().from(orderEvents).where(eq(orderEvents.orderId, orderId)).orderBy(asc(orderEvents.seq)),
     notificationsOf(db, orderId),
   ]);
@@ -48,7 +79,7 @@ export async function orderView(db: Database, orderId: string): Promise<OrderRes
   // jsonb keeps keys sorted; answer in the view's own field order, which reads better.
   const fieldOrder = Object.keys(initialOrderView(row.input)) as (keyof OrderView)[];
   const view = Object.fromEntries(fieldOrder.map((key) => [key, key === 'timeline' ? timeline : row.view[key]])) as unknown as OrderView;
-  return { ...view, notifications: sent };
+  return { ...view, ...told };
 }
 
 interface Cursor {

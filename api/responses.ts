@@ -89,6 +89,7 @@ const EXAMPLE_ORDER: OrderResource = {
     { seq: 2, at: '2025-01-15T10:30:02.000Z', type: 'order_confirmed', status: 'confirmed' },
   ],
   notifications: [{ kind: 'confirmation', subject: 'Order demo-1001 confirmed', sentAt: '2025-01-15T10:30:02.000Z' }],
+  pendingNotifications: [],
 };
 
 export const OrderViewSchema = z
@@ -127,7 +128,19 @@ export const OrderViewSchema = z
     timeline: z.array(z.object({ seq: z.number().int(), at: timestamp, type: z.string(), status: z.enum(ORDER_STATUSES), detail: z.string().optional() })),
     notifications: z
       .array(z.object({ kind: z.string().meta({ description: 'confirmation, shipped:<shipmentId>, delivered, refund_issued:<returnId>, …' }), subject: z.string(), sentAt: timestamp }))
-      .meta({ description: 'What the customer was told, once per kind (and subject).' }),
+      .meta({ description: 'What the customer was told, once per kind (and subject): the messages the notifier accepted.' }),
+    pendingNotifications: z
+      .array(
+        z.object({
+          kind: z.string(),
+          subject: z.string(),
+          recordedAt: timestamp,
+          attempts: z.number().int().meta({ description: 'Hand-overs to the notifier tried so far.' }),
+          lastError: z.string().nullable().meta({ description: 'Why the last hand-over failed.' }),
+          nextAttemptAt: timestamp.meta({ description: 'Not tried again before this (backoff after a failure).' }),
+        }),
+      )
+      .meta({ description: 'Messages recorded for the customer that the notifier has not accepted yet; retried with backoff, never holding up the order.' }),
   })
   .meta({ id: 'OrderView', description: 'An order as the read model holds it, with its timeline and the messages its customer was sent.', example: EXAMPLE_ORDER });
 

@@ -233,7 +233,10 @@ export const orderEvents = pgTable(
   (t) => [primaryKey({ columns: [t.orderId, t.seq] })],
 );
 
-/** Messages sent to customers, one per order and kind. */
+/**
+ * Messages to customers, one per order and kind: an outbox. The workflow's activity records a
+ * message (pending); the dispatcher hands it to the notifier and marks it sent.
+ */
 export const notifications = pgTable(
   'notifications',
   {
@@ -243,9 +246,21 @@ export const notifications = pgTable(
     recipient: text('recipient').notNull(),
     subject: text('subject').notNull(),
     body: text('body').notNull(),
-    sentAt: createdAt(),
+    /** When the workflow recorded the message. */
+    createdAt: createdAt(),
+    /** When the notifier accepted it; null while it waits in the outbox. */
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    /** Hand-overs tried, the one in flight included. */
+    attempts: integer('attempts').notNull().default(0),
+    /** Not tried before this: the backoff after a failure, or the lease of a dispatcher sending it now. */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Why the last hand-over failed; null once sent. */
+    lastError: text('last_error'),
   },
-  (t) => [uniqueIndex('notifications_once').on(t.orderId, t.kind)],
+  (t) => [
+    uniqueIndex('notifications_once').on(t.orderId, t.kind),
+    index('notifications_pending').on(t.nextAttemptAt).where(sql`${t.sentAt} is null`),
+  ],
 );
 
 /**

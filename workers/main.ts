@@ -1,6 +1,7 @@
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { type Config, config, workerDatabasePoolSize } from '../config/index.js';
+import { runNotificationDispatcher } from '../activities/notification-dispatcher.js';
 import { createDatabase } from '../db/client.js';
 import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.js';
 import { createLogger } from './logger.js';
@@ -18,7 +19,11 @@ function simulatorTarget(settings: Config): DeliveryTarget {
   };
 }
 
-/** The order worker: connect, run until SIGINT/SIGTERM, then drain and close everything. */
+/**
+ * The order worker: connect, run until SIGINT/SIGTERM, then drain and close everything. Beside the
+ * Temporal worker it runs the notification dispatcher (customer messages out of the outbox) and,
+ * with SIMULATORS, the simulated parties' callbacks; both stop after the worker has drained.
+ */
 async function main(): Promise<void> {
   const settings = config();
   const logger = createLogger('worker', settings.LOG_LEVEL);
@@ -33,7 +38,8 @@ async function main(): Promise<void> {
   // Sized together: a connection for every activity the worker runs at once (see config).
   const db = createDatabase(settings.DATABASE_URL, { max: workerDatabasePoolSize(settings) });
   const connection = await NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-  const stopSimulators = new AbortController();
+  const stopLoops = new AbortController();
+  let loops: Promise<unknown> = Promise.resolve();
   try {
     const parties = simulatedParties(db, settings.SIM_DELAY_SCALE, (message, fields) => logger.info(fields, message));
     const worker = await createOrderWorker({
@@ -45,14 +51,17 @@ async function main(): Promise<void> {
     const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
     const schedule = await ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE });
     logger.info({ every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }, `reconcile-orders schedule ${schedule}`);
-    const simulators = target ? runDeliveryLoop(db, target, stopSimulators.signal, (m) => logger.warn(m)) : Promise.resolve();
+    loops = Promise.all([
+      runNotificationDispatcher({ db, notifier: parties.notifier }, stopLoops.signal, (m) => logger.warn(m)),
+      target ? runDeliveryLoop(db, target, stopLoops.signal, (m) => logger.warn(m)) : null,
+    ]);
     logger.info({ taskQueue: worker.options.taskQueue, namespace: settings.TEMPORAL_NAMESPACE }, 'worker running');
     // Resolves once the SDK's own SIGINT/SIGTERM handling has drained in-flight tasks.
     await worker.run();
-    stopSimulators.abort();
-    await simulators;
   } finally {
-    stopSimulators.abort();
+    // The loops finish the round in flight (a send is bounded by its timeout) before the database closes.
+    stopLoops.abort();
+    await loops;
     await connection.close();
     await db.close();
   }

@@ -7,6 +7,7 @@ import { createApp } from '../../api/app.js';
 import { signWebhook } from '../../api/credentials.js';
 import type { Database } from '../../db/client.js';
 import type { OrderPolicy, OrderView } from '../../domain/order.js';
+import { runNotificationDispatcher } from '../../activities/notification-dispatcher.js';
 import { runDeliveryLoop } from '../../simulators/deliveries.js';
 import { createSimulatedCarriers } from '../../simulators/carriers.js';
 import { createLoggingNotifier } from '../../simulators/notifier.js';
@@ -62,6 +63,9 @@ export async function startSystem(options: {
     const listening = observed.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  // What the customer's mail provider accepted, by idempotency key, in order; `notifier.setDown` stages an outage.
+  const notices: string[] = [];
+  const notifier = createLoggingNotifier((_message, fields) => notices.push(String(fields.idempotencyKey)));
   const worker: Worker = await createOrderWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
@@ -70,7 +74,7 @@ export async function startSystem(options: {
       payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
       warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
       carriers: (options.carriers ?? ((simulated) => simulated))(createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 })),
-      notifier: createLoggingNotifier(() => {}),
+      notifier,
     },
   });
   const running = worker.run();
@@ -78,6 +82,11 @@ export async function startSystem(options: {
   // The simulated warehouse calls with its warehouse key; the carriers sign with the shared secret.
   const target = { baseUrl, apiKey: TEST_KEYS.warehouse, carrierWebhookSecret: TEST_CARRIER_SECRET };
   const simulators = runDeliveryLoop(db, target, stopSimulators.signal, (m) => console.error(m));
+  // Customer messages leave the outbox as in a worker process, retried quickly after an outage.
+  const dispatcher = runNotificationDispatcher({ db, notifier }, stopSimulators.signal, (m) => console.error(m), {
+    idleMs: 100,
+    backoff: { initialMs: 200, maxMs: 1_000 },
+  });
 
   /**
    * Calls the API as an admin unless told otherwise (`as`: a role, or `anonymous` for no
@@ -130,7 +139,7 @@ export async function startSystem(options: {
 
   async function stop(): Promise<void> {
     stopSimulators.abort();
-    await simulators;
+    await Promise.all([simulators, dispatcher]);
     worker.shutdown();
     await running;
     await new Promise((resolve) => server.close(resolve));
@@ -138,7 +147,7 @@ export async function startSystem(options: {
     await db.close();
   }
 
-  return { env, db, api, carrierWebhook, waitForOrder, baseUrl, target, stop };
+  return { env, db, api, carrierWebhook, waitForOrder, baseUrl, target, notifier, notices, stop };
 }
 
 export type System = Awaited<ReturnType<typeof startSystem>>;
