@@ -43,6 +43,10 @@ export function returnsRouter(context: ApiContext): Router {
       if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FailureType.ReturnNotAllowed) {
         throw new ProblemError(409, 'Return not possible', error.cause.message);
       }
+      // No carrier sold the prepaid label: nothing was claimed; the same request may be tried again later.
+      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FailureType.ReturnLabelUnavailable) {
+        throw new ProblemError(503, 'Return label unavailable', `${error.cause.message}. Nothing was claimed; try again later.`, undefined, { 'retry-after': '60' });
+      }
       throw error;
     }
   });

@@ -115,7 +115,8 @@ describe('an order whose workflow an operator terminated', () => {
     expect(after.cancellation).toEqual({ reason: 'order workflow terminated while the order was confirmed', requestedBy: 'reconciler', free: true });
     expect(after.timeline.at(-1)).toMatchObject({ type: 'reconciled', status: 'cancelled' });
     expect(after.timeline.at(-1).detail).toContain('voided the authorization');
-    expect(after.notifications.map((n: { kind: string }) => n.kind)).toContain('cancelled');
+    // The customer hears of it (through the outbox, once the dispatcher has sent it).
+    await waitForView(terminated.orderId, (view) => (view as unknown as { notifications: { kind: string }[] }).notifications.some((n) => n.kind === 'cancelled'));
     expect(await ledgerCheck(ids)).toEqual([]);
 
     // A second run finds nothing to do; the running order went its own way and completes.
@@ -199,6 +200,44 @@ describe('an order whose workflow an operator terminated', () => {
     expect(retried.status).toBe(200);
     expect(retried.body.status).toBe('cancelled');
     expect(await orderWorkflowState(system.env.client, request.orderId)).toEqual({ closed: true, status: 'NOT_FOUND', closedAt: null });
+  });
+});
+
+/**
+ * Cancel in Temporal Web (or `temporal workflow cancel`) is an admin's cancel: the workflow itself
+ * undoes everything, closes the read model and ends Canceled; nothing is left for the reconciler.
+ */
+describe('an order an operator cancels in Temporal Web', () => {
+  it('in the free-cancel buffer: the authorization is voided, the stock released, the run Canceled, the ledger clean', async () => {
+    const sku = await isolatedProduct(system.db, { 'wh-east': 4 }, 1200);
+    const order = orderRequest({ orderId: newOrderId('webcancel'), items: [{ sku, quantity: 2 }] });
+    expect((await system.api('POST', '/orders', order)).status).toBe(202);
+    await waitForView(order.orderId, (view) => view.status === 'confirmed' && view.payment.status === 'authorized');
+    const handle = system.env.client.workflow.getHandle(orderWorkflowId(order.orderId));
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    const view = await waitForView(order.orderId, (v) => v.status === 'cancelled');
+    expect(view.cancellation).toEqual({ reason: 'cancelled in Temporal Web', requestedBy: 'temporal-operator', free: true });
+    expect(view.payment.status).toBe('voided');
+    const ledger = await system.db.select().from(payments).where(eq(payments.orderId, order.orderId));
+    expect(ledger.map((row) => row.kind).sort()).toEqual(['authorize', 'void']);
+    expect(await stockOf(system.db, sku)).toEqual({ 'wh-east': { onHand: 4, reserved: 0 } });
+    expect(await ledgerCheck([order.orderId])).toEqual([]);
+  });
+
+  it('after capture and pick: the capture is refunded and the picked units go back on the shelf', async () => {
+    const sku = await isolatedProduct(system.db, { 'wh-east': 3 }, 900);
+    const order = orderRequest({ orderId: newOrderId('webcancel-picked'), items: [{ sku, quantity: 3 }] });
+    expect((await system.api('POST', '/orders', order)).status).toBe(202);
+    const picked = await waitForView(order.orderId, (view) => view.timeline.some((event) => event.type === 'picked'));
+    await system.env.client.workflow.getHandle(orderWorkflowId(order.orderId)).cancel();
+    const view = await waitForView(order.orderId, (v) => v.status === 'cancelled');
+    expect(view.cancellation).toMatchObject({ requestedBy: 'temporal-operator', free: false });
+    const ledger = await system.db.select().from(payments).where(eq(payments.orderId, order.orderId));
+    expect(ledger.filter((row) => row.kind === 'refund').map((row) => row.amount)).toEqual([picked.totals!.total]);
+    expect(await stockOf(system.db, sku)).toEqual({ 'wh-east': { onHand: 3, reserved: 0 } });
+    expect(await ledgerCheck([order.orderId])).toEqual([]);
   });
 });
 

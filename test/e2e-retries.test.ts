@@ -63,6 +63,8 @@ describe('a create redelivered after its order closed', () => {
     await system.waitForOrder(order.orderId, settled);
     const handle = system.env.client.workflow.getHandle(orderWorkflowId(order.orderId));
     await handle.result();
+    // The final view, once the outbox has sent the cancellation notice too.
+    await eventually(async () => (await system.api('GET', `/orders/${order.orderId}`)).body.pendingNotifications.length === 0, 'the notices to be sent');
     const final = (await system.api('GET', `/orders/${order.orderId}`)).body;
 
     // Retention expiry, as Temporal does it: the closed run is deleted.
