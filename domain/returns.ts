@@ -59,3 +59,22 @@ export function authorizedUnits<U extends Line>(authorized: readonly Line[], rec
     return quantity > 0 ? [{ ...unit, quantity }] : [];
   });
 }
+
+/**
+ * What a return parcel is refunded: the catalog price of every authorized unit that came back,
+ * whatever its condition, plus the order's shipping once (`shippingRefunded` says whether an
+ * earlier return took it) when the reason is the seller's fault.
+ */
+export function returnRefund<U extends Line>(input: {
+  authorized: readonly Line[];
+  received: readonly U[];
+  prices: readonly { sku: string; unitPrice: number }[];
+  reason: string;
+  shipping: number;
+  shippingRefunded: boolean;
+}): { units: U[]; itemsPrice: number; shipping: number } {
+  const units = authorizedUnits(input.authorized, input.received);
+  const itemsPrice = units.reduce((sum, unit) => sum + unit.quantity * (input.prices.find((line) => line.sku === unit.sku)?.unitPrice ?? 0), 0);
+  const sellerFault = (SELLER_FAULT_REASONS as readonly string[]).includes(input.reason);
+  return { units, itemsPrice, shipping: sellerFault && !input.shippingRefunded ? input.shipping : 0 };
+}

@@ -5,7 +5,7 @@ import { type UndoPhase, undoSequence } from '../domain/compensation.js';
 import type { PricedLine } from '../domain/order.js';
 import { chooseBox, weightWithinTolerance } from '../domain/packaging.js';
 import { orderTotals } from '../domain/pricing.js';
-import { authorizedUnits, returnRefusal, unitsLeftToReturn } from '../domain/returns.js';
+import { authorizedUnits, returnRefund, returnRefusal, unitsLeftToReturn } from '../domain/returns.js';
 import { chooseCarrierService } from '../activities/shipping.js';
 
 /** The pure rules the workflow and the API lean on. */
@@ -121,5 +121,25 @@ describe('undoSequence: what a closing order undoes first', () => {
     { case: 'nothing done yet', registered: [], expected: [] },
   ])('$case', ({ registered, expected }) => {
     expect(undoSequence(registered).map((undo) => undo.name)).toEqual(expected);
+  });
+});
+
+describe('returnRefund: what a return parcel is refunded', () => {
+  const prices = [
+    { sku: 'MUG', unitPrice: 1400 },
+    { sku: 'BOOK', unitPrice: 3600 },
+  ];
+  const mug = (quantity: number, condition: 'resalable' | 'damaged') => ({ sku: 'MUG', quantity, condition });
+  it.each([
+    { case: 'seller fault: the items and the shipping', reason: 'damaged', shippingRefunded: false, received: [mug(1, 'damaged'), mug(1, 'resalable')], units: 2, itemsPrice: 2800, shipping: 699 },
+    { case: 'seller fault, shipping already refunded by an earlier return', reason: 'wrong_item', shippingRefunded: true, received: [mug(2, 'resalable')], units: 2, itemsPrice: 2800, shipping: 0 },
+    { case: "the customer's choice: no shipping", reason: 'no_longer_needed', shippingRefunded: false, received: [mug(2, 'resalable')], units: 2, itemsPrice: 2800, shipping: 0 },
+    { case: 'more in the box than authorized: only the authorized units', reason: 'other', shippingRefunded: false, received: [mug(3, 'resalable')], units: 2, itemsPrice: 2800, shipping: 0 },
+    { case: 'nothing authorized came back', reason: 'damaged', shippingRefunded: false, received: [{ sku: 'BOOK', quantity: 1, condition: 'resalable' as const }], units: 0, itemsPrice: 0, shipping: 699 },
+  ])('$case', ({ reason, shippingRefunded, received, units, itemsPrice, shipping }) => {
+    const refund = returnRefund({ authorized: [{ sku: 'MUG', quantity: 2 }], received, prices, reason, shipping: 699, shippingRefunded });
+    expect(refund.units.reduce((sum, unit) => sum + unit.quantity, 0)).toBe(units);
+    expect(refund.itemsPrice).toBe(itemsPrice);
+    expect(refund.shipping).toBe(shipping);
   });
 });

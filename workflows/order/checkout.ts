@@ -1,0 +1,82 @@
+import { condition } from '@temporalio/workflow';
+import { FailureType } from '../../domain/errors.js';
+import { failureMessage, failureType, formatMoney, OrderClosing } from '../outcomes.js';
+import { steps } from '../proxies.js';
+import type { Order } from './state.js';
+import { refundCapture } from './undos.js';
+
+// The money side of an order until the parcel is on its way: price, authorize, buffer, capture.
+
+/** Prices the lines from the catalog (never from the caller); an item no longer sold rejects the order. */
+export async function price(order: Order): Promise<void> {
+  const { orderId, request, view } = order;
+  const quote = await order
+    .runStep('price the order', () => steps.quoteOrder({ items: request.items, shippingSpeed: request.shippingSpeed }), [FailureType.UnknownSku])
+    .catch((error: unknown) => {
+      if (failureType(error) !== FailureType.UnknownSku) throw error;
+      throw new OrderClosing('rejected', 'order_rejected', failureMessage(error), {
+        kind: 'rejected',
+        subject: `Order ${orderId} could not be accepted`,
+        body: 'An item in your order is no longer sold. Nothing was charged.',
+      });
+    });
+  order.lines = quote.lines;
+  view.items = quote.lines.map(({ sku, name, quantity, unitPrice }) => ({ sku, name, quantity, unitPrice }));
+  view.totals = quote.totals;
+}
+
+/** Authorizes the total (its void registered first); a decline closes the order, nothing charged. */
+export async function authorize(order: Order): Promise<void> {
+  const { orderId, request, view, totals } = order;
+  order.undo.push({
+    name: 'void the authorization',
+    phase: 'money',
+    run: async (act) => {
+      const { voided, refunded = 0 } = await act.voidPayment({ orderId });
+      // The gateway had captured after all (the capture's answer was lost): that money came back by refund.
+      if (refunded > 0) {
+        view.payment = { ...view.payment, status: 'refunded', captured: Math.max(view.payment.captured, refunded), refunded: view.payment.refunded + refunded };
+        return `refunded ${formatMoney(refunded, totals.currency)}`;
+      }
+      if (voided === 0) return null;
+      view.payment = { ...view.payment, status: 'voided' };
+      return `voided ${formatMoney(voided, totals.currency)}`;
+    },
+  });
+  await order
+    .runStep('authorize the payment', () => steps.authorizePayment({ orderId, token: request.payment.token, amount: totals.total, currency: totals.currency }), [
+      FailureType.PaymentDeclined,
+    ])
+    .catch((error: unknown) => {
+      if (failureType(error) !== FailureType.PaymentDeclined) throw error;
+      view.payment = { ...view.payment, status: 'declined' };
+      throw new OrderClosing('payment_failed', 'payment_declined', failureMessage(error), {
+        kind: 'payment_failed',
+        subject: `Payment for order ${orderId} was declined`,
+        body: 'Your payment was declined, so the order was not placed. Nothing was charged.',
+      });
+    });
+  view.payment = { ...view.payment, status: 'authorized', authorized: totals.total };
+  await order.record('order_confirmed', 'confirmed');
+  await order.notify({
+    kind: 'confirmation',
+    subject: `Order ${orderId} confirmed`,
+    body: `Thank you, ${request.customer.name}. Total ${formatMoney(totals.total, totals.currency)}. You can cancel free of charge until ${view.cancellableUntil}.`,
+  });
+}
+
+/** The free-cancel buffer: nothing is charged or picked before it ends (or a cancel arrives). */
+export async function cancellationBuffer(order: Order): Promise<void> {
+  const bufferLeft = Date.parse(order.view.cancellableUntil) - Date.now();
+  if (bufferLeft > 0) await condition(() => order.cancelRequest !== null, bufferLeft, { summary: 'cancellation buffer' });
+}
+
+/** Captures the total (its refund registered first). */
+export async function capture(order: Order): Promise<void> {
+  const { orderId, totals } = order;
+  order.undo.push(refundCapture(order));
+  await order.runStep('capture the payment', () => steps.capturePayment({ orderId, amount: totals.total, currency: totals.currency }));
+  order.captured = true;
+  order.view.payment = { ...order.view.payment, status: 'captured', captured: totals.total };
+  await order.record('payment_captured', 'processing');
+}

@@ -1,0 +1,101 @@
+import { CancellationScope, log } from '@temporalio/workflow';
+import { BOXES, chooseBox, packedWeightGrams, weightWithinTolerance } from '../../domain/packaging.js';
+import { mustComplete, steps } from '../proxies.js';
+import { reserve } from './reserve.js';
+import type { Order } from './state.js';
+import { refundCapture, releaseReservation } from './undos.js';
+import { warehouseTask } from './warehouse-task.js';
+
+/**
+ * Pick, pack, label and hand over one shipment from the reserved warehouse. Until the hand-over
+ * every effect has its undo registered; after it, only a refund undoes anything.
+ */
+export async function shipFromWarehouse(order: Order): Promise<void> {
+  const { orderId, request, view } = order;
+  order.shipmentNumber += 1;
+  const number = order.shipmentNumber;
+  order.undo.push({
+    name: 'withdraw open warehouse tasks',
+    phase: 'warehouse_tasks',
+    run: async (act) => {
+      for (const taskId of order.requestedTasks) await act.cancelWarehouseTask({ taskId });
+      return null;
+    },
+  });
+
+  // A short pick writes the missing units off and starts over with a new reservation.
+  for (;;) {
+    const warehouseId = view.warehouseId!;
+    const pick = await warehouseTask(order, 'pick', (taskId) => steps.requestPick({ taskId, orderId, warehouseId, lines: order.warehouseLines() }));
+    if (!pick.shortages?.length) break;
+    const shortages = pick.shortages;
+    await order.runStep('record the short pick', () => steps.recordShortPick({ orderId, shortages }));
+    await order.runStep('release the rest of the pick', () => steps.releaseStock({ orderId }));
+    await order.record('short_pick', 'processing', shortages.map((s) => `${s.quantity} × ${s.sku} ${s.reason} at ${warehouseId}`).join('; '));
+    await reserve(order);
+  }
+
+  let packRequested = false;
+  order.undo.push({
+    name: 'put picked units back on the shelf',
+    phase: 'shelf',
+    run: async (act) => {
+      await act.requestReturnToShelf({ taskId: `${orderId}-reshelve-${number}`, orderId, warehouseId: view.warehouseId!, lines: order.warehouseLines(), unpack: packRequested });
+      await act.returnPickedToShelf({ orderId });
+      return packRequested ? 'unpacked and re-shelved' : 're-shelved';
+    },
+  });
+  await order.runStep('record the pick', () => steps.recordPick({ orderId }));
+  await order.record('picked', 'processing');
+
+  const warehouseId = view.warehouseId!;
+  const box = chooseBox(order.lines) ?? BOXES[BOXES.length - 1]!;
+  const expectedWeightGrams = packedWeightGrams(order.lines, box);
+  if (!chooseBox(order.lines)) log.warn('items exceed the standard boxes; the warehouse packs by hand', { orderId, box: box.code });
+  const packed = await warehouseTask(
+    order,
+    'pack',
+    (taskId) => {
+      packRequested = true;
+      return steps.requestPack({ taskId, orderId, warehouseId, lines: order.warehouseLines(), box, expectedWeightGrams });
+    },
+    (event) => event.measuredWeightGrams === undefined || weightWithinTolerance(expectedWeightGrams, event.measuredWeightGrams),
+  );
+  const weightGrams = packed.measuredWeightGrams ?? expectedWeightGrams;
+  await order.record('packed', 'processing', `box ${box.code}, ${weightGrams} g`);
+
+  order.undo.push({
+    name: 'void the label',
+    phase: 'label',
+    run: async (act) => {
+      const { voided } = await act.voidLabel({ orderId, shipmentNumber: number });
+      if (!voided) return null;
+      view.shipment = null;
+      return `voided label ${voided}`;
+    },
+  });
+  const shipment = await order.runStep('buy the label', () =>
+    steps.buyLabel({ orderId, shipmentNumber: number, warehouseId, shippingAddress: request.shippingAddress, shippingSpeed: request.shippingSpeed, box, weightGrams }),
+  );
+  view.shipment = shipment;
+  view.deliveryAttempts = 0;
+  await order.record('label_created', 'processing', `${shipment.carrier} ${shipment.service} ${shipment.trackingNumber}`);
+
+  // The point of no return: once the carrier has the parcel, only a return helps.
+  order.checkpoint();
+  order.leftWarehouse = true;
+  await CancellationScope.nonCancellable(async () => {
+    await mustComplete.handOverToCarrier({ carrier: shipment.carrier, service: shipment.service, trackingNumber: shipment.trackingNumber });
+    await mustComplete.recordShipped({ orderId });
+  });
+  // What is left to undo is the money (and a reship's reservation); the units are with the carrier.
+  order.undo.splice(0, order.undo.length, releaseReservation(order), refundCapture(order));
+  view.shipment = { ...shipment, status: 'shipped' };
+  await order.record('shipped', 'shipped', `${shipment.carrier} ${shipment.trackingNumber}`);
+  await order.notify({
+    kind: 'shipped',
+    about: shipment.shipmentId,
+    subject: `Order ${orderId} has shipped`,
+    body: `Your parcel is on its way with ${shipment.carrier} (${shipment.service}), tracking number ${shipment.trackingNumber}, expected by ${shipment.promisedBy}.`,
+  });
+}
