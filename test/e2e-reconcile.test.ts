@@ -102,7 +102,7 @@ describe('an order whose workflow an operator terminated', () => {
         was: 'confirmed',
         workflow: 'TERMINATED',
         outcome: 'cancelled',
-        released: [`released 2 × ${sku} at wh-east`, `voided the authorization of ${(confirmed.totals!.total / 100).toFixed(2)} USD`],
+        released: [`voided the authorization of ${(confirmed.totals!.total / 100).toFixed(2)} USD`, `released 2 × ${sku} at wh-east`],
       },
     ]);
     const ledger = await system.db.select().from(payments).where(eq(payments.orderId, terminated.orderId));
@@ -151,7 +151,7 @@ describe('an order whose workflow an operator terminated', () => {
         was: 'processing',
         workflow: 'TERMINATED',
         outcome: 'cancelled',
-        released: [`re-shelved 3 × ${sku} at wh-west`, `refunded ${(total / 100).toFixed(2)} USD`],
+        released: [`refunded ${(total / 100).toFixed(2)} USD`, `re-shelved 3 × ${sku} at wh-west`],
       },
     ]);
     const ledger = await system.db.select().from(payments).where(eq(payments.orderId, order.orderId));

@@ -68,17 +68,27 @@ export async function reconcileOrdersWorkflow(input: ReconcileInput = { grace: '
   return { checked: found.checked, awaitingHuman: found.awaitingHuman, orders: results };
 }
 
-/** Releases everything one order holds, in the order workflow's undo order, then closes its read model. */
+/** Releases everything one order holds, in the order workflow's undo order (money first), then closes its read model. */
 async function reconcile(order: OrphanedOrder): Promise<ReconciledOrder> {
   const { orderId } = order;
   const released: string[] = [];
   const voidedLabels: string[] = [];
+  // Money first, as the order workflow's own undos (domain/compensation.ts): a hold on the card, or
+  // a capture when the goods never left.
+  const { voided } = await effects.voidPayment({ orderId });
+  if (voided > 0) released.push(`voided the authorization of ${formatMoney(voided, order.currency)}`);
+  let refunded = 0;
+  if (!order.leftWarehouse) {
+    // The same key as a cancel's refund: a cancel that refunded before the Terminate is not repeated.
+    ({ refunded } = await effects.refundPayment({ orderId, reason: 'cancel' }));
+    if (refunded > 0) released.push(`refunded ${formatMoney(refunded, order.currency)}`);
+  }
   for (const taskId of order.warehouseTaskIds) await effects.cancelWarehouseTask({ taskId });
   for (const shipmentNumber of order.unusedLabels) {
-    const { voided } = await effects.voidLabel({ orderId, shipmentNumber });
-    if (voided) {
-      voidedLabels.push(voided);
-      released.push(`voided label ${voided}`);
+    const { voided: label } = await effects.voidLabel({ orderId, shipmentNumber });
+    if (label) {
+      voidedLabels.push(label);
+      released.push(`voided label ${label}`);
     }
   }
   for (const [i, { warehouseId, lines, packed }] of order.picked.entries()) {
@@ -90,14 +100,6 @@ async function reconcile(order: OrphanedOrder): Promise<ReconciledOrder> {
   }
   await effects.releaseStock({ orderId });
   if (order.held.length > 0) released.push(`released ${order.held.join(', ')}`);
-  const { voided } = await effects.voidPayment({ orderId });
-  if (voided > 0) released.push(`voided the authorization of ${formatMoney(voided, order.currency)}`);
-  let refunded = 0;
-  if (!order.leftWarehouse) {
-    // The same key as a cancel's refund: a cancel that refunded before the Terminate is not repeated.
-    ({ refunded } = await effects.refundPayment({ orderId, reason: 'cancel' }));
-    if (refunded > 0) released.push(`refunded ${formatMoney(refunded, order.currency)}`);
-  }
   const why = `order workflow ${order.workflow === 'NOT_FOUND' ? 'not found' : order.workflow.toLowerCase()} while the order was ${order.status}`;
   if (order.leftWarehouse) {
     const reason = `${why}; its parcel had left the warehouse, so tracking, delivery and returns no longer run: settle it by hand (reset the workflow, or refund)`;
