@@ -3,17 +3,20 @@ import { type ApiKey, firstKeyFor, parseApiKeys } from '../api/credentials.js';
 import { durationMs } from '../domain/durations.js';
 
 /**
- * The one place that reads `process.env`. Every name here is part of the contract (README);
+ * The one place that reads `process.env`. Every name here is part of the contract (docs/configuration.md);
  * defaults are right for production and overridable for demos and tests.
  */
-const duration = z.string().refine((value) => {
-  try {
-    durationMs(value);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'a duration such as 20s, 30m or 30d');
+const duration = z
+  .string()
+  .refine((value) => {
+    try {
+      durationMs(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'a duration such as 20s, 30m or 30d')
+  .meta({ format: 'duration' });
 
 /** `Boolean('false') === true`, so booleans are parsed by name. */
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -31,58 +34,100 @@ const apiKeys = z
     }
   });
 
-const Env = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  /** Unset: the start command and the tests run an embedded Postgres. */
-  DATABASE_URL: z.url().optional(),
-  /** Unset: the start command runs a local Temporal dev server on 127.0.0.1:7233. */
-  TEMPORAL_ADDRESS: z.string().min(1).optional(),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  CANCELLATION_BUFFER: duration.default('30m'),
-  RETURN_WINDOW: duration.default('30d'),
-  WAREHOUSE_TASK_SLA: duration.default('4h'),
-  WAREHOUSE_TASK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
-  DELIVERY_GRACE: duration.default('2d'),
-  /** When no warehouse can ship a whole order: `wait` for a restock (up to BACKORDER_WAIT) or `reject` it. */
-  BACKORDER_POLICY: z.enum(['wait', 'reject']).default('wait'),
-  BACKORDER_WAIT: duration.default('7d'),
-  /** How often a backordered order tries to reserve again even when no restock was signalled. */
-  BACKORDER_RETRY_INTERVAL: duration.default('1h'),
-  /** How long the carrier has after a delivery exception before the policy reships or refunds. */
-  DELIVERY_EXCEPTION_WAIT: duration.default('3d'),
-  /** What a lost parcel gets after DELIVERY_EXCEPTION_WAIT: `reship` from stock or `refund`. */
-  DELIVERY_EXCEPTION_POLICY: z.enum(['reship', 'refund']).default('reship'),
-  /** How long a return authorization waits for the customer's parcel before it expires. */
-  RETURN_SHIPPING_WINDOW: duration.default('14d'),
-  /** When the customer is asked for feedback, after delivery. */
-  FEEDBACK_DELAY: duration.default('7d'),
-  /**
-   * Activities one worker runs at once. The worker's database pool is sized from it
-   * (`workerDatabasePoolSize`): an activity holds at most one connection at a time, so with a
-   * connection for each of them no activity ever waits for the pool, whatever the load.
-   */
-  WORKER_ACTIVITY_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
-  /** 1 = realistic delays of the simulated payment gateway, warehouse and carriers; 0 = they answer at once. */
-  SIM_DELAY_SCALE: z.coerce.number().min(0).max(100).default(1),
-  /** Where the simulated warehouse and carriers deliver their events: this system's own API. */
-  SIMULATOR_CALLBACK_URL: z.url().optional(),
-  /** Run the built-in simulators for the payment gateway, warehouse and carriers. */
-  SIMULATORS: flag.default(true),
-  /**
-   * API credentials: comma-separated `key:role` or `name=key:role` (or `name=sha256:<hex>:role`);
-   * roles service, support, warehouse, admin. The API refuses to start without one; `npm start`
-   * generates a key per role for local development.
-   */
-  API_KEYS: apiKeys,
-  /** Shared secret carriers sign their webhooks with (HMAC-SHA256); at least 32 characters. */
-  CARRIER_WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
-  /** The key the simulated warehouse calls the API with; unset: the first `warehouse` key in API_KEYS. */
-  SIMULATOR_API_KEY: z.string().min(16).max(200).optional(),
-  /** How often the `reconcile-orders` Schedule sweeps for orders whose workflow was terminated or is gone. */
-  RECONCILE_EVERY: duration.default('10m'),
-  /** How long such an order (and its workflow's close) must be quiet before the reconciler releases what it holds. */
-  RECONCILE_GRACE: duration.default('5m'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+/**
+ * Every setting, with what it means in `.describe()`: docs/configuration.md is generated from this
+ * schema (`npm run docs:config`), and a test fails when the two disagree.
+ */
+export const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('The port the API listens on.'),
+  DATABASE_URL: z
+    .url()
+    .optional()
+    .describe('Postgres connection URL. Required by the worker and the API; unset, `npm start` and the tests run an embedded Postgres.'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Temporal frontend (`host:port`). Unset: `npm start` runs a local Temporal dev server, and the worker and API connect to `127.0.0.1:7233`.'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('The Temporal namespace orders run in.'),
+  CANCELLATION_BUFFER: duration.default('30m').describe('The free-cancel window after receipt: nothing is captured or picked before it ends.'),
+  RETURN_WINDOW: duration.default('30d').describe('How long after delivery a return may be opened.'),
+  WAREHOUSE_TASK_SLA: duration.default('4h').describe('The time the warehouse has for one pick or pack.'),
+  WAREHOUSE_TASK_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(3)
+    .describe('How many times a warehouse task is asked for before the order needs attention.'),
+  DELIVERY_GRACE: duration.default('2d').describe("Time past the carrier's promise before a delivery counts as late (a delivery exception)."),
+  BACKORDER_POLICY: z
+    .enum(['wait', 'reject'])
+    .default('wait')
+    .describe('When no warehouse can ship a whole order: `wait` for a restock (up to `BACKORDER_WAIT`) or `reject` it. An order may set its own.'),
+  BACKORDER_WAIT: duration.default('7d').describe('How long a backordered order waits before it is cancelled, nothing charged.'),
+  BACKORDER_RETRY_INTERVAL: duration
+    .default('1h')
+    .describe('How often a backordered order tries to reserve again even when no restock was signalled.'),
+  DELIVERY_EXCEPTION_WAIT: duration
+    .default('3d')
+    .describe('How long the carrier has to trace a parcel after a delivery exception before the policy reships or refunds.'),
+  DELIVERY_EXCEPTION_POLICY: z
+    .enum(['reship', 'refund'])
+    .default('reship')
+    .describe('What a lost parcel gets after `DELIVERY_EXCEPTION_WAIT`: `reship` from stock or `refund`.'),
+  RETURN_SHIPPING_WINDOW: duration
+    .default('14d')
+    .describe("How long a return authorization waits for the customer's parcel before it expires."),
+  FEEDBACK_DELAY: duration.default('7d').describe('When the customer is asked for feedback, after delivery.'),
+  WORKER_ACTIVITY_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(20)
+    .describe(
+      "Activities one worker runs at once. The worker's database pool is this plus 2 (an activity holds at most one connection; one is for the simulators' delivery loop, one spare), so no activity ever waits for a connection.",
+    ),
+  SIM_DELAY_SCALE: z.coerce
+    .number()
+    .min(0)
+    .max(100)
+    .default(1)
+    .describe('1 = realistic delays of the simulated payment gateway, warehouse and carriers; 0 = they answer at once.'),
+  SIMULATOR_CALLBACK_URL: z
+    .url()
+    .optional()
+    .describe("Where the simulated warehouse and carriers deliver their events: this system's own API. Unset: `http://127.0.0.1:<PORT>`."),
+  SIMULATORS: flag
+    .default(true)
+    .describe(
+      "Send the simulated warehouse's and carriers' events to the API from the worker. The worker's payment gateway, warehouse and carriers are the simulators either way; `false` only stops their callbacks.",
+    ),
+  API_KEYS: apiKeys.describe(
+    'API credentials, comma-separated: `key:role`, `name=key:role` or `name=sha256:<hex digest of the key>:role`; roles `service`, `support`, `warehouse`, `admin`. The API refuses to start without one; `npm start` generates a key per role for local development.',
+  ),
+  CARRIER_WEBHOOK_SECRET: z
+    .string()
+    .min(32, 'at least 32 characters')
+    .optional()
+    .describe('Shared secret carriers sign their webhooks with (HMAC-SHA256). Required by the API, and by the worker when `SIMULATORS` is on; `npm start` generates one.'),
+  SIMULATOR_API_KEY: z
+    .string()
+    .min(16)
+    .max(200)
+    .optional()
+    .describe('The key the simulated warehouse calls the API with. Unset: the first `warehouse` key in `API_KEYS`.'),
+  RECONCILE_EVERY: duration
+    .default('10m')
+    .describe('How often the `reconcile-orders` Schedule sweeps for orders whose workflow was terminated or is gone.'),
+  RECONCILE_GRACE: duration
+    .default('5m')
+    .describe("How long such an order (and its workflow's close) must be quiet before the reconciler releases what it holds."),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('The least severe level logged; `silent` logs nothing.'),
 });
 
 export type Config = z.infer<typeof Env>;
