@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
+import { MULTI_LINE_TEXT, SINGLE_LINE_TEXT } from '../domain/schemas.js';
 import { callerId } from './actor.js';
 import { accessControl, BODY_LIMIT, requireJsonBody } from './auth.js';
 import { catalogRouter } from './catalog.js';
@@ -13,7 +14,6 @@ import { ordersRouter } from './orders.js';
 import { reportsRouter } from './reports.js';
 import { returnsRouter } from './returns.js';
 import { errorHandler, fieldPath, ProblemError, sendProblem } from './problem.js';
-import { MULTI_LINE_TEXT, SINGLE_LINE_TEXT } from '../domain/schemas.js';
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -63,7 +63,7 @@ function controlCharacterAt(value: unknown, path: (string | number)[] = []): (st
 }
 
 /**
- * The text rule (domain/schemas.ts: no control characters in anything a caller sends) for what no
+ * The text rule (domain/schemas.ts: no control characters in a body, query or path) for what no
  * schema reads: object keys, and strings on their way to a 404. Every string field's own schema
  * states the rule (`freeText`, ids, enums), stricter where line breaks make no sense; this is the
  * backstop, so a NUL, which Postgres text cannot hold, is always the caller's 400, never a failed insert.
