@@ -88,8 +88,8 @@ export const DocumentedListOrdersQuery = ListOrdersQuery.extend({ status: z.enum
 /**
  * Not `freeText`: a header is not text the API keeps or shows, and HTTP settles its characters.
  * Node refuses a header holding other C0 controls or DEL, and strips tabs and spaces at its ends
- * before the API sees it, so a pattern refusing them would call values invalid that reach the server
- * valid (schemathesis sent `key<TAB>` and counted the 202 as a schema-violating request accepted).
+ * before the API sees it, so a pattern refusing them would call values invalid that reach the
+ * server valid (a fuzzer generating from the pattern may send `key<TAB>` and see it accepted).
  */
 export const IdempotencyKeyHeader = z
   .string()
