@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
+import { MULTI_LINE_TEXT, SINGLE_LINE_TEXT } from '../domain/schemas.js';
 import { callerId } from './actor.js';
 import { accessControl, BODY_LIMIT, requireJsonBody } from './auth.js';
 import { catalogRouter } from './catalog.js';
@@ -44,17 +45,17 @@ function requestContext(context: ApiContext): RequestHandler {
   };
 }
 
-/** Where in a parsed value a NUL character hides (`items[0].sku`), if anywhere. */
-function nulAt(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+/** Where in a parsed value, keys included, a string breaks the text rule (`items[0].sku`), if anywhere. */
+function controlCharacterAt(value: unknown, path: (string | number)[] = []): (string | number)[] | null {
+  if (typeof value === 'string') return MULTI_LINE_TEXT.test(value) ? null : path;
   if (Array.isArray(value)) {
     for (const [index, item] of value.entries()) {
-      const found = nulAt(item, [...path, index]);
+      const found = controlCharacterAt(item, [...path, index]);
       if (found) return found;
     }
   } else if (value && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {
-      const found = nulAt(key, [...path, key]) ?? nulAt(item, [...path, key]);
+      const found = controlCharacterAt(key, [...path, key]) ?? controlCharacterAt(item, [...path, key]);
       if (found) return found;
     }
   }
@@ -62,19 +63,31 @@ function nulAt(value: unknown, path: (string | number)[] = []): (string | number
 }
 
 /**
- * Text in Postgres cannot hold U+0000, so a NUL anywhere in the path, the query or the body is the
- * caller's error (400 naming the field), never a failed insert.
+ * The text rule (domain/schemas.ts: no control characters in a body, query or path) for what no
+ * schema reads: object keys, and strings on their way to a 404. Every string field's own schema
+ * states the rule (`freeText`, ids, enums), stricter where line breaks make no sense; this is the
+ * backstop, so a NUL, which Postgres text cannot hold, is always the caller's 400, never a failed insert.
  */
-const rejectNulCharacters: RequestHandler = (req, _res, next) => {
-  if (/%00/i.test(req.path)) throw new ProblemError(400, 'Invalid path', 'The path contains a NUL character.', [{ field: 'path', message: 'must not contain NUL characters' }]);
+const rejectControlCharacters: RequestHandler = (req, _res, next) => {
+  if (!SINGLE_LINE_TEXT.test(safelyDecoded(req.path))) {
+    throw new ProblemError(400, 'Invalid path', 'The path contains a control character.', [{ field: 'path', message: 'must not contain control characters' }]);
+  }
   for (const [where, value] of [['query', req.query], ['body', req.body]] as const) {
-    const path = nulAt(value);
+    const path = controlCharacterAt(value);
     if (path) {
-      throw new ProblemError(400, `Invalid ${where}`, 'One or more fields are invalid.', [{ field: fieldPath(path), message: 'must not contain NUL characters' }]);
+      throw new ProblemError(400, `Invalid ${where}`, 'One or more fields are invalid.', [{ field: fieldPath(path), message: 'must not contain control characters' }]);
     }
   }
   next();
 };
+
+function safelyDecoded(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
 
 /** The HTTP API, without a port: the server listens, tests call it directly. */
 export function createApp(context: ApiContext): Express {
@@ -86,7 +99,7 @@ export function createApp(context: ApiContext): Express {
   app.use(accessControl(context.auth));
   app.use(requireJsonBody);
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
-  app.use(rejectNulCharacters);
+  app.use(rejectControlCharacters);
   app.use(idempotency(context.db, context.log.error));
   app.use(docsRouter());
   app.use(healthRouter(context));

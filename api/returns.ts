@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
-import { z } from 'zod';
 import { FailureType } from '../domain/errors.js';
 import { orderWorkflowId } from '../domain/ids.js';
 import { requestReturnUpdate, returnReceivedSignal } from '../domain/messages.js';
@@ -11,6 +10,7 @@ import { returns } from '../db/schema.js';
 import type { orderWorkflow } from '../workflows/order.js';
 import { actorOf } from './actor.js';
 import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from './context.js';
+import { ReturnIdParams } from './contract.js';
 import { updateIdFor } from './idempotency.js';
 import { parseOr400, ProblemError } from './problem.js';
 import { findOrder } from './read-model.js';
@@ -53,7 +53,7 @@ export function returnsRouter(context: ApiContext): Router {
 
   /** The warehouse received a return parcel and says what was in it; the order's workflow refunds. */
   router.post('/warehouse/returns/:returnId/receipt', async (req, res) => {
-    const returnId = parseOr400(z.string().min(1).max(100), req.params.returnId, 'return ID', ['returnId']);
+    const { returnId } = parseOr400(ReturnIdParams, req.params, 'return ID');
     const receipt = parseOr400(ReturnReceipt, req.body ?? {}, 'return receipt');
     const [ret] = await db.select({ orderId: returns.orderId }).from(returns).where(eq(returns.returnId, returnId));
     if (!ret) throw new ProblemError(404, 'Unknown return', `No return ${returnId}.`);

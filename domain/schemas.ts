@@ -5,6 +5,34 @@ import { returnReasons } from './returns.js';
  * Request contracts at the API boundary. Strict: an unknown field is an error, not silently dropped.
  */
 
+/**
+ * Text with no control character (Unicode category Cc: C0 U+0000–U+001F, DEL U+007F, C1
+ * U+0080–U+009F): the one definition of what text from a caller may hold. Postgres text cannot
+ * hold U+0000 at all, and the rest have no business in names, addresses, reasons or scans.
+ * The end anchor is `(?![\s\S])` rather than `$` because the OpenAPI document's `pattern` is also
+ * read by Python (schemathesis), whose `$` lets a final line feed through; server and fuzzer
+ * must agree on what is valid.
+ */
+// eslint-disable-next-line no-control-regex -- naming the control characters is the point
+export const SINGLE_LINE_TEXT = /^[^\x00-\x1f\x7f-\x9f]*(?![\s\S])/;
+/** The same, but tab, line feed and carriage return are allowed: comments and notes. */
+// eslint-disable-next-line no-control-regex -- as above
+export const MULTI_LINE_TEXT = /^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*(?![\s\S])/;
+
+/**
+ * Every string a caller sends that is not an id, an enum, a date or an e-mail address: names,
+ * address lines, reasons, comments, carrier scans, opaque tokens. At most `max` characters and no
+ * control characters (tab, line feed and carriage return are allowed in `multiline` text: return
+ * comments and inventory notes). The rule is a zod `regex`, so the OpenAPI document states it as
+ * the field's `pattern` and a violation is a 400 naming the field. Length and characters are
+ * checked before any `.trim()` a caller chains on, so what the document calls too long is refused.
+ */
+export function freeText(max: number, { multiline = false }: { multiline?: boolean } = {}) {
+  return multiline
+    ? z.string().max(max).regex(MULTI_LINE_TEXT, 'must not contain control characters other than tab and line breaks')
+    : z.string().max(max).regex(SINGLE_LINE_TEXT, 'must not contain control characters');
+}
+
 const id = z
   .string()
   .min(1)
@@ -35,12 +63,12 @@ const orderLines = z
   });
 
 export const ShippingAddress = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  line1: z.string().trim().min(1).max(200),
-  line2: z.string().trim().max(200).optional(),
-  city: z.string().trim().min(1).max(100),
-  region: z.string().trim().min(1).max(100),
-  postalCode: z.string().trim().min(1).max(20),
+  name: freeText(200).trim().min(1),
+  line1: freeText(200).trim().min(1),
+  line2: freeText(200).trim().optional(),
+  city: freeText(100).trim().min(1),
+  region: freeText(100).trim().min(1),
+  postalCode: freeText(20).trim().min(1),
   country: z
     .string()
     .length(2)
@@ -52,13 +80,13 @@ export const CreateOrderRequest = z.strictObject({
   customer: z.strictObject({
     id,
     email: z.email().max(254),
-    name: z.string().trim().min(1).max(200),
+    name: freeText(200).trim().min(1),
   }),
   channel: z.enum(channels),
   items: orderLines,
   shippingAddress: ShippingAddress,
   shippingSpeed: z.enum(shippingSpeeds),
-  payment: z.strictObject({ token: z.string().min(1).max(200) }),
+  payment: z.strictObject({ token: freeText(200).min(1) }),
   /** When no warehouse can ship the whole order now: wait for a restock, or reject at once. Default from configuration. */
   backorderPolicy: z.enum(['wait', 'reject']).optional(),
 });
@@ -70,16 +98,16 @@ export type ShippingSpeed = (typeof shippingSpeeds)[number];
 
 export const ListOrdersQuery = z.strictObject({
   status: z.string().optional(),
-  customerId: z.string().max(64).optional(),
+  customerId: freeText(64).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
+  cursor: freeText(200).optional(),
 });
 
 export const warehouseEventTypes = ['pick_completed', 'pack_completed'] as const;
 
 /** What a warehouse management system reports when a task it was given is done. */
 export const WarehouseEvent = z.strictObject({
-  taskId: z.string().min(1).max(100),
+  taskId: freeText(100).min(1),
   orderId: id,
   type: z.enum(warehouseEventTypes),
   at: z.iso.datetime({ offset: true }),
@@ -97,11 +125,11 @@ export const carrierEventTypes = ['in_transit', 'out_for_delivery', 'delivered',
 
 /** What a carrier's tracking webhook sends. */
 export const CarrierEvent = z.strictObject({
-  trackingNumber: z.string().min(1).max(64),
+  trackingNumber: freeText(64).min(1),
   type: z.enum(carrierEventTypes),
   at: z.iso.datetime({ offset: true }),
-  location: z.string().max(200).optional(),
-  detail: z.string().max(500).optional(),
+  location: freeText(200).optional(),
+  detail: freeText(500).optional(),
 });
 export type CarrierEvent = z.infer<typeof CarrierEvent>;
 
@@ -115,7 +143,7 @@ export interface Actor {
 }
 
 export const CancelOrderRequest = z.strictObject({
-  reason: z.string().trim().min(1).max(500),
+  reason: freeText(500).trim().min(1),
 });
 export type CancelOrderRequest = z.infer<typeof CancelOrderRequest>;
 
@@ -131,14 +159,14 @@ export const InventoryAdjustment = z.strictObject({
     .max(100_000)
     .refine((delta) => delta !== 0, 'must not be 0'),
   reason: z.enum(adjustmentReasons),
-  note: z.string().max(500).optional(),
+  note: freeText(500, { multiline: true }).optional(),
 });
 export type InventoryAdjustment = z.infer<typeof InventoryAdjustment>;
 
 export const CreateReturnRequest = z.strictObject({
   items: orderLines,
   reason: z.enum(returnReasons),
-  comment: z.string().trim().max(1000).optional(),
+  comment: freeText(1000, { multiline: true }).trim().optional(),
 });
 export type CreateReturnRequest = z.infer<typeof CreateReturnRequest>;
 

@@ -81,7 +81,7 @@ async function startTemporal(): Promise<{ address: string; ui: string | null }> 
     return { address: settings.TEMPORAL_ADDRESS, ui: null };
   }
   const cli = temporalCliPath();
-  if (!cli) throw new Error('Temporal CLI not found: run `bash scripts/install-tools.sh` (npm start does it for you)');
+  if (!cli) throw new Error('Temporal CLI not found: run `bash scripts/install-tools.sh temporal` (npm start does it for you)');
   mkdirSync(dataDir, { recursive: true });
   const address = `127.0.0.1:${TEMPORAL_PORT}`;
   say(`Temporal: dev server on ${address}, Web UI on ${TEMPORAL_UI_PORT}, data in .data/temporal.db`);

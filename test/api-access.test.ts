@@ -9,12 +9,12 @@ import { authenticateKey, parseApiKeys, signWebhook, verifyWebhook } from '../ap
 import { ALL_OPERATIONS } from '../api/contract.js';
 import { parseConfig } from '../config/index.js';
 import type { Database } from '../db/client.js';
-import { orders } from '../db/schema.js';
+import { orders, shipments, trackingEvents } from '../db/schema.js';
 import { orderWorkflowId } from '../domain/ids.js';
 import { roles } from '../domain/schemas.js';
 import { assertConforms } from './support/contract.js';
 import { type Caller, credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './support/credentials.js';
-import { testDatabase } from './support/database.js';
+import { isolatedProduct, testDatabase } from './support/database.js';
 import { orderRequest, PRODUCTION_POLICY } from './support/orders.js';
 import { freePort } from './support/ports.js';
 
@@ -224,6 +224,28 @@ describe('signed carrier webhooks', () => {
     const check = (raw: string) => verifyWebhook(TEST_CARRIER_SECRET, { timestamp: headers['x-timestamp'], signature: headers['x-signature'] }, Buffer.from(raw));
     expect(check(body)).toEqual({ ok: true });
     expect(check(JSON.stringify(event, null, 1)).ok).toBe(false);
+  });
+
+  it('refuses a control character in the detail with a 400 naming `detail`, and changes nothing', async () => {
+    const trackingNumber = 'PP-CONTROL-CHARACTERS';
+    await db
+      .insert(shipments)
+      .values({ id: 'ship-control', orderId: 'control-1', carrier: 'parcelpost', service: 'ground', trackingNumber, status: 'shipped', box: 'S', weightGrams: 500, labelCost: 500, currency: 'USD', promisedBy: new Date() })
+      .onConflictDoNothing();
+    const scan = { trackingNumber, type: 'in_transit', at: '2025-01-16T08:00:00.000Z' };
+    for (const detail of ['bell \u0007 rang', 'unit\u001fseparator', 'C1 \u0085 next line']) {
+      const body = JSON.stringify({ ...scan, detail });
+      const response = await post(body, signWebhook(TEST_CARRIER_SECRET, body));
+      expect(response.status, JSON.stringify(detail)).toBe(400);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+      expect(response.body.errors, JSON.stringify(detail)).toEqual([{ field: 'detail', message: expect.stringMatching(/control characters/) }]);
+    }
+    expect(signals).toEqual([]);
+    expect(await db.select().from(trackingEvents).where(eq(trackingEvents.trackingNumber, trackingNumber))).toEqual([]);
+
+    const clean = JSON.stringify({ ...scan, detail: 'departed facility' });
+    expect((await post(clean, signWebhook(TEST_CARRIER_SECRET, clean))).status).toBe(202);
+    expect(signals).toHaveLength(1);
   });
 
   it('still validates a well-signed body: 400 names the fields, 415 for another media type', async () => {
@@ -455,6 +477,81 @@ describe('hardening', () => {
     expect(keyless!.updateId).toBeUndefined();
     expect(operatorRetry!.updateId).toMatch(/^retryOrder-/);
     expect(ret!.updateId).toMatch(/^requestReturn-/);
+  });
+});
+
+describe('control characters in text', () => {
+  const order = {
+    orderId: 'control-2',
+    customer: { id: 'cust-1', email: 'ada@example.com', name: 'Ada Lovelace' },
+    channel: 'web',
+    items: [{ sku: 'MUG-CERAMIC', quantity: 1 }],
+    shippingAddress: { name: 'Ada Lovelace', line1: '1 Main St', city: 'Seattle', region: 'WA', postalCode: '98101', country: 'US' },
+    shippingSpeed: 'standard',
+    payment: { token: 'tok_visa' },
+  };
+  const returnRequest = { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged' };
+  const adjustment = { warehouseId: 'wh-east', sku: 'MUG-CERAMIC', delta: 1, reason: 'found' };
+
+  it.each([
+    ['customer name', 'post', '/orders', 'service', { ...order, customer: { ...order.customer, name: 'Ada\u0007' } }, 'customer.name'],
+    ['an address line', 'post', '/orders', 'service', { ...order, shippingAddress: { ...order.shippingAddress, line1: '1 Main\u001bSt' } }, 'shippingAddress.line1'],
+    ['a line break in a one-line field', 'post', '/orders', 'service', { ...order, shippingAddress: { ...order.shippingAddress, city: 'Seattle\n' } }, 'shippingAddress.city'],
+    ['a tab in a one-line field', 'post', '/orders', 'service', { ...order, customer: { ...order.customer, name: 'Ada\tLovelace' } }, 'customer.name'],
+    ['the payment token', 'post', '/orders', 'service', { ...order, payment: { token: 'tok\u0000' } }, 'payment.token'],
+    ['a cancellation reason', 'post', '/orders/control-2/cancel', 'support', { reason: 'changed \u009b mind' }, 'reason'],
+    ['a return comment', 'post', '/orders/control-2/returns', 'service', { ...returnRequest, comment: 'chipped\u007f' }, 'comment'],
+    ['an inventory note', 'post', '/inventory/adjustments', 'warehouse', { ...adjustment, note: 'found\u000b' }, 'note'],
+    ['a warehouse task ID', 'post', '/warehouse/events', 'warehouse', { taskId: 't\u0085', orderId: 'control-2', type: 'pick_completed', at: '2025-01-16T08:00:00.000Z' }, 'taskId'],
+    ['a query filter', 'get', '/orders?customerId=cust%07', 'service', undefined, 'customerId'],
+    ['a path parameter', 'post', '/warehouse/returns/r%1F1/receipt', 'warehouse', { units: [{ sku: 'MUG-CERAMIC', quantity: 1, condition: 'resalable' }] }, 'path'],
+    ['an object key', 'post', '/orders/control-2/cancel', 'support', { reason: 'x', 'by\u0000': 'me' }, 'by\u0000'],
+  ] as const)('refuses %s with a 400 naming the field, and starts or signals nothing', async (_name, method, path, as, body, field) => {
+    const response = await call(method, path, as, body);
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toContainEqual({ field, message: expect.stringMatching(/control characters/) });
+    expect(signals).toEqual([]);
+  });
+
+  it('allows tab and line breaks in comments and notes, and any printable text in names', async () => {
+    // Past validation: the order does not exist (404), the adjustment applies (201).
+    const comment = await call('post', '/orders/no-such-order/returns', 'service', { ...returnRequest, comment: 'arrived chipped:\n\t- the handle\r\n\t- the rim' });
+    expect(comment.status).toBe(404);
+    const sku = await isolatedProduct(db, { 'wh-east': 0 });
+    const note = await call('post', '/inventory/adjustments', 'warehouse', { ...adjustment, sku, note: 'shelf B3\nbehind the boxes' }, { 'idempotency-key': 'control-note' });
+    expect(note.status).toBe(201);
+    const name = await call('post', '/orders/no-such-order/cancel', 'support', { reason: 'Zoë Ñúñez – 東京 🚚 asked' });
+    expect(name.status).toBe(404);
+  });
+
+  it('states the rule in the OpenAPI document: every string in a body, query or path has a pattern, an enum or a format', async () => {
+    const document = (await request(app).get('/openapi.json')).body;
+    type Schema = { $ref?: string; type?: string | string[]; pattern?: string; enum?: unknown[]; format?: string; properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[] };
+    const unruled: string[] = [];
+    const patterns = new Set<string>();
+    const walk = (schema: Schema | undefined, where: string): void => {
+      if (!schema) return;
+      if (schema.$ref) return walk(document.components.schemas[schema.$ref.split('/').pop()!], where);
+      if ([schema.type].flat().includes('string')) {
+        if (schema.pattern) patterns.add(schema.pattern);
+        else if (!schema.enum && !schema.format) unruled.push(where);
+      }
+      for (const [key, property] of Object.entries(schema.properties ?? {})) walk(property, `${where}.${key}`);
+      walk(schema.items, `${where}[]`);
+      for (const option of schema.anyOf ?? []) walk(option, where);
+    };
+    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { parameters?: { in: string; name: string; schema: Schema }[]; requestBody?: { content: Record<string, { schema: Schema }> } }>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        // Headers are HTTP's to settle (api/contract.ts, IdempotencyKeyHeader).
+        for (const parameter of (operation.parameters ?? []).filter((p) => p.in !== 'header')) walk(parameter.schema, `${method.toUpperCase()} ${path} ${parameter.in} ${parameter.name}`);
+        walk(operation.requestBody?.content['application/json']?.schema, `${method.toUpperCase()} ${path} body`);
+      }
+    }
+    expect(unruled).toEqual([]);
+    for (const pattern of patterns) {
+      const regex = new RegExp(pattern);
+      for (const control of ['\u0000', '\u0007', '\u001f', '\u007f', '\u0085', '\u009f']) expect(regex.test(`a${control}b`), `${pattern} ${JSON.stringify(control)}`).toBe(false);
+    }
   });
 });
 
