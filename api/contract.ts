@@ -25,7 +25,7 @@ import { Accepted, AdjustmentResult, Health, InventoryList, OpenApiDocument, Ord
 export type Access =
   | { kind: 'public' }
   | { kind: 'apiKey'; roles: readonly Role[] }
-  /** Carrier webhooks: HMAC-SHA256 over the timestamp and the raw body (api/credentials.ts). */
+  /** Carrier webhooks: HMAC-SHA256 over the timestamp and the raw body (platform/credentials.ts). */
   | { kind: 'carrierSignature' };
 
 export interface ResponseSpec {

@@ -5,7 +5,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../api/app.js';
-import { authenticateKey, parseApiKeys, signWebhook, verifyWebhook } from '../api/credentials.js';
+import { authenticateKey, parseApiKeys, signWebhook, verifyWebhook } from '../platform/credentials.js';
 import { ALL_OPERATIONS } from '../api/contract.js';
 import { parseConfig } from '../config/index.js';
 import type { Database } from '../db/client.js';
