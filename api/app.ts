@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
-import { callerId } from './actor.js';
-import { accessControl, BODY_LIMIT, requireJsonBody } from './auth.js';
-import { catalogRouter } from './catalog.js';
+import { callerId } from './http/actor.js';
+import { accessControl, BODY_LIMIT, requireJsonBody } from './http/auth.js';
+import { catalogRouter } from './inventory/catalog.js';
 import type { ApiContext } from './context.js';
-import { docsRouter } from './docs.js';
-import { eventsRouter } from './events.js';
-import { healthRouter } from './health.js';
-import { idempotency } from './idempotency.js';
-import { inventoryRouter } from './inventory.js';
-import { ordersRouter } from './orders.js';
-import { reportsRouter } from './reports.js';
-import { returnsRouter } from './returns.js';
-import { errorHandler, fieldPath, ProblemError, sendProblem } from './problem.js';
+import { docsRouter } from './operations/docs.js';
+import { eventsRouter } from './webhooks/events.js';
+import { healthRouter } from './operations/health.js';
+import { idempotency } from './http/idempotency.js';
+import { inventoryRouter } from './inventory/inventory.js';
+import { ordersRouter } from './orders/orders.js';
+import { reportsRouter } from './reports/reports.js';
+import { returnsRouter } from './returns/returns.js';
+import { errorHandler, fieldPath, ProblemError, sendProblem } from './http/problem.js';
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -76,7 +76,13 @@ const rejectNulCharacters: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** The HTTP API, without a port: the server listens, tests call it directly. */
+/**
+ * The HTTP API, without a port: the server listens, tests call it directly. Its pieces, by resource:
+ * `orders/` (place, read, cancel, retry; the read model), `returns/`, `inventory/` (stock and the
+ * catalog), `webhooks/` (warehouse and carrier events), `reports/`, `operations/` (health, the
+ * OpenAPI document, its docs page), and `http/` (access control, problem+json errors and
+ * idempotency). `contract.ts` is the table they all follow; `responses.ts` its answer schemas.
+ */
 export function createApp(context: ApiContext): Express {
   const app = express();
   app.disable('x-powered-by');

@@ -16,9 +16,9 @@ import { Accepted, AdjustmentResult, Health, InventoryList, OpenApiDocument, Ord
 
 /**
  * The API's contract: every operation with who may call it, what it takes and what it answers.
- * The authentication middleware (api/auth.ts) enforces `access` from this table, the OpenAPI
- * document (api/openapi.ts) is generated from it, and the contract tests hold the running API to
- * it. A route the table lacks answers only admins (and the completeness test fails).
+ * The authentication middleware (api/http/auth.ts) enforces `access` from this table, the OpenAPI
+ * document (api/operations/openapi.ts) is generated from it, and the contract tests hold the
+ * running API to it. A route the table lacks answers only admins (and the completeness test fails).
  */
 
 /** Who may call an operation. */
@@ -305,8 +305,8 @@ export const OPERATIONS: Operation[] = [
 ];
 
 /**
- * Issue 4's routes (api/returns.ts, api/reports.ts). Part of the table from the start, so their
- * access rules hold as soon as the routers are mounted.
+ * Issue 4's routes (api/returns/returns.ts, api/reports/reports.ts). Part of the table from the
+ * start, so their access rules hold as soon as the routers are mounted.
  */
 export const RETURN_OPERATIONS: Operation[] = [
   {

@@ -4,7 +4,7 @@ import { temporalConnectConfig } from '../config/temporal.js';
 import { createDatabase } from '../db/client.js';
 import { createLogger } from '../platform/logger.js';
 import { createApp } from './app.js';
-import { orderPolicyFrom } from './policy.js';
+import { orderPolicyFrom } from './orders/policy.js';
 
 /** The API process: one database pool and one Temporal client for all requests. */
 async function main(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { AuthSettings } from '../../api/auth.js';
+import type { AuthSettings } from '../../api/http/auth.js';
 import { parseApiKeys } from '../../platform/credentials.js';
 import type { Role } from '../../domain/schemas.js';
 

@@ -1,22 +1,22 @@
 import { type Request, Router } from 'express';
 import { type WorkflowHandle, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
-import { addDuration } from '../domain/durations.js';
-import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
-import { initialOrderView, type OrderView, type OrderWorkflowInput } from '../domain/order.js';
-import { CancelOrderRequest, CreateOrderRequest } from '../domain/schemas.js';
-import { cancelOrderUpdate, retryUpdate } from '../domain/messages.js';
-import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../domain/search-attributes.js';
-import { FINAL_STATUSES } from '../domain/statuses.js';
-import { orders, products } from '../db/schema.js';
-import { actorOf } from './actor.js';
-import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from './context.js';
-import { DocumentedListOrdersQuery } from './contract.js';
-import { updateIdFor } from './idempotency.js';
-import { parseOr400, ProblemError } from './problem.js';
+import { addDuration } from '../../domain/durations.js';
+import { orderWorkflowId, TASK_QUEUE } from '../../domain/ids.js';
+import { initialOrderView, type OrderView, type OrderWorkflowInput } from '../../domain/order.js';
+import { CancelOrderRequest, CreateOrderRequest } from '../../domain/schemas.js';
+import { cancelOrderUpdate, retryUpdate } from '../../domain/messages.js';
+import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../../domain/search-attributes.js';
+import { FINAL_STATUSES } from '../../domain/statuses.js';
+import { orders, products } from '../../db/schema.js';
+import { actorOf } from '../http/actor.js';
+import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from '../context.js';
+import { DocumentedListOrdersQuery } from '../contract.js';
+import { updateIdFor } from '../http/idempotency.js';
+import { parseOr400, ProblemError } from '../http/problem.js';
 import { asOrderResource, decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
 import { requestHash } from './request-hash.js';
-import type { orderWorkflow } from '../workflows/order.js';
+import type { orderWorkflow } from '../../workflows/order.js';
 
 export function ordersRouter(context: ApiContext): Router {
   const { db } = context;

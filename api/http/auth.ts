@@ -1,8 +1,8 @@
 import express, { type Request, type RequestHandler } from 'express';
-import type { Actor } from '../domain/schemas.js';
+import type { Actor } from '../../domain/schemas.js';
 import { setActor, setCaller } from './actor.js';
-import { type Operation, operationFor } from './contract.js';
-import { type ApiKey, authenticateKey, verifyWebhook } from '../platform/credentials.js';
+import { type Operation, operationFor } from '../contract.js';
+import { type ApiKey, authenticateKey, verifyWebhook } from '../../platform/credentials.js';
 import { ProblemError } from './problem.js';
 
 export interface AuthSettings {

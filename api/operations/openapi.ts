@@ -1,7 +1,7 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { type Operation, ALL_OPERATIONS, IdempotencyKeyHeader } from './contract.js';
-import { Problem } from './responses.js';
+import { type Operation, ALL_OPERATIONS, IdempotencyKeyHeader } from '../contract.js';
+import { Problem } from '../responses.js';
 
 /**
  * The OpenAPI 3.1 document, generated from the contract table (api/contract.ts): the same zod

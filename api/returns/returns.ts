@@ -2,18 +2,18 @@ import { Router } from 'express';
 import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { FailureType } from '../domain/errors.js';
-import { orderWorkflowId } from '../domain/ids.js';
-import { requestReturnUpdate, returnReceivedSignal } from '../domain/messages.js';
-import { CreateReturnRequest, ReturnReceipt } from '../domain/schemas.js';
-import { FINAL_STATUSES } from '../domain/statuses.js';
-import { returns } from '../db/schema.js';
-import type { orderWorkflow } from '../workflows/order.js';
-import { actorOf } from './actor.js';
-import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from './context.js';
-import { updateIdFor } from './idempotency.js';
-import { parseOr400, ProblemError } from './problem.js';
-import { findOrder } from './read-model.js';
+import { FailureType } from '../../domain/errors.js';
+import { orderWorkflowId } from '../../domain/ids.js';
+import { requestReturnUpdate, returnReceivedSignal } from '../../domain/messages.js';
+import { CreateReturnRequest, ReturnReceipt } from '../../domain/schemas.js';
+import { FINAL_STATUSES } from '../../domain/statuses.js';
+import { returns } from '../../db/schema.js';
+import type { orderWorkflow } from '../../workflows/order.js';
+import { actorOf } from '../http/actor.js';
+import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from '../context.js';
+import { updateIdFor } from '../http/idempotency.js';
+import { parseOr400, ProblemError } from '../http/problem.js';
+import { findOrder } from '../orders/read-model.js';
 
 /** Returns: customers (through a service) ask for them; the warehouse reports what came back. */
 export function returnsRouter(context: ApiContext): Router {

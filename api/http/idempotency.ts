@@ -1,10 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import type { Database } from '../../db/client.js';
 import { callerId } from './actor.js';
-import { IdempotencyKeyHeader, type Operation } from './contract.js';
+import { IdempotencyKeyHeader, type Operation } from '../contract.js';
 import { parseOr400, ProblemError } from './problem.js';
-import { requestHash } from './request-hash.js';
+import { requestHash } from '../orders/request-hash.js';
 
 /**
  * `Idempotency-Key` for the mutating endpoints that have no business key of their own (cancel,

@@ -1,9 +1,9 @@
 import type { Request } from 'express';
-import type { Actor } from '../domain/schemas.js';
+import type { Actor } from '../../domain/schemas.js';
 import { ProblemError } from './problem.js';
 
 /**
- * Who is calling, as the access control (api/auth.ts) authenticated them: an API key's name and
+ * Who is calling, as the access control (api/http/auth.ts) authenticated them: an API key's name and
  * role. The workflow's cancellation policy decides by the role and records the name, so who
  * cancelled comes from the credential, never from the body.
  */

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { orderWorkflowId } from '../domain/ids.js';
-import { stockArrivedSignal } from '../domain/messages.js';
-import { InventoryAdjustment } from '../domain/schemas.js';
-import type { Database } from '../db/client.js';
-import { products, stock, stockMovements, warehouses } from '../db/schema.js';
-import { moveStock, type Transaction } from '../db/stock.js';
-import { type ApiContext, withTemporalDeadline } from './context.js';
-import { IdempotencyKeyHeader, InventoryQuery } from './contract.js';
-import { type FieldError, parseOr400, ProblemError } from './problem.js';
+import { orderWorkflowId } from '../../domain/ids.js';
+import { stockArrivedSignal } from '../../domain/messages.js';
+import { InventoryAdjustment } from '../../domain/schemas.js';
+import type { Database } from '../../db/client.js';
+import { products, stock, stockMovements, warehouses } from '../../db/schema.js';
+import { moveStock, type Transaction } from '../../db/stock.js';
+import { type ApiContext, withTemporalDeadline } from '../context.js';
+import { IdempotencyKeyHeader, InventoryQuery } from '../contract.js';
+import { type FieldError, parseOr400, ProblemError } from '../http/problem.js';
 
 
 /** Postgres' SQLSTATE for a CHECK constraint violation (the stock table's bounds). */

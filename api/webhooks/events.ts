@@ -1,16 +1,16 @@
 import { Router } from 'express';
 import { and, eq } from 'drizzle-orm';
-import { orderWorkflowId } from '../domain/ids.js';
-import { carrierEventSignal, warehouseEventSignal } from '../domain/messages.js';
-import { CarrierEvent, WarehouseEvent } from '../domain/schemas.js';
-import { shipments, trackingEvents } from '../db/schema.js';
-import { type ApiContext, withTemporalDeadline } from './context.js';
-import { CarrierParams } from './contract.js';
-import { parseOr400, ProblemError } from './problem.js';
+import { orderWorkflowId } from '../../domain/ids.js';
+import { carrierEventSignal, warehouseEventSignal } from '../../domain/messages.js';
+import { CarrierEvent, WarehouseEvent } from '../../domain/schemas.js';
+import { shipments, trackingEvents } from '../../db/schema.js';
+import { type ApiContext, withTemporalDeadline } from '../context.js';
+import { CarrierParams } from '../contract.js';
+import { parseOr400, ProblemError } from '../http/problem.js';
 
 /**
  * The doors external parties report through: a warehouse management system saying a task is done
- * (with a `warehouse` API key), a carrier's tracking webhook (HMAC-signed; api/auth.ts checks it).
+ * (with a `warehouse` API key), a carrier's tracking webhook (HMAC-signed; api/http/auth.ts checks it).
  * Each event becomes a signal to the order's workflow.
  */
 export function eventsRouter(context: ApiContext): Router {

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { FailureType } from '../domain/errors.js';
+import { FailureType } from '../../domain/errors.js';
 import { type z } from 'zod';
 
 export interface FieldError {
