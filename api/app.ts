@@ -12,7 +12,7 @@ import { inventoryRouter } from './inventory/inventory.js';
 import { ordersRouter } from './orders/orders.js';
 import { reportsRouter } from './reports/reports.js';
 import { returnsRouter } from './returns/returns.js';
-import { errorHandler, fieldPath, ProblemError, sendProblem } from './http/problem.js';
+import { errorHandler, fieldPath, problem, sendProblem } from './http/problem.js';
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -66,11 +66,11 @@ function nulAt(value: unknown, path: (string | number)[] = []): (string | number
  * caller's error (400 naming the field), never a failed insert.
  */
 const rejectNulCharacters: RequestHandler = (req, _res, next) => {
-  if (/%00/i.test(req.path)) throw new ProblemError(400, 'Invalid path', 'The path contains a NUL character.', [{ field: 'path', message: 'must not contain NUL characters' }]);
+  if (/%00/i.test(req.path)) throw problem('InvalidRequest', 'The path contains a NUL character.', { title: 'Invalid path', errors: [{ field: 'path', message: 'must not contain NUL characters' }] });
   for (const [where, value] of [['query', req.query], ['body', req.body]] as const) {
     const path = nulAt(value);
     if (path) {
-      throw new ProblemError(400, `Invalid ${where}`, 'One or more fields are invalid.', [{ field: fieldPath(path), message: 'must not contain NUL characters' }]);
+      throw problem('InvalidRequest', 'One or more fields are invalid.', { title: `Invalid ${where}`, errors: [{ field: fieldPath(path), message: 'must not contain NUL characters' }] });
     }
   }
   next();
@@ -80,8 +80,8 @@ const rejectNulCharacters: RequestHandler = (req, _res, next) => {
  * The HTTP API, without a port: the server listens, tests call it directly. Its pieces, by resource:
  * `orders/` (place, read, cancel, retry; the read model), `returns/`, `inventory/` (stock and the
  * catalog), `webhooks/` (warehouse and carrier events), `reports/`, `operations/` (health, the
- * OpenAPI document, its docs page), and `http/` (access control, problem+json errors and
- * idempotency). `contract.ts` is the table they all follow; `responses.ts` its answer schemas.
+ * OpenAPI document, its docs page), and `http/` (access control, problem+json errors and the failure
+ * mapper, idempotency). `contract.ts` is the table they all follow; `responses.ts` its answer schemas.
  */
 export function createApp(context: ApiContext): Express {
   const app = express();
@@ -102,7 +102,7 @@ export function createApp(context: ApiContext): Express {
   app.use(inventoryRouter(context));
   app.use(returnsRouter(context));
   app.use(reportsRouter(context));
-  app.use((req, res) => sendProblem(res, new ProblemError(404, 'Not found', `No route ${req.method} ${req.path}.`)));
+  app.use((req, res) => sendProblem(res, problem('NotFound', `No route ${req.method} ${req.path}.`)));
   app.use(errorHandler(context.log.error));
   return app;
 }

@@ -11,6 +11,7 @@ import {
   type Role,
   WarehouseEvent,
 } from '../domain/schemas.js';
+import type { CallerFailureType } from '../domain/failures.js';
 import { ORDER_STATUSES } from '../domain/statuses.js';
 import { Accepted, AdjustmentResult, Health, InventoryList, OpenApiDocument, OrderList, OrderViewSchema, ProductList, ReturnsReport, ReturnViewSchema } from './responses.js';
 
@@ -60,7 +61,13 @@ export interface Operation {
   idempotencyKey?: 'replay' | 'inventory';
   /** Calls Temporal, so it can answer 503 with Retry-After when Temporal does not answer in time. */
   temporal?: boolean;
-  /** Success and business outcomes; 400/401/403/413/415/503 are added from the flags above. */
+  /**
+   * The business failures (domain/failures.ts) it can answer with, beyond those its flags imply
+   * (`operationFailures` adds invalid input, credentials, bodies, Idempotency-Key reuse, Temporal
+   * unavailable and the internal error). Each is an example in its status's response.
+   */
+  failures?: readonly CallerFailureType[];
+  /** Success and business outcomes: a problem status here only describes it (its examples come from the failures). */
   responses: Record<number, ResponseSpec>;
 }
 
@@ -135,6 +142,7 @@ export const OPERATIONS: Operation[] = [
     access: { kind: 'apiKey', roles: SERVICE_AND_UP },
     request: { body: bodies.CreateOrderRequest, bodyExample: EXAMPLE_ORDER_REQUEST },
     temporal: true,
+    failures: ['OrderIdTaken'],
     responses: {
       202: {
         ...orderAnswer('Order received; its workflow runs.'),
@@ -164,6 +172,7 @@ export const OPERATIONS: Operation[] = [
     description: 'The order view with its timeline, from the read model.',
     access: { kind: 'apiKey', roles: SERVICE_AND_UP },
     request: { params: OrderIdParams },
+    failures: ['NotFound'],
     responses: { 200: orderAnswer('The order.'), 404: notFound('Order') },
   },
   {
@@ -178,6 +187,7 @@ export const OPERATIONS: Operation[] = [
     request: { params: OrderIdParams, body: bodies.CancelOrderRequest, bodyExample: { reason: 'customer changed their mind' } },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['NotFound', 'CancellationNotAllowed', 'AlreadyShipped', 'OrderClosed'],
     responses: {
       200: orderAnswer('Cancelled; `cancellation` says by whom and whether it was free.'),
       403: { description: 'No credential with a role for this endpoint, or the free-cancel buffer is over for a `service` caller (`Cancellation not allowed`).' },
@@ -196,6 +206,7 @@ export const OPERATIONS: Operation[] = [
     request: { params: OrderIdParams },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['NotFound', 'NothingToRetry', 'OrderClosed'],
     responses: { 200: orderAnswer('The step runs again.'), 404: notFound('Order'), 409: conflict('Nothing is parked, or the order is closed.') },
   },
   {
@@ -222,6 +233,7 @@ export const OPERATIONS: Operation[] = [
     },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['NotFound'],
     responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Order') },
   },
   {
@@ -240,6 +252,7 @@ export const OPERATIONS: Operation[] = [
     },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['UnknownTrackingNumber'],
     responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Tracking number') },
   },
   {
@@ -254,6 +267,7 @@ export const OPERATIONS: Operation[] = [
     request: { body: bodies.InventoryAdjustment, bodyExample: { warehouseId: 'wh-east', sku: 'MUG-CERAMIC', delta: 10, reason: 'restock', note: 'PO 4711' } },
     idempotencyKey: 'inventory',
     temporal: true,
+    failures: ['NotFound', 'NotEnoughStock', 'IdempotencyKeyReused'],
     responses: {
       201: { description: 'Applied; the new levels.', schema: AdjustmentResult },
       200: { description: 'This Idempotency-Key was applied before: nothing changed.', schema: AdjustmentResult },
@@ -320,6 +334,7 @@ export const RETURN_OPERATIONS: Operation[] = [
     request: { params: OrderIdParams, body: bodies.CreateReturnRequest, bodyExample: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged', comment: 'arrived chipped' } },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['NotFound', 'ReturnNotAllowed', 'ReturnLabelUnavailable'],
     responses: {
       201: {
         description: 'The return authorization.',
@@ -328,6 +343,7 @@ export const RETURN_OPERATIONS: Operation[] = [
       },
       404: notFound('Order'),
       409: conflict('Outside the return window, not delivered, or more units than are left to return.'),
+      503: { description: 'Temporal did not answer in time, or no carrier sold a return label (nothing was claimed); retry after `Retry-After` seconds.' },
     },
   },
   {
@@ -341,6 +357,7 @@ export const RETURN_OPERATIONS: Operation[] = [
     request: { params: ReturnIdParams, body: bodies.ReturnReceipt, bodyExample: { units: [{ sku: 'MUG-CERAMIC', quantity: 1, condition: 'damaged' }] } },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['UnknownReturn'],
     responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Return') },
   },
   {
@@ -358,6 +375,23 @@ export const RETURN_OPERATIONS: Operation[] = [
 
 /** Every operation the API serves. */
 export const ALL_OPERATIONS: Operation[] = [...OPERATIONS, ...RETURN_OPERATIONS];
+
+/**
+ * Every failure an operation can answer with: its own (`failures`) and those its flags imply. The
+ * OpenAPI document shows each as an example of its status's response.
+ */
+export function operationFailures(operation: Operation): CallerFailureType[] {
+  const { access, request } = operation;
+  const implied: CallerFailureType[] = [];
+  if (request?.body || request?.params || request?.query) implied.push('InvalidRequest');
+  if (request?.body) implied.push('MalformedJson', 'BodyTooLarge', 'UnsupportedMediaType');
+  if (access.kind === 'apiKey') implied.push('Unauthorized', 'Forbidden');
+  if (access.kind === 'carrierSignature') implied.push('Unauthorized', 'MalformedJson');
+  if (operation.idempotencyKey === 'replay') implied.push('IdempotencyKeyReused', 'RequestInProgress');
+  if (operation.temporal) implied.push('TemporalUnavailable');
+  implied.push('InternalError');
+  return [...new Set([...(operation.failures ?? []), ...implied])];
+}
 
 /**
  * `/orders/{orderId}` → a regular expression over request paths that matches what Express routes

@@ -1,8 +1,6 @@
 import { Router } from 'express';
-import { ApplicationFailure, WorkflowUpdateFailedError } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { FailureType } from '../../domain/errors.js';
 import { orderWorkflowId } from '../../domain/ids.js';
 import { requestReturnUpdate, returnReceivedSignal } from '../../domain/messages.js';
 import { CreateReturnRequest, ReturnReceipt } from '../../domain/schemas.js';
@@ -12,7 +10,7 @@ import type { orderWorkflow } from '../../workflows/order.js';
 import { actorOf } from '../http/actor.js';
 import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from '../context.js';
 import { updateIdFor } from '../http/idempotency.js';
-import { parseOr400, ProblemError } from '../http/problem.js';
+import { parseOr400, problem } from '../http/problem.js';
 import { findOrder } from '../orders/read-model.js';
 
 /** Returns: customers (through a service) ask for them; the warehouse reports what came back. */
@@ -27,28 +25,19 @@ export function returnsRouter(context: ApiContext): Router {
   router.post('/orders/:orderId/returns', async (req, res) => {
     const request = parseOr400(CreateReturnRequest, req.body ?? {}, 'return');
     const order = await findOrder(db, req.params.orderId);
-    if (!order) throw new ProblemError(404, 'Not found', `No order ${req.params.orderId}.`);
+    if (!order) throw problem('NotFound', `No order ${req.params.orderId}.`);
     if ((FINAL_STATUSES as readonly string[]).includes(order.status)) {
-      throw new ProblemError(409, 'Return not possible', `Order ${order.orderId} is ${order.status}; its return window is over.`);
+      throw problem('ReturnNotAllowed', `Order ${order.orderId} is ${order.status}; its return window is over.`);
     }
     const handle = context.temporal.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(order.orderId));
-    try {
-      // With an Idempotency-Key, a retry (say after a 503 while the label was being bought) attaches to the same update.
-      const updateId = updateIdFor(req, 'requestReturn');
-      const authorization = await withUpdateDeadline(context, () =>
-        handle.executeUpdate(requestReturnUpdate, { args: [{ ...request, requestedBy: actorOf(req) }], updateId }),
-      );
-      res.status(201).location(`/orders/${encodeURIComponent(order.orderId)}`).json(authorization);
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FailureType.ReturnNotAllowed) {
-        throw new ProblemError(409, 'Return not possible', error.cause.message);
-      }
-      // No carrier sold the prepaid label: nothing was claimed; the same request may be tried again later.
-      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === FailureType.ReturnLabelUnavailable) {
-        throw new ProblemError(503, 'Return label unavailable', `${error.cause.message}. Nothing was claimed; try again later.`, undefined, { 'retry-after': '60' });
-      }
-      throw error;
-    }
+    // With an Idempotency-Key, a retry (say after a 503 while the label was being bought) attaches to the same update.
+    // A refusal (ReturnNotAllowed, or ReturnLabelUnavailable: nothing claimed, ask again later) is
+    // answered from the failure catalogue by the error handler.
+    const updateId = updateIdFor(req, 'requestReturn');
+    const authorization = await withUpdateDeadline(context, () =>
+      handle.executeUpdate(requestReturnUpdate, { args: [{ ...request, requestedBy: actorOf(req) }], updateId }),
+    );
+    res.status(201).location(`/orders/${encodeURIComponent(order.orderId)}`).json(authorization);
   });
 
   /** The warehouse received a return parcel and says what was in it; the order's workflow refunds. */
@@ -56,7 +45,7 @@ export function returnsRouter(context: ApiContext): Router {
     const returnId = parseOr400(z.string().min(1).max(100), req.params.returnId, 'return ID', ['returnId']);
     const receipt = parseOr400(ReturnReceipt, req.body ?? {}, 'return receipt');
     const [ret] = await db.select({ orderId: returns.orderId }).from(returns).where(eq(returns.returnId, returnId));
-    if (!ret) throw new ProblemError(404, 'Unknown return', `No return ${returnId}.`);
+    if (!ret) throw problem('UnknownReturn', `No return ${returnId}.`);
     await withTemporalDeadline(context, () =>
       context.temporal.workflow.getHandle(orderWorkflowId(ret.orderId)).signal(returnReceivedSignal, { returnId, ...receipt }),
     );

@@ -6,7 +6,7 @@ import { CarrierEvent, WarehouseEvent } from '../../domain/schemas.js';
 import { shipments, trackingEvents } from '../../db/schema.js';
 import { type ApiContext, withTemporalDeadline } from '../context.js';
 import { CarrierParams } from '../contract.js';
-import { parseOr400, ProblemError } from '../http/problem.js';
+import { parseOr400, problem } from '../http/problem.js';
 
 /**
  * The doors external parties report through: a warehouse management system saying a task is done
@@ -30,7 +30,7 @@ export function eventsRouter(context: ApiContext): Router {
       .select({ orderId: shipments.orderId })
       .from(shipments)
       .where(and(eq(shipments.carrier, carrier), eq(shipments.trackingNumber, event.trackingNumber)));
-    if (!shipment) throw new ProblemError(404, 'Unknown tracking number', `${carrier} has no shipment ${event.trackingNumber} with us.`);
+    if (!shipment) throw problem('UnknownTrackingNumber', `${carrier} has no shipment ${event.trackingNumber} with us.`);
     // The shipment's tracking history keeps every scan once, whatever the order moves to.
     await db
       .insert(trackingEvents)
