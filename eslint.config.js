@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import boundaries from 'eslint-plugin-boundaries';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [
@@ -32,6 +33,32 @@ const sandboxBans = {
   ],
 };
 
+/**
+ * The layers, bottom first: a file may import from its own layer's folders and from every layer
+ * below it, never from one above (a type-only import counts too). `simulators/` stand in for the
+ * external parties beside `activities/`: they implement its ports, and activities reach them only
+ * through those ports (the worker wires them). Tests may import anything. The workflow sandbox rule
+ * below narrows what `workflows/` and `domain/` may import further.
+ */
+const LAYERS = [
+  ['domain'],
+  ['platform', 'config'],
+  ['db'],
+  ['activities', 'simulators'],
+  ['workflows'],
+  ['api'],
+  ['workers', 'scripts'],
+];
+/** Within a layer, who may import whom (absent: only itself). */
+const PEERS = { config: ['platform'], simulators: ['activities'], scripts: ['workers'] };
+const layerElements = LAYERS.flat().map((type) => ({ type, pattern: `${type}/**`, partialMatch: false }));
+const layerPolicies = LAYERS.flatMap((layer, rank) =>
+  layer.map((type) => ({
+    from: { element: { type } },
+    allow: { to: { element: { type: [...LAYERS.slice(0, rank).flat(), type, ...(PEERS[/** @type {keyof typeof PEERS} */ (type)] ?? [])] } } },
+  })),
+);
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'workflow-bundle.js', 'test/fixtures/'] },
   js.configs.recommended,
@@ -42,6 +69,27 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+    },
+  },
+  {
+    plugins: { boundaries },
+    settings: {
+      'import/resolver': { typescript: { project: './tsconfig.json' } },
+      'boundaries/elements': [...layerElements, { type: 'test', pattern: 'test/**', partialMatch: false }],
+      'boundaries/files': [{ category: 'tooling', pattern: '*.config.{ts,js}' }],
+    },
+    rules: {
+      'boundaries/dependencies': [
+        'error',
+        {
+          default: 'disallow',
+          message: '{{from.element.type}}/ may not import from {{to.element.type}}/: imports run down the layers only (domain ← platform/config ← db ← activities/simulators ← workflows ← api ← workers/scripts; see LAYERS in eslint.config.js).',
+          policies: [...layerPolicies, { from: { element: { type: 'test' } }, allow: { to: { element: { type: '*' } } } }],
+        },
+      ],
+      // Every file belongs to a layer, and every local import resolves to one: nothing slips past unclassified.
+      'boundaries/no-unknown-files': 'error',
+      'boundaries/no-unknown-dependencies': 'error',
     },
   },
   {

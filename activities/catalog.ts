@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { inArray } from 'drizzle-orm';
-import { FailureType } from '../domain/errors.js';
+import { FailureType } from '../domain/failures.js';
 import type { PricedLine, Quote } from '../domain/order.js';
 import { orderTotals } from '../domain/pricing.js';
 import type { CreateOrderRequest } from '../domain/schemas.js';
@@ -16,7 +16,7 @@ export function createCatalogActivities({ db }: ActivityDependencies) {
       const missing = input.items.filter((item) => !bySku.has(item.sku)).map((item) => item.sku);
       if (missing.length > 0) throw ApplicationFailure.nonRetryable(`unknown sku: ${missing.join(', ')}`, FailureType.UnknownSku);
       const currencies = new Set(found.map((product) => product.currency));
-      if (currencies.size > 1) throw ApplicationFailure.nonRetryable(`order mixes currencies: ${[...currencies].join(', ')}`, 'MixedCurrencies');
+      if (currencies.size > 1) throw ApplicationFailure.nonRetryable(`order mixes currencies: ${[...currencies].join(', ')}`, FailureType.MixedCurrencies);
       const lines: PricedLine[] = input.items.map((item) => {
         const product = bySku.get(item.sku)!;
         return {

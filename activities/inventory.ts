@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { FailureType } from '../domain/errors.js';
+import { FailureType } from '../domain/failures.js';
 import { distanceKm, locateAddress } from '../domain/geo.js';
 import { effectKey } from '../domain/ids.js';
 import type { ShippingAddress } from '../domain/schemas.js';

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { eq } from 'drizzle-orm';
-import { FailureType } from '../domain/errors.js';
+import { FailureType } from '../domain/failures.js';
 import { effectKey } from '../domain/ids.js';
 import { payments } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
@@ -76,7 +76,7 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
 
   async function authorizationOf(orderId: string) {
     const authorization = await recorded(effectKey(orderId, 'authorize'));
-    if (!authorization) throw ApplicationFailure.nonRetryable(`order ${orderId} has no authorization`, 'NoAuthorization');
+    if (!authorization) throw ApplicationFailure.nonRetryable(`order ${orderId} has no authorization`, FailureType.NoAuthorization);
     return authorization;
   }
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { and, eq } from 'drizzle-orm';
 import { addBusinessDays } from '../domain/calendar.js';
-import { FailureType } from '../domain/errors.js';
+import { FailureType } from '../domain/failures.js';
 import { effectKey } from '../domain/ids.js';
 import type { Box, ShipmentView } from '../domain/order.js';
 import { SPEED_MAX_TRANSIT_DAYS } from '../domain/pricing.js';
@@ -96,7 +96,7 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
       }
       if (row && row.status !== 'label_pending') return toView(row);
       const [origin] = await db.select().from(warehouses).where(eq(warehouses.id, input.warehouseId));
-      if (!origin) throw ApplicationFailure.nonRetryable(`unknown warehouse ${input.warehouseId}`, 'UnknownWarehouse');
+      if (!origin) throw ApplicationFailure.nonRetryable(`unknown warehouse ${input.warehouseId}`, FailureType.UnknownWarehouse);
       const parcel = { from: origin, to: input.shippingAddress, weightGrams: input.weightGrams, box: input.box };
       if (!row) {
         const choice = chooseCarrierService(await carriers.rates(parcel), input.shippingSpeed);
@@ -182,7 +182,7 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
     /** A prepaid return label from the customer's address to the warehouse that shipped the order. */
     async buyReturnLabel(input: { returnId: string; warehouseId: string; from: ShippingAddress }): Promise<{ carrier: string; trackingNumber: string }> {
       const [warehouse] = await db.select().from(warehouses).where(eq(warehouses.id, input.warehouseId));
-      if (!warehouse) throw ApplicationFailure.nonRetryable(`unknown warehouse ${input.warehouseId}`, 'UnknownWarehouse');
+      if (!warehouse) throw ApplicationFailure.nonRetryable(`unknown warehouse ${input.warehouseId}`, FailureType.UnknownWarehouse);
       return carriers.buyReturnLabel({ idempotencyKey: `${input.returnId}:return-label`, from: input.from, to: warehouse });
     },
 

@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
 import { MULTI_LINE_TEXT, SINGLE_LINE_TEXT } from '../domain/schemas.js';
-import { callerId } from './actor.js';
-import { accessControl, BODY_LIMIT, requireJsonBody } from './auth.js';
-import { catalogRouter } from './catalog.js';
+import { callerId } from './http/actor.js';
+import { accessControl, BODY_LIMIT, requireJsonBody } from './http/auth.js';
+import { catalogRouter } from './inventory/catalog.js';
 import type { ApiContext } from './context.js';
-import { docsRouter } from './docs.js';
-import { eventsRouter } from './events.js';
-import { healthRouter } from './health.js';
-import { idempotency } from './idempotency.js';
-import { inventoryRouter } from './inventory.js';
-import { ordersRouter } from './orders.js';
-import { reportsRouter } from './reports.js';
-import { returnsRouter } from './returns.js';
-import { errorHandler, fieldPath, ProblemError, sendProblem } from './problem.js';
+import { docsRouter } from './operations/docs.js';
+import { eventsRouter } from './webhooks/events.js';
+import { healthRouter } from './operations/health.js';
+import { idempotency } from './http/idempotency.js';
+import { inventoryRouter } from './inventory/inventory.js';
+import { ordersRouter } from './orders/orders.js';
+import { reportsRouter } from './reports/reports.js';
+import { returnsRouter } from './returns/returns.js';
+import { errorHandler, fieldPath, problem, sendProblem } from './http/problem.js';
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -70,12 +70,12 @@ function controlCharacterAt(value: unknown, path: (string | number)[] = []): (st
  */
 const rejectControlCharacters: RequestHandler = (req, _res, next) => {
   if (!SINGLE_LINE_TEXT.test(safelyDecoded(req.path))) {
-    throw new ProblemError(400, 'Invalid path', 'The path contains a control character.', [{ field: 'path', message: 'must not contain control characters' }]);
+    throw problem('InvalidRequest', 'The path contains a control character.', { title: 'Invalid path', errors: [{ field: 'path', message: 'must not contain control characters' }] });
   }
   for (const [where, value] of [['query', req.query], ['body', req.body]] as const) {
     const path = controlCharacterAt(value);
     if (path) {
-      throw new ProblemError(400, `Invalid ${where}`, 'One or more fields are invalid.', [{ field: fieldPath(path), message: 'must not contain control characters' }]);
+      throw problem('InvalidRequest', 'One or more fields are invalid.', { title: `Invalid ${where}`, errors: [{ field: fieldPath(path), message: 'must not contain control characters' }] });
     }
   }
   next();
@@ -89,7 +89,13 @@ function safelyDecoded(path: string): string {
   }
 }
 
-/** The HTTP API, without a port: the server listens, tests call it directly. */
+/**
+ * The HTTP API, without a port: the server listens, tests call it directly. Its pieces, by resource:
+ * `orders/` (place, read, cancel, retry; the read model), `returns/`, `inventory/` (stock and the
+ * catalog), `webhooks/` (warehouse and carrier events), `reports/`, `operations/` (health, the
+ * OpenAPI document, its docs page), and `http/` (access control, problem+json errors and the failure
+ * mapper, idempotency). `contract.ts` is the table they all follow; `responses.ts` its answer schemas.
+ */
 export function createApp(context: ApiContext): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -109,7 +115,7 @@ export function createApp(context: ApiContext): Express {
   app.use(inventoryRouter(context));
   app.use(returnsRouter(context));
   app.use(reportsRouter(context));
-  app.use((req, res) => sendProblem(res, new ProblemError(404, 'Not found', `No route ${req.method} ${req.path}.`)));
+  app.use((req, res) => sendProblem(res, problem('NotFound', `No route ${req.method} ${req.path}.`)));
   app.use(errorHandler(context.log.error));
   return app;
 }

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client.js';
 import type { OrderPolicy } from '../domain/order.js';
-import type { AuthSettings } from './auth.js';
+import type { AuthSettings } from './http/auth.js';
 
 /** What the API's routes need; the server wires real ones, tests their own. */
 export interface ApiContext {

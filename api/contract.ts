@@ -12,21 +12,22 @@ import {
   type Role,
   WarehouseEvent,
 } from '../domain/schemas.js';
+import type { CallerFailureType } from '../domain/failures.js';
 import { ORDER_STATUSES } from '../domain/statuses.js';
 import { Accepted, AdjustmentResult, Health, InventoryList, OpenApiDocument, OrderList, OrderViewSchema, ProductList, ReturnsReport, ReturnViewSchema } from './responses.js';
 
 /**
  * The API's contract: every operation with who may call it, what it takes and what it answers.
- * The authentication middleware (api/auth.ts) enforces `access` from this table, the OpenAPI
- * document (api/openapi.ts) is generated from it, and the contract tests hold the running API to
- * it. A route the table lacks answers only admins (and the completeness test fails).
+ * The authentication middleware (api/http/auth.ts) enforces `access` from this table, the OpenAPI
+ * document (api/operations/openapi.ts) is generated from it, and the contract tests hold the
+ * running API to it. A route the table lacks answers only admins (and the completeness test fails).
  */
 
 /** Who may call an operation. */
 export type Access =
   | { kind: 'public' }
   | { kind: 'apiKey'; roles: readonly Role[] }
-  /** Carrier webhooks: HMAC-SHA256 over the timestamp and the raw body (api/credentials.ts). */
+  /** Carrier webhooks: HMAC-SHA256 over the timestamp and the raw body (platform/credentials.ts). */
   | { kind: 'carrierSignature' };
 
 export interface ResponseSpec {
@@ -61,7 +62,13 @@ export interface Operation {
   idempotencyKey?: 'replay' | 'inventory';
   /** Calls Temporal, so it can answer 503 with Retry-After when Temporal does not answer in time. */
   temporal?: boolean;
-  /** Success and business outcomes; 400/401/403/413/415/503 are added from the flags above. */
+  /**
+   * The business failures (domain/failures.ts) it can answer with, beyond those its flags imply
+   * (`operationFailures` adds invalid input, credentials, bodies, Idempotency-Key reuse, Temporal
+   * unavailable and the internal error). Each is an example in its status's response.
+   */
+  failures?: readonly CallerFailureType[];
+  /** Success and business outcomes: a problem status here only describes it (its examples come from the failures). */
   responses: Record<number, ResponseSpec>;
 }
 
@@ -142,6 +149,7 @@ export const OPERATIONS: Operation[] = [
     access: { kind: 'apiKey', roles: SERVICE_AND_UP },
     request: { body: bodies.CreateOrderRequest, bodyExample: EXAMPLE_ORDER_REQUEST },
     temporal: true,
+    failures: ['OrderIdTaken'],
     responses: {
       202: {
         ...orderAnswer('Order received; its workflow runs.'),
@@ -171,6 +179,7 @@ export const OPERATIONS: Operation[] = [
     description: 'The order view with its timeline, from the read model.',
     access: { kind: 'apiKey', roles: SERVICE_AND_UP },
     request: { params: OrderIdParams },
+    failures: ['NotFound'],
     responses: { 200: orderAnswer('The order.'), 404: notFound('Order') },
   },
   {
@@ -185,6 +194,7 @@ export const OPERATIONS: Operation[] = [
     request: { params: OrderIdParams, body: bodies.CancelOrderRequest, bodyExample: { reason: 'customer changed their mind' } },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['NotFound', 'CancellationNotAllowed', 'AlreadyShipped', 'OrderClosed'],
     responses: {
       200: orderAnswer('Cancelled; `cancellation` says by whom and whether it was free.'),
       403: { description: 'No credential with a role for this endpoint, or the free-cancel buffer is over for a `service` caller (`Cancellation not allowed`).' },
@@ -203,6 +213,7 @@ export const OPERATIONS: Operation[] = [
     request: { params: OrderIdParams },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['NotFound', 'NothingToRetry', 'OrderClosed'],
     responses: { 200: orderAnswer('The step runs again.'), 404: notFound('Order'), 409: conflict('Nothing is parked, or the order is closed.') },
   },
   {
@@ -229,6 +240,7 @@ export const OPERATIONS: Operation[] = [
     },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['NotFound'],
     responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Order') },
   },
   {
@@ -247,6 +259,7 @@ export const OPERATIONS: Operation[] = [
     },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['UnknownTrackingNumber'],
     responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Tracking number') },
   },
   {
@@ -261,6 +274,7 @@ export const OPERATIONS: Operation[] = [
     request: { body: bodies.InventoryAdjustment, bodyExample: { warehouseId: 'wh-east', sku: 'MUG-CERAMIC', delta: 10, reason: 'restock', note: 'PO 4711' } },
     idempotencyKey: 'inventory',
     temporal: true,
+    failures: ['NotFound', 'NotEnoughStock', 'IdempotencyKeyReused'],
     responses: {
       201: { description: 'Applied; the new levels.', schema: AdjustmentResult },
       200: { description: 'This Idempotency-Key was applied before: nothing changed.', schema: AdjustmentResult },
@@ -312,8 +326,8 @@ export const OPERATIONS: Operation[] = [
 ];
 
 /**
- * Issue 4's routes (api/returns.ts, api/reports.ts). Part of the table from the start, so their
- * access rules hold as soon as the routers are mounted.
+ * Issue 4's routes (api/returns/returns.ts, api/reports/reports.ts). Part of the table from the
+ * start, so their access rules hold as soon as the routers are mounted.
  */
 export const RETURN_OPERATIONS: Operation[] = [
   {
@@ -327,6 +341,7 @@ export const RETURN_OPERATIONS: Operation[] = [
     request: { params: OrderIdParams, body: bodies.CreateReturnRequest, bodyExample: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged', comment: 'arrived chipped' } },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['NotFound', 'ReturnNotAllowed', 'ReturnLabelUnavailable'],
     responses: {
       201: {
         description: 'The return authorization.',
@@ -335,6 +350,7 @@ export const RETURN_OPERATIONS: Operation[] = [
       },
       404: notFound('Order'),
       409: conflict('Outside the return window, not delivered, or more units than are left to return.'),
+      503: { description: 'Temporal did not answer in time, or no carrier sold a return label (nothing was claimed); retry after `Retry-After` seconds.' },
     },
   },
   {
@@ -348,6 +364,7 @@ export const RETURN_OPERATIONS: Operation[] = [
     request: { params: ReturnIdParams, body: bodies.ReturnReceipt, bodyExample: { units: [{ sku: 'MUG-CERAMIC', quantity: 1, condition: 'damaged' }] } },
     idempotencyKey: 'replay',
     temporal: true,
+    failures: ['UnknownReturn'],
     responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Return') },
   },
   {
@@ -365,6 +382,23 @@ export const RETURN_OPERATIONS: Operation[] = [
 
 /** Every operation the API serves. */
 export const ALL_OPERATIONS: Operation[] = [...OPERATIONS, ...RETURN_OPERATIONS];
+
+/**
+ * Every failure an operation can answer with: its own (`failures`) and those its flags imply. The
+ * OpenAPI document shows each as an example of its status's response.
+ */
+export function operationFailures(operation: Operation): CallerFailureType[] {
+  const { access, request } = operation;
+  const implied: CallerFailureType[] = [];
+  if (request?.body || request?.params || request?.query) implied.push('InvalidRequest');
+  if (request?.body) implied.push('MalformedJson', 'BodyTooLarge', 'UnsupportedMediaType');
+  if (access.kind === 'apiKey') implied.push('Unauthorized', 'Forbidden');
+  if (access.kind === 'carrierSignature') implied.push('Unauthorized', 'MalformedJson');
+  if (operation.idempotencyKey === 'replay') implied.push('IdempotencyKeyReused', 'RequestInProgress');
+  if (operation.temporal) implied.push('TemporalUnavailable');
+  implied.push('InternalError');
+  return [...new Set([...(operation.failures ?? []), ...implied])];
+}
 
 /**
  * `/orders/{orderId}` → a regular expression over request paths that matches what Express routes

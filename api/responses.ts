@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import type { ReturnView } from '../domain/order.js';
-import type { listOrders, OrderResource } from './read-model.js';
+import type { listOrders, OrderResource } from './orders/read-model.js';
 import { channels, roles, shippingSpeeds } from '../domain/schemas.js';
 import { ORDER_STATUSES, type ShipmentStatus } from '../domain/statuses.js';
 
 /**
  * What the API answers with, as zod schemas: the OpenAPI document's response schemas
- * (api/openapi.ts) and the contract tests' validators. Each mirrors a TypeScript type the routes
- * build; the `Same<…>` checks at the bottom fail the typecheck when one drifts from the other.
+ * (api/operations/openapi.ts) and the contract tests' validators. Each mirrors a TypeScript type
+ * the routes build; the `Same<…>` checks at the bottom fail the typecheck when one drifts from the other.
  */
 
 const timestamp = z.iso.datetime({ offset: true }).meta({ example: '2025-01-15T10:30:00.000Z' });

@@ -1,9 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { config } from '../config/index.js';
+import { temporalConnectConfig } from '../config/temporal.js';
 import { createDatabase } from '../db/client.js';
-import { createLogger } from '../workers/logger.js';
+import { createLogger } from '../platform/logger.js';
 import { createApp } from './app.js';
-import { orderPolicyFrom } from './policy.js';
+import { orderPolicyFrom } from './orders/policy.js';
 
 /** The API process: one database pool and one Temporal client for all requests. */
 async function main(): Promise<void> {
@@ -15,8 +16,9 @@ async function main(): Promise<void> {
   if (!settings.CARRIER_WEBHOOK_SECRET) throw new Error('CARRIER_WEBHOOK_SECRET is required (npm start generates one for you)');
   const db = createDatabase(settings.DATABASE_URL);
   // Connects lazily, so the API comes up (and answers 503) while Temporal is still starting.
-  const connection = Connection.lazy({ address: settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-  const temporal = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
+  const { connectionOptions, namespace } = temporalConnectConfig(settings);
+  const connection = Connection.lazy(connectionOptions);
+  const temporal = new Client({ connection, namespace });
   const app = createApp({
     db,
     temporal,

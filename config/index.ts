@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ApiKey, firstKeyFor, parseApiKeys } from '../api/credentials.js';
+import { type ApiKey, firstKeyFor, parseApiKeys } from '../platform/credentials.js';
 import { durationMs } from '../domain/durations.js';
 
 /**

@@ -1,4 +1,4 @@
-import { FailureType } from './errors.js';
+import { FailureType } from './failures.js';
 import type { Actor } from './schemas.js';
 import { FINAL_STATUSES, type OrderStatus } from './statuses.js';
 

@@ -7,7 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { sql } from 'drizzle-orm';
 import { createApp } from '../api/app.js';
-import { parseApiKeys } from '../api/credentials.js';
+import { parseApiKeys } from '../platform/credentials.js';
 import { createDatabase } from '../db/client.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { checkInvariants } from '../db/invariants.js';

@@ -5,6 +5,7 @@ import { notInArray, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { closedOrderWorkflows } from '../activities/workflow-state.js';
 import { config } from '../config/index.js';
+import { temporalConnectConfig } from '../config/temporal.js';
 import { createDatabase, type Database } from '../db/client.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { checkInvariants } from '../db/invariants.js';
@@ -58,17 +59,17 @@ async function database(): Promise<{ url: string; stop: () => Promise<unknown> }
 
 /** Non-final orders whose workflow Temporal says is closed or gone, with what it said. */
 async function closedWorkflows(db: Database): Promise<Map<string, string>> {
-  const settings = config();
-  const address = settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+  const { connectionOptions, namespace } = temporalConnectConfig(config());
+  const { address } = connectionOptions;
   const open = await db.select({ orderId: orders.orderId }).from(orders).where(notInArray(orders.status, [...FINAL_STATUSES]));
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: '5s' });
+    connection = await Connection.connect({ ...connectionOptions, connectTimeout: '5s' });
   } catch (error) {
-    throw new Error(`cannot reach Temporal at ${address} (namespace ${settings.TEMPORAL_NAMESPACE}) to see which orders' workflows are closed: ${(error as Error).message}; run with --without-temporal to check without it`);
+    throw new Error(`cannot reach Temporal at ${address} (namespace ${namespace}) to see which orders' workflows are closed: ${(error as Error).message}; run with --without-temporal to check without it`);
   }
   try {
-    const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
+    const client = new Client({ connection, namespace });
     const closed = await closedOrderWorkflows(client, open.map((row) => row.orderId));
     say(`${open.length} non-final orders asked about at ${address}: ${closed.size} with a closed or missing workflow`);
     return new Map([...closed].map(([orderId, state]) => [orderId, state.status]));

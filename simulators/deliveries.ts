@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { signWebhook } from '../api/credentials.js';
+import { signWebhook } from '../platform/credentials.js';
 import type { Database } from '../db/client.js';
 import { simulatorDeliveries } from '../db/schema.js';
 import type { Transaction } from '../db/stock.js';

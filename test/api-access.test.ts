@@ -5,7 +5,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../api/app.js';
-import { authenticateKey, parseApiKeys, signWebhook, verifyWebhook } from '../api/credentials.js';
+import { authenticateKey, parseApiKeys, signWebhook, verifyWebhook } from '../platform/credentials.js';
 import { ALL_OPERATIONS } from '../api/contract.js';
 import { parseConfig } from '../config/index.js';
 import type { Database } from '../db/client.js';
@@ -571,7 +571,12 @@ describe('the OpenAPI document', () => {
     for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, Record<string, never>>>)) {
       for (const [method, operation] of Object.entries(item)) {
         const name = `${method.toUpperCase()} ${path}`;
-        const op = operation as unknown as { security: object[]; 'x-roles': string[]; responses: Record<string, { content?: Record<string, { example?: unknown; schema?: unknown }> }>; requestBody?: { content: Record<string, { example?: unknown }> } };
+        const op = operation as unknown as {
+          security: object[];
+          'x-roles': string[];
+          responses: Record<string, { content?: Record<string, { example?: unknown; examples?: Record<string, unknown>; schema?: unknown }> }>;
+          requestBody?: { content: Record<string, { example?: unknown }> };
+        };
         expect(op.security, name).toBeDefined();
         const statuses = Object.keys(op.responses);
         if (op.security.length > 0) expect(statuses, name).toContain('401');
@@ -581,7 +586,8 @@ describe('the OpenAPI document', () => {
           expect(statuses, name).toEqual(expect.arrayContaining(['400', '413', '415']));
         }
         for (const [status, response] of Object.entries(op.responses)) {
-          if (Number(status) >= 400) expect(Object.values(response.content ?? {})[0]?.example, `${name} ${status} example`).toBeDefined();
+          const media = Object.values(response.content ?? {})[0];
+          if (Number(status) >= 400) expect(media?.example ?? Object.values(media?.examples ?? {})[0], `${name} ${status} example`).toBeDefined();
         }
       }
     }

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { closedOrderWorkflows, orderWorkflowState } from '../activities/workflow-state.js';
-import { requestHash } from '../api/request-hash.js';
+import { requestHash } from '../api/orders/request-hash.js';
 import { checkInvariants } from '../db/invariants.js';
 import { orders, payments, reservations, shipments, warehouses } from '../db/schema.js';
 import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadModelActivities } from '../activities/read-model.js';
 import type { ActivityDependencies } from '../activities/deps.js';
-import { orderView } from '../api/read-model.js';
+import { orderView } from '../api/orders/read-model.js';
 import type { Database } from '../db/client.js';
 import { orders } from '../db/schema.js';
 import { initialOrderView, type OrderView } from '../domain/order.js';

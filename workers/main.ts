@@ -1,10 +1,11 @@
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { type Config, config, workerDatabasePoolSize } from '../config/index.js';
+import { temporalConnectConfig } from '../config/temporal.js';
 import { runNotificationDispatcher } from '../activities/notification-dispatcher.js';
 import { createDatabase } from '../db/client.js';
 import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../platform/logger.js';
 import { createOrderWorker, simulatedParties } from './create-worker.js';
 import { ensureReconcileSchedule } from './reconcile-schedule.js';
 
@@ -37,25 +38,26 @@ async function main(): Promise<void> {
   const target = settings.SIMULATORS ? simulatorTarget(settings) : null;
   // Sized together: a connection for every activity the worker runs at once (see config).
   const db = createDatabase(settings.DATABASE_URL, { max: workerDatabasePoolSize(settings) });
-  const connection = await NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const { connectionOptions, namespace } = temporalConnectConfig(settings);
+  const connection = await NativeConnection.connect(connectionOptions);
   const stopLoops = new AbortController();
   let loops: Promise<unknown> = Promise.resolve();
   try {
     const parties = simulatedParties(db, settings.SIM_DELAY_SCALE, (message, fields) => logger.info(fields, message));
     const worker = await createOrderWorker({
       connection,
-      namespace: settings.TEMPORAL_NAMESPACE,
+      namespace,
       deps: { db, ...parties },
       maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
     });
-    const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
+    const client = new Client({ connection, namespace });
     const schedule = await ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE });
     logger.info({ every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }, `reconcile-orders schedule ${schedule}`);
     loops = Promise.all([
       runNotificationDispatcher({ db, notifier: parties.notifier }, stopLoops.signal, (m) => logger.warn(m)),
       target ? runDeliveryLoop(db, target, stopLoops.signal, (m) => logger.warn(m)) : null,
     ]);
-    logger.info({ taskQueue: worker.options.taskQueue, namespace: settings.TEMPORAL_NAMESPACE }, 'worker running');
+    logger.info({ taskQueue: worker.options.taskQueue, namespace }, 'worker running');
     // Resolves once the SDK's own SIGINT/SIGTERM handling has drained in-flight tasks.
     await worker.run();
   } finally {

@@ -1,6 +1,6 @@
-import { fieldPath } from '../../api/problem.js';
+import { fieldPath } from '../../api/http/problem.js';
 import { operationFor } from '../../api/contract.js';
-import { openApiDocument } from '../../api/openapi.js';
+import { openApiDocument } from '../../api/operations/openapi.js';
 import { Problem } from '../../api/responses.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { AuthSettings } from '../../api/auth.js';
-import { parseApiKeys } from '../../api/credentials.js';
+import type { AuthSettings } from '../../api/http/auth.js';
+import { parseApiKeys } from '../../platform/credentials.js';
 import type { Role } from '../../domain/schemas.js';
 
 /** The tests' own API keys, one per role, and the carrier secret; never used outside tests. */

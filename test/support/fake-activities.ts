@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { OrderActivities } from '../../activities/index.js';
 import { addBusinessDays } from '../../domain/calendar.js';
-import { FailureType } from '../../domain/errors.js';
+import { FailureType } from '../../domain/failures.js';
 import { orderWorkflowId } from '../../domain/ids.js';
 import { carrierEventSignal, returnReceivedSignal, warehouseEventSignal } from '../../domain/messages.js';
 import type { OrderView, PricedLine } from '../../domain/order.js';

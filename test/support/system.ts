@@ -4,7 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { Carriers, PaymentGateway } from '../../activities/ports.js';
 import { createApp } from '../../api/app.js';
-import { signWebhook } from '../../api/credentials.js';
+import { signWebhook } from '../../platform/credentials.js';
 import type { Database } from '../../db/client.js';
 import type { OrderPolicy, OrderView } from '../../domain/order.js';
 import { runNotificationDispatcher } from '../../activities/notification-dispatcher.js';

@@ -1,5 +1,5 @@
 import { condition } from '@temporalio/workflow';
-import { FailureType } from '../../domain/errors.js';
+import { FailureType } from '../../domain/failures.js';
 import { failureMessage, failureType, formatMoney, OrderClosing } from '../outcomes.js';
 import { steps } from '../proxies.js';
 import type { Order } from './state.js';

@@ -1,6 +1,6 @@
 import { ApplicationFailure, CancellationScope, condition, log, setHandler } from '@temporalio/workflow';
 import { cancellationRefusal } from '../../domain/cancellation.js';
-import { FailureType } from '../../domain/errors.js';
+import { FailureType } from '../../domain/failures.js';
 import {
   cancelOrderUpdate,
   carrierEventSignal,

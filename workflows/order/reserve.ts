@@ -1,6 +1,6 @@
 import { condition, patched } from '@temporalio/workflow';
 import { durationMs } from '../../domain/durations.js';
-import { FailureType } from '../../domain/errors.js';
+import { FailureType } from '../../domain/failures.js';
 import { failureType, OrderClosing } from '../outcomes.js';
 import { Patch } from '../patches.js';
 import { steps } from '../proxies.js';

@@ -1,6 +1,6 @@
 import { allHandlersFinished, ApplicationFailure, condition } from '@temporalio/workflow';
 import { addDuration, durationMs } from '../../domain/durations.js';
-import { FailureType } from '../../domain/errors.js';
+import { FailureType } from '../../domain/failures.js';
 import type { ReturnView } from '../../domain/order.js';
 import { returnRefund, returnRefusal, unitsLeftToReturn } from '../../domain/returns.js';
 import { MAX_DELIVERY_ATTEMPTS } from '../../domain/statuses.js';

@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { and, gte, inArray, lt, ne, type SQL } from 'drizzle-orm';
-import { ReturnsReportQuery } from '../domain/schemas.js';
-import { orders, returns } from '../db/schema.js';
-import type { ApiContext } from './context.js';
-import { parseOr400 } from './problem.js';
+import { ReturnsReportQuery } from '../../domain/schemas.js';
+import { orders, returns } from '../../db/schema.js';
+import type { ApiContext } from '../context.js';
+import { parseOr400 } from '../http/problem.js';
 
 /** Reports for people who run the shop. */
 export function reportsRouter({ db }: ApiContext): Router {

@@ -1,5 +1,5 @@
-import type { Config } from '../config/index.js';
-import type { OrderPolicy } from '../domain/order.js';
+import type { Config } from '../../config/index.js';
+import type { OrderPolicy } from '../../domain/order.js';
 
 /** The policy new orders get, from configuration. */
 export function orderPolicyFrom(settings: Config): OrderPolicy {

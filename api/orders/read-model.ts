@@ -1,8 +1,8 @@
 import { and, asc, desc, eq, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
-import { initialOrderView, type OrderView, type TimelineEvent } from '../domain/order.js';
-import type { OrderStatus } from '../domain/statuses.js';
-import type { Database } from '../db/client.js';
-import { notifications, orderEvents, orders } from '../db/schema.js';
+import { initialOrderView, type OrderView, type TimelineEvent } from '../../domain/order.js';
+import type { OrderStatus } from '../../domain/statuses.js';
+import type { Database } from '../../db/client.js';
+import { notifications, orderEvents, orders } from '../../db/schema.js';
 
 /** Reads of the orders read model: what the API answers from, without waking a workflow. */
 

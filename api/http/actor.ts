@@ -1,9 +1,9 @@
 import type { Request } from 'express';
-import type { Actor } from '../domain/schemas.js';
-import { ProblemError } from './problem.js';
+import type { Actor } from '../../domain/schemas.js';
+import { problem } from './problem.js';
 
 /**
- * Who is calling, as the access control (api/auth.ts) authenticated them: an API key's name and
+ * Who is calling, as the access control (api/http/auth.ts) authenticated them: an API key's name and
  * role. The workflow's cancellation policy decides by the role and records the name, so who
  * cancelled comes from the credential, never from the body.
  */
@@ -22,7 +22,7 @@ export function setCaller(req: Request, id: string): void {
 /** The authenticated actor; a route that needs one and has none is refused, never served as someone. */
 export function actorOf(req: Request): Actor {
   const actor = actors.get(req);
-  if (!actor) throw new ProblemError(401, 'Unauthorized', 'Send an API key: Authorization: Bearer <key>.');
+  if (!actor) throw problem('Unauthorized', 'Send an API key: Authorization: Bearer <key>.');
   return actor;
 }
 

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { asc } from 'drizzle-orm';
-import { products, stock } from '../db/schema.js';
-import type { ApiContext } from './context.js';
+import { products, stock } from '../../db/schema.js';
+import type { ApiContext } from '../context.js';
 
 export function catalogRouter({ db }: ApiContext): Router {
   const router = Router();

@@ -1,22 +1,22 @@
 import { type Request, Router } from 'express';
 import { type WorkflowHandle, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
-import { addDuration } from '../domain/durations.js';
-import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
-import { initialOrderView, type OrderView, type OrderWorkflowInput } from '../domain/order.js';
-import { CancelOrderRequest, CreateOrderRequest } from '../domain/schemas.js';
-import { cancelOrderUpdate, retryUpdate } from '../domain/messages.js';
-import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../domain/search-attributes.js';
-import { FINAL_STATUSES } from '../domain/statuses.js';
-import { orders, products } from '../db/schema.js';
-import { actorOf } from './actor.js';
-import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from './context.js';
-import { DocumentedListOrdersQuery } from './contract.js';
-import { updateIdFor } from './idempotency.js';
-import { parseOr400, ProblemError } from './problem.js';
+import { addDuration } from '../../domain/durations.js';
+import { orderWorkflowId, TASK_QUEUE } from '../../domain/ids.js';
+import { initialOrderView, type OrderView, type OrderWorkflowInput } from '../../domain/order.js';
+import { CancelOrderRequest, CreateOrderRequest } from '../../domain/schemas.js';
+import { cancelOrderUpdate, retryUpdate } from '../../domain/messages.js';
+import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../../domain/search-attributes.js';
+import { FINAL_STATUSES } from '../../domain/statuses.js';
+import { orders, products } from '../../db/schema.js';
+import { actorOf } from '../http/actor.js';
+import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from '../context.js';
+import { DocumentedListOrdersQuery } from '../contract.js';
+import { updateIdFor } from '../http/idempotency.js';
+import { parseOr400, problem } from '../http/problem.js';
 import { asOrderResource, decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
 import { requestHash } from './request-hash.js';
-import type { orderWorkflow } from '../workflows/order.js';
+import type { orderWorkflow } from '../../workflows/order.js';
 
 export function ordersRouter(context: ApiContext): Router {
   const { db } = context;
@@ -57,7 +57,7 @@ export function ordersRouter(context: ApiContext): Router {
 
   async function currentView(orderId: string) {
     const view = await orderView(db, orderId);
-    if (!view) throw new ProblemError(404, 'Not found', `No order ${orderId}.`);
+    if (!view) throw problem('NotFound', `No order ${orderId}.`);
     return view;
   }
 
@@ -66,7 +66,7 @@ export function ordersRouter(context: ApiContext): Router {
     const skus = request.items.map((item) => item.sku);
     const known = new Set((await db.select({ sku: products.sku }).from(products).where(inArray(products.sku, skus))).map((p) => p.sku));
     const unknown = request.items.flatMap((item, index) => (known.has(item.sku) ? [] : [{ field: `items[${index}].sku`, message: `unknown sku ${item.sku}` }]));
-    if (unknown.length > 0) throw new ProblemError(400, 'Invalid order', 'One or more fields are invalid.', unknown);
+    if (unknown.length > 0) throw problem('InvalidRequest', 'One or more fields are invalid.', { title: 'Invalid order', errors: unknown });
 
     const hash = requestHash(request);
     const receivedAt = now().toISOString();
@@ -105,9 +105,9 @@ export function ordersRouter(context: ApiContext): Router {
     }
     const existing = (await findOrder(db, request.orderId))!;
     if (existing.requestHash !== hash) {
-      throw new ProblemError(409, 'Order ID already used', `Order ${request.orderId} exists with a different request; use a new orderId.`, [
-        { field: 'orderId', message: 'already used for a different order' },
-      ]);
+      throw problem('OrderIdTaken', `Order ${request.orderId} exists with a different request; use a new orderId.`, {
+        errors: [{ field: 'orderId', message: 'already used for a different order' }],
+      });
     }
     // Same request again: a retry. Its order runs or ran: answer the read model, and never start a
     // run again (Temporal forgets a closed run after retention; a new one would fulfil it twice).
@@ -130,14 +130,14 @@ export function ordersRouter(context: ApiContext): Router {
     update: (handle: WorkflowHandle<typeof orderWorkflow>, updateId: string | undefined) => Promise<OrderView>,
   ): Promise<OrderView> {
     const order = await findOrder(db, orderId);
-    if (!order) throw new ProblemError(404, 'Not found', `No order ${orderId}.`);
+    if (!order) throw problem('NotFound', `No order ${orderId}.`);
     const handle = context.temporal.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(orderId));
     // With an Idempotency-Key, a retry after a 503 attaches to the update the first try began.
     const updateId = updateIdFor(req, operationId);
     if ((FINAL_STATUSES as readonly string[]).includes(order.status)) {
       const earlier = updateId === undefined ? null : await earlierOutcome(handle, updateId);
       if (earlier) return earlier;
-      throw new ProblemError(409, 'Order is closed', `Order ${orderId} is already ${order.status}.`);
+      throw problem('OrderClosed', `Order ${orderId} is already ${order.status}.`);
     }
     // Compensations may take a little while (a refund, a label void): a longer deadline than reads.
     return withUpdateDeadline(context, () => update(handle, updateId));
@@ -183,7 +183,7 @@ export function ordersRouter(context: ApiContext): Router {
     // The documented query (api/contract.ts): ListOrdersQuery with `status` one of the statuses.
     const query = parseOr400(DocumentedListOrdersQuery, req.query, 'query');
     const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
-    if (cursor === null) throw new ProblemError(400, 'Invalid query', 'One or more fields are invalid.', [{ field: 'cursor', message: 'not a cursor from this API' }]);
+    if (cursor === null) throw problem('InvalidRequest', 'One or more fields are invalid.', { title: 'Invalid query', errors: [{ field: 'cursor', message: 'not a cursor from this API' }] });
     res.json(await listOrders(db, { status: query.status, customerId: query.customerId, limit: query.limit, cursor }));
   });
 

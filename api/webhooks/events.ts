@@ -1,16 +1,16 @@
 import { Router } from 'express';
 import { and, eq } from 'drizzle-orm';
-import { orderWorkflowId } from '../domain/ids.js';
-import { carrierEventSignal, warehouseEventSignal } from '../domain/messages.js';
-import { CarrierEvent, WarehouseEvent } from '../domain/schemas.js';
-import { shipments, trackingEvents } from '../db/schema.js';
-import { type ApiContext, withTemporalDeadline } from './context.js';
-import { CarrierParams } from './contract.js';
-import { parseOr400, ProblemError } from './problem.js';
+import { orderWorkflowId } from '../../domain/ids.js';
+import { carrierEventSignal, warehouseEventSignal } from '../../domain/messages.js';
+import { CarrierEvent, WarehouseEvent } from '../../domain/schemas.js';
+import { shipments, trackingEvents } from '../../db/schema.js';
+import { type ApiContext, withTemporalDeadline } from '../context.js';
+import { CarrierParams } from '../contract.js';
+import { parseOr400, problem } from '../http/problem.js';
 
 /**
  * The doors external parties report through: a warehouse management system saying a task is done
- * (with a `warehouse` API key), a carrier's tracking webhook (HMAC-signed; api/auth.ts checks it).
+ * (with a `warehouse` API key), a carrier's tracking webhook (HMAC-signed; api/http/auth.ts checks it).
  * Each event becomes a signal to the order's workflow.
  */
 export function eventsRouter(context: ApiContext): Router {
@@ -30,7 +30,7 @@ export function eventsRouter(context: ApiContext): Router {
       .select({ orderId: shipments.orderId })
       .from(shipments)
       .where(and(eq(shipments.carrier, carrier), eq(shipments.trackingNumber, event.trackingNumber)));
-    if (!shipment) throw new ProblemError(404, 'Unknown tracking number', `${carrier} has no shipment ${event.trackingNumber} with us.`);
+    if (!shipment) throw problem('UnknownTrackingNumber', `${carrier} has no shipment ${event.trackingNumber} with us.`);
     // The shipment's tracking history keeps every scan once, whatever the order moves to.
     await db
       .insert(trackingEvents)

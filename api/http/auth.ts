@@ -1,9 +1,9 @@
 import express, { type Request, type RequestHandler } from 'express';
-import type { Actor } from '../domain/schemas.js';
+import type { Actor } from '../../domain/schemas.js';
 import { setActor, setCaller } from './actor.js';
-import { type Operation, operationFor } from './contract.js';
-import { type ApiKey, authenticateKey, verifyWebhook } from './credentials.js';
-import { ProblemError } from './problem.js';
+import { type Operation, operationFor } from '../contract.js';
+import { type ApiKey, authenticateKey, verifyWebhook } from '../../platform/credentials.js';
+import { problem, type ProblemError } from './problem.js';
 
 export interface AuthSettings {
   apiKeys: readonly ApiKey[];
@@ -26,7 +26,7 @@ function bearerToken(req: Request): string | undefined {
 
 function unauthorized(detail: string, error?: 'invalid_token'): ProblemError {
   const challenge = error ? `Bearer realm="orders", error="${error}"` : 'Bearer realm="orders"';
-  return new ProblemError(401, 'Unauthorized', detail, undefined, { 'www-authenticate': challenge });
+  return problem('Unauthorized', detail, { headers: { 'www-authenticate': challenge } });
 }
 
 /** The actor behind the request's API key; throws 401 without a valid one. */
@@ -49,7 +49,7 @@ function verifyCarrierSignature(req: Request, settings: AuthSettings, next: (err
     if (error) return next(error);
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const verdict = verifyWebhook(settings.carrierWebhookSecret, { timestamp: req.get('x-timestamp'), signature: req.get('x-signature') }, raw, settings.now?.());
-    if (!verdict.ok) return next(new ProblemError(401, 'Unauthorized', `Carrier webhook refused: ${verdict.reason}.`));
+    if (!verdict.ok) return next(problem('Unauthorized', `Carrier webhook refused: ${verdict.reason}.`));
     setCaller(req, `carrier:${req.path.split('/')[2] ?? ''}`);
     if (raw.length === 0) {
       req.body = undefined;
@@ -59,14 +59,14 @@ function verifyCarrierSignature(req: Request, settings: AuthSettings, next: (err
     try {
       req.body = JSON.parse(raw.toString('utf8'));
     } catch {
-      return next(new ProblemError(400, 'Malformed JSON', 'The request body is not valid JSON.'));
+      return next(problem('MalformedJson', 'The request body is not valid JSON.'));
     }
     next();
   });
 }
 
 function unsupportedMediaType(): ProblemError {
-  return new ProblemError(415, 'Unsupported media type', 'Send the body as application/json.');
+  return problem('UnsupportedMediaType', 'Send the body as application/json.');
 }
 
 /**
@@ -78,7 +78,7 @@ export function accessControl(settings: AuthSettings): RequestHandler {
   return (req, res, next) => {
     if (isDocsAsset(req.path) && req.path !== '/docs') {
       if (req.method === 'GET' || req.method === 'HEAD') return next();
-      throw new ProblemError(405, 'Method not allowed', `${req.method} is not allowed here; use GET, HEAD.`, undefined, { allow: 'GET, HEAD' });
+      throw problem('MethodNotAllowed', `${req.method} is not allowed here; use GET, HEAD.`, { headers: { allow: 'GET, HEAD' } });
     }
     const match = operationFor(req.method, req.path);
     if (match === null) {
@@ -87,7 +87,7 @@ export function accessControl(settings: AuthSettings): RequestHandler {
     }
     if ('allowed' in match) {
       const allow = [...match.allowed, ...(match.allowed.includes('GET') ? ['HEAD'] : [])].join(', ');
-      throw new ProblemError(405, 'Method not allowed', `${req.method} is not allowed here; use ${allow}.`, undefined, { allow });
+      throw problem('MethodNotAllowed', `${req.method} is not allowed here; use ${allow}.`, { headers: { allow } });
     }
     const { operation } = match;
     res.locals.operation = operation;
@@ -99,7 +99,7 @@ export function accessControl(settings: AuthSettings): RequestHandler {
       case 'apiKey': {
         const actor = keyHolder(req, settings);
         if (!operation.access.roles.includes(actor.role)) {
-          throw new ProblemError(403, 'Forbidden', `This credential’s role (${actor.role}) may not call ${operation.method.toUpperCase()} ${operation.path}.`);
+          throw problem('Forbidden', `This credential’s role (${actor.role}) may not call ${operation.method.toUpperCase()} ${operation.path}.`);
         }
         setActor(req, actor);
         return next();

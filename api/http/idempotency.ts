@@ -1,10 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/client.js';
+import type { Database } from '../../db/client.js';
 import { callerId } from './actor.js';
-import { IdempotencyKeyHeader, type Operation } from './contract.js';
-import { parseOr400, ProblemError } from './problem.js';
-import { requestHash } from './request-hash.js';
+import { IdempotencyKeyHeader, type Operation } from '../contract.js';
+import { parseOr400, problem } from './problem.js';
+import { requestHash } from '../orders/request-hash.js';
 
 /**
  * `Idempotency-Key` for the mutating endpoints that have no business key of their own (cancel,
@@ -76,11 +76,11 @@ export function idempotency(db: Database, log: (error: unknown, message: string)
 
     const [stored] = (await db.execute<StoredResponse>(sql`
       select request_hash, status, headers, body from api_idempotency_keys where scope = ${scope} and key = ${key}`)) as unknown as StoredResponse[];
-    if (!stored) throw new ProblemError(409, 'Request in progress', 'A request with this Idempotency-Key is being handled; retry shortly.', undefined, { 'retry-after': '1' });
+    if (!stored) throw problem('RequestInProgress', 'A request with this Idempotency-Key is being handled; retry shortly.');
     if (stored.request_hash !== hash) {
-      throw new ProblemError(409, 'Idempotency-Key already used', 'This Idempotency-Key was used for a different request; use a new key.', [
-        { field: 'Idempotency-Key', message: 'already used for a different request' },
-      ]);
+      throw problem('IdempotencyKeyReused', 'This Idempotency-Key was used for a different request; use a new key.', {
+        errors: [{ field: 'Idempotency-Key', message: 'already used for a different request' }],
+      });
     }
     if (stored.status === null) {
       const reclaimed = await db.execute(sql`
@@ -90,7 +90,7 @@ export function idempotency(db: Database, log: (error: unknown, message: string)
         recordResponse(res, scope, key);
         return next();
       }
-      throw new ProblemError(409, 'Request in progress', 'A request with this Idempotency-Key is being handled; retry shortly.', undefined, { 'retry-after': '1' });
+      throw problem('RequestInProgress', 'A request with this Idempotency-Key is being handled; retry shortly.');
     }
     res
       .status(stored.status)

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { FailureType } from '../domain/errors.js';
+import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { type CallerFailureType, FAILURES, type HttpProblem, httpProblem, isFailureType } from '../../domain/failures.js';
 import { type z } from 'zod';
 
 export interface FieldError {
@@ -21,6 +21,34 @@ export class ProblemError extends Error {
   }
 }
 
+/**
+ * A problem from the failure catalogue (domain/failures.ts): its status, its title (an invalid
+ * request may say what was invalid: `Invalid order`), and `Retry-After` when it has one.
+ */
+export function problem(
+  type: CallerFailureType,
+  detail?: string,
+  options: { title?: string; errors?: FieldError[]; headers?: Record<string, string> } = {},
+): ProblemError {
+  const http = httpProblem(type);
+  const retryAfter: Record<string, string> = http.retryAfterSeconds === undefined ? {} : { 'retry-after': String(http.retryAfterSeconds) };
+  return new ProblemError(http.status, options.title ?? http.title, detail, options.errors, { ...retryAfter, ...options.headers });
+}
+
+/**
+ * The business failure a Temporal error carries (an update's refusal, an activity's failure), as
+ * its catalogue problem; null when it carries none a caller should see.
+ */
+export function problemForFailure(error: unknown): ProblemError | null {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+    if (!(current instanceof ApplicationFailure) || !isFailureType(current.type)) continue;
+    const http: HttpProblem | null = FAILURES[current.type].http;
+    if (!http) return null;
+    return problem(current.type as CallerFailureType, http.advice ? `${current.message}. ${http.advice}` : current.message);
+  }
+  return null;
+}
+
 export function fieldErrors(error: z.ZodError, prefix: (string | number)[] = []): FieldError[] {
   return error.issues.map((issue) => ({ field: fieldPath([...prefix, ...issue.path]), message: issue.message }));
 }
@@ -33,7 +61,7 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 /** Parses with a zod schema, or throws a 400 naming every bad field. */
 export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, what: string, prefix: (string | number)[] = []): z.infer<T> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ProblemError(400, `Invalid ${what}`, 'One or more fields are invalid.', fieldErrors(parsed.error, prefix));
+  if (!parsed.success) throw problem('InvalidRequest', 'One or more fields are invalid.', { title: `Invalid ${what}`, errors: fieldErrors(parsed.error, prefix) });
   return parsed.data;
 }
 
@@ -68,32 +96,22 @@ function isTemporalUnavailable(error: unknown): boolean {
   return false;
 }
 
-/** HTTP statuses of the business failures a workflow update can refuse with. */
-const UPDATE_REFUSALS: Partial<Record<string, { status: number; title: string }>> = {
-  [FailureType.AlreadyShipped]: { status: 409, title: 'Order has shipped' },
-  [FailureType.OrderClosed]: { status: 409, title: 'Order is closed' },
-  [FailureType.CancellationNotAllowed]: { status: 403, title: 'Cancellation not allowed' },
-  [FailureType.NothingToRetry]: { status: 409, title: 'Nothing to retry' },
-};
-
-/** The one place that maps failures to HTTP. Never leaks stack traces or internals. */
+/** The one place that maps failures to HTTP, by the catalogue. Never leaks stack traces or internals. */
 export function errorHandler(log: (error: unknown, message: string) => void): ErrorRequestHandler {
   return (error, req, res, _next) => {
     if (error instanceof ProblemError) return sendProblem(res, error);
-    if (error instanceof WorkflowNotFoundError) return sendProblem(res, new ProblemError(404, 'Not found', 'No such order.'));
-    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-      const refusal = UPDATE_REFUSALS[error.cause.type ?? ''];
-      if (refusal) return sendProblem(res, new ProblemError(refusal.status, refusal.title, error.cause.message));
-    }
+    if (error instanceof WorkflowNotFoundError) return sendProblem(res, problem('NotFound', 'No such order.'));
+    const refusal = problemForFailure(error);
+    if (refusal) return sendProblem(res, refusal);
     const body = error as { type?: string; status?: number; expose?: boolean };
-    if (body.type === 'entity.parse.failed') return sendProblem(res, new ProblemError(400, 'Malformed JSON', 'The request body is not valid JSON.'));
-    if (body.type === 'entity.too.large') return sendProblem(res, new ProblemError(413, 'Body too large'));
+    if (body.type === 'entity.parse.failed') return sendProblem(res, problem('MalformedJson', 'The request body is not valid JSON.'));
+    if (body.type === 'entity.too.large') return sendProblem(res, problem('BodyTooLarge'));
     if (body.expose && body.status && body.status < 500) return sendProblem(res, new ProblemError(body.status, String((error as Error).message)));
     if (isTemporalUnavailable(error)) {
       log(error, `Temporal unavailable (request ${String(res.get('x-request-id'))})`);
-      return sendProblem(res, new ProblemError(503, 'Service unavailable', 'The workflow service is not answering; try again shortly.', undefined, { 'retry-after': '5' }));
+      return sendProblem(res, problem('TemporalUnavailable', 'The workflow service is not answering; try again shortly.'));
     }
     log(error, `unhandled error on ${req.method} ${req.path} (request ${String(res.get('x-request-id'))})`);
-    sendProblem(res, new ProblemError(500, 'Internal error', 'Something went wrong on our side; it was logged.'));
+    sendProblem(res, problem('InternalError', 'Something went wrong on our side; it was logged.'));
   };
 }

@@ -1,7 +1,8 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
-import { type Operation, ALL_OPERATIONS, IdempotencyKeyHeader } from './contract.js';
-import { Problem } from './responses.js';
+import { type CallerFailureType, FAILURES, httpProblem } from '../../domain/failures.js';
+import { type Operation, ALL_OPERATIONS, IdempotencyKeyHeader, operationFailures } from '../contract.js';
+import { Problem } from '../responses.js';
 
 /**
  * The OpenAPI 3.1 document, generated from the contract table (api/contract.ts): the same zod
@@ -19,28 +20,36 @@ const REQUEST_ID_HEADER = {
 };
 const requestId = { 'X-Request-Id': { $ref: '#/components/headers/RequestId' } };
 
-const PROBLEM_EXAMPLES: Record<number, { title: string; detail: string; errors?: { field: string; message: string }[] }> = {
-  400: { title: 'Invalid order', detail: 'One or more fields are invalid.', errors: [{ field: 'items[0].quantity', message: 'Too small: expected number to be >=1' }] },
-  401: { title: 'Unauthorized', detail: 'Send an API key: Authorization: Bearer <key>.' },
-  403: { title: 'Forbidden', detail: 'This credential’s role (warehouse) may not call POST /orders.' },
-  404: { title: 'Not found', detail: 'No order demo-1001.' },
-  409: { title: 'Order is closed', detail: 'Order demo-1001 is already completed.' },
-  413: { title: 'Body too large', detail: 'Request bodies are limited to 64 kB.' },
-  415: { title: 'Unsupported media type', detail: 'Send the body as application/json.' },
-  503: { title: 'Service unavailable', detail: 'The workflow service is not answering; try again shortly.' },
+/** What a problem status means when the operation's table entry does not say. */
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'The request is invalid; `errors` names each failing field.',
+  403: 'The API key’s role may not call this endpoint.',
+  413: 'The body is larger than 64 kB.',
+  415: 'The body is not application/json.',
+  500: 'Something unforeseen went wrong on our side; it was logged under the request ID.',
+  503: 'Temporal did not answer in time; retry after `Retry-After` seconds.',
 };
+
+/** A failure's problem as the API answers it, from the catalogue (domain/failures.ts). */
+export function problemExample(type: CallerFailureType) {
+  const { status, title, exampleDetail } = httpProblem(type);
+  const errors = type === 'InvalidRequest' ? { errors: [{ field: 'items[0].quantity', message: 'Too small: expected number to be >=1' }] } : {};
+  return { type: 'about:blank', title, status, detail: exampleDetail, ...errors };
+}
 
 function headersObject(headers: Record<string, { description: string; required: boolean }>) {
   return { ...requestId, ...Object.fromEntries(Object.entries(headers).map(([name, header]) => [name, { ...header, schema: { type: 'string' as const } }])) };
 }
 
-function problemResponse(status: number, description: string): ResponseConfig {
-  const example = PROBLEM_EXAMPLES[status] ?? { title: description, detail: description };
-  return {
-    description,
-    headers: headersObject(status === 503 ? { 'Retry-After': { description: 'Seconds to wait before trying again.', required: true } } : {}),
-    content: { 'application/problem+json': { schema: Problem, example: { type: 'about:blank', status, ...example } } },
-  };
+/** A problem status's response: one example per failure type that answers with it. */
+function problemResponse(description: string, types: readonly CallerFailureType[]): ResponseConfig {
+  const waiting = types.filter((type) => httpProblem(type).retryAfterSeconds !== undefined);
+  const retryAfter: Record<string, { description: string; required: boolean }> =
+    waiting.length === 0
+      ? {}
+      : { 'Retry-After': { description: `Seconds to wait before trying again${waiting.length < types.length ? ` (${waiting.join(', ')})` : ''}.`, required: waiting.length === types.length } };
+  const examples = Object.fromEntries(types.map((type) => [type, { summary: `${type}: ${FAILURES[type].meaning}`, value: problemExample(type) }]));
+  return { description, headers: headersObject(retryAfter), content: { 'application/problem+json': { schema: Problem, examples } } };
 }
 
 function rolesText(operation: Operation): string {
@@ -55,10 +64,8 @@ function routeConfig(operation: Operation): RouteConfig {
   const responses: Record<string, ResponseConfig> = {};
   for (const [status, spec] of Object.entries(operation.responses)) {
     const code = Number(status);
-    if (code >= 400 && !spec.schema) {
-      responses[status] = problemResponse(code, spec.description);
-      continue;
-    }
+    if (code >= 400 && !spec.schema) continue; // a problem: described below, with its failures
+
     const content = spec.schema
       ? { 'application/json': { schema: spec.schema, ...(spec.example === undefined ? {} : { example: spec.example }) } }
       : spec.contentType
@@ -71,25 +78,23 @@ function routeConfig(operation: Operation): RouteConfig {
       ...(spec.links ? { links: spec.links } : {}),
     };
   }
-  const hasInput = Boolean(request?.body || request?.params || request?.query);
-  const add = (status: number, description: string) => {
-    responses[status] ??= problemResponse(status, description);
+  const byStatus = new Map<number, CallerFailureType[]>();
+  for (const type of operationFailures(operation)) {
+    const { status } = httpProblem(type);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), type]);
+  }
+  const descriptions: Record<number, string> = {
+    ...PROBLEM_DESCRIPTIONS,
+    401: access.kind === 'carrierSignature' ? 'Missing or bad signature, or a timestamp more than 5 minutes old.' : 'No API key, or not a valid one.',
   };
-  if (hasInput) add(400, 'The request is invalid; `errors` names each failing field.');
-  if (access.kind === 'apiKey') {
-    add(401, 'No API key, or not a valid one.');
-    add(403, 'The API key’s role may not call this endpoint.');
+  const reuse = 'The Idempotency-Key was used for a different request, or its first request is still running (Retry-After).';
+  for (const [status, types] of [...byStatus].sort(([a], [b]) => a - b)) {
+    let description = operation.responses[status]?.description ?? descriptions[status] ?? types.map((type) => FAILURES[type].meaning).join(' ');
+    if (status === 409 && operation.idempotencyKey === 'replay') {
+      description = operation.responses[409] ? `${description} Or: ${reuse.charAt(0).toLowerCase()}${reuse.slice(1)}` : reuse;
+    }
+    responses[status] = problemResponse(description, types);
   }
-  if (access.kind === 'carrierSignature') add(401, 'Missing or bad signature, or a timestamp more than 5 minutes old.');
-  if (request?.body) {
-    add(413, 'The body is larger than 64 kB.');
-    add(415, 'The body is not application/json.');
-  }
-  if (operation.idempotencyKey === 'replay') {
-    const reuse = 'The Idempotency-Key was used for a different request, or its first request is still running (Retry-After).';
-    responses[409] = responses[409] ? problemResponse(409, `${responses[409].description} Or: ${reuse.charAt(0).toLowerCase()}${reuse.slice(1)}`) : problemResponse(409, reuse);
-  }
-  if (operation.temporal) add(503, 'Temporal did not answer in time; retry after `Retry-After` seconds.');
 
   const headers = operation.idempotencyKey ? z.object({ 'Idempotency-Key': IdempotencyKeyHeader.optional() }) : undefined;
   return {

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { sql } from 'drizzle-orm';
-import { type ApiContext, withTemporalDeadline } from './context.js';
+import { type ApiContext, withTemporalDeadline } from '../context.js';
 
 /** 200 only when both Postgres and Temporal answer; each check has a short deadline. */
 export function healthRouter(context: ApiContext): Router {

@@ -2,9 +2,10 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { roles, type Actor, type Role } from '../domain/schemas.js';
 
 /**
- * The API's credentials: API keys with a role (`API_KEYS`), and the HMAC signature carrier
- * webhooks carry (`CARRIER_WEBHOOK_SECRET`). Keys are kept only as sha256 digests and compared in
- * constant time; nothing here ever logs or returns a key.
+ * Credentials: API keys with a role (`API_KEYS`), and the HMAC signature carrier webhooks carry
+ * (`CARRIER_WEBHOOK_SECRET`). Below the API because config parses the keys and the simulated
+ * carriers sign their webhooks with the same helpers the API verifies them with. Keys are kept
+ * only as sha256 digests and compared in constant time; nothing here ever logs or returns a key.
  */
 
 export interface ApiKey {

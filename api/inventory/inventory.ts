@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import { orderWorkflowId } from '../domain/ids.js';
-import { stockArrivedSignal } from '../domain/messages.js';
-import { InventoryAdjustment } from '../domain/schemas.js';
-import type { Database } from '../db/client.js';
-import { products, stock, stockMovements, warehouses } from '../db/schema.js';
-import { moveStock, type Transaction } from '../db/stock.js';
-import { type ApiContext, withTemporalDeadline } from './context.js';
-import { IdempotencyKeyHeader, InventoryQuery } from './contract.js';
-import { type FieldError, parseOr400, ProblemError } from './problem.js';
+import { orderWorkflowId } from '../../domain/ids.js';
+import { stockArrivedSignal } from '../../domain/messages.js';
+import { InventoryAdjustment } from '../../domain/schemas.js';
+import type { Database } from '../../db/client.js';
+import { products, stock, stockMovements, warehouses } from '../../db/schema.js';
+import { moveStock, type Transaction } from '../../db/stock.js';
+import { type ApiContext, withTemporalDeadline } from '../context.js';
+import { IdempotencyKeyHeader, InventoryQuery } from '../contract.js';
+import { type FieldError, parseOr400, problem } from '../http/problem.js';
 
 
 /** Postgres' SQLSTATE for a CHECK constraint violation (the stock table's bounds). */
@@ -75,7 +75,7 @@ export function inventoryRouter(context: ApiContext): Router {
       ...(warehouse ? [] : [{ field: 'warehouseId', message: `unknown warehouse ${warehouseId}` }]),
       ...(product ? [] : [{ field: 'sku', message: `unknown sku ${sku}` }]),
     ];
-    if (unknown.length > 0) throw new ProblemError(404, 'Not found', unknown.map((error) => error.message).join('; ') + '.', unknown);
+    if (unknown.length > 0) throw problem('NotFound', unknown.map((error) => error.message).join('; ') + '.', { errors: unknown });
 
     let outcome: { applied: boolean; level: Awaited<ReturnType<typeof levelOf>> };
     try {
@@ -87,9 +87,9 @@ export function inventoryRouter(context: ApiContext): Router {
           // The key was used before: the same request again answers with today's levels; another request is a conflict.
           const [recorded] = await tx.select().from(stockMovements).where(eq(stockMovements.idempotencyKey, movementKey));
           if (recorded && (recorded.warehouseId !== warehouseId || recorded.sku !== sku || recorded.onHandDelta !== delta || recorded.reason !== reason)) {
-            throw new ProblemError(409, 'Idempotency-Key already used', 'This Idempotency-Key was used for a different adjustment; use a new key.', [
-              { field: 'Idempotency-Key', message: 'already used for a different adjustment' },
-            ]);
+            throw problem('IdempotencyKeyReused', 'This Idempotency-Key was used for a different adjustment; use a new key.', {
+              errors: [{ field: 'Idempotency-Key', message: 'already used for a different adjustment' }],
+            });
           }
         }
         return { applied, level: await levelOf(tx, warehouseId, sku) };
@@ -98,7 +98,7 @@ export function inventoryRouter(context: ApiContext): Router {
       if (sqlState(error) !== CHECK_VIOLATION) throw error;
       const level = await levelOf(db, warehouseId, sku);
       const message = `${level.available} units of ${sku} at ${warehouseId} are available (on hand ${level.onHand}, reserved ${level.reserved}); a delta of ${delta} would take ${-delta}`;
-      throw new ProblemError(409, 'Not enough stock', message + '.', [{ field: 'delta', message }]);
+      throw problem('NotEnoughStock', message + '.', { errors: [{ field: 'delta', message }] });
     }
 
     const { applied, level } = outcome;
