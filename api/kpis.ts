@@ -1,0 +1,29 @@
+import { Router } from 'express';
+import { sql } from 'drizzle-orm';
+import { computeKpis } from '../db/kpis.js';
+import { KPI_DEFAULT_RANGE_DAYS, KPI_MAX_RANGE_DAYS, KpisQuery } from '../domain/kpis.js';
+import type { ApiContext } from './context.js';
+import { type FieldError, parseOr400, ProblemError } from './problem.js';
+
+const DAY_MS = 86_400_000;
+
+/** `GET /reports/kpis`: the operations KPIs, computed in Postgres (db/kpis.ts). */
+export function kpisRouter({ db, now }: ApiContext): Router {
+  const router = Router();
+  router.get('/reports/kpis', async (req, res) => {
+    const query = parseOr400(KpisQuery, req.query, 'query');
+    const at = now?.() ?? new Date();
+    const to = query.to ? new Date(query.to) : at;
+    const from = query.from ? new Date(query.from) : new Date(to.getTime() - KPI_DEFAULT_RANGE_DAYS * DAY_MS);
+    const errors: FieldError[] = [];
+    if (from.getTime() >= to.getTime()) errors.push({ field: 'from', message: `must be before to (${to.toISOString()})` });
+    else if (to.getTime() - from.getTime() > KPI_MAX_RANGE_DAYS * DAY_MS) errors.push({ field: 'to', message: `the range may span at most ${KPI_MAX_RANGE_DAYS} days after from` });
+    if (query.warehouseId) {
+      const known = await db.execute(sql`select 1 from warehouses where id = ${query.warehouseId}`);
+      if (known.length === 0) errors.push({ field: 'warehouseId', message: `no warehouse ${query.warehouseId}` });
+    }
+    if (errors.length > 0) throw new ProblemError(400, 'Invalid query', 'One or more fields are invalid.', errors);
+    res.json(await computeKpis(db, { from, to, granularity: query.granularity, tz: query.tz, channel: query.channel, warehouseId: query.warehouseId }, at));
+  });
+  return router;
+}
