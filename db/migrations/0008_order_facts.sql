@@ -33,8 +33,8 @@ CREATE INDEX "order_facts_returned" ON "order_facts" USING btree ("created_at") 
 -- that was already there is not among them), so adding counts stays exact when an activity retries.
 CREATE FUNCTION "order_facts_orders_inserted"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO order_facts (order_id, created_at, channel, warehouse_id, skus, quantities, units)
-  SELECT n.order_id, n.created_at, n.channel, n.view ->> 'warehouseId',
+  INSERT INTO order_facts (order_id, created_at, channel, warehouse_id, cancel_reason, skus, quantities, units)
+  SELECT n.order_id, n.created_at, n.channel, n.view ->> 'warehouseId', n.view -> 'cancellation' ->> 'reason',
     ARRAY(SELECT i ->> 'sku' FROM jsonb_array_elements(n.view -> 'items') i),
     ARRAY(SELECT (i ->> 'quantity')::int FROM jsonb_array_elements(n.view -> 'items') i),
     (SELECT coalesce(sum((i ->> 'quantity')::int), 0) FROM jsonb_array_elements(n.view -> 'items') i)
