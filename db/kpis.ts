@@ -14,11 +14,12 @@ export interface KpiRange {
 }
 
 /**
- * The figures of a cohort (the rows of `facts` in scope), as SQL select items. Used once for the
- * whole range and once per bucket, so the series and the totals share one definition.
- * Definitions: domain/kpis.ts and docs/kpis.md.
+ * The figures of a cohort (the rows of `facts` in scope), as SQL select items: counts and rates,
+ * then times (their percentiles sort, so they run as a statement of their own, on another core).
+ * Each is computed for the whole range and for every bucket at once, so the series and the totals
+ * share one definition. Definitions: domain/kpis.ts and docs/kpis.md.
  */
-const FIGURES = sql.raw(`
+const COUNTS = sql.raw(`
   count(*)::int as placed,
   count(*) filter (where shipped_at is not null)::int as shipped,
   count(*) filter (where delivered_at is not null)::int as delivered,
@@ -32,7 +33,9 @@ const FIGURES = sql.raw(`
   (count(*) filter (where delivered_at <= promised_by))::float8 / nullif(count(*) filter (where delivered_at is not null), 0) as on_time_delivery_rate,
   100.0 * (count(*) filter (where shipped_at is not null and exception)) / nullif(count(*) filter (where shipped_at is not null), 0) as exceptions_per_100,
   100.0 * (coalesce(sum(reships) filter (where shipped_at is not null), 0)) / nullif(count(*) filter (where shipped_at is not null), 0) as reships_per_100,
-  coalesce(sum(returned_units), 0)::float8 / nullif(sum(units) filter (where shipped_at is not null), 0) as return_rate,
+  coalesce(sum(returned_units), 0)::float8 / nullif(sum(units) filter (where shipped_at is not null), 0) as return_rate
+`);
+const TIMES = sql.raw(`
   avg(processing_hours) as processing_mean,
   percentile_cont(0.5) within group (order by processing_hours) as processing_p50,
   percentile_cont(0.9) within group (order by processing_hours) as processing_p90,
@@ -40,6 +43,9 @@ const FIGURES = sql.raw(`
   percentile_cont(0.5) within group (order by lead_hours) as lead_p50,
   percentile_cont(0.9) within group (order by lead_hours) as lead_p90
 `);
+
+type CountRow = Omit<FigureRow, keyof TimeRow>;
+type TimeRow = Pick<FigureRow, 'processing_mean' | 'processing_p50' | 'processing_p90' | 'lead_mean' | 'lead_p50' | 'lead_p90'>;
 
 type FigureRow = {
   placed: number;
@@ -103,24 +109,30 @@ function inRange(range: KpiRange): SQL {
 
 /**
  * The statements over the cohort (the range's rows of `order_facts`, kept by triggers from the
- * read model, the timeline, shipments and returns: migration 0008). `figures` is one pass over
- * every order of the range, the totals and each bucket at once (grouping sets); `breakdowns`
+ * read model, the timeline, shipments and returns: migration 0008). `counts` and `times` are each
+ * one pass over every order of the range, the totals and each bucket at once (grouping sets); `breakdowns`
  * reads the few cancelled and returned orders through partial indexes, and the lines of the
  * shipped ones. computeKpis runs them side by side. Exported for EXPLAIN.
  */
-export function kpiQueries(range: KpiRange): { figures: SQL; breakdowns: SQL } {
-  const figures = sql`
-    select grouping(bucket) = 1 as total, bucket, ${FIGURES}
+export function kpiQueries(range: KpiRange): { counts: SQL; times: SQL; breakdowns: SQL } {
+  const over = (items: SQL, columns: SQL) => sql`
+    select grouping(bucket) = 1 as total, to_char(bucket, 'YYYY-MM-DD') as bucket, ${items}
     from (
-      select f.shipped_at, f.delivered_at, f.cancel_type, f.picked, f.pick_rejected, f.short_pick, f.delivery_exception as exception,
-        f.reships, f.promised_by, f.units, f.returned_units, f.wrong_item_return as wrong_item, (f.wrong_item_return or f.damaged_return) as bad_return,
-        to_char(date_trunc(${range.granularity}, f.created_at at time zone ${range.tz}), 'YYYY-MM-DD') as bucket,
-        extract(epoch from f.shipped_at - f.created_at) / 3600.0 as processing_hours,
-        extract(epoch from f.delivered_at - f.created_at) / 3600.0 as lead_hours
+      select ${columns}, date_trunc(${range.granularity}, f.created_at at time zone ${range.tz}) as bucket
       from order_facts f
       where ${inRange(range)}
     ) facts
     group by grouping sets ((bucket), ())`;
+  const counts = over(
+    COUNTS,
+    sql.raw(`f.shipped_at, f.delivered_at, f.cancel_type, f.picked, f.pick_rejected, f.short_pick, f.delivery_exception as exception,
+        f.reships, f.promised_by, f.units, f.returned_units, f.wrong_item_return as wrong_item, (f.wrong_item_return or f.damaged_return) as bad_return`),
+  );
+  const times = over(
+    TIMES,
+    sql.raw(`extract(epoch from f.shipped_at - f.created_at)::float8 / 3600 as processing_hours,
+        extract(epoch from f.delivered_at - f.created_at)::float8 / 3600 as lead_hours`),
+  );
   const breakdowns = sql`
     with cancelled as (
       select f.cancel_type, f.cancel_reason, f.shipped_at, f.captured_at from order_facts f where ${inRange(range)} and f.cancel_type is not null
@@ -174,7 +186,7 @@ export function kpiQueries(range: KpiRange): { figures: SQL; breakdowns: SQL } {
          select coalesce(s.sku, rs.sku) as sku, coalesce(s.units, 0) as "unitsSold", coalesce(rs.units, 0) as "unitsReturned"
          from sold s full join return_skus rs on rs.sku = s.sku
          order by 3 desc, 2 desc, 1 limit 20) x) as return_skus`;
-  return { figures, breakdowns };
+  return { counts, times, breakdowns };
 }
 
 /** Every bucket of the range, in `tz`: its first day (YYYY-MM-DD) and the instant it starts. */
@@ -214,8 +226,10 @@ export async function computeKpis(db: Database, range: KpiRange, now: Date = new
     sql`, `,
   );
   const queries = kpiQueries(range);
-  const [figureRows, buckets, [breakdowns], byStatus, attention, [backorders], [currency]] = await Promise.all([
-    run<FigureRow & { total: boolean; bucket: string | null }>(db, queries.figures),
+  type Grouped<T> = T & { total: boolean; bucket: string | null };
+  const [countRows, timeRows, buckets, [breakdowns], byStatus, attention, [backorders], [currency]] = await Promise.all([
+    run<Grouped<CountRow>>(db, queries.counts),
+    run<Grouped<TimeRow>>(db, queries.times),
     db.execute(bucketsQuery(range)) as unknown as Promise<{ bucket: string; start: Date | string }[]>,
     run<Breakdowns>(db, queries.breakdowns),
     // What is open now, whatever the range: the status index answers these.
@@ -240,6 +254,9 @@ export async function computeKpis(db: Database, range: KpiRange, now: Date = new
       where o.created_at >= ${from}::timestamptz and o.created_at < ${to}::timestamptz and o.currency is not null and ${scope(range)} limit 1
     `) as unknown as Promise<{ currency: string }[]>,
   ]);
+  const key = (row: { total: boolean; bucket: string | null }) => (row.total ? '' : row.bucket);
+  const timesOf = new Map(timeRows.map((row) => [key(row), row]));
+  const figureRows = countRows.map((row): Grouped<FigureRow> => ({ ...(timesOf.get(key(row)) ?? EMPTY_BUCKET), ...row }));
   const totals = figureRows.find((row) => row.total);
   const byBucket = new Map(figureRows.filter((row) => !row.total).map((row) => [row.bucket, row]));
   if (!totals || !breakdowns) throw new Error('the KPI queries returned no row');
