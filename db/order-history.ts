@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { OrderView, OrderWorkflowInput, ReturnView, ShipmentView, TimelineEvent } from '../domain/order.js';
 import type { returnReasons } from '../domain/returns.js';
 import type { Channel, CreateOrderRequest, ShippingSpeed } from '../domain/schemas.js';
-import type { OrderStatus, ShipmentStatus } from '../domain/statuses.js';
+import { FINAL_STATUSES, type OrderStatus, type ShipmentStatus } from '../domain/statuses.js';
 import type { Database } from './client.js';
 import { DEMO_PRODUCTS } from './seed.js';
 
@@ -31,6 +31,14 @@ export interface HistoryOptions {
   prefix?: string;
   /** Called after each batch is written. */
   progress?: (done: number, total: number) => void;
+  /** The shop's return window for these orders (their policy): 30 days unless given. */
+  returnWindowDays?: number;
+  /**
+   * Write only orders whose life is over by `now` (a final status). Every non-final order has a
+   * workflow in this system, and the reconciler treats one without as an orphan (it cancels or
+   * parks it): a database the worker runs against must get only finished orders.
+   */
+  finalOnly?: boolean;
   batchSize?: number;
 }
 
@@ -86,7 +94,7 @@ const CITIES = [
 ];
 
 /** One order's life, from its placement to `now` at the latest. */
-function simulateOrder(orderId: string, placedAt: number, now: number, rng: ReturnType<typeof random>): OrderRows {
+function simulateOrder(orderId: string, placedAt: number, now: number, rng: ReturnType<typeof random>, returnWindowDays: number): OrderRows {
   const channel = rng.pick(CHANNELS);
   const speed = rng.pick(SPEEDS);
   const warehouseId = rng.pick(WAREHOUSES);
@@ -116,7 +124,7 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
     receivedAt,
     cancellableUntil,
     policy: {
-      cancellationBuffer: '30m', returnWindow: '30d', warehouseTaskSla: '4h', warehouseTaskAttempts: 3, deliveryGrace: '2d', backorderPolicy: 'wait',
+      cancellationBuffer: '30m', returnWindow: `${returnWindowDays}d`, warehouseTaskSla: '4h', warehouseTaskAttempts: 3, deliveryGrace: '2d', backorderPolicy: 'wait',
       backorderWait: '7d', backorderRetryInterval: '1h', deliveryExceptionWait: '3d', deliveryExceptionPolicy: 'reship', returnShippingWindow: '14d', feedbackDelay: '3d',
     },
   };
@@ -290,13 +298,13 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
     if (!delivered) return;
     attention = null;
     setShipmentStatus('delivered');
-    returnableUntil = new Date(clock + 30 * DAY).toISOString();
+    returnableUntil = new Date(clock + returnWindowDays * DAY).toISOString();
     if (rng.chance(0.07)) {
       const reason = rng.pick(RETURN_REASONS);
       const line = lines[Math.floor(rng.next() * lines.length)]!;
       const quantity = 1 + Math.floor(rng.next() * line.quantity);
       const returnId = `${orderId}-r1`;
-      if (event(rng.between(1, 12) * DAY, 'return_authorized', status, `${returnId} (${reason}): ${quantity} × ${line.product.sku}`)) {
+      if (event(rng.between(0.2, Math.min(12, returnWindowDays * 0.8)) * DAY, 'return_authorized', status, `${returnId} (${reason}): ${quantity} × ${line.product.sku}`)) {
         const ret: ReturnView = {
           returnId, status: 'authorized', reason, comment: null, items: [{ sku: line.product.sku, quantity }],
           returnLabel: { carrier: 'parcelpost', trackingNumber: `R${createHash('sha1').update(returnId).digest('hex').slice(0, 14).toUpperCase()}` },
@@ -316,7 +324,7 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
     }
     const everything = lines.reduce((sum, line) => sum + line.quantity, 0);
     const back = returns.reduce((sum, ret) => sum + ret.units.reduce((s, u) => s + u.quantity, 0), 0);
-    if (clock + 30 * DAY <= now && returns.every((ret) => ret.status === 'refunded')) {
+    if (Date.parse(returnableUntil) <= now && returns.every((ret) => ret.status === 'refunded')) {
       clock = Math.max(clock, Date.parse(returnableUntil));
       event(1000, everything === back ? 'order_returned' : 'order_completed', everything === back ? 'returned' : 'completed');
     }
@@ -394,7 +402,10 @@ async function writeBatch(db: Database, batch: OrderRows[]): Promise<void> {
   });
 }
 
-/** Writes `orders` order lives placed between `from` and `to`. Returns how many were written. */
+/**
+ * Writes `orders` order lives placed between `from` and `to` (with `finalOnly`, only those already
+ * over). Returns how many were written.
+ */
 export async function loadOrderHistory(db: Database, options: HistoryOptions): Promise<number> {
   const rng = random(options.seed ?? 11);
   const now = (options.now ?? new Date()).getTime();
@@ -413,24 +424,29 @@ export async function loadOrderHistory(db: Database, options: HistoryOptions): P
     }
   };
   let done = 0;
+  let written = 0;
   while (done < options.orders) {
     const batch: OrderRows[] = [];
-    for (let i = 0; i < batchSize && done + i < options.orders; i += 1) batch.push(simulateOrder(`${prefix}-${String(done + i + 1).padStart(6, '0')}`, placedAt(), now, rng));
-    await writeBatch(db, batch);
+    for (let i = 0; i < batchSize && done + i < options.orders; i += 1) {
+      batch.push(simulateOrder(`${prefix}-${String(done + i + 1).padStart(6, '0')}`, placedAt(), now, rng, options.returnWindowDays ?? 30));
+    }
+    const kept = options.finalOnly ? batch.filter((rows) => (FINAL_STATUSES as readonly string[]).includes(rows.order.status as string)) : batch;
+    if (kept.length > 0) await writeBatch(db, kept);
+    written += kept.length;
     done += batch.length;
     options.progress?.(done, options.orders);
   }
   // What autovacuum does to a table after a bulk load: the facts rows the triggers rewrote leave dead
   // versions behind, and the planner needs fresh statistics.
   await db.execute(sql`vacuum (analyze) order_facts, orders, order_events, shipments, returns`);
-  return done;
+  return written;
 }
 
 /** Removes what `loadOrderHistory` wrote under a prefix. */
 export async function deleteOrderHistory(db: Database, prefix = 'hist'): Promise<void> {
   const like = `${prefix}-%`;
   await db.transaction(async (tx) => {
-    for (const table of ['order_events', 'shipments', 'returns', 'payments', 'orders']) {
+    for (const table of ['order_events', 'shipments', 'returns', 'payments', 'notifications', 'orders']) {
       await tx.execute(sql`delete from ${sql.identifier(table)} where order_id like ${like}`);
     }
   });

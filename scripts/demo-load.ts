@@ -13,7 +13,8 @@ import { progressBar } from './progress.js';
  *
  * 1. History: a workflow cannot be started in the past, so past orders go in through the
  *    documented seeding path (db/order-history.ts): the rows the workflow's activities write
- *    (read model, timeline, shipments, returns, payment ledger), every timestamp in the past.
+ *    (read model, timeline, shipments, returns, payment ledger), every timestamp in the past,
+ *    only orders whose lives are over (a 3-day return window lets recent ones finish).
  * 2. Today, live: orders placed through the real API (`POST /orders`), which run their workflows
  *    as any order does; some declined (`tok_decline`), some cancelled in the free buffer
  *    (`POST /orders/{id}/cancel`). Skipped when the API does not answer.
@@ -37,6 +38,8 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 /** scripts/start.ts's embedded Postgres. */
 const START_DATABASE_URL = 'postgres://postgres:postgres@127.0.0.1:54329/orders';
 const api = `http://127.0.0.1:${settings.PORT}`;
+/** The history's shop policy: returns are accepted for 3 days after delivery. */
+const HISTORY_RETURN_WINDOW_DAYS = 3;
 
 function localKey(role: 'service' | 'support'): string | undefined {
   if (process.env.API_KEY) return process.env.API_KEY;
@@ -51,8 +54,23 @@ async function loadHistory(): Promise<void> {
     if (args.reset) await deleteOrderHistory(db);
     const now = new Date();
     const from = new Date(now.getTime() - Number(args.days) * 86_400_000);
-    const written = await loadOrderHistory(db, { orders: Number(args.orders), from, to: now, now, prefix: 'hist', batchSize: 250, progress: progressBar('history   ') });
-    process.stdout.write(`history: ${written} orders placed over the last ${args.days} days (ids hist-…; orders already there were kept; --reset replaces them)\n`);
+    // Only orders whose lives are over: the worker's reconciler would take an open order without a
+    // workflow for an orphan. A short return window lets recent orders finish; today's open
+    // orders are the live ones below.
+    const written = await loadOrderHistory(db, {
+      orders: Number(args.orders),
+      from,
+      to: now,
+      now,
+      prefix: 'hist',
+      batchSize: 250,
+      returnWindowDays: HISTORY_RETURN_WINDOW_DAYS,
+      finalOnly: true,
+      progress: progressBar('history   '),
+    });
+    process.stdout.write(
+      `history: ${written} finished orders placed over the last ${args.days} days, of ${args.orders} simulated (the rest are still under way, so not written); ids hist-…, kept on a rerun, --reset replaces them\n`,
+    );
   } finally {
     await db.close();
   }

@@ -78,6 +78,17 @@ describe('the order history seeding path', () => {
     expect(drift).toEqual([]);
   });
 
+  it('writes only finished orders when asked (a database with a worker: no open order without a workflow)', async () => {
+    const written = await loadOrderHistory(db, { orders: 300, from: new Date('2026-03-01T00:00:00.000Z'), to: NOW, now: NOW, seed: 8, prefix: 'done', returnWindowDays: 3, finalOnly: true });
+    const statuses = await db.execute<{ status: string; n: number }>(sql`select status, count(*)::int as n from orders where order_id like 'done-%' group by status`);
+    expect(statuses.reduce((sum, row) => sum + row.n, 0)).toBe(written);
+    expect(written).toBeGreaterThan(150);
+    expect(statuses.map((row) => row.status).sort()).toEqual(expect.arrayContaining(['cancelled', 'completed']));
+    expect(statuses.filter((row) => !['completed', 'returned', 'cancelled', 'payment_failed', 'rejected'].includes(row.status))).toEqual([]);
+    expect(await checkInvariants(db)).toEqual([]);
+    await deleteOrderHistory(db, 'done');
+  });
+
   it('can be taken out again', async () => {
     await deleteOrderHistory(db);
     const [left] = await db.execute<{ orders: number; facts: number }>(sql`select (select count(*) from orders)::int as orders, (select count(*) from order_facts)::int as facts`);
