@@ -97,4 +97,16 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': ['error', sandboxBans] },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  // The dashboard's page script runs in the browser, with Chart.js loaded before it.
+  {
+    files: ['api/reports/dashboard-page/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'sessionStorage', 'fetch', 'URLSearchParams', 'Intl', 'Node', 'Option', 'setInterval', 'clearInterval', 'Chart'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -11,6 +11,8 @@ import { healthRouter } from './operations/health.js';
 import { idempotency } from './http/idempotency.js';
 import { inventoryRouter } from './inventory/inventory.js';
 import { ordersRouter } from './orders/orders.js';
+import { dashboardRouter } from './reports/dashboard.js';
+import { kpisRouter } from './reports/kpis.js';
 import { reportsRouter } from './reports/reports.js';
 import { returnsRouter } from './returns/returns.js';
 import { errorHandler, fieldPath, problem, sendProblem } from './http/problem.js';
@@ -115,6 +117,8 @@ export function createApp(context: ApiContext): Express {
   app.use(inventoryRouter(context));
   app.use(returnsRouter(context));
   app.use(reportsRouter(context));
+  app.use(kpisRouter(context));
+  app.use(dashboardRouter());
   app.use((req, res) => sendProblem(res, problem('NotFound', `No route ${req.method} ${req.path}.`)));
   app.use(errorHandler(context.log.error));
   return app;

@@ -13,6 +13,7 @@ import {
   WarehouseEvent,
 } from '../domain/schemas.js';
 import type { CallerFailureType } from '../domain/failures.js';
+import { KpiReport, KpisQuery } from '../domain/kpis.js';
 import { ORDER_STATUSES } from '../domain/statuses.js';
 import { Accepted, AdjustmentResult, Health, InventoryList, OpenApiDocument, OrderList, OrderViewSchema, ProductList, ReturnsReport, ReturnViewSchema } from './responses.js';
 
@@ -380,8 +381,52 @@ export const RETURN_OPERATIONS: Operation[] = [
   },
 ];
 
+/** Issue 11: the operations KPIs and the dashboard that shows them (api/kpis.ts, api/dashboard.ts). */
+export const KPI_OPERATIONS: Operation[] = [
+  {
+    method: 'get',
+    path: '/reports/kpis',
+    operationId: 'kpiReport',
+    tag: 'reports',
+    summary: 'Operations KPIs',
+    description:
+      'The numbers the operation runs on, computed in Postgres over the read model, the timeline, shipments and returns. Every figure is over a cohort: the orders placed in [`from`, `to`) (in `channel`, at `warehouseId`), followed to what has happened to them so far; `series` repeats the figures per day or week (in `tz`) of placement; `open` is what is open now. Each field’s description is its definition (docs/kpis.md says the same at length). `from` after `to`, a range over 366 days, an unknown channel, warehouse or time zone: 400 naming the parameter.',
+    access: { kind: 'apiKey', roles: SUPPORT },
+    request: { query: KpisQuery },
+    responses: { 200: { description: 'The report.', schema: KpiReport } },
+  },
+  {
+    method: 'get',
+    path: '/dashboard',
+    operationId: 'dashboard',
+    tag: 'reports',
+    summary: 'Operations dashboard',
+    description: 'An HTML page over `GET /reports/kpis`: it holds no secret, asks for a support or admin key once (kept in sessionStorage) and shows nothing without one.',
+    access: { kind: 'public' },
+    responses: { 200: { description: 'An HTML page.', contentType: 'text/html' } },
+  },
+  ...(
+    [
+      ['/dashboard/app.js', 'dashboardScript', 'The dashboard’s script', 'text/javascript'],
+      ['/dashboard/app.css', 'dashboardStyles', 'The dashboard’s styles', 'text/css'],
+      ['/dashboard/chart.umd.js', 'dashboardCharts', 'Chart.js, from the installed npm package', 'text/javascript'],
+    ] as const
+  ).map(
+    ([path, operationId, summary, contentType]): Operation => ({
+      method: 'get',
+      path,
+      operationId,
+      tag: 'reports',
+      summary,
+      description: 'A static asset of `/dashboard`.',
+      access: { kind: 'public' },
+      responses: { 200: { description: summary, contentType } },
+    }),
+  ),
+];
+
 /** Every operation the API serves. */
-export const ALL_OPERATIONS: Operation[] = [...OPERATIONS, ...RETURN_OPERATIONS];
+export const ALL_OPERATIONS: Operation[] = [...OPERATIONS, ...RETURN_OPERATIONS, ...KPI_OPERATIONS];
 
 /**
  * Every failure an operation can answer with: its own (`failures`) and those its flags imply. The
