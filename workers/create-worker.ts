@@ -60,7 +60,8 @@ export async function createOrderWorker(options: {
     ...(bundled ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
     activities: createActivities(options.deps),
     interceptors: {
-      workflowModules: workflowInterceptorModules,
+      // A prebuilt bundle has them already (scripts/build-workflow-bundle.ts); naming them again only draws a warning.
+      workflowModules: bundled ? [] : workflowInterceptorModules,
       activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
     },
     sinks: { exporter: makeWorkflowExporter(options.tracing?.spanProcessor ?? new NoopSpanProcessor(), options.tracing?.resource ?? Resource.empty()) },
