@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBusinessCounters } from '../activities/metrics.js';
 import type { OrderPolicy } from '../domain/order.js';
-import { startTracing, type Tracing } from '../platform/tracing.js';
+import { startTracing, type Tracing, tracingFromConfig } from '../platform/tracing.js';
 import { sdkLogger } from '../workers/sdk-logger.js';
 import { workerTelemetry } from '../workers/telemetry.js';
 import { isolatedProduct } from './support/database.js';
@@ -142,6 +142,11 @@ describe('metrics', () => {
 });
 
 describe('tracing', () => {
+  it('is off without an OTLP endpoint, and with OTEL_TRACES_EXPORTER=none', () => {
+    expect(tracingFromConfig({}, 'orders-api')).toBeNull();
+    expect(tracingFromConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_EXPORTER: 'none' }, 'orders-api')).toBeNull();
+  });
+
   it('runs one trace from POST /orders through the workflow start, its workflow tasks and its activities', async () => {
     const finished = spans.getFinishedSpans();
     const byId = new Map(finished.map((span) => [span.spanContext().spanId, span]));
