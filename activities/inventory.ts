@@ -8,6 +8,7 @@ import type { Database } from '../db/client.js';
 import { reservations, stock, stockMovements, warehouses } from '../db/schema.js';
 import { moveStock, type Transaction } from '../db/stock.js';
 import type { ActivityDependencies } from './deps.js';
+import { countBusinessEvent } from './metrics.js';
 import type { WarehouseLine } from './ports.js';
 
 class NotEnoughAtWarehouse extends Error {}
@@ -128,12 +129,14 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
             if (held) return { warehouseId: held };
           }
           if (!(error instanceof NotEnoughAtWarehouse)) throw error;
+          countBusinessEvent('oversell_refused');
           // Someone took the last units between our look and our update: try the next nearest.
         }
       }
       // A concurrent attempt of this activity may have reserved it while we looked.
       const heldMeanwhile = await reservedIn(input.orderId, input.round);
       if (heldMeanwhile) return { warehouseId: heldMeanwhile };
+      countBusinessEvent('oversell_refused');
       throw ApplicationFailure.nonRetryable(`no warehouse holds every line of order ${input.orderId}`, FailureType.OutOfStock);
     },
 

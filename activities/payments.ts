@@ -4,6 +4,7 @@ import { FailureType } from '../domain/failures.js';
 import { effectKey } from '../domain/ids.js';
 import { payments } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
+import { countBusinessEvent } from './metrics.js';
 import { PaymentDeclinedError, RequestRefusedError } from './ports.js';
 
 type LedgerKind = 'authorize' | 'capture' | 'void' | 'refund';
@@ -71,6 +72,7 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
     if (amount <= 0) return 0;
     const { reference } = await refusalsFinal(() => gateway.refund({ idempotencyKey, capture: capture.gatewayReference, amount, currency: capture.currency }));
     await record({ idempotencyKey, orderId, kind: 'refund', amount, currency: capture.currency, gatewayReference: reference });
+    countBusinessEvent('order_refunds');
     return amount;
   }
 
@@ -104,6 +106,7 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
         gateway.capture({ idempotencyKey, authorization: authorization.gatewayReference, amount: input.amount, currency: input.currency }),
       );
       await record({ idempotencyKey, orderId: input.orderId, kind: 'capture', amount: input.amount, currency: input.currency, gatewayReference: reference });
+      countBusinessEvent('order_captures');
       return { reference };
     },
 

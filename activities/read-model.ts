@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { OrderView, OrderWorkflowInput } from '../domain/order.js';
 import { orderEvents, orders, shipments } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
+import { countBusinessEvent } from './metrics.js';
 
 /**
  * Writes the workflow's view of an order to the read model: the snapshot row (never replaced by an
@@ -22,8 +23,9 @@ export function createReadModelActivities({ db }: ActivityDependencies) {
         returnableUntil: snapshot.returnableUntil ? new Date(snapshot.returnableUntil) : null,
         updatedAt: new Date(),
       };
-      await db.transaction(async (tx) => {
-        await tx
+      const parked = await db.transaction(async (tx) => {
+        const [before] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.orderId, snapshot.orderId)).for('update');
+        const written = await tx
           .insert(orders)
           .values({
             orderId: snapshot.orderId,
@@ -34,7 +36,8 @@ export function createReadModelActivities({ db }: ActivityDependencies) {
             createdAt: new Date(snapshot.receivedAt),
             ...columns,
           })
-          .onConflictDoUpdate({ target: orders.orderId, set: columns, setWhere: sql`${orders.version} <= ${version}` });
+          .onConflictDoUpdate({ target: orders.orderId, set: columns, setWhere: sql`${orders.version} <= ${version}` })
+          .returning({ status: orders.status });
         if (timeline.length > 0) {
           await tx
             .insert(orderEvents)
@@ -56,7 +59,10 @@ export function createReadModelActivities({ db }: ActivityDependencies) {
             .set({ status: snapshot.shipment.status, updatedAt: new Date() })
             .where(and(eq(shipments.orderId, snapshot.orderId), eq(shipments.trackingNumber, snapshot.shipment.trackingNumber)));
         }
+        // The row moved into needs_attention by this write (a repeat of the same snapshot moves nothing).
+        return written[0]?.status === 'needs_attention' && before?.status !== 'needs_attention';
       });
+      if (parked) countBusinessEvent('orders_parked');
     },
   };
 }

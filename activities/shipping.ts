@@ -8,6 +8,7 @@ import { SPEED_MAX_TRANSIT_DAYS } from '../domain/pricing.js';
 import type { ShippingAddress, ShippingSpeed } from '../domain/schemas.js';
 import { shipments, warehouses } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
+import { countBusinessEvent } from './metrics.js';
 import { type CarrierRate, RequestRefusedError } from './ports.js';
 
 /** The cheapest service fast enough for the speed the customer paid for; ties go to the faster one. */
@@ -129,6 +130,7 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
           .catch(finalRefusal);
         throw ApplicationFailure.nonRetryable(`shipment ${shipmentId} was abandoned while its label was bought; the label was voided`, FailureType.LabelAbandoned);
       }
+      if (input.shipmentNumber > 1) countBusinessEvent('order_reships');
       return toView(row);
     },
 

@@ -8,6 +8,8 @@ import type { ApiContext } from './context.js';
 import { docsRouter } from './operations/docs.js';
 import { eventsRouter } from './webhooks/events.js';
 import { healthRouter } from './operations/health.js';
+import { ApiMetrics } from './operations/metrics.js';
+import { traceRequests } from './http/tracing.js';
 import { idempotency } from './http/idempotency.js';
 import { inventoryRouter } from './inventory/inventory.js';
 import { ordersRouter } from './orders/orders.js';
@@ -94,7 +96,7 @@ function safelyDecoded(path: string): string {
 /**
  * The HTTP API, without a port: the server listens, tests call it directly. Its pieces, by resource:
  * `orders/` (place, read, cancel, retry; the read model), `returns/`, `inventory/` (stock and the
- * catalog), `webhooks/` (warehouse and carrier events), `reports/`, `operations/` (health, the
+ * catalog), `webhooks/` (warehouse and carrier events), `reports/`, `operations/` (health, metrics, the
  * OpenAPI document, its docs page), and `http/` (access control, problem+json errors and the failure
  * mapper, idempotency). `contract.ts` is the table they all follow; `responses.ts` its answer schemas.
  */
@@ -103,6 +105,9 @@ export function createApp(context: ApiContext): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestContext(context));
+  const metrics = context.metrics ?? new ApiMetrics(context.db);
+  app.use(metrics.observe());
+  app.use(traceRequests());
   // Who may call what (api/contract.ts) is settled before a body is read.
   app.use(accessControl(context.auth));
   app.use(requireJsonBody);
@@ -111,6 +116,7 @@ export function createApp(context: ApiContext): Express {
   app.use(idempotency(context.db, context.log.error));
   app.use(docsRouter());
   app.use(healthRouter(context));
+  app.use(metrics.router());
   app.use(catalogRouter(context));
   app.use(ordersRouter(context));
   app.use(eventsRouter(context));

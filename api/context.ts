@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client.js';
 import type { OrderPolicy } from '../domain/order.js';
 import type { AuthSettings } from './http/auth.js';
+import type { ApiMetrics } from './operations/metrics.js';
 
 /** What the API's routes need; the server wires real ones, tests their own. */
 export interface ApiContext {
@@ -16,6 +17,8 @@ export interface ApiContext {
   /** Milliseconds a workflow update (cancel, retry, return) may wait: longer, as compensations and labels take a while. */
   temporalUpdateDeadlineMs?: number;
   now?: () => Date;
+  /** Prometheus metrics served at `/metrics`; unset, the app makes its own (over `db`). */
+  metrics?: ApiMetrics;
   log: { error: (error: unknown, message: string) => void; info: (fields: object, message: string) => void };
 }
 

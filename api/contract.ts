@@ -77,6 +77,7 @@ const SERVICE_AND_UP: readonly Role[] = ['service', 'support', 'admin'];
 const SUPPORT: readonly Role[] = ['support', 'admin'];
 const WAREHOUSE: readonly Role[] = ['warehouse', 'admin'];
 const EVERY_ROLE: readonly Role[] = ['service', 'support', 'warehouse', 'admin'];
+const MONITORING: readonly Role[] = ['monitoring', 'admin'];
 
 /** Same rules as ids in requests (domain/schemas.ts). */
 const orderId = CreateOrderRequest.shape.orderId.meta({ description: 'The order ID the caller chose when placing it.', example: 'demo-1001' });
@@ -303,6 +304,17 @@ export const OPERATIONS: Operation[] = [
     description: '200 only when Postgres and Temporal both answer (each within 2 s).',
     access: { kind: 'public' },
     responses: { 200: { description: 'Healthy.', schema: Health }, 503: { description: 'Postgres or Temporal does not answer.', schema: Health, example: { status: 'unavailable', checks: { postgres: 'ok', temporal: 'unavailable' } } } },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    tag: 'operations',
+    summary: 'Prometheus metrics',
+    description:
+      'Prometheus text format: request durations by route and status, orders accepted by channel, rejected requests by reason, webhook signature failures, idempotent replays, orders by status. For the `monitoring` role (what Prometheus holds: it reads metrics and nothing else) and admins; counts of the business are not for every caller.',
+    access: { kind: 'apiKey', roles: MONITORING },
+    responses: { 200: { description: 'Prometheus text exposition format.', contentType: 'text/plain; version=0.0.4' } },
   },
   {
     method: 'get',

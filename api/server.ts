@@ -2,7 +2,9 @@ import { Client, Connection } from '@temporalio/client';
 import { config } from '../config/index.js';
 import { temporalConnectConfig } from '../config/temporal.js';
 import { createDatabase } from '../db/client.js';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { createLogger } from '../platform/logger.js';
+import { tracingFromConfig } from '../platform/tracing.js';
 import { createApp } from './app.js';
 import { orderPolicyFrom } from './orders/policy.js';
 
@@ -18,7 +20,9 @@ async function main(): Promise<void> {
   // Connects lazily, so the API comes up (and answers 503) while Temporal is still starting.
   const { connectionOptions, namespace } = temporalConnectConfig(settings);
   const connection = Connection.lazy(connectionOptions);
-  const temporal = new Client({ connection, namespace });
+  const tracing = tracingFromConfig(settings, 'orders-api');
+  // Carries the request's trace into the workflow start, signals and updates (a no-op without tracing).
+  const temporal = new Client({ connection, namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
   const app = createApp({
     db,
     temporal,
@@ -34,6 +38,7 @@ async function main(): Promise<void> {
     server.close(async () => {
       await connection.close();
       await db.close();
+      await tracing?.shutdown();
       process.exit(0);
     });
   };

@@ -105,7 +105,7 @@ export const Env = z.object({
       "Send the simulated warehouse's and carriers' events to the API from the worker. The worker's payment gateway, warehouse and carriers are the simulators either way; `false` only stops their callbacks.",
     ),
   API_KEYS: apiKeys.describe(
-    'API credentials, comma-separated: `key:role`, `name=key:role` or `name=sha256:<hex digest of the key>:role`; roles `service`, `support`, `warehouse`, `admin`. The API refuses to start without one; `npm start` generates a key per role for local development.',
+    'API credentials, comma-separated: `key:role`, `name=key:role` or `name=sha256:<hex digest of the key>:role`; roles `service`, `support`, `warehouse`, `admin`, `monitoring` (reads `/metrics` only). The API refuses to start without one; `npm start` generates a key per role for local development.',
   ),
   CARRIER_WEBHOOK_SECRET: z
     .string()
@@ -128,6 +128,21 @@ export const Env = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('The least severe level logged; `silent` logs nothing.'),
+  WORKER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9464)
+    .describe("Port of the worker's Prometheus endpoint (`/metrics`): the SDK's `temporal_*` metrics and the business counters. Two workers on one host need two ports."),
+  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0').describe("Address the worker's Prometheus endpoint binds to."),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url()
+    .optional()
+    .describe('OpenTelemetry collector base URL (OTLP/HTTP; traces go to `<url>/v1/traces`). Unset, with no traces endpoint either: tracing is off. Headers and timeouts: the other standard `OTEL_EXPORTER_OTLP_*` variables.'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional().describe('OTLP/HTTP traces endpoint, full URL; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`.'),
+  OTEL_TRACES_EXPORTER: z.string().optional().describe('`none` turns tracing off even with an endpoint set.'),
+  OTEL_SERVICE_NAME: z.string().min(1).optional().describe('`service.name` of the spans. Unset: `orders-api` for the API, `orders-worker` for a worker.'),
 });
 
 export type Config = z.infer<typeof Env>;

@@ -133,7 +133,8 @@ export const CarrierEvent = z.strictObject({
 });
 export type CarrierEvent = z.infer<typeof CarrierEvent>;
 
-export const roles = ['service', 'support', 'warehouse', 'admin'] as const;
+/** `monitoring` may only read `/metrics` (what Prometheus holds). */
+export const roles = ['service', 'support', 'warehouse', 'admin', 'monitoring'] as const;
 export type Role = (typeof roles)[number];
 
 /** Who asked for something, as the API authenticated them. */

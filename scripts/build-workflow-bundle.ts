@@ -1,6 +1,7 @@
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { workflowInterceptorModules } from '../workers/create-worker.js';
 
 /**
  * The second half of `npm run build` (after `tsc -p tsconfig.build.json`):
@@ -14,7 +15,7 @@ const bundlePath = fileURLToPath(new URL('dist/workflow-bundle.js', root));
 const migrationsSource = fileURLToPath(new URL('db/migrations', root));
 const migrationsTarget = fileURLToPath(new URL('dist/db/migrations', root));
 
-const { code } = await bundleWorkflowCode({ workflowsPath });
+const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules });
 await mkdir(fileURLToPath(new URL('dist/', root)), { recursive: true });
 await writeFile(bundlePath, code);
 process.stdout.write(`workflow bundle: ${bundlePath} (${(code.length / 1024).toFixed(0)} KiB)\n`);

@@ -129,9 +129,15 @@ function localCredentials(): LocalCredentials {
   let stored: { keys: Record<Role, string>; carrierWebhookSecret: string } | null = null;
   const useStored = !process.env.API_KEYS || !process.env.CARRIER_WEBHOOK_SECRET;
   if (useStored) {
+    const token = () => randomBytes(24).toString('base64url');
     if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
+    // A role added since the file was written (`monitoring`) gets its key now.
+    const old = stored as { keys: Partial<Record<Role, string>>; carrierWebhookSecret: string } | null;
+    if (old && roles.some((role) => !old.keys[role])) {
+      stored = { ...old, keys: { ...(Object.fromEntries(roles.map((role) => [role, `dev_${role}_${token()}`])) as Record<Role, string>), ...old.keys } };
+      writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+    }
     if (!stored) {
-      const token = () => randomBytes(24).toString('base64url');
       stored = { keys: Object.fromEntries(roles.map((role) => [role, `dev_${role}_${token()}`])) as Record<Role, string>, carrierWebhookSecret: token() + token() };
       mkdirSync(dataDir, { recursive: true });
       writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
@@ -186,6 +192,7 @@ async function main(): Promise<void> {
       '  The order-fulfillment engine is up.',
       `  API            ${api}   (try: curl -H "Authorization: Bearer $KEY" ${api}/products)`,
       `  API docs       ${api}/docs   (OpenAPI: ${api}/openapi.json)`,
+      `  Metrics        API ${api}/metrics (monitoring key), worker http://127.0.0.1:${settings.WORKER_METRICS_PORT}/metrics`,
       ...(credentials.generated
         ? [
             '  API keys       generated for local development, kept in .data/api-keys.json (send as Authorization: Bearer <key>):',

@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { Resource } from '@opentelemetry/resources';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { type NativeConnection, Worker } from '@temporalio/worker';
+import type { Tracing } from '../platform/tracing.js';
 import { createActivities } from '../activities/index.js';
 import type { ActivityDependencies } from '../activities/deps.js';
 import type { Database } from '../db/client.js';
@@ -15,6 +20,14 @@ const compiled = import.meta.url.endsWith('.js');
 export const workflowsPath = fileURLToPath(new URL(`../workflows/index.${compiled ? 'js' : 'ts'}`, import.meta.url));
 /** Written by `npm run build` next to the compiled worker; production loads it instead of bundling at start. */
 export const workflowBundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+
+/**
+ * The OpenTelemetry workflow interceptors, bundled with the workflows (here and by `npm run build`):
+ * a workflow task continues the trace its start (or signal, update) carried in its headers, and an
+ * activity it schedules carries the trace on. Their spans leave the sandbox through the `exporter`
+ * sink; with tracing off the sink drops them.
+ */
+export const workflowInterceptorModules = [createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
 /** The external parties, played by the built-in simulators. A real deployment swaps adapters here. */
 export function simulatedParties(db: Database, delayScale: number, log: (message: string, fields: Record<string, unknown>) => void) {
@@ -36,6 +49,8 @@ export async function createOrderWorker(options: {
    * (`workerDatabasePoolSize` in config), or activities wait for connections. Default: the SDK's.
    */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Where spans go (platform/tracing.ts); unset, tracing is off and workflow spans are dropped. */
+  tracing?: Pick<Tracing, 'spanProcessor' | 'resource'> | null;
 }): Promise<Worker> {
   const bundled = existsSync(workflowBundlePath);
   return Worker.create({
@@ -44,6 +59,12 @@ export async function createOrderWorker(options: {
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(bundled ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
     activities: createActivities(options.deps),
+    interceptors: {
+      // A prebuilt bundle has them already (scripts/build-workflow-bundle.ts); naming them again only draws a warning.
+      workflowModules: bundled ? [] : workflowInterceptorModules,
+      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+    },
+    sinks: { exporter: makeWorkflowExporter(options.tracing?.spanProcessor ?? new NoopSpanProcessor(), options.tracing?.resource ?? Resource.empty()) },
     ...(options.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions } : {}),
   });
 }

@@ -1,11 +1,15 @@
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { type Config, config, workerDatabasePoolSize } from '../config/index.js';
 import { temporalConnectConfig } from '../config/temporal.js';
+import { registerBusinessCounters } from '../activities/metrics.js';
 import { runNotificationDispatcher } from '../activities/notification-dispatcher.js';
 import { createDatabase } from '../db/client.js';
 import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.js';
 import { createLogger } from '../platform/logger.js';
+import { tracingFromConfig } from '../platform/tracing.js';
+import { sdkLogger } from './sdk-logger.js';
+import { workerTelemetry } from './telemetry.js';
 import { createOrderWorker, simulatedParties } from './create-worker.js';
 import { ensureReconcileSchedule } from './reconcile-schedule.js';
 
@@ -28,12 +32,11 @@ function simulatorTarget(settings: Config): DeliveryTarget {
 async function main(): Promise<void> {
   const settings = config();
   const logger = createLogger('worker', settings.LOG_LEVEL);
-  Runtime.install({
-    logger: new DefaultLogger(settings.LOG_LEVEL === 'debug' ? 'DEBUG' : 'INFO', (entry) => {
-      const level = entry.level.toLowerCase() as Lowercase<LogLevel>;
-      logger[level === 'trace' ? 'trace' : level === 'warn' ? 'warn' : level === 'error' ? 'error' : level === 'debug' ? 'debug' : 'info'](entry.meta ?? {}, entry.message);
-    }),
-  });
+  // Once per process: SDK logs into pino, and one Prometheus endpoint for temporal_* and the business counters.
+  Runtime.install({ logger: sdkLogger(logger, settings.LOG_LEVEL), telemetryOptions: workerTelemetry(settings) });
+  registerBusinessCounters(Runtime.instance().metricMeter);
+  logger.info({ metrics: `http://${settings.WORKER_METRICS_HOST}:${settings.WORKER_METRICS_PORT}/metrics` }, 'worker metrics');
+  const tracing = tracingFromConfig(settings, 'orders-worker');
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start sets it for you)');
   const target = settings.SIMULATORS ? simulatorTarget(settings) : null;
   // Sized together: a connection for every activity the worker runs at once (see config).
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
       namespace,
       deps: { db, ...parties },
       maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
+      tracing,
     });
     const client = new Client({ connection, namespace });
     const schedule = await ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE });
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
     await loops;
     await connection.close();
     await db.close();
+    await tracing?.shutdown();
   }
 }
 

@@ -66,6 +66,8 @@ export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, what:
 }
 
 export function sendProblem(res: Response, problem: ProblemError): void {
+  // The reason `/metrics` counts a rejected request under (api/operations/metrics.ts).
+  res.locals.problem = problem.title;
   res
     .status(problem.status)
     .set({ 'content-type': 'application/problem+json', ...problem.headers })

@@ -8,6 +8,7 @@ export const TEST_KEYS: Record<Role, string> = {
   support: 'test-support-key-0123456789',
   warehouse: 'test-warehouse-key-0123456789',
   admin: 'test-admin-key-0123456789',
+  monitoring: 'test-monitoring-key-0123456789',
 };
 
 export const TEST_CARRIER_SECRET = 'test-carrier-webhook-secret-0123456789abcdef';

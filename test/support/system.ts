@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import express from 'express';
+import { Client } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { Carriers, PaymentGateway } from '../../activities/ports.js';
@@ -13,6 +15,7 @@ import { createSimulatedCarriers } from '../../simulators/carriers.js';
 import { createLoggingNotifier } from '../../simulators/notifier.js';
 import { createSimulatedPaymentGateway } from '../../simulators/payment-gateway.js';
 import { createSimulatedWarehouse } from '../../simulators/warehouse.js';
+import type { Tracing } from '../../platform/tracing.js';
 import { createOrderWorker } from '../../workers/create-worker.js';
 import { assertConforms } from './contract.js';
 import { type Caller, credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './credentials.js';
@@ -41,12 +44,16 @@ export async function startSystem(options: {
   /** How long the API waits on a workflow update before it answers 503 (30 s unless set). */
   temporalUpdateDeadlineMs?: number;
   observe?: (answer: Observed) => void;
+  /** Trace as the processes do: the API's client and the worker carry the trace to these spans. */
+  tracing?: Tracing;
 }) {
   const env: TestWorkflowEnvironment = await devServerEnvironment();
   const db: Database = await testDatabase();
   const app = createApp({
     db,
-    temporal: env.client,
+    temporal: options.tracing
+      ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } })
+      : env.client,
     auth: testAuth,
     orderPolicy: options.policy,
     temporalUpdateDeadlineMs: options.temporalUpdateDeadlineMs,
@@ -76,6 +83,7 @@ export async function startSystem(options: {
       carriers: (options.carriers ?? ((simulated) => simulated))(createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 })),
       notifier,
     },
+    tracing: options.tracing,
   });
   const running = worker.run();
   const stopSimulators = new AbortController();

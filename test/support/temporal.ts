@@ -15,6 +15,13 @@ function quietRuntime(): void {
   runtimeInstalled = true;
 }
 
+/** For a test that needs its own Runtime (a metrics endpoint, a logger it reads): before any environment. */
+export function installRuntime(options: Parameters<typeof Runtime.install>[0]): void {
+  if (runtimeInstalled) throw new Error('the Runtime is installed already: call installRuntime before the first environment');
+  Runtime.install(options);
+  runtimeInstalled = true;
+}
+
 /** The time-skipping test server (Java), for workflows whose timers last minutes to weeks. */
 export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
