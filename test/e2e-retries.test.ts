@@ -15,7 +15,7 @@ let system: System;
 
 const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '1s', returnWindow: '1m', warehouseTaskSla: '1m' };
 
-/** Extra milliseconds the carrier takes to sell a return label and the gateway to void a payment, so an update can outlast the API's deadline. */
+/** Extra milliseconds the carrier takes to sell a return label and the gateway to void or refund a payment, so an update can outlast the API's deadline. */
 let returnLabelDelayMs = 0;
 let voidDelayMs = 0;
 const UPDATE_DEADLINE_MS = 1_500;
@@ -36,6 +36,12 @@ beforeAll(async () => {
       async void(request) {
         await new Promise((resolve) => setTimeout(resolve, voidDelayMs));
         return simulated.void(request);
+      },
+      // The same delay on a refund: on a loaded machine the 1 s buffer may end (and the capture
+      // land) before the cancel arrives, and the cancel's undo is then a refund.
+      async refund(request) {
+        await new Promise((resolve) => setTimeout(resolve, voidDelayMs));
+        return simulated.refund(request);
       },
     }),
   });
