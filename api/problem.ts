@@ -68,6 +68,18 @@ function isTemporalUnavailable(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Postgres not answering: a connection refused, closed under a query, or a server shutting down or
+ * starting (SQLSTATE 57P01-57P03, class 08). Momentary, like Temporal's: 503, not 500.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const code = String((current as { code?: unknown })?.code ?? '');
+    if (/^(CONNECTION_(CLOSED|ENDED|DESTROYED)|CONNECT_TIMEOUT|ECONNREFUSED|ECONNRESET|EPIPE|57P0[123]|08...)$/.test(code)) return true;
+  }
+  return false;
+}
+
 /** HTTP statuses of the business failures a workflow update can refuse with. */
 const UPDATE_REFUSALS: Partial<Record<string, { status: number; title: string }>> = {
   [FailureType.AlreadyShipped]: { status: 409, title: 'Order has shipped' },
@@ -89,6 +101,10 @@ export function errorHandler(log: (error: unknown, message: string) => void): Er
     if (body.type === 'entity.parse.failed') return sendProblem(res, new ProblemError(400, 'Malformed JSON', 'The request body is not valid JSON.'));
     if (body.type === 'entity.too.large') return sendProblem(res, new ProblemError(413, 'Body too large'));
     if (body.expose && body.status && body.status < 500) return sendProblem(res, new ProblemError(body.status, String((error as Error).message)));
+    if (isDatabaseUnavailable(error)) {
+      log(error, `Postgres unavailable (request ${String(res.get('x-request-id'))})`);
+      return sendProblem(res, new ProblemError(503, 'Service unavailable', 'The database is not answering; try again shortly.', undefined, { 'retry-after': '5' }));
+    }
     if (isTemporalUnavailable(error)) {
       log(error, `Temporal unavailable (request ${String(res.get('x-request-id'))})`);
       return sendProblem(res, new ProblemError(503, 'Service unavailable', 'The workflow service is not answering; try again shortly.', undefined, { 'retry-after': '5' }));
