@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { config } from '../config/index.js';
 import { createDatabase } from '../db/client.js';
 import { createLogger } from '../workers/logger.js';
+import { watchParent } from '../workers/parent-watch.js';
 import { createApp } from './app.js';
 import { orderPolicyFrom } from './policy.js';
 
@@ -27,14 +28,28 @@ async function main(): Promise<void> {
   const server = app.listen(settings.PORT, () =>
     logger.info({ port: settings.PORT, apiKeys: settings.API_KEYS.map((key) => `${key.name} (${key.role})`) }, 'API listening'),
   );
+  let stopping = false;
+  /** Stops taking requests, lets those in flight finish (10 s at most), then closes Temporal and the pool. */
   const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
     logger.info('API shutting down');
+    const force = setTimeout(() => server.closeAllConnections(), 10_000);
+    force.unref();
+    // Closing the Temporal connection or the pool must not hang the stop either.
+    setTimeout(() => process.exit(1), 20_000).unref();
     server.close(async () => {
-      await connection.close();
-      await db.close();
+      clearTimeout(force);
+      await connection.close().catch(() => {});
+      await db.close().catch(() => {});
+      logger.info('API stopped');
       process.exit(0);
     });
+    // Keep-alive connections with no request in flight would hold close() open.
+    server.closeIdleConnections();
   };
+  // Whoever started this process is gone (npm start killed with SIGKILL, say): stop as on SIGTERM.
+  watchParent(shutdown);
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import type { ActivityDependencies } from '../activities/deps.js';
@@ -36,6 +37,12 @@ export async function createOrderWorker(options: {
    * (`workerDatabasePoolSize` in config), or activities wait for connections. Default: the SDK's.
    */
   maxConcurrentActivityTaskExecutions?: number;
+  /**
+   * On SIGINT/SIGTERM the worker stops polling and gives in-flight activities this long to finish
+   * before cancelling them (default: none, the SDK's), and gives up after `shutdownForceTime`.
+   */
+  shutdownGraceTime?: Duration;
+  shutdownForceTime?: Duration;
 }): Promise<Worker> {
   const bundled = existsSync(workflowBundlePath);
   return Worker.create({
@@ -45,5 +52,7 @@ export async function createOrderWorker(options: {
     ...(bundled ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
     activities: createActivities(options.deps),
     ...(options.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions } : {}),
+    ...(options.shutdownGraceTime ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
+    ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),
   });
 }

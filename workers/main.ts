@@ -6,6 +6,7 @@ import { createDatabase } from '../db/client.js';
 import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.js';
 import { createLogger } from './logger.js';
 import { createOrderWorker, simulatedParties } from './create-worker.js';
+import { watchParent } from './parent-watch.js';
 import { ensureReconcileSchedule } from './reconcile-schedule.js';
 
 /** How the simulated warehouse and carriers reach the API: SIMULATOR_API_KEY (or the first warehouse key) and the carrier secret. */
@@ -22,7 +23,8 @@ function simulatorTarget(settings: Config): DeliveryTarget {
 /**
  * The order worker: connect, run until SIGINT/SIGTERM, then drain and close everything. Beside the
  * Temporal worker it runs the notification dispatcher (customer messages out of the outbox) and,
- * with SIMULATORS, the simulated parties' callbacks; both stop after the worker has drained.
+ * with SIMULATORS, the simulated parties' callbacks; both stop after the worker has drained. It
+ * stops the same way when the process that started it is gone.
  */
 async function main(): Promise<void> {
   const settings = config();
@@ -47,6 +49,16 @@ async function main(): Promise<void> {
       namespace: settings.TEMPORAL_NAMESPACE,
       deps: { db, ...parties },
       maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
+      // Drain on SIGTERM: activities in flight get 10 s to finish, the whole stop at most 25 s.
+      shutdownGraceTime: '10s',
+      shutdownForceTime: '25s',
+    });
+    // Whoever started this process is gone (npm start killed with SIGKILL, say): stop as on SIGTERM.
+    watchParent(() => {
+      logger.warn('parent process gone; draining and stopping');
+      worker.shutdown();
+      // Orphaned, Temporal or Postgres may be gone too: never outlive the drain by much.
+      setTimeout(() => process.exit(1), 40_000).unref();
     });
     const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
     const schedule = await ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE });
@@ -64,6 +76,7 @@ async function main(): Promise<void> {
     await loops;
     await connection.close();
     await db.close();
+    logger.info('worker stopped');
   }
 }
 
