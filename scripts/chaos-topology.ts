@@ -42,6 +42,9 @@ export class Managed {
   child: ChildProcess | null = null;
   private readonly log: WriteStream;
   starts = 0;
+  /** Called when the process exits without being stopped: a crash (a supervisor would restart it). */
+  onCrash: ((code: number | null, signal: NodeJS.Signals | null) => void) | null = null;
+  private stopping = false;
 
   constructor(
     readonly name: string,
@@ -60,6 +63,12 @@ export class Managed {
     const child = spawn(this.command, this.args, { cwd: root, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(this.log, { end: false });
     child.stderr?.pipe(this.log, { end: false });
+    this.stopping = false;
+    child.once('exit', (code, signal) => {
+      if (this.child !== child || this.stopping) return;
+      this.log.write(`--- chaos: crashed, exit ${code ?? signal}\n`);
+      this.onCrash?.(code, signal);
+    });
     this.child = child;
   }
 
@@ -73,6 +82,7 @@ export class Managed {
     const started = Date.now();
     if (!child || child.exitCode !== null || child.signalCode !== null) return { ms: 0, forced: false, code: child?.exitCode ?? null };
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    this.stopping = true;
     child.kill(signal);
     let forced = false;
     const timer = setTimeout(() => {

@@ -11,6 +11,7 @@ import { migrateDatabase } from '../db/migrate.js';
 import { seedDemoData } from '../db/seed.js';
 import { orderWorkflowId } from '../domain/ids.js';
 import { FINAL_STATUSES } from '../domain/statuses.js';
+import { runFuzzer } from './chaos-fuzz.js';
 import { freePort, type Managed, nodeProcess, root, startPostgres, temporalAnswers, temporalServer, waitFor, webhookProxy } from './chaos-topology.js';
 
 /**
@@ -80,7 +81,7 @@ function say(message: string): void {
 
 const http = { byStatus: new Map<string, number>(), violations: [] as string[] };
 let apiPort = 0;
-let keys = { admin: '', warehouse: '' };
+let keys = { admin: '', warehouse: '', service: '' };
 let carrierSecret = '';
 
 interface Answer {
@@ -331,7 +332,7 @@ async function main(): Promise<number> {
   say(`seed ${SEED}, ${ORDERS} orders over ${DRIVE_MS / 1000} s, run directory ${dir}`);
   const [pgPort, temporalPort, port, proxyPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   apiPort = port;
-  keys = { admin: randomBytes(24).toString('hex'), warehouse: randomBytes(24).toString('hex') };
+  keys = { admin: randomBytes(24).toString('hex'), warehouse: randomBytes(24).toString('hex'), service: randomBytes(24).toString('hex') };
   carrierSecret = randomBytes(32).toString('hex');
 
   let postgres = await startPostgres(`${dir}/postgres`, pgPort);
@@ -355,7 +356,7 @@ async function main(): Promise<number> {
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_NAMESPACE: NAMESPACE,
     PORT: String(apiPort),
-    API_KEYS: `chaos-admin=${keys.admin}:admin,chaos-wms=${keys.warehouse}:warehouse`,
+    API_KEYS: `chaos-admin=${keys.admin}:admin,chaos-wms=${keys.warehouse}:warehouse,chaos-fuzz=${keys.service}:service`,
     CARRIER_WEBHOOK_SECRET: carrierSecret,
     SIMULATOR_API_KEY: keys.warehouse,
     SIMULATOR_CALLBACK_URL: `http://127.0.0.1:${proxyPort}`,
@@ -369,6 +370,14 @@ async function main(): Promise<number> {
   };
   const workers: Managed[] = [1, 2].map((n) => nodeProcess(`worker-${n}`, 'workers/main.ts', env, `${dir}/worker-${n}.log`));
   const api = nodeProcess('api', 'api/server.ts', env, `${dir}/api.log`);
+  const crashes: string[] = [];
+  for (const managed of [...workers, api]) {
+    managed.onCrash = (code, signal) => {
+      crashes.push(`${elapsed()} ${managed.name} exited by itself (${signal ?? `exit ${code}`})`);
+      say(`${managed.name} crashed (${signal ?? `exit ${code}`}); restarting it, as a supervisor would`);
+      setTimeout(() => managed.start(), 1_000);
+    };
+  }
   const proxy = webhookProxy(() => apiPort);
   await new Promise<void>((resolve) => proxy.server.listen(proxyPort, '127.0.0.1', resolve));
   for (const worker of workers) worker.start();
@@ -483,7 +492,11 @@ async function main(): Promise<number> {
       await sleep(Math.max(0, next - Date.now()));
     }
   })();
+  const stopFuzzing = new AbortController();
+  const fuzzing = runFuzzer(`http://127.0.0.1:${apiPort}`, { ...keys, carrierSecret }, stopFuzzing.signal);
   await Promise.all([sending, faulting]);
+  stopFuzzing.abort();
+  const fuzz = await fuzzing;
   await Promise.all(healing);
   say('all orders sent and every fault injected; waiting for orders to settle');
   // Drivers added during the wait (canaries) are awaited too.
@@ -529,6 +542,7 @@ async function main(): Promise<number> {
   const [stock] = (await db.execute<{ oversold: number; reserved: number }>(sql`
     select (select count(*)::int from stock where on_hand < 0 or reserved < 0 or reserved > on_hand) as oversold,
            (select coalesce(sum(reserved), 0)::int from stock) as reserved`)) as unknown as [{ oversold: number; reserved: number }];
+  const [fuzzRows] = (await db.execute<{ n: number }>(sql`select count(*)::int as n from orders where order_id like 'fuzz-%'`)) as unknown as [{ n: number }];
   const checkLedger = await new Promise<{ code: number | null; output: string }>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/check-ledger.ts'], {
       cwd: root,
@@ -563,6 +577,7 @@ async function main(): Promise<number> {
 
   // --- the orderly stop: API, then workers drain, then Temporal, then Postgres
   say('stopping: API, workers (drain), Temporal, Postgres');
+  for (const managed of [...workers, api]) managed.onCrash = null;
   const apiStop = await api.stop('SIGTERM');
   const workerStops = await Promise.all(workers.map((w) => w.stop('SIGTERM', 30_000)));
   await temporal.stop('SIGTERM');
@@ -592,6 +607,10 @@ async function main(): Promise<number> {
     { check: 'check:ledger', value: checkLedger.code === 0 ? 'clean' : `exit ${checkLedger.code}, ${ledgerViolations.length} violations`, ok: checkLedger.code === 0 },
     { check: 'HTTP answers by status', value: [...http.byStatus].sort().map(([s, n]) => `${s}: ${n}`).join(', '), ok: true },
     { check: '5xx other than 503 with Retry-After', value: String(http.violations.length), ok: http.violations.length === 0 },
+    { check: 'hostile requests (fuzz) by status', value: `${fuzz.sent}: ${[...fuzz.byStatus].sort().map(([st, n]) => `${st}: ${n}`).join(', ')}`, ok: true },
+    { check: 'hostile requests not refused with a 4xx', value: String(fuzz.wrong.length), ok: fuzz.wrong.length === 0 },
+    { check: 'orders a hostile request left behind', value: String(fuzzRows.n), ok: fuzzRows.n === 0 },
+    { check: 'processes that crashed (restarted)', value: String(crashes.length), ok: crashes.length === 0 },
     { check: 'workflow task failures (histories)', value: String(taskFailures), ok: taskFailures === 0 },
     { check: 'workflow task timeouts (killed workers; expected)', value: String(taskTimeouts), ok: true },
     { check: 'non-determinism errors (worker logs)', value: String(nondeterminism), ok: nondeterminism === 0 },
@@ -603,7 +622,7 @@ async function main(): Promise<number> {
   const width = Math.max(...rows.map((r) => r.check.length));
   process.stdout.write(`\nchaos ${SHORT ? 'short' : 'full'} run, seed ${SEED}, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
   for (const row of rows) process.stdout.write(`${row.ok ? '  ok  ' : ' FAIL '} ${row.check.padEnd(width)}  ${row.value}\n`);
-  const problems = [...violations, ...http.violations, ...failureCauses, ...(checkLedger.code === 0 ? [] : [checkLedger.output])];
+  const problems = [...crashes, ...violations, ...http.violations, ...fuzz.wrong.map((w) => `fuzz: ${w}`), ...failureCauses, ...(checkLedger.code === 0 ? [] : [checkLedger.output])];
   for (const problem of problems.slice(0, 40)) process.stdout.write(`  - ${problem}\n`);
   const failed = rows.some((row) => !row.ok);
   if (JSON_OUT) {
