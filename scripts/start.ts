@@ -182,16 +182,19 @@ async function stopChild(name: string, child: ChildProcess, waitMs: number): Pro
   clearTimeout(timer);
 }
 
-async function stop(code: number): Promise<never> {
-  if (!stopping) {
+let stopped: Promise<never> | null = null;
+/** Stops once: a second signal (Ctrl-C arrives from the terminal and from npm) waits for the same stop. */
+function stop(code: number): Promise<never> {
+  stopped ??= (async () => {
     stopping = true;
     say('stopping…');
     for (const { name, waitMs } of STOP_ORDER) {
       for (const entry of children.filter((c) => c.name === name)) await stopChild(name, entry.child, waitMs);
     }
     say('stopped');
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopped;
 }
 
 async function main(): Promise<void> {

@@ -7,6 +7,7 @@ import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.j
 import { createLogger } from './logger.js';
 import { createOrderWorker, simulatedParties } from './create-worker.js';
 import { watchParent } from './parent-watch.js';
+import { retryConnect } from './retry-connect.js';
 import { ensureReconcileSchedule } from './reconcile-schedule.js';
 
 /** How the simulated warehouse and carriers reach the API: SIMULATOR_API_KEY (or the first warehouse key) and the carrier secret. */
@@ -39,12 +40,16 @@ async function main(): Promise<void> {
   const target = settings.SIMULATORS ? simulatorTarget(settings) : null;
   // Sized together: a connection for every activity the worker runs at once (see config).
   const db = createDatabase(settings.DATABASE_URL, { max: workerDatabasePoolSize(settings) });
-  const connection = await NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  // Temporal restarting (or not up yet) is a wait, not a crash: up to two minutes.
+  const connection = await retryConnect(() => NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }), {
+    forMs: 120_000,
+    log: (message) => logger.warn(`Temporal: ${message}`),
+  });
   const stopLoops = new AbortController();
   let loops: Promise<unknown> = Promise.resolve();
   try {
     const parties = simulatedParties(db, settings.SIM_DELAY_SCALE, (message, fields) => logger.info(fields, message));
-    const worker = await createOrderWorker({
+    const worker = await retryConnect(() => createOrderWorker({
       connection,
       namespace: settings.TEMPORAL_NAMESPACE,
       deps: { db, ...parties },
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
       // Drain on SIGTERM: activities in flight get 10 s to finish, the whole stop at most 25 s.
       shutdownGraceTime: '10s',
       shutdownForceTime: '25s',
-    });
+    }), { forMs: 120_000, log: (message) => logger.warn(`worker: ${message}`) });
     // Whoever started this process is gone (npm start killed with SIGKILL, say): stop as on SIGTERM.
     watchParent(() => {
       logger.warn('parent process gone; draining and stopping');
@@ -61,7 +66,10 @@ async function main(): Promise<void> {
       setTimeout(() => process.exit(1), 40_000).unref();
     });
     const client = new Client({ connection, namespace: settings.TEMPORAL_NAMESPACE });
-    const schedule = await ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE });
+    const schedule = await retryConnect(() => ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }), {
+      forMs: 120_000,
+      log: (message) => logger.warn(`reconcile-orders schedule: ${message}`),
+    });
     logger.info({ every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }, `reconcile-orders schedule ${schedule}`);
     loops = Promise.all([
       runNotificationDispatcher({ db, notifier: parties.notifier }, stopLoops.signal, (m) => logger.warn(m)),
