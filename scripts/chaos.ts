@@ -37,7 +37,7 @@ const KEEP = args.includes('--keep');
 const SEED = Number(option('seed') ?? Date.now() % 1_000_000);
 const ORDERS = Number(option('orders') ?? (SHORT ? 60 : 300));
 /** Orders are sent evenly over this window; the faults fall inside it. */
-const DRIVE_MS = Number(option('drive-seconds') ?? (SHORT ? 75 : 330)) * 1000;
+const DRIVE_MS = Number(option('drive-seconds') ?? (SHORT ? 75 : 450)) * 1000;
 const SETTLE_MS = (SHORT ? 150 : 300) * 1000;
 const JSON_OUT = option('json');
 const WORKER_KILLS = SHORT ? 1 : 3;
