@@ -141,7 +141,8 @@ export function ordersRouter(context: ApiContext): Router {
     // started here too, unless the reconciler already closed it (a never-started order it cancelled).
     const closed = (FINAL_STATUSES as readonly string[]).includes(existing.status);
     if (existing.workflowStartedAt === null && !closed) await startWorkflow(existing.input, { owner: false });
-    res.status(200).json(withQuote(await currentView(request.orderId), quote));
+    // The read model as it is: an order closed before the workflow priced it (cancelled at once) has no totals.
+    res.status(200).json(await currentView(request.orderId));
   });
 
   /**
