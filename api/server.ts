@@ -5,6 +5,7 @@ import { createLogger } from '../workers/logger.js';
 import { watchParent } from '../workers/parent-watch.js';
 import { createApp } from './app.js';
 import { orderPolicyFrom } from './policy.js';
+import { isDatabaseUnavailable } from './problem.js';
 
 /** The API process: one database pool and one Temporal client for all requests. */
 async function main(): Promise<void> {
@@ -24,6 +25,12 @@ async function main(): Promise<void> {
     auth: { apiKeys: settings.API_KEYS, carrierWebhookSecret: settings.CARRIER_WEBHOOK_SECRET },
     orderPolicy: orderPolicyFrom(settings),
     log: { error: (error, message) => logger.error({ err: error }, message), info: (fields, message) => logger.info(fields, message) },
+  });
+  // A query whose connection closed under it (a Postgres restart) can reject where nothing awaits
+  // it; the chaos run saw the API die of that. It is not a reason to exit; anything else still is.
+  process.on('unhandledRejection', (reason) => {
+    if (!isDatabaseUnavailable(reason)) throw reason;
+    logger.warn({ err: reason }, 'a query lost its connection (Postgres restarting?)');
   });
   const server = app.listen(settings.PORT, () =>
     logger.info({ port: settings.PORT, apiKeys: settings.API_KEYS.map((key) => `${key.name} (${key.role})`) }, 'API listening'),

@@ -2,6 +2,7 @@ import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { type Config, config, workerDatabasePoolSize } from '../config/index.js';
 import { runNotificationDispatcher } from '../activities/notification-dispatcher.js';
+import { isDatabaseUnavailable } from '../api/problem.js';
 import { createDatabase } from '../db/client.js';
 import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.js';
 import { createLogger } from './logger.js';
@@ -44,6 +45,12 @@ async function main(): Promise<void> {
   const connection = await retryConnect(() => NativeConnection.connect({ address: settings.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }), {
     forMs: 120_000,
     log: (message) => logger.warn(`Temporal: ${message}`),
+  });
+  // As in the API: a query that lost its connection during a Postgres restart and that nothing
+  // awaits must not take the worker down.
+  process.on('unhandledRejection', (reason) => {
+    if (!isDatabaseUnavailable(reason)) throw reason;
+    logger.warn({ err: reason }, 'a query lost its connection (Postgres restarting?)');
   });
   const stopLoops = new AbortController();
   let loops: Promise<unknown> = Promise.resolve();
