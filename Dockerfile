@@ -4,6 +4,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The postinstall patch of the postgres driver (see the script) runs during npm install.
+COPY scripts/patch-postgres-driver.mjs scripts/
 # npm install, not npm ci: the lock lacks other platforms' optional builds (see .ci/run).
 RUN npm install --no-audit --no-fund
 COPY . .
@@ -14,6 +16,8 @@ FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The postinstall patch of the postgres driver (see the script) runs during npm install.
+COPY scripts/patch-postgres-driver.mjs scripts/
 RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node

@@ -60,7 +60,8 @@ const layerPolicies = LAYERS.flatMap((layer, rank) =>
 );
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'workflow-bundle.js', 'test/fixtures/'] },
+  // scripts/*.mjs: plain node scripts run at install time, before TypeScript tooling exists.
+  { ignores: ['node_modules/', 'dist/', '.tools/', '.data/', 'workflow-bundle.js', 'test/fixtures/', 'scripts/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

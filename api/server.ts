@@ -7,6 +7,8 @@ import { createLogger } from '../platform/logger.js';
 import { tracingFromConfig } from '../platform/tracing.js';
 import { createApp } from './app.js';
 import { orderPolicyFrom } from './orders/policy.js';
+import { watchParent } from '../platform/parent-watch.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 
 /** The API process: one database pool and one Temporal client for all requests. */
 async function main(): Promise<void> {
@@ -30,18 +32,38 @@ async function main(): Promise<void> {
     orderPolicy: orderPolicyFrom(settings),
     log: { error: (error, message) => logger.error({ err: error }, message), info: (fields, message) => logger.info(fields, message) },
   });
+  // A query whose connection closed under it (a Postgres restart) can reject where nothing awaits
+  // it; the chaos run saw the API die of that. It is not a reason to exit; anything else still is.
+  process.on('unhandledRejection', (reason) => {
+    if (!isDatabaseUnavailable(reason)) throw reason;
+    logger.warn({ err: reason }, 'a query lost its connection (Postgres restarting?)');
+  });
   const server = app.listen(settings.PORT, () =>
     logger.info({ port: settings.PORT, apiKeys: settings.API_KEYS.map((key) => `${key.name} (${key.role})`) }, 'API listening'),
   );
+  let stopping = false;
+  /** Stops taking requests, lets those in flight finish (10 s at most), then closes Temporal and the pool. */
   const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
     logger.info('API shutting down');
+    const force = setTimeout(() => server.closeAllConnections(), 10_000);
+    force.unref();
+    // Closing the Temporal connection or the pool must not hang the stop either.
+    setTimeout(() => process.exit(1), 20_000).unref();
     server.close(async () => {
-      await connection.close();
-      await db.close();
+      clearTimeout(force);
+      await connection.close().catch(() => {});
+      await db.close().catch(() => {});
       await tracing?.shutdown();
+      logger.info('API stopped');
       process.exit(0);
     });
+    // Keep-alive connections with no request in flight would hold close() open.
+    server.closeIdleConnections();
   };
+  // Whoever started this process is gone (npm start killed with SIGKILL, say): stop as on SIGTERM.
+  watchParent(shutdown);
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
 }

@@ -5,18 +5,19 @@ import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { config } from '../config/index.js';
 import { createDatabase } from '../db/client.js';
-import { startEmbeddedPostgres } from '../db/embedded.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { seedDemoData } from '../db/seed.js';
 import { roles, type Role } from '../domain/schemas.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
+import { watchParent } from '../platform/parent-watch.js';
 import { temporalCliPath } from './tools.js';
 
 /**
  * `npm start`: the whole system on one machine. Postgres (DATABASE_URL, else an embedded server
  * with its data in .data/postgres), migrations and demo data, a Temporal dev server with Temporal
  * Web (TEMPORAL_ADDRESS, else a local one with its data in .data/temporal.db), the worker and the
- * API. Ctrl-C stops everything; data survives a restart.
+ * API. Ctrl-C or SIGTERM stops everything in order (API, workers, Temporal, Postgres) and says
+ * `stopped`; so does the death of whatever started it. Data survives a restart.
  */
 const root = fileURLToPath(new URL('../', import.meta.url));
 const dataDir = `${root}.data`;
@@ -25,16 +26,19 @@ const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
 
 const settings = config();
-const children: ChildProcess[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
+const children: { name: string; child: ChildProcess }[] = [];
 
 function say(message: string): void {
   process.stdout.write(`[start] ${message}\n`);
 }
 
-/** Runs a child process, prefixing its output, and stops everything if it dies. */
+/**
+ * Runs a child process, prefixing its output, and stops everything if it dies. Each child has a
+ * process group of its own, so a Ctrl-C in the terminal reaches only this process, which stops
+ * them in order; if this process dies without stopping them, they see their parent gone and stop.
+ */
 function run(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const prefix = (chunk: Buffer) =>
     chunk
       .toString()
@@ -42,16 +46,23 @@ function run(name: string, command: string, args: string[], env: NodeJS.ProcessE
       .filter((line) => line.trim())
       .map((line) => `[${name}] ${line}\n`)
       .join('');
-  child.stdout?.on('data', (chunk: Buffer) => process.stdout.write(prefix(chunk)));
-  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(prefix(chunk)));
+  // Once stopping, Temporal's own shutdown chatter (dial errors, failed polls of its system workers) is not news.
+  const quiet = () => stopping && name === 'temporal';
+  child.stdout?.on('data', (chunk: Buffer) => quiet() || process.stdout.write(prefix(chunk)));
+  child.stderr?.on('data', (chunk: Buffer) => quiet() || process.stderr.write(prefix(chunk)));
   child.on('exit', (code, signal) => {
     if (!stopping) {
       say(`${name} exited (${signal ?? code}); stopping`);
       void stop(1);
     }
   });
-  children.push(child);
+  children.push({ name, child });
   return child;
+}
+
+/** A TypeScript entrypoint in a node process of its own (no tsx wrapper whose child a signal would miss). */
+function runTs(name: string, entry: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  return run(name, process.execPath, ['--import', 'tsx', entry, ...args], env);
 }
 
 async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
@@ -70,9 +81,16 @@ async function startPostgres(): Promise<string> {
   }
   mkdirSync(dataDir, { recursive: true });
   say(`Postgres: embedded server on 127.0.0.1:${EMBEDDED_POSTGRES_PORT}, data in .data/postgres`);
-  const server = await startEmbeddedPostgres({ dataDir: `${dataDir}/postgres`, port: EMBEDDED_POSTGRES_PORT, database: 'orders' });
-  cleanups.push(() => server.stop());
-  return server.url;
+  const server = runTs('postgres', 'scripts/embedded-postgres-process.ts', [`${dataDir}/postgres`, String(EMBEDDED_POSTGRES_PORT), 'orders']);
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    server.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const ready = /^ready (\S+)$/m.exec(seen);
+      if (ready) resolve(ready[1]!);
+    });
+    server.once('exit', () => reject(new Error('the embedded Postgres did not start')));
+  });
 }
 
 async function startTemporal(): Promise<{ address: string; ui: string | null }> {
@@ -85,7 +103,7 @@ async function startTemporal(): Promise<{ address: string; ui: string | null }> 
   mkdirSync(dataDir, { recursive: true });
   const address = `127.0.0.1:${TEMPORAL_PORT}`;
   say(`Temporal: dev server on ${address}, Web UI on ${TEMPORAL_UI_PORT}, data in .data/temporal.db`);
-  const server = run('temporal', cli, [
+  run('temporal', cli, [
     'server', 'start-dev',
     '--ip', '127.0.0.1',
     '--port', String(TEMPORAL_PORT),
@@ -95,9 +113,6 @@ async function startTemporal(): Promise<{ address: string; ui: string | null }> 
     '--log-level', 'warn',
     ...ORDER_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
   ]);
-  cleanups.push(async () => {
-    server.kill('SIGTERM');
-  });
   await waitFor('Temporal', async () => {
     const connection = await Connection.connect({ address, connectTimeout: 1_000 });
     try {
@@ -153,21 +168,47 @@ function localCredentials(): LocalCredentials {
 }
 
 let stopping = false;
-async function stop(code: number): Promise<never> {
-  if (!stopping) {
+/** Stop order: the API (no new work), the workers (drain), Temporal, Postgres; each waited for, bounded. */
+const STOP_ORDER: { name: string; waitMs: number }[] = [
+  { name: 'api', waitMs: 15_000 },
+  { name: 'worker', waitMs: 30_000 },
+  { name: 'temporal', waitMs: 15_000 },
+  { name: 'postgres', waitMs: 20_000 },
+];
+
+async function stopChild(name: string, child: ChildProcess, waitMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    say(`${name} did not stop within ${waitMs / 1000}s; killing it`);
+    child.kill('SIGKILL');
+  }, waitMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+let stopped: Promise<never> | null = null;
+/** Stops once: a second signal (Ctrl-C arrives from the terminal and from npm) waits for the same stop. */
+function stop(code: number): Promise<never> {
+  stopped ??= (async () => {
     stopping = true;
     say('stopping…');
-    const exits = children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve))));
-    for (const child of children.slice().reverse()) child.kill('SIGTERM');
-    await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, 15_000))]);
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  }
-  process.exit(code);
+    for (const { name, waitMs } of STOP_ORDER) {
+      for (const entry of children.filter((c) => c.name === name)) await stopChild(name, entry.child, waitMs);
+    }
+    say('stopped');
+    process.exit(code);
+  })();
+  return stopped;
 }
 
 async function main(): Promise<void> {
-  process.once('SIGINT', () => void stop(0));
-  process.once('SIGTERM', () => void stop(0));
+  // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal, and relayed by tsx), and
+  // a second signal without a handler would kill it halfway through the ordered stop.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
+  // npm (or whatever started this) killed outright does not pass a signal on: stop when it is gone.
+  watchParent(() => void stop(0));
 
   const databaseUrl = await startPostgres();
   const db = createDatabase(databaseUrl, { max: 1 });
@@ -179,10 +220,9 @@ async function main(): Promise<void> {
   const temporal = await startTemporal();
   const credentials = localCredentials();
   const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, CARRIER_WEBHOOK_SECRET: credentials.carrierWebhookSecret };
-  const tsx = `${root}node_modules/.bin/tsx`;
   // The worker gets only the key its simulated warehouse needs; the API gets them all.
-  run('worker', tsx, ['workers/main.ts'], credentials.simulatorKey ? { ...env, SIMULATOR_API_KEY: credentials.simulatorKey } : env);
-  run('api', tsx, ['api/server.ts'], { ...env, API_KEYS: credentials.apiKeys });
+  runTs('worker', 'workers/main.ts', [], credentials.simulatorKey ? { ...env, SIMULATOR_API_KEY: credentials.simulatorKey } : env);
+  runTs('api', 'api/server.ts', [], { ...env, API_KEYS: credentials.apiKeys });
   const api = `http://127.0.0.1:${settings.PORT}`;
   await waitFor('API', async () => (await fetch(`${api}/healthz`)).ok);
 

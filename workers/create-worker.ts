@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Resource } from '@opentelemetry/resources';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
+import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Tracing } from '../platform/tracing.js';
 import { createActivities } from '../activities/index.js';
@@ -51,6 +52,12 @@ export async function createOrderWorker(options: {
   maxConcurrentActivityTaskExecutions?: number;
   /** Where spans go (platform/tracing.ts); unset, tracing is off and workflow spans are dropped. */
   tracing?: Pick<Tracing, 'spanProcessor' | 'resource'> | null;
+  /**
+   * On SIGINT/SIGTERM the worker stops polling and gives in-flight activities this long to finish
+   * before cancelling them (default: none, the SDK's), and gives up after `shutdownForceTime`.
+   */
+  shutdownGraceTime?: Duration;
+  shutdownForceTime?: Duration;
 }): Promise<Worker> {
   const bundled = existsSync(workflowBundlePath);
   return Worker.create({
@@ -66,5 +73,7 @@ export async function createOrderWorker(options: {
     },
     sinks: { exporter: makeWorkflowExporter(options.tracing?.spanProcessor ?? new NoopSpanProcessor(), options.tracing?.resource ?? Resource.empty()) },
     ...(options.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions } : {}),
+    ...(options.shutdownGraceTime ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
+    ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),
   });
 }

@@ -4,6 +4,7 @@ import { type Config, config, workerDatabasePoolSize } from '../config/index.js'
 import { temporalConnectConfig } from '../config/temporal.js';
 import { registerBusinessCounters } from '../activities/metrics.js';
 import { runNotificationDispatcher } from '../activities/notification-dispatcher.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { createDatabase } from '../db/client.js';
 import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.js';
 import { createLogger } from '../platform/logger.js';
@@ -11,6 +12,8 @@ import { tracingFromConfig } from '../platform/tracing.js';
 import { sdkLogger } from './sdk-logger.js';
 import { workerTelemetry } from './telemetry.js';
 import { createOrderWorker, simulatedParties } from './create-worker.js';
+import { watchParent } from '../platform/parent-watch.js';
+import { retryConnect } from './retry-connect.js';
 import { ensureReconcileSchedule } from './reconcile-schedule.js';
 
 /** How the simulated warehouse and carriers reach the API: SIMULATOR_API_KEY (or the first warehouse key) and the carrier secret. */
@@ -27,7 +30,8 @@ function simulatorTarget(settings: Config): DeliveryTarget {
 /**
  * The order worker: connect, run until SIGINT/SIGTERM, then drain and close everything. Beside the
  * Temporal worker it runs the notification dispatcher (customer messages out of the outbox) and,
- * with SIMULATORS, the simulated parties' callbacks; both stop after the worker has drained.
+ * with SIMULATORS, the simulated parties' callbacks; both stop after the worker has drained. It
+ * stops the same way when the process that started it is gone.
  */
 async function main(): Promise<void> {
   const settings = config();
@@ -42,20 +46,43 @@ async function main(): Promise<void> {
   // Sized together: a connection for every activity the worker runs at once (see config).
   const db = createDatabase(settings.DATABASE_URL, { max: workerDatabasePoolSize(settings) });
   const { connectionOptions, namespace } = temporalConnectConfig(settings);
-  const connection = await NativeConnection.connect(connectionOptions);
+  // Temporal restarting (or not up yet) is a wait, not a crash: up to two minutes.
+  const connection = await retryConnect(() => NativeConnection.connect(connectionOptions), {
+    forMs: 120_000,
+    log: (message) => logger.warn(`Temporal: ${message}`),
+  });
+  // As in the API: a query that lost its connection during a Postgres restart and that nothing
+  // awaits must not take the worker down.
+  process.on('unhandledRejection', (reason) => {
+    if (!isDatabaseUnavailable(reason)) throw reason;
+    logger.warn({ err: reason }, 'a query lost its connection (Postgres restarting?)');
+  });
   const stopLoops = new AbortController();
   let loops: Promise<unknown> = Promise.resolve();
   try {
     const parties = simulatedParties(db, settings.SIM_DELAY_SCALE, (message, fields) => logger.info(fields, message));
-    const worker = await createOrderWorker({
+    const worker = await retryConnect(() => createOrderWorker({
       connection,
       namespace,
       deps: { db, ...parties },
       maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
       tracing,
+      // Drain on SIGTERM: activities in flight get 10 s to finish, the whole stop at most 25 s.
+      shutdownGraceTime: '10s',
+      shutdownForceTime: '25s',
+    }), { forMs: 120_000, log: (message) => logger.warn(`worker: ${message}`) });
+    // Whoever started this process is gone (npm start killed with SIGKILL, say): stop as on SIGTERM.
+    watchParent(() => {
+      logger.warn('parent process gone; draining and stopping');
+      worker.shutdown();
+      // Orphaned, Temporal or Postgres may be gone too: never outlive the drain by much.
+      setTimeout(() => process.exit(1), 40_000).unref();
     });
     const client = new Client({ connection, namespace });
-    const schedule = await ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE });
+    const schedule = await retryConnect(() => ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }), {
+      forMs: 120_000,
+      log: (message) => logger.warn(`reconcile-orders schedule: ${message}`),
+    });
     logger.info({ every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }, `reconcile-orders schedule ${schedule}`);
     loops = Promise.all([
       runNotificationDispatcher({ db, notifier: parties.notifier }, stopLoops.signal, (m) => logger.warn(m)),
@@ -71,6 +98,7 @@ async function main(): Promise<void> {
     await connection.close();
     await db.close();
     await tracing?.shutdown();
+    logger.info('worker stopped');
   }
 }
 

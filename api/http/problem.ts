@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { type CallerFailureType, FAILURES, type HttpProblem, httpProblem, isFailureType } from '../../domain/failures.js';
+import { isDatabaseUnavailable } from '../../db/unavailable.js';
 import { type z } from 'zod';
 
 export interface FieldError {
@@ -109,6 +110,10 @@ export function errorHandler(log: (error: unknown, message: string) => void): Er
     if (body.type === 'entity.parse.failed') return sendProblem(res, problem('MalformedJson', 'The request body is not valid JSON.'));
     if (body.type === 'entity.too.large') return sendProblem(res, problem('BodyTooLarge'));
     if (body.expose && body.status && body.status < 500) return sendProblem(res, new ProblemError(body.status, String((error as Error).message)));
+    if (isDatabaseUnavailable(error)) {
+      log(error, `Postgres unavailable (request ${String(res.get('x-request-id'))})`);
+      return sendProblem(res, new ProblemError(503, 'Service unavailable', 'The database is not answering; try again shortly.', undefined, { 'retry-after': '5' }));
+    }
     if (isTemporalUnavailable(error)) {
       log(error, `Temporal unavailable (request ${String(res.get('x-request-id'))})`);
       return sendProblem(res, problem('TemporalUnavailable', 'The workflow service is not answering; try again shortly.'));

@@ -3,7 +3,8 @@ import { type WorkflowHandle, WorkflowExecutionAlreadyStartedError, WorkflowNotF
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { addDuration } from '../../domain/durations.js';
 import { orderWorkflowId, TASK_QUEUE } from '../../domain/ids.js';
-import { initialOrderView, type OrderView, type OrderWorkflowInput } from '../../domain/order.js';
+import { initialOrderView, type OrderView, type OrderWorkflowInput, type PricedLine, type Quote } from '../../domain/order.js';
+import { orderTotals } from '../../domain/pricing.js';
 import { CancelOrderRequest, CreateOrderRequest } from '../../domain/schemas.js';
 import { cancelOrderUpdate, retryUpdate } from '../../domain/messages.js';
 import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../../domain/search-attributes.js';
@@ -17,6 +18,29 @@ import { parseOr400, problem } from '../http/problem.js';
 import { asOrderResource, decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
 import { requestHash } from './request-hash.js';
 import type { orderWorkflow } from '../../workflows/order.js';
+
+/**
+ * The order priced from the catalog as the workflow's quoteOrder activity prices it (the same pure
+ * `orderTotals`), so the 202 tells the caller what they will pay; the workflow still prices from
+ * the catalog itself. Null when the lines mix currencies: the workflow refuses such an order.
+ */
+export function quoteFromCatalog(request: CreateOrderRequest, catalog: (typeof products.$inferSelect)[]): Quote | null {
+  const bySku = new Map(catalog.map((product) => [product.sku, product]));
+  const currencies = new Set(catalog.map((product) => product.currency));
+  if (currencies.size !== 1 || request.items.some((item) => !bySku.has(item.sku))) return null;
+  const lines: PricedLine[] = request.items.map((item) => {
+    const product = bySku.get(item.sku)!;
+    const { name, price: unitPrice, weightGrams, lengthMm, widthMm, heightMm } = product;
+    return { sku: item.sku, name, quantity: item.quantity, unitPrice, weightGrams, lengthMm, widthMm, heightMm };
+  });
+  return { lines, totals: orderTotals(lines, request.shippingSpeed, catalog[0]!.currency) };
+}
+
+/** The view with the quote's prices where the workflow has not priced it yet. */
+function withQuote<View extends Pick<OrderView, 'items' | 'totals'>>(view: View, quote: Quote | null): View {
+  if (!quote || view.totals) return view;
+  return { ...view, totals: quote.totals, items: quote.lines.map(({ sku, name, quantity, unitPrice }) => ({ sku, name, quantity, unitPrice })) };
+}
 
 export function ordersRouter(context: ApiContext): Router {
   const { db } = context;
@@ -64,9 +88,11 @@ export function ordersRouter(context: ApiContext): Router {
   router.post('/orders', async (req, res) => {
     const request = parseOr400(CreateOrderRequest, req.body, 'order');
     const skus = request.items.map((item) => item.sku);
-    const known = new Set((await db.select({ sku: products.sku }).from(products).where(inArray(products.sku, skus))).map((p) => p.sku));
+    const catalog = await db.select().from(products).where(inArray(products.sku, skus));
+    const known = new Set(catalog.map((p) => p.sku));
     const unknown = request.items.flatMap((item, index) => (known.has(item.sku) ? [] : [{ field: `items[${index}].sku`, message: `unknown sku ${item.sku}` }]));
     if (unknown.length > 0) throw problem('InvalidRequest', 'One or more fields are invalid.', { title: 'Invalid order', errors: unknown });
+    const quote = quoteFromCatalog(request, catalog);
 
     const hash = requestHash(request);
     const receivedAt = now().toISOString();
@@ -77,7 +103,7 @@ export function ordersRouter(context: ApiContext): Router {
       cancellableUntil: addDuration(receivedAt, context.orderPolicy.cancellationBuffer),
       policy: context.orderPolicy,
     };
-    const view = initialOrderView(input);
+    const view = withQuote(initialOrderView(input), quote);
     const { timeline: _timeline, ...snapshot } = view;
     // The row is the order's identity: whoever inserts it owns the order ID; everyone else is a retry or a conflict.
     const inserted = await db
@@ -100,7 +126,7 @@ export function ordersRouter(context: ApiContext): Router {
     if (inserted.length === 1) {
       await startWorkflow(input, { owner: true });
       context.log.info({ orderId: request.orderId }, 'order received');
-      res.status(202).location(`/orders/${encodeURIComponent(request.orderId)}`).json(await currentView(request.orderId));
+      res.status(202).location(`/orders/${encodeURIComponent(request.orderId)}`).json(withQuote(await currentView(request.orderId), quote));
       return;
     }
     const existing = (await findOrder(db, request.orderId))!;
@@ -115,6 +141,7 @@ export function ordersRouter(context: ApiContext): Router {
     // started here too, unless the reconciler already closed it (a never-started order it cancelled).
     const closed = (FINAL_STATUSES as readonly string[]).includes(existing.status);
     if (existing.workflowStartedAt === null && !closed) await startWorkflow(existing.input, { owner: false });
+    // The read model as it is: an order closed before the workflow priced it (cancelled at once) has no totals.
     res.status(200).json(await currentView(request.orderId));
   });
 

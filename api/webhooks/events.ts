@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { orderWorkflowId } from '../../domain/ids.js';
 import { carrierEventSignal, warehouseEventSignal } from '../../domain/messages.js';
@@ -36,7 +37,13 @@ export function eventsRouter(context: ApiContext): Router {
       .insert(trackingEvents)
       .values({ trackingNumber: event.trackingNumber, type: event.type, at: new Date(event.at), location: event.location ?? null, detail: event.detail ?? null })
       .onConflictDoNothing();
-    await withTemporalDeadline(context, () => context.temporal.workflow.getHandle(orderWorkflowId(shipment.orderId)).signal(carrierEventSignal, event));
+    try {
+      await withTemporalDeadline(context, () => context.temporal.workflow.getHandle(orderWorkflowId(shipment.orderId)).signal(carrierEventSignal, event));
+    } catch (error) {
+      // The order is closed (a late or retried scan after completion): the scan is in the shipment's
+      // history and there is nothing left to move. A 404 would make the carrier retry it for days.
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
     res.status(202).json({ accepted: true });
   });
 
