@@ -368,7 +368,11 @@ async function main(): Promise<number> {
     WORKER_ACTIVITY_CONCURRENCY: '20',
     LOG_LEVEL: 'info',
   };
-  const workers: Managed[] = [1, 2].map((n) => nodeProcess(`worker-${n}`, 'workers/main.ts', env, `${dir}/worker-${n}.log`));
+  // Each worker serves its Prometheus metrics on a port of its own.
+  const metricsPorts = [await freePort(), await freePort()];
+  const workers: Managed[] = [1, 2].map((n) =>
+    nodeProcess(`worker-${n}`, 'workers/main.ts', { ...env, WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: String(metricsPorts[n - 1]) }, `${dir}/worker-${n}.log`),
+  );
   const api = nodeProcess('api', 'api/server.ts', env, `${dir}/api.log`);
   const crashes: string[] = [];
   for (const managed of [...workers, api]) {
