@@ -4,9 +4,34 @@ import boundaries from 'eslint-plugin-boundaries';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [
-  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http', 'http2',
-  'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'v8', 'vm',
-  'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ];
 
 /** What deterministic workflow code and the pure domain contract may never import. */
@@ -14,11 +39,25 @@ const sandboxBans = {
   paths: [
     ...nodeBuiltins.flatMap((name) => [
       { name, message: 'Workflow code runs in a deterministic sandbox: no Node built-ins. Do I/O in an activity.' },
-      { name: `node:${name}`, message: 'Workflow code runs in a deterministic sandbox: no Node built-ins. Do I/O in an activity.' },
+      {
+        name: `node:${name}`,
+        message: 'Workflow code runs in a deterministic sandbox: no Node built-ins. Do I/O in an activity.',
+      },
     ]),
-    ...['drizzle-orm', 'postgres', 'express', 'pino', '@temporalio/activity', '@temporalio/client', '@temporalio/worker', '@temporalio/testing'].map(
-      (name) => ({ name, message: 'Not sandbox-safe: workflow and domain code import only @temporalio/workflow, @temporalio/common and the domain.' }),
-    ),
+    ...[
+      'drizzle-orm',
+      'postgres',
+      'express',
+      'pino',
+      '@temporalio/activity',
+      '@temporalio/client',
+      '@temporalio/worker',
+      '@temporalio/testing',
+    ].map((name) => ({
+      name,
+      message:
+        'Not sandbox-safe: workflow and domain code import only @temporalio/workflow, @temporalio/common and the domain.',
+    })),
   ],
   patterns: [
     {
@@ -27,8 +66,19 @@ const sandboxBans = {
       message: 'Workflows use activities through proxyActivities; import only their types (`import type`).',
     },
     {
-      group: ['**/db/*', '**/api/*', '**/workers/*', '**/simulators/*', '**/config/*', '**/scripts/*', 'drizzle-orm/*', '@temporalio/worker/*', '@temporalio/client/*'],
-      message: 'Not sandbox-safe: workflow and domain code import only @temporalio/workflow, @temporalio/common and the domain.',
+      group: [
+        '**/db/*',
+        '**/api/*',
+        '**/workers/*',
+        '**/simulators/*',
+        '**/config/*',
+        '**/scripts/*',
+        'drizzle-orm/*',
+        '@temporalio/worker/*',
+        '@temporalio/client/*',
+      ],
+      message:
+        'Not sandbox-safe: workflow and domain code import only @temporalio/workflow, @temporalio/common and the domain.',
     },
   ],
 };
@@ -55,7 +105,13 @@ const layerElements = LAYERS.flat().map((type) => ({ type, pattern: `${type}/**`
 const layerPolicies = LAYERS.flatMap((layer, rank) =>
   layer.map((type) => ({
     from: { element: { type } },
-    allow: { to: { element: { type: [...LAYERS.slice(0, rank).flat(), type, ...(PEERS[/** @type {keyof typeof PEERS} */ (type)] ?? [])] } } },
+    allow: {
+      to: {
+        element: {
+          type: [...LAYERS.slice(0, rank).flat(), type, ...(PEERS[/** @type {keyof typeof PEERS} */ (type)] ?? [])],
+        },
+      },
+    },
   })),
 );
 
@@ -69,7 +125,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -84,8 +143,12 @@ export default tseslint.config(
         'error',
         {
           default: 'disallow',
-          message: '{{from.element.type}}/ may not import from {{to.element.type}}/: imports run down the layers only (domain ← platform/config ← db ← activities/simulators ← workflows ← api ← workers/scripts; see LAYERS in eslint.config.js).',
-          policies: [...layerPolicies, { from: { element: { type: 'test' } }, allow: { to: { element: { type: '*' } } } }],
+          message:
+            '{{from.element.type}}/ may not import from {{to.element.type}}/: imports run down the layers only (domain ← platform/config ← db ← activities/simulators ← workflows ← api ← workers/scripts; see LAYERS in eslint.config.js).',
+          policies: [
+            ...layerPolicies,
+            { from: { element: { type: 'test' } }, allow: { to: { element: { type: '*' } } } },
+          ],
         },
       ],
       // Every file belongs to a layer, and every local import resolves to one: nothing slips past unclassified.
@@ -106,7 +169,20 @@ export default tseslint.config(
       ...tseslint.configs.disableTypeChecked.languageOptions,
       sourceType: 'script',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'sessionStorage', 'fetch', 'URLSearchParams', 'Intl', 'Node', 'Option', 'setInterval', 'clearInterval', 'Chart'].map((name) => [name, 'readonly']),
+        [
+          'window',
+          'document',
+          'location',
+          'sessionStorage',
+          'fetch',
+          'URLSearchParams',
+          'Intl',
+          'Node',
+          'Option',
+          'setInterval',
+          'clearInterval',
+          'Chart',
+        ].map((name) => [name, 'readonly']),
       ),
     },
   },

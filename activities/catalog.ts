@@ -10,13 +10,29 @@ import type { ActivityDependencies } from './deps.js';
 export function createCatalogActivities({ db }: ActivityDependencies) {
   return {
     /** Prices an order from the catalog (never from the caller), with shipping by speed and weight. */
-    async quoteOrder(input: { items: CreateOrderRequest['items']; shippingSpeed: CreateOrderRequest['shippingSpeed'] }): Promise<Quote> {
-      const found = await db.select().from(products).where(inArray(products.sku, input.items.map((item) => item.sku)));
+    async quoteOrder(input: {
+      items: CreateOrderRequest['items'];
+      shippingSpeed: CreateOrderRequest['shippingSpeed'];
+    }): Promise<Quote> {
+      const found = await db
+        .select()
+        .from(products)
+        .where(
+          inArray(
+            products.sku,
+            input.items.map((item) => item.sku),
+          ),
+        );
       const bySku = new Map(found.map((product) => [product.sku, product]));
       const missing = input.items.filter((item) => !bySku.has(item.sku)).map((item) => item.sku);
-      if (missing.length > 0) throw ApplicationFailure.nonRetryable(`unknown sku: ${missing.join(', ')}`, FailureType.UnknownSku);
+      if (missing.length > 0)
+        throw ApplicationFailure.nonRetryable(`unknown sku: ${missing.join(', ')}`, FailureType.UnknownSku);
       const currencies = new Set(found.map((product) => product.currency));
-      if (currencies.size > 1) throw ApplicationFailure.nonRetryable(`order mixes currencies: ${[...currencies].join(', ')}`, FailureType.MixedCurrencies);
+      if (currencies.size > 1)
+        throw ApplicationFailure.nonRetryable(
+          `order mixes currencies: ${[...currencies].join(', ')}`,
+          FailureType.MixedCurrencies,
+        );
       const lines: PricedLine[] = input.items.map((item) => {
         const product = bySku.get(item.sku)!;
         return {

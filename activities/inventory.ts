@@ -19,14 +19,25 @@ type ReservationStatus = 'held' | 'picked' | 'shipped' | 'released' | 'returned'
 /** Warehouses that hold every line right now, nearest to the address first. */
 async function candidateWarehouses(db: Database, lines: WarehouseLine[], address: ShippingAddress): Promise<string[]> {
   const rows = await db
-    .select({ warehouseId: stock.warehouseId, sku: stock.sku, available: sql<number>`${stock.onHand} - ${stock.reserved}` })
+    .select({
+      warehouseId: stock.warehouseId,
+      sku: stock.sku,
+      available: sql<number>`${stock.onHand} - ${stock.reserved}`,
+    })
     .from(stock)
-    .where(inArray(stock.sku, lines.map((line) => line.sku)));
+    .where(
+      inArray(
+        stock.sku,
+        lines.map((line) => line.sku),
+      ),
+    );
   const all = await db.select().from(warehouses);
   const destination = locateAddress(address);
   return all
     .filter((warehouse) =>
-      lines.every((line) => rows.some((row) => row.warehouseId === warehouse.id && row.sku === line.sku && row.available >= line.quantity)),
+      lines.every((line) =>
+        rows.some((row) => row.warehouseId === warehouse.id && row.sku === line.sku && row.available >= line.quantity),
+      ),
     )
     .map((warehouse) => ({ id: warehouse.id, distance: destination ? distanceKm(destination, warehouse) : 0 }))
     .sort((a, b) => a.distance - b.distance || a.id.localeCompare(b.id))
@@ -64,7 +75,9 @@ async function settleReservations(
       await tx
         .update(reservations)
         .set({ status: to, updatedAt: new Date() })
-        .where(and(eq(reservations.orderId, orderId), eq(reservations.round, line.round), eq(reservations.sku, line.sku)));
+        .where(
+          and(eq(reservations.orderId, orderId), eq(reservations.round, line.round), eq(reservations.sku, line.sku)),
+        );
     }
   });
 }
@@ -85,7 +98,12 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
      * taken in sku order so two orders never deadlock on each other's rows. `round` numbers the
      * reservations of one order (a short pick starts a new round).
      */
-    async reserveStock(input: { orderId: string; round: number; lines: WarehouseLine[]; shippingAddress: ShippingAddress }): Promise<{ warehouseId: string }> {
+    async reserveStock(input: {
+      orderId: string;
+      round: number;
+      lines: WarehouseLine[];
+      shippingAddress: ShippingAddress;
+    }): Promise<{ warehouseId: string }> {
       const already = await reservedIn(input.orderId, input.round);
       if (already) return { warehouseId: already };
       const lines = [...input.lines].sort((a, b) => a.sku.localeCompare(b.sku));
@@ -113,13 +131,22 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
                 .update(stock)
                 .set({ reserved: sql`${stock.reserved} + ${line.quantity}` })
                 .where(
-                  and(eq(stock.warehouseId, warehouseId), eq(stock.sku, line.sku), sql`${stock.onHand} - ${stock.reserved} >= ${line.quantity}`),
+                  and(
+                    eq(stock.warehouseId, warehouseId),
+                    eq(stock.sku, line.sku),
+                    sql`${stock.onHand} - ${stock.reserved} >= ${line.quantity}`,
+                  ),
                 )
                 .returning({ sku: stock.sku });
               if (taken.length === 0) throw new NotEnoughAtWarehouse();
-              await tx
-                .insert(reservations)
-                .values({ orderId: input.orderId, round: input.round, sku: line.sku, warehouseId, quantity: line.quantity, status: 'held' });
+              await tx.insert(reservations).values({
+                orderId: input.orderId,
+                round: input.round,
+                sku: line.sku,
+                warehouseId,
+                quantity: line.quantity,
+                status: 'held',
+              });
             }
           });
           return { warehouseId };
@@ -137,27 +164,46 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
       const heldMeanwhile = await reservedIn(input.orderId, input.round);
       if (heldMeanwhile) return { warehouseId: heldMeanwhile };
       countBusinessEvent('oversell_refused');
-      throw ApplicationFailure.nonRetryable(`no warehouse holds every line of order ${input.orderId}`, FailureType.OutOfStock);
+      throw ApplicationFailure.nonRetryable(
+        `no warehouse holds every line of order ${input.orderId}`,
+        FailureType.OutOfStock,
+      );
     },
 
     /** Gives held units back to the shelf's available count. */
     async releaseStock(input: { orderId: string }): Promise<void> {
-      await settleReservations(db, input.orderId, 'held', 'released', (line) => ({ kind: 'release', onHandDelta: 0, reservedDelta: -line.quantity }));
+      await settleReservations(db, input.orderId, 'held', 'released', (line) => ({
+        kind: 'release',
+        onHandDelta: 0,
+        reservedDelta: -line.quantity,
+      }));
     },
 
     /** The warehouse picked the order: its units leave the shelf, and the reservation is used up. */
     async recordPick(input: { orderId: string }): Promise<void> {
-      await settleReservations(db, input.orderId, 'held', 'picked', (line) => ({ kind: 'pick', onHandDelta: -line.quantity, reservedDelta: -line.quantity }));
+      await settleReservations(db, input.orderId, 'held', 'picked', (line) => ({
+        kind: 'pick',
+        onHandDelta: -line.quantity,
+        reservedDelta: -line.quantity,
+      }));
     },
 
     /** The carrier has the parcel: its picked units are gone for good (a cancel no longer puts them back). */
     async recordShipped(input: { orderId: string }): Promise<void> {
-      await settleReservations(db, input.orderId, 'picked', 'shipped', () => ({ kind: 'ship', onHandDelta: 0, reservedDelta: 0 }));
+      await settleReservations(db, input.orderId, 'picked', 'shipped', () => ({
+        kind: 'ship',
+        onHandDelta: 0,
+        reservedDelta: 0,
+      }));
     },
 
     /** Picked units came back to the shelf (the order was cancelled before it shipped). */
     async returnPickedToShelf(input: { orderId: string }): Promise<void> {
-      await settleReservations(db, input.orderId, 'picked', 'returned', (line) => ({ kind: 'return_to_shelf', onHandDelta: line.quantity, reservedDelta: 0 }));
+      await settleReservations(db, input.orderId, 'picked', 'returned', (line) => ({
+        kind: 'return_to_shelf',
+        onHandDelta: line.quantity,
+        reservedDelta: 0,
+      }));
     },
 
     /**
@@ -166,7 +212,10 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
      * sku may be short for several reasons, say one missing and one damaged): each sku's write-off
      * is one movement under one key.
      */
-    async recordShortPick(input: { orderId: string; shortages: { sku: string; quantity: number; reason: string }[] }): Promise<void> {
+    async recordShortPick(input: {
+      orderId: string;
+      shortages: { sku: string; quantity: number; reason: string }[];
+    }): Promise<void> {
       const bySku = new Map<string, { sku: string; quantity: number; reasons: string[] }>();
       for (const { sku, quantity, reason } of input.shortages) {
         const sum = bySku.get(sku) ?? { sku, quantity: 0, reasons: [] };
@@ -179,7 +228,13 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
           const [line] = await tx
             .select()
             .from(reservations)
-            .where(and(eq(reservations.orderId, input.orderId), eq(reservations.sku, shortage.sku), eq(reservations.status, 'held')))
+            .where(
+              and(
+                eq(reservations.orderId, input.orderId),
+                eq(reservations.sku, shortage.sku),
+                eq(reservations.status, 'held'),
+              ),
+            )
             .for('update');
           if (!line) continue;
           const units = Math.min(shortage.quantity, line.quantity);
@@ -197,7 +252,13 @@ export function createInventoryActivities({ db }: ActivityDependencies) {
             await tx
               .update(reservations)
               .set({ quantity: line.quantity - units, updatedAt: new Date() })
-              .where(and(eq(reservations.orderId, input.orderId), eq(reservations.round, line.round), eq(reservations.sku, line.sku)));
+              .where(
+                and(
+                  eq(reservations.orderId, input.orderId),
+                  eq(reservations.round, line.round),
+                  eq(reservations.sku, line.sku),
+                ),
+              );
           }
         }
       });

@@ -12,7 +12,8 @@ export const BUSINESS_COUNTERS = {
   order_refunds: 'Refunds paid (a cancel, a return, a reship that gives money back).',
   order_reships: 'Replacement shipments whose label was bought (shipment 2 and on).',
   orders_parked: 'Orders that entered needs_attention.',
-  oversell_refused: 'Stock reservations refused because a warehouse lacked the units (the guard against overselling held).',
+  oversell_refused:
+    'Stock reservations refused because a warehouse lacked the units (the guard against overselling held).',
 } as const;
 
 export type BusinessCounter = keyof typeof BUSINESS_COUNTERS;
@@ -33,5 +34,6 @@ export function countBusinessEvent(name: BusinessCounter, tags: Record<string, s
  * an alert has a series before the first event; an activity's increments carry its own tags.
  */
 export function registerBusinessCounters(meter: Pick<Context['metricMeter'], 'createCounter'>): void {
-  for (const [name, description] of Object.entries(BUSINESS_COUNTERS)) meter.createCounter(name, '1', description).add(0);
+  for (const [name, description] of Object.entries(BUSINESS_COUNTERS))
+    meter.createCounter(name, '1', description).add(0);
 }

@@ -32,10 +32,22 @@ export const DEFAULT_DISPATCHER_OPTIONS: DispatcherOptions = {
   idleMs: 500,
 };
 
-type Claimed = { id: number; order_id: string; kind: string; recipient: string; subject: string; body: string; attempts: number };
+type Claimed = {
+  id: number;
+  order_id: string;
+  kind: string;
+  recipient: string;
+  subject: string;
+  body: string;
+  attempts: number;
+};
 
 /** The wait before the next hand-over after `attempts` failed ones. */
-export function backoffMs(attempts: number, backoff: DispatcherOptions['backoff'], random: () => number = Math.random): number {
+export function backoffMs(
+  attempts: number,
+  backoff: DispatcherOptions['backoff'],
+  random: () => number = Math.random,
+): number {
   const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
   return Math.round(base * (0.8 + 0.4 * random()));
 }
@@ -53,7 +65,10 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
  * hears of milestones in the order they happened), sends them, and records each outcome.
  * Returns how many were claimed.
  */
-export async function dispatchDueNotifications(deps: { db: Database; notifier: Notifier }, overrides: Partial<DispatcherOptions> = {}): Promise<number> {
+export async function dispatchDueNotifications(
+  deps: { db: Database; notifier: Notifier },
+  overrides: Partial<DispatcherOptions> = {},
+): Promise<number> {
   const options = { ...DEFAULT_DISPATCHER_OPTIONS, ...overrides };
   const { db, notifier } = deps;
   const claimed = await db.execute<Claimed>(sql`
@@ -71,7 +86,10 @@ export async function dispatchDueNotifications(deps: { db: Database; notifier: N
       let error: string | null = null;
       try {
         const idempotencyKey = notificationIdempotencyKey({ orderId: message.order_id, kind: message.kind });
-        await withTimeout(notifier.send({ idempotencyKey, recipient: message.recipient, subject: message.subject, body: message.body }), options.sendTimeoutMs);
+        await withTimeout(
+          notifier.send({ idempotencyKey, recipient: message.recipient, subject: message.subject, body: message.body }),
+          options.sendTimeoutMs,
+        );
       } catch (cause) {
         error = cause instanceof Error ? cause.message : String(cause);
       }

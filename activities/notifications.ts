@@ -28,9 +28,19 @@ export type NotificationKind =
  */
 export function createNotificationActivities({ db }: ActivityDependencies) {
   return {
-    async notifyCustomer(input: { orderId: string; kind: NotificationKind; about?: string; recipient: string; subject: string; body: string }): Promise<void> {
+    async notifyCustomer(input: {
+      orderId: string;
+      kind: NotificationKind;
+      about?: string;
+      recipient: string;
+      subject: string;
+      body: string;
+    }): Promise<void> {
       const kind = input.about ? `${input.kind}:${input.about}` : input.kind;
-      await db.insert(notifications).values({ orderId: input.orderId, kind, recipient: input.recipient, subject: input.subject, body: input.body }).onConflictDoNothing();
+      await db
+        .insert(notifications)
+        .values({ orderId: input.orderId, kind, recipient: input.recipient, subject: input.subject, body: input.body })
+        .onConflictDoNothing();
     },
   };
 }

@@ -14,7 +14,8 @@ async function refusalsFinal<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof RequestRefusedError) throw ApplicationFailure.nonRetryable(error.message, FailureType.RefusedByParty);
+    if (error instanceof RequestRefusedError)
+      throw ApplicationFailure.nonRetryable(error.message, FailureType.RefusedByParty);
     throw error;
   }
 }
@@ -38,7 +39,14 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
     return row ?? null;
   }
 
-  async function record(entry: { idempotencyKey: string; orderId: string; kind: LedgerKind; amount: number; currency: string; gatewayReference: string }) {
+  async function record(entry: {
+    idempotencyKey: string;
+    orderId: string;
+    kind: LedgerKind;
+    amount: number;
+    currency: string;
+    gatewayReference: string;
+  }) {
     await db.insert(payments).values(entry).onConflictDoNothing();
     return (await recorded(entry.idempotencyKey))!;
   }
@@ -53,7 +61,14 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
     if (done) return done;
     const found = await gateway.lookup({ idempotencyKey });
     if (!found) return null;
-    return record({ idempotencyKey, orderId, kind, amount: found.amount, currency: found.currency, gatewayReference: found.reference });
+    return record({
+      idempotencyKey,
+      orderId,
+      kind,
+      amount: found.amount,
+      currency: found.currency,
+      gatewayReference: found.reference,
+    });
   }
 
   /**
@@ -70,29 +85,57 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
     const refundedSoFar = ledger.filter((row) => row.kind === 'refund').reduce((sum, row) => sum + row.amount, 0);
     const amount = Math.min(requested ?? capture.amount, capture.amount - refundedSoFar);
     if (amount <= 0) return 0;
-    const { reference } = await refusalsFinal(() => gateway.refund({ idempotencyKey, capture: capture.gatewayReference, amount, currency: capture.currency }));
-    await record({ idempotencyKey, orderId, kind: 'refund', amount, currency: capture.currency, gatewayReference: reference });
+    const { reference } = await refusalsFinal(() =>
+      gateway.refund({ idempotencyKey, capture: capture.gatewayReference, amount, currency: capture.currency }),
+    );
+    await record({
+      idempotencyKey,
+      orderId,
+      kind: 'refund',
+      amount,
+      currency: capture.currency,
+      gatewayReference: reference,
+    });
     countBusinessEvent('order_refunds');
     return amount;
   }
 
   async function authorizationOf(orderId: string) {
     const authorization = await recorded(effectKey(orderId, 'authorize'));
-    if (!authorization) throw ApplicationFailure.nonRetryable(`order ${orderId} has no authorization`, FailureType.NoAuthorization);
+    if (!authorization)
+      throw ApplicationFailure.nonRetryable(`order ${orderId} has no authorization`, FailureType.NoAuthorization);
     return authorization;
   }
 
   return {
-    async authorizePayment(input: { orderId: string; token: string; amount: number; currency: string }): Promise<{ reference: string }> {
+    async authorizePayment(input: {
+      orderId: string;
+      token: string;
+      amount: number;
+      currency: string;
+    }): Promise<{ reference: string }> {
       const idempotencyKey = effectKey(input.orderId, 'authorize');
       const done = await recorded(idempotencyKey);
       if (done) return { reference: done.gatewayReference };
       try {
-        const { reference } = await gateway.authorize({ idempotencyKey, token: input.token, amount: input.amount, currency: input.currency });
-        await record({ idempotencyKey, orderId: input.orderId, kind: 'authorize', amount: input.amount, currency: input.currency, gatewayReference: reference });
+        const { reference } = await gateway.authorize({
+          idempotencyKey,
+          token: input.token,
+          amount: input.amount,
+          currency: input.currency,
+        });
+        await record({
+          idempotencyKey,
+          orderId: input.orderId,
+          kind: 'authorize',
+          amount: input.amount,
+          currency: input.currency,
+          gatewayReference: reference,
+        });
         return { reference };
       } catch (error) {
-        if (error instanceof PaymentDeclinedError) throw ApplicationFailure.nonRetryable(error.message, FailureType.PaymentDeclined);
+        if (error instanceof PaymentDeclinedError)
+          throw ApplicationFailure.nonRetryable(error.message, FailureType.PaymentDeclined);
         throw error;
       }
     },
@@ -103,9 +146,21 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
       if (done) return { reference: done.gatewayReference };
       const authorization = await authorizationOf(input.orderId);
       const { reference } = await refusalsFinal(() =>
-        gateway.capture({ idempotencyKey, authorization: authorization.gatewayReference, amount: input.amount, currency: input.currency }),
+        gateway.capture({
+          idempotencyKey,
+          authorization: authorization.gatewayReference,
+          amount: input.amount,
+          currency: input.currency,
+        }),
       );
-      await record({ idempotencyKey, orderId: input.orderId, kind: 'capture', amount: input.amount, currency: input.currency, gatewayReference: reference });
+      await record({
+        idempotencyKey,
+        orderId: input.orderId,
+        kind: 'capture',
+        amount: input.amount,
+        currency: input.currency,
+        gatewayReference: reference,
+      });
       countBusinessEvent('order_captures');
       return { reference };
     },
@@ -127,12 +182,21 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
       if (await reconciled(input.orderId, 'capture')) return { voided: 0 };
       try {
         const { reference } = await gateway.void({ idempotencyKey, authorization: authorization.gatewayReference });
-        await record({ idempotencyKey, orderId: input.orderId, kind: 'void', amount: authorization.amount, currency: authorization.currency, gatewayReference: reference });
+        await record({
+          idempotencyKey,
+          orderId: input.orderId,
+          kind: 'void',
+          amount: authorization.amount,
+          currency: authorization.currency,
+          gatewayReference: reference,
+        });
         return { voided: authorization.amount };
       } catch (error) {
         // A capture still in flight landed after we looked: refund it instead.
-        if (error instanceof RequestRefusedError && (await reconciled(input.orderId, 'capture'))) return { voided: 0, refunded: await refund(input.orderId, 'cancel') };
-        if (error instanceof RequestRefusedError) throw ApplicationFailure.nonRetryable(error.message, FailureType.RefusedByParty);
+        if (error instanceof RequestRefusedError && (await reconciled(input.orderId, 'capture')))
+          return { voided: 0, refunded: await refund(input.orderId, 'cancel') };
+        if (error instanceof RequestRefusedError)
+          throw ApplicationFailure.nonRetryable(error.message, FailureType.RefusedByParty);
         throw error;
       }
     },

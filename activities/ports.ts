@@ -26,10 +26,25 @@ export class RequestRefusedError extends Error {
  * exceed their capture; each refusal is a `RequestRefusedError`.
  */
 export interface PaymentGateway {
-  authorize(request: { idempotencyKey: string; token: string; amount: number; currency: string }): Promise<{ reference: string }>;
-  capture(request: { idempotencyKey: string; authorization: string; amount: number; currency: string }): Promise<{ reference: string }>;
+  authorize(request: {
+    idempotencyKey: string;
+    token: string;
+    amount: number;
+    currency: string;
+  }): Promise<{ reference: string }>;
+  capture(request: {
+    idempotencyKey: string;
+    authorization: string;
+    amount: number;
+    currency: string;
+  }): Promise<{ reference: string }>;
   void(request: { idempotencyKey: string; authorization: string }): Promise<{ reference: string }>;
-  refund(request: { idempotencyKey: string; capture: string; amount: number; currency: string }): Promise<{ reference: string }>;
+  refund(request: {
+    idempotencyKey: string;
+    capture: string;
+    amount: number;
+    currency: string;
+  }): Promise<{ reference: string }>;
   /**
    * What the effect requested under this idempotency key did, or null if the gateway performed none
    * (never asked, or declined). How an undo learns of an effect whose answer was lost.
@@ -64,7 +79,13 @@ export interface WarehouseSystem {
    */
   expectReturn(task: { returnId: string; orderId: string; warehouseId: string; items: WarehouseLine[] }): Promise<void>;
   /** Puts an order's picked units back on the shelf, unpacking them first if they were packed. */
-  requestReturnToShelf(task: { taskId: string; orderId: string; warehouseId: string; lines: WarehouseLine[]; unpack: boolean }): Promise<void>;
+  requestReturnToShelf(task: {
+    taskId: string;
+    orderId: string;
+    warehouseId: string;
+    lines: WarehouseLine[];
+    unpack: boolean;
+  }): Promise<void>;
 }
 
 export interface Place {
@@ -107,16 +128,27 @@ export interface CarrierLabel {
  */
 export interface Carriers {
   rates(parcel: ParcelRequest): Promise<CarrierRate[]>;
-  buyLabel(request: ParcelRequest & { idempotencyKey: string; carrier: string; service: string }): Promise<{ trackingNumber: string; cost: number }>;
+  buyLabel(
+    request: ParcelRequest & { idempotencyKey: string; carrier: string; service: string },
+  ): Promise<{ trackingNumber: string; cost: number }>;
   /**
    * The label sold under this idempotency key (by any of the carriers), or null if none was sold.
    * How an undo learns of a label whose answer was lost.
    */
   findLabel(request: { idempotencyKey: string }): Promise<CarrierLabel | null>;
   /** A prepaid label for the customer to send items back to the warehouse. */
-  buyReturnLabel(request: { idempotencyKey: string; from: ShippingAddress; to: Place }): Promise<{ carrier: string; trackingNumber: string }>;
+  buyReturnLabel(request: {
+    idempotencyKey: string;
+    from: ShippingAddress;
+    to: Place;
+  }): Promise<{ carrier: string; trackingNumber: string }>;
   /** Asks the carrier to look for a parcel that is late or lost. */
-  openTrace(request: { idempotencyKey: string; carrier: string; trackingNumber: string; reason: string }): Promise<{ traceId: string }>;
+  openTrace(request: {
+    idempotencyKey: string;
+    carrier: string;
+    trackingNumber: string;
+    reason: string;
+  }): Promise<{ traceId: string }>;
   /**
    * Cancels an unused label so it is not billed. A label already handed over cannot be voided
    * (`RequestRefusedError`); voiding a voided label changes nothing.
@@ -126,7 +158,12 @@ export interface Carriers {
    * The parcel leaves the warehouse: the carrier scans it and starts reporting tracking events.
    * A voided label cannot be handed over (`RequestRefusedError`).
    */
-  handOver(request: { idempotencyKey: string; carrier: string; trackingNumber: string; service: string }): Promise<void>;
+  handOver(request: {
+    idempotencyKey: string;
+    carrier: string;
+    trackingNumber: string;
+    service: string;
+  }): Promise<void>;
 }
 
 export interface Notifier {

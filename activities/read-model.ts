@@ -24,7 +24,11 @@ export function createReadModelActivities({ db }: ActivityDependencies) {
         updatedAt: new Date(),
       };
       const parked = await db.transaction(async (tx) => {
-        const [before] = await tx.select({ status: orders.status }).from(orders).where(eq(orders.orderId, snapshot.orderId)).for('update');
+        const [before] = await tx
+          .select({ status: orders.status })
+          .from(orders)
+          .where(eq(orders.orderId, snapshot.orderId))
+          .for('update');
         const written = await tx
           .insert(orders)
           .values({
@@ -57,7 +61,12 @@ export function createReadModelActivities({ db }: ActivityDependencies) {
           await tx
             .update(shipments)
             .set({ status: snapshot.shipment.status, updatedAt: new Date() })
-            .where(and(eq(shipments.orderId, snapshot.orderId), eq(shipments.trackingNumber, snapshot.shipment.trackingNumber)));
+            .where(
+              and(
+                eq(shipments.orderId, snapshot.orderId),
+                eq(shipments.trackingNumber, snapshot.shipment.trackingNumber),
+              ),
+            );
         }
         // The row moved into needs_attention by this write (a repeat of the same snapshot moves nothing).
         return written[0]?.status === 'needs_attention' && before?.status !== 'needs_attention';

@@ -3,7 +3,12 @@ import { and, eq, inArray, lt, notInArray, sql } from 'drizzle-orm';
 import { durationMs } from '../domain/durations.js';
 import { packTaskId, pickTaskId } from '../domain/ids.js';
 import type { OrderView, PaymentView } from '../domain/order.js';
-import { FINAL_STATUSES, HANDED_OVER_SHIPMENT_STATUSES, type OrderStatus, type ShipmentStatus } from '../domain/statuses.js';
+import {
+  FINAL_STATUSES,
+  HANDED_OVER_SHIPMENT_STATUSES,
+  type OrderStatus,
+  type ShipmentStatus,
+} from '../domain/statuses.js';
 import { orderEvents, orders, payments, reservations, shipments } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
 import type { WarehouseLine } from './ports.js';
@@ -40,7 +45,16 @@ const ledgerPayment = (rows: { kind: string; amount: number }[], previous: Payme
   const captured = sum('capture');
   const refunded = sum('refund');
   const voided = rows.some((row) => row.kind === 'void');
-  const status = refunded > 0 ? 'refunded' : voided ? 'voided' : captured > 0 ? 'captured' : authorized > 0 ? 'authorized' : previous.status;
+  const status =
+    refunded > 0
+      ? 'refunded'
+      : voided
+        ? 'voided'
+        : captured > 0
+          ? 'captured'
+          : authorized > 0
+            ? 'authorized'
+            : previous.status;
   return { status, authorized, captured, refunded };
 };
 
@@ -51,7 +65,8 @@ const ledgerPayment = (rows: { kind: string; amount: number }[], previous: Payme
 export function createReconcileActivities({ db, now = () => new Date() }: ActivityDependencies) {
   /** Task IDs the order workflow numbers `<orderId>-pick-<n>`: one per answer or timeout it recorded, plus the one in flight. */
   function taskIds(orderId: string, eventTypes: string[]): string[] {
-    const asked = (kind: 'pick' | 'pack', answers: string[]) => eventTypes.filter((type) => answers.includes(type)).length + 1;
+    const asked = (kind: 'pick' | 'pack', answers: string[]) =>
+      eventTypes.filter((type) => answers.includes(type)).length + 1;
     const pick = asked('pick', ['picked', 'short_pick', 'pick_late', 'pick_rejected']);
     const pack = asked('pack', ['packed', 'pack_late', 'pack_rejected']);
     return [
@@ -60,7 +75,9 @@ export function createReconcileActivities({ db, now = () => new Date() }: Activi
     ];
   }
 
-  async function facts(orderId: string): Promise<Omit<OrphanedOrder, 'workflow' | 'status' | 'recipient' | 'currency'>> {
+  async function facts(
+    orderId: string,
+  ): Promise<Omit<OrphanedOrder, 'workflow' | 'status' | 'recipient' | 'currency'>> {
     const [held, parcels, events] = await Promise.all([
       db.select().from(reservations).where(eq(reservations.orderId, orderId)),
       db.select().from(shipments).where(eq(shipments.orderId, orderId)),
@@ -70,12 +87,18 @@ export function createReconcileActivities({ db, now = () => new Date() }: Activi
     const handedOver = (status: string) => (HANDED_OVER_SHIPMENT_STATUSES as readonly string[]).includes(status);
     const picked = new Map<string, WarehouseLine[]>();
     for (const line of held.filter((row) => row.status === 'picked' && row.quantity > 0)) {
-      picked.set(line.warehouseId, [...(picked.get(line.warehouseId) ?? []), { sku: line.sku, quantity: line.quantity }]);
+      picked.set(line.warehouseId, [
+        ...(picked.get(line.warehouseId) ?? []),
+        { sku: line.sku, quantity: line.quantity },
+      ]);
     }
     return {
       orderId,
-      held: held.filter((row) => row.status === 'held' && row.quantity > 0).map((row) => `${row.quantity} × ${row.sku} at ${row.warehouseId}`),
-      leftWarehouse: held.some((row) => row.status === 'shipped') || parcels.some((parcel) => handedOver(parcel.status)),
+      held: held
+        .filter((row) => row.status === 'held' && row.quantity > 0)
+        .map((row) => `${row.quantity} × ${row.sku} at ${row.warehouseId}`),
+      leftWarehouse:
+        held.some((row) => row.status === 'shipped') || parcels.some((parcel) => handedOver(parcel.status)),
       picked: [...picked].map(([warehouseId, lines]) => ({ warehouseId, lines, packed: types.includes('packed') })),
       unusedLabels: parcels
         .filter((parcel) => !handedOver(parcel.status) && (parcel.status as ShipmentStatus) !== 'voided')
@@ -94,10 +117,20 @@ export function createReconcileActivities({ db, now = () => new Date() }: Activi
      * Orders already handed to a human by an earlier run are counted, not returned again.
      * `orderIds` looks at those orders only.
      */
-    async findOrphanedOrders(input: { grace: string; limit: number; orderIds?: string[] }): Promise<{ checked: number; orphaned: OrphanedOrder[]; awaitingHuman: number }> {
+    async findOrphanedOrders(input: {
+      grace: string;
+      limit: number;
+      orderIds?: string[];
+    }): Promise<{ checked: number; orphaned: OrphanedOrder[]; awaitingHuman: number }> {
       const cutoff = new Date(now().getTime() - durationMs(input.grace));
       const candidates = await db
-        .select({ orderId: orders.orderId, status: orders.status, input: orders.input, currency: orders.currency, awaitingHuman: sql<boolean>`exists (select 1 from order_events e where e.order_id = ${orders.orderId} and e.type = ${RECONCILE_ATTENTION_EVENT})` })
+        .select({
+          orderId: orders.orderId,
+          status: orders.status,
+          input: orders.input,
+          currency: orders.currency,
+          awaitingHuman: sql<boolean>`exists (select 1 from order_events e where e.order_id = ${orders.orderId} and e.type = ${RECONCILE_ATTENTION_EVENT})`,
+        })
         .from(orders)
         .where(
           and(
@@ -108,13 +141,22 @@ export function createReconcileActivities({ db, now = () => new Date() }: Activi
         )
         .orderBy(orders.updatedAt, orders.orderId);
       const fresh = candidates.filter((row) => !row.awaitingHuman);
-      const closed = await closedOrderWorkflows(Context.current().client, fresh.map((row) => row.orderId));
+      const closed = await closedOrderWorkflows(
+        Context.current().client,
+        fresh.map((row) => row.orderId),
+      );
       const orphaned: OrphanedOrder[] = [];
       for (const row of fresh) {
         const state = closed.get(row.orderId);
         if (!state || (state.closedAt && state.closedAt > cutoff)) continue;
         if (orphaned.length >= input.limit) break;
-        orphaned.push({ ...(await facts(row.orderId)), status: row.status as OrderStatus, workflow: state.status, recipient: row.input.request.customer.email, currency: row.currency ?? '' });
+        orphaned.push({
+          ...(await facts(row.orderId)),
+          status: row.status as OrderStatus,
+          workflow: state.status,
+          recipient: row.input.request.customer.email,
+          currency: row.currency ?? '',
+        });
       }
       log.info('orders of closed workflows found', { checked: fresh.length, orphaned: orphaned.length });
       return { checked: candidates.length, orphaned, awaitingHuman: candidates.length - fresh.length };
@@ -136,23 +178,44 @@ export function createReconcileActivities({ db, now = () => new Date() }: Activi
       return db.transaction(async (tx) => {
         const [row] = await tx.select().from(orders).where(eq(orders.orderId, input.orderId)).for('update');
         if (!row || (FINAL_STATUSES as readonly string[]).includes(row.status)) return { recorded: false };
-        const events = await tx.select({ seq: orderEvents.seq, type: orderEvents.type }).from(orderEvents).where(eq(orderEvents.orderId, input.orderId));
+        const events = await tx
+          .select({ seq: orderEvents.seq, type: orderEvents.type })
+          .from(orderEvents)
+          .where(eq(orderEvents.orderId, input.orderId));
         if (events.some((event) => event.type === type)) return { recorded: false };
         // After every event the workflow wrote, so a late write of its (older version) never wins.
         const seq = Math.max(row.version, ...events.map((event) => event.seq)) + 1;
-        const ledger = await tx.select({ kind: payments.kind, amount: payments.amount }).from(payments).where(eq(payments.orderId, input.orderId));
+        const ledger = await tx
+          .select({ kind: payments.kind, amount: payments.amount })
+          .from(payments)
+          .where(eq(payments.orderId, input.orderId));
         const detail = `${input.reason}; ${input.released.length ? `released: ${input.released.join(', ')}` : 'nothing was held'}`;
         const view: Omit<OrderView, 'timeline'> = {
           ...row.view,
           status: input.outcome,
           payment: ledgerPayment(ledger, row.view.payment),
-          shipment: row.view.shipment && input.voidedLabels.includes(row.view.shipment.trackingNumber) ? null : row.view.shipment,
+          shipment:
+            row.view.shipment && input.voidedLabels.includes(row.view.shipment.trackingNumber)
+              ? null
+              : row.view.shipment,
           ...(input.outcome === 'cancelled'
-            ? { cancellation: { reason: input.reason, requestedBy: 'reconciler', free: !ledger.some((entry) => entry.kind === 'capture') }, attention: null }
+            ? {
+                cancellation: {
+                  reason: input.reason,
+                  requestedBy: 'reconciler',
+                  free: !ledger.some((entry) => entry.kind === 'capture'),
+                },
+                attention: null,
+              }
             : { attention: input.reason }),
         };
-        await tx.update(orders).set({ status: input.outcome, version: seq, view, updatedAt: new Date() }).where(eq(orders.orderId, input.orderId));
-        await tx.insert(orderEvents).values({ orderId: input.orderId, seq, type, status: input.outcome, detail, at: now() });
+        await tx
+          .update(orders)
+          .set({ status: input.outcome, version: seq, view, updatedAt: new Date() })
+          .where(eq(orders.orderId, input.orderId));
+        await tx
+          .insert(orderEvents)
+          .values({ orderId: input.orderId, seq, type, status: input.outcome, detail, at: now() });
         return { recorded: true };
       });
     },

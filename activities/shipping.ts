@@ -43,7 +43,8 @@ const shipmentIdOf = (orderId: string, shipmentNumber: number) => `${orderId}-${
 
 /** A refusal is the carrier's last word: retrying cannot change it. */
 function finalRefusal(error: unknown): never {
-  if (error instanceof RequestRefusedError) throw ApplicationFailure.nonRetryable(error.message, FailureType.RefusedByParty);
+  if (error instanceof RequestRefusedError)
+    throw ApplicationFailure.nonRetryable(error.message, FailureType.RefusedByParty);
   throw error;
 }
 
@@ -67,7 +68,12 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
   async function recordLabel(id: string, label: { trackingNumber: string; cost: number }): Promise<ShipmentRow> {
     await db
       .update(shipments)
-      .set({ trackingNumber: label.trackingNumber, labelCost: label.cost, status: 'label_created', updatedAt: new Date() })
+      .set({
+        trackingNumber: label.trackingNumber,
+        labelCost: label.cost,
+        status: 'label_created',
+        updatedAt: new Date(),
+      })
       .where(and(eq(shipments.id, id), eq(shipments.status, 'label_pending')));
     return (await shipment(id))!;
   }
@@ -93,15 +99,23 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
       const idempotencyKey = shipmentStepKey(input.orderId, input.shipmentNumber, 'label');
       let row = await shipment(shipmentId);
       if (row?.status === 'label_abandoned') {
-        throw ApplicationFailure.nonRetryable(`shipment ${shipmentId} was abandoned: its order closed before a label was bought`, FailureType.LabelAbandoned);
+        throw ApplicationFailure.nonRetryable(
+          `shipment ${shipmentId} was abandoned: its order closed before a label was bought`,
+          FailureType.LabelAbandoned,
+        );
       }
       if (row && row.status !== 'label_pending') return toView(row);
       const [origin] = await db.select().from(warehouses).where(eq(warehouses.id, input.warehouseId));
-      if (!origin) throw ApplicationFailure.nonRetryable(`unknown warehouse ${input.warehouseId}`, FailureType.UnknownWarehouse);
+      if (!origin)
+        throw ApplicationFailure.nonRetryable(`unknown warehouse ${input.warehouseId}`, FailureType.UnknownWarehouse);
       const parcel = { from: origin, to: input.shippingAddress, weightGrams: input.weightGrams, box: input.box };
       if (!row) {
         const choice = chooseCarrierService(await carriers.rates(parcel), input.shippingSpeed);
-        if (!choice) throw ApplicationFailure.nonRetryable(`no carrier service delivers ${input.shippingSpeed} to this address`, FailureType.NoCarrierService);
+        if (!choice)
+          throw ApplicationFailure.nonRetryable(
+            `no carrier service delivers ${input.shippingSpeed} to this address`,
+            FailureType.NoCarrierService,
+          );
         await db
           .insert(shipments)
           .values({
@@ -121,14 +135,23 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
         // A concurrent attempt may have saved its choice first: one choice per shipment, and it is that one.
         row = (await shipment(shipmentId))!;
       }
-      const label = await carriers.buyLabel({ ...parcel, idempotencyKey, carrier: row.carrier, service: row.service }).catch(finalRefusal);
+      const label = await carriers
+        .buyLabel({ ...parcel, idempotencyKey, carrier: row.carrier, service: row.service })
+        .catch(finalRefusal);
       row = await recordLabel(shipmentId, label);
       if (row.status === 'label_abandoned') {
         // The order closed and its undo found no label while this attempt was buying one: void it, unbilled.
         await carriers
-          .voidLabel({ idempotencyKey: shipmentStepKey(input.orderId, input.shipmentNumber, 'void-label'), carrier: row.carrier, trackingNumber: label.trackingNumber })
+          .voidLabel({
+            idempotencyKey: shipmentStepKey(input.orderId, input.shipmentNumber, 'void-label'),
+            carrier: row.carrier,
+            trackingNumber: label.trackingNumber,
+          })
           .catch(finalRefusal);
-        throw ApplicationFailure.nonRetryable(`shipment ${shipmentId} was abandoned while its label was bought; the label was voided`, FailureType.LabelAbandoned);
+        throw ApplicationFailure.nonRetryable(
+          `shipment ${shipmentId} was abandoned while its label was bought; the label was voided`,
+          FailureType.LabelAbandoned,
+        );
       }
       if (input.shipmentNumber > 1) countBusinessEvent('order_reships');
       return toView(row);
@@ -160,7 +183,10 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
         } else if (!row) {
           // Sold with no shipment row (bought before choices were saved): void it at the carrier all the same.
           if (found.status === 'handed_over') return { voided: null };
-          if (found.status === 'sold') await carriers.voidLabel({ idempotencyKey, carrier: found.carrier, trackingNumber: found.trackingNumber }).catch(finalRefusal);
+          if (found.status === 'sold')
+            await carriers
+              .voidLabel({ idempotencyKey, carrier: found.carrier, trackingNumber: found.trackingNumber })
+              .catch(finalRefusal);
           return { voided: found.trackingNumber };
         } else {
           row = await recordLabel(shipmentId, found);
@@ -173,7 +199,11 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
           await carriers.voidLabel({ idempotencyKey, carrier: row.carrier, trackingNumber: row.trackingNumber });
         } catch (error) {
           // The carrier already has the parcel (handed over, the answer lost): nothing to void.
-          if (error instanceof RequestRefusedError && (await carriers.findLabel({ idempotencyKey: labelKey }))?.status === 'handed_over') return { voided: null };
+          if (
+            error instanceof RequestRefusedError &&
+            (await carriers.findLabel({ idempotencyKey: labelKey }))?.status === 'handed_over'
+          )
+            return { voided: null };
           finalRefusal(error);
         }
         await db.update(shipments).set({ status: 'voided', updatedAt: new Date() }).where(eq(shipments.id, row.id));
@@ -182,14 +212,27 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
     },
 
     /** A prepaid return label from the customer's address to the warehouse that shipped the order. */
-    async buyReturnLabel(input: { returnId: string; warehouseId: string; from: ShippingAddress }): Promise<{ carrier: string; trackingNumber: string }> {
+    async buyReturnLabel(input: {
+      returnId: string;
+      warehouseId: string;
+      from: ShippingAddress;
+    }): Promise<{ carrier: string; trackingNumber: string }> {
       const [warehouse] = await db.select().from(warehouses).where(eq(warehouses.id, input.warehouseId));
-      if (!warehouse) throw ApplicationFailure.nonRetryable(`unknown warehouse ${input.warehouseId}`, FailureType.UnknownWarehouse);
-      return carriers.buyReturnLabel({ idempotencyKey: `${input.returnId}:return-label`, from: input.from, to: warehouse });
+      if (!warehouse)
+        throw ApplicationFailure.nonRetryable(`unknown warehouse ${input.warehouseId}`, FailureType.UnknownWarehouse);
+      return carriers.buyReturnLabel({
+        idempotencyKey: `${input.returnId}:return-label`,
+        from: input.from,
+        to: warehouse,
+      });
     },
 
     /** Asks the carrier to search for a late or lost parcel, once per shipment (key `<orderId>:trace[:<n>]`). */
-    async openCarrierTrace(input: { carrier: string; trackingNumber: string; reason: string }): Promise<{ traceId: string }> {
+    async openCarrierTrace(input: {
+      carrier: string;
+      trackingNumber: string;
+      reason: string;
+    }): Promise<{ traceId: string }> {
       const idempotencyKey = await keyOfLabel(input.carrier, input.trackingNumber, 'trace');
       return carriers.openTrace({ ...input, idempotencyKey });
     },

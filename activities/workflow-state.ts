@@ -8,7 +8,11 @@ import { orderWorkflowId } from '../domain/ids.js';
 export type OrderWorkflowState =
   | { closed: false; status: string }
   /** `NOT_FOUND`: never started, or its history is past the namespace's retention. */
-  | { closed: true; status: 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT' | 'NOT_FOUND'; closedAt: Date | null };
+  | {
+      closed: true;
+      status: 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT' | 'NOT_FOUND';
+      closedAt: Date | null;
+    };
 
 const CLOSED = ['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT'] as const;
 
@@ -21,7 +25,9 @@ export async function orderWorkflowState(client: Client, orderId: string): Promi
     const description = await client.workflow.getHandle(orderWorkflowId(orderId)).describe();
     const status = description.status.name;
     const closed = CLOSED.find((name) => name === status);
-    return closed ? { closed: true, status: closed, closedAt: description.closeTime ?? null } : { closed: false, status };
+    return closed
+      ? { closed: true, status: closed, closedAt: description.closeTime ?? null }
+      : { closed: false, status };
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return { closed: true, status: 'NOT_FOUND', closedAt: null };
     throw error;
@@ -29,7 +35,11 @@ export async function orderWorkflowState(client: Client, orderId: string): Promi
 }
 
 /** The states of many orders' workflows, a few describes at a time; only closed (or gone) ones are returned. */
-export async function closedOrderWorkflows(client: Client, orderIds: readonly string[], concurrency = 8): Promise<Map<string, OrderWorkflowState & { closed: true }>> {
+export async function closedOrderWorkflows(
+  client: Client,
+  orderIds: readonly string[],
+  concurrency = 8,
+): Promise<Map<string, OrderWorkflowState & { closed: true }>> {
   const closed = new Map<string, OrderWorkflowState & { closed: true }>();
   let next = 0;
   async function lane(): Promise<void> {

@@ -43,7 +43,10 @@ function requestContext(context: ApiContext): RequestHandler {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
-      context.log.info({ requestId, method: req.method, path: req.path, status: res.statusCode, ms, caller: callerId(req) }, 'request');
+      context.log.info(
+        { requestId, method: req.method, path: req.path, status: res.statusCode, ms, caller: callerId(req) },
+        'request',
+      );
     });
     next();
   };
@@ -74,12 +77,21 @@ function controlCharacterAt(value: unknown, path: (string | number)[] = []): (st
  */
 const rejectControlCharacters: RequestHandler = (req, _res, next) => {
   if (!SINGLE_LINE_TEXT.test(safelyDecoded(req.path))) {
-    throw problem('InvalidRequest', 'The path contains a control character.', { title: 'Invalid path', errors: [{ field: 'path', message: 'must not contain control characters' }] });
+    throw problem('InvalidRequest', 'The path contains a control character.', {
+      title: 'Invalid path',
+      errors: [{ field: 'path', message: 'must not contain control characters' }],
+    });
   }
-  for (const [where, value] of [['query', req.query], ['body', req.body]] as const) {
+  for (const [where, value] of [
+    ['query', req.query],
+    ['body', req.body],
+  ] as const) {
     const path = controlCharacterAt(value);
     if (path) {
-      throw problem('InvalidRequest', 'One or more fields are invalid.', { title: `Invalid ${where}`, errors: [{ field: fieldPath(path), message: 'must not contain control characters' }] });
+      throw problem('InvalidRequest', 'One or more fields are invalid.', {
+        title: `Invalid ${where}`,
+        errors: [{ field: fieldPath(path), message: 'must not contain control characters' }],
+      });
     }
   }
   next();

@@ -23,7 +23,11 @@ export interface ApiContext {
 }
 
 /** Runs a Temporal call with a deadline, so a request never hangs on an unreachable server. */
-export function withTemporalDeadline<T>(context: ApiContext, call: () => Promise<T>, deadlineMs = context.temporalDeadlineMs ?? 5_000): Promise<T> {
+export function withTemporalDeadline<T>(
+  context: ApiContext,
+  call: () => Promise<T>,
+  deadlineMs = context.temporalDeadlineMs ?? 5_000,
+): Promise<T> {
   return context.temporal.withDeadline(Date.now() + deadlineMs, call);
 }
 

@@ -15,7 +15,18 @@ import {
 import type { CallerFailureType } from '../domain/failures.js';
 import { KpiReport, KpisQuery } from '../domain/kpis.js';
 import { ORDER_STATUSES } from '../domain/statuses.js';
-import { Accepted, AdjustmentResult, Health, InventoryList, OpenApiDocument, OrderList, OrderViewSchema, ProductList, ReturnsReport, ReturnViewSchema } from './responses.js';
+import {
+  Accepted,
+  AdjustmentResult,
+  Health,
+  InventoryList,
+  OpenApiDocument,
+  OrderList,
+  OrderViewSchema,
+  ProductList,
+  ReturnsReport,
+  ReturnViewSchema,
+} from './responses.js';
 
 /**
  * The API's contract: every operation with who may call it, what it takes and what it answers.
@@ -80,10 +91,15 @@ const EVERY_ROLE: readonly Role[] = ['service', 'support', 'warehouse', 'admin']
 const MONITORING: readonly Role[] = ['monitoring', 'admin'];
 
 /** Same rules as ids in requests (domain/schemas.ts). */
-const orderId = CreateOrderRequest.shape.orderId.meta({ description: 'The order ID the caller chose when placing it.', example: 'demo-1001' });
+const orderId = CreateOrderRequest.shape.orderId.meta({
+  description: 'The order ID the caller chose when placing it.',
+  example: 'demo-1001',
+});
 
 export const OrderIdParams = z.strictObject({ orderId });
-export const CarrierParams = z.strictObject({ carrier: freeText(40).min(1).meta({ description: 'The carrier’s name.', example: 'parcelpost' }) });
+export const CarrierParams = z.strictObject({
+  carrier: freeText(40).min(1).meta({ description: 'The carrier’s name.', example: 'parcelpost' }),
+});
 export const ReturnIdParams = z.strictObject({ returnId: freeText(100).min(1).meta({ example: 'demo-1001-r1' }) });
 
 export const InventoryQuery = z.strictObject({
@@ -100,11 +116,11 @@ export const DocumentedListOrdersQuery = ListOrdersQuery.extend({ status: z.enum
  * before the API sees it, so a pattern refusing them would call values invalid that reach the
  * server valid (a fuzzer generating from the pattern may send `key<TAB>` and see it accepted).
  */
-export const IdempotencyKeyHeader = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(200, 'at most 200 characters')
-  .meta({ description: 'Makes a retry safe: the same key again (from the same caller, to the same endpoint, with the same body) answers the first response.', example: 'c0a8012e-retry-1' });
+export const IdempotencyKeyHeader = z.string().min(1, 'must not be empty').max(200, 'at most 200 characters').meta({
+  description:
+    'Makes a retry safe: the same key again (from the same caller, to the same endpoint, with the same body) answers the first response.',
+  example: 'c0a8012e-retry-1',
+});
 
 const EXAMPLE_ORDER_REQUEST = {
   orderId: 'demo-1001',
@@ -114,7 +130,14 @@ const EXAMPLE_ORDER_REQUEST = {
     { sku: 'MUG-CERAMIC', quantity: 2 },
     { sku: 'BOOK-TEMPORAL', quantity: 1 },
   ],
-  shippingAddress: { name: 'Ada Lovelace', line1: '1 Main St', city: 'Seattle', region: 'WA', postalCode: '98101', country: 'US' },
+  shippingAddress: {
+    name: 'Ada Lovelace',
+    line1: '1 Main St',
+    city: 'Seattle',
+    region: 'WA',
+    postalCode: '98101',
+    country: 'US',
+  },
   shippingSpeed: 'expedited',
   payment: { token: 'tok_visa' },
 };
@@ -132,10 +155,17 @@ const bodies = {
 
 /** From an order's view to what can be done with it. */
 const ORDER_LINKS: ResponseSpec['links'] = Object.fromEntries(
-  ['getOrder', 'cancelOrder', 'retryOrder', 'requestReturn'].map((operationId) => [operationId, { operationId, parameters: { orderId: '$response.body#/orderId' } }]),
+  ['getOrder', 'cancelOrder', 'retryOrder', 'requestReturn'].map((operationId) => [
+    operationId,
+    { operationId, parameters: { orderId: '$response.body#/orderId' } },
+  ]),
 );
 
-const orderAnswer = (description: string): ResponseSpec => ({ description, schema: OrderViewSchema, links: ORDER_LINKS });
+const orderAnswer = (description: string): ResponseSpec => ({
+  description,
+  schema: OrderViewSchema,
+  links: ORDER_LINKS,
+});
 const notFound = (what: string): ResponseSpec => ({ description: `${what} not found.` });
 const conflict = (description: string): ResponseSpec => ({ description });
 
@@ -193,13 +223,20 @@ export const OPERATIONS: Operation[] = [
     description:
       'A workflow update: answers once the compensations ran. `service` may cancel inside the free-cancel buffer (before capture); `support` and `admin` until the parcel ships. Who cancelled is the authenticated caller. Concurrent cancels of one order are serialized by its workflow and get the same answer.',
     access: { kind: 'apiKey', roles: SERVICE_AND_UP },
-    request: { params: OrderIdParams, body: bodies.CancelOrderRequest, bodyExample: { reason: 'customer changed their mind' } },
+    request: {
+      params: OrderIdParams,
+      body: bodies.CancelOrderRequest,
+      bodyExample: { reason: 'customer changed their mind' },
+    },
     idempotencyKey: 'replay',
     temporal: true,
     failures: ['NotFound', 'CancellationNotAllowed', 'AlreadyShipped', 'OrderClosed'],
     responses: {
       200: orderAnswer('Cancelled; `cancellation` says by whom and whether it was free.'),
-      403: { description: 'No credential with a role for this endpoint, or the free-cancel buffer is over for a `service` caller (`Cancellation not allowed`).' },
+      403: {
+        description:
+          'No credential with a role for this endpoint, or the free-cancel buffer is over for a `service` caller (`Cancellation not allowed`).',
+      },
       404: notFound('Order'),
       409: conflict('The order has shipped or is already closed.'),
     },
@@ -216,7 +253,11 @@ export const OPERATIONS: Operation[] = [
     idempotencyKey: 'replay',
     temporal: true,
     failures: ['NotFound', 'NothingToRetry', 'OrderClosed'],
-    responses: { 200: orderAnswer('The step runs again.'), 404: notFound('Order'), 409: conflict('Nothing is parked, or the order is closed.') },
+    responses: {
+      200: orderAnswer('The step runs again.'),
+      404: notFound('Order'),
+      409: conflict('Nothing is parked, or the order is closed.'),
+    },
   },
   {
     method: 'get',
@@ -234,11 +275,17 @@ export const OPERATIONS: Operation[] = [
     operationId: 'reportWarehouseEvent',
     tag: 'warehouse',
     summary: 'The warehouse reports a task done',
-    description: 'A pick or pack task finished (`pick_completed`, `pack_completed`); becomes a signal to the order’s workflow.',
+    description:
+      'A pick or pack task finished (`pick_completed`, `pack_completed`); becomes a signal to the order’s workflow.',
     access: { kind: 'apiKey', roles: WAREHOUSE },
     request: {
       body: bodies.WarehouseEvent,
-      bodyExample: { taskId: 'demo-1001-pick', orderId: 'demo-1001', type: 'pick_completed', at: '2025-01-15T11:20:00.000Z' },
+      bodyExample: {
+        taskId: 'demo-1001-pick',
+        orderId: 'demo-1001',
+        type: 'pick_completed',
+        at: '2025-01-15T11:20:00.000Z',
+      },
     },
     idempotencyKey: 'replay',
     temporal: true,
@@ -257,7 +304,12 @@ export const OPERATIONS: Operation[] = [
     request: {
       params: CarrierParams,
       body: bodies.CarrierEvent,
-      bodyExample: { trackingNumber: 'PP000123456789012345', type: 'in_transit', at: '2025-01-16T08:00:00.000Z', location: 'origin sort facility' },
+      bodyExample: {
+        trackingNumber: 'PP000123456789012345',
+        type: 'in_transit',
+        at: '2025-01-16T08:00:00.000Z',
+        location: 'origin sort facility',
+      },
     },
     idempotencyKey: 'replay',
     temporal: true,
@@ -273,7 +325,10 @@ export const OPERATIONS: Operation[] = [
     description:
       'A restock, cycle count, damage, find or loss, as one stock movement. `Idempotency-Key`: the same key again answers 200 with `applied: false` and changes nothing; the key reused for another adjustment is a 409. A restock wakes the orders backordered on that sku.',
     access: { kind: 'apiKey', roles: WAREHOUSE },
-    request: { body: bodies.InventoryAdjustment, bodyExample: { warehouseId: 'wh-east', sku: 'MUG-CERAMIC', delta: 10, reason: 'restock', note: 'PO 4711' } },
+    request: {
+      body: bodies.InventoryAdjustment,
+      bodyExample: { warehouseId: 'wh-east', sku: 'MUG-CERAMIC', delta: 10, reason: 'restock', note: 'PO 4711' },
+    },
     idempotencyKey: 'inventory',
     temporal: true,
     failures: ['NotFound', 'NotEnoughStock', 'IdempotencyKeyReused'],
@@ -281,7 +336,9 @@ export const OPERATIONS: Operation[] = [
       201: { description: 'Applied; the new levels.', schema: AdjustmentResult },
       200: { description: 'This Idempotency-Key was applied before: nothing changed.', schema: AdjustmentResult },
       404: notFound('Warehouse or sku'),
-      409: conflict('The delta would take reserved or missing units, or the Idempotency-Key was used for another adjustment.'),
+      409: conflict(
+        'The delta would take reserved or missing units, or the Idempotency-Key was used for another adjustment.',
+      ),
     },
   },
   {
@@ -303,7 +360,14 @@ export const OPERATIONS: Operation[] = [
     summary: 'Health',
     description: '200 only when Postgres and Temporal both answer (each within 2 s).',
     access: { kind: 'public' },
-    responses: { 200: { description: 'Healthy.', schema: Health }, 503: { description: 'Postgres or Temporal does not answer.', schema: Health, example: { status: 'unavailable', checks: { postgres: 'ok', temporal: 'unavailable' } } } },
+    responses: {
+      200: { description: 'Healthy.', schema: Health },
+      503: {
+        description: 'Postgres or Temporal does not answer.',
+        schema: Health,
+        example: { status: 'unavailable', checks: { postgres: 'ok', temporal: 'unavailable' } },
+      },
+    },
   },
   {
     method: 'get',
@@ -349,9 +413,14 @@ export const RETURN_OPERATIONS: Operation[] = [
     operationId: 'requestReturn',
     tag: 'returns',
     summary: 'Request a return',
-    description: 'Inside the return window, for delivered units not yet returned: answers the return authorization with its label. A workflow update, so concurrent requests are serialized.',
+    description:
+      'Inside the return window, for delivered units not yet returned: answers the return authorization with its label. A workflow update, so concurrent requests are serialized.',
     access: { kind: 'apiKey', roles: SERVICE_AND_UP },
-    request: { params: OrderIdParams, body: bodies.CreateReturnRequest, bodyExample: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged', comment: 'arrived chipped' } },
+    request: {
+      params: OrderIdParams,
+      body: bodies.CreateReturnRequest,
+      bodyExample: { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged', comment: 'arrived chipped' },
+    },
     idempotencyKey: 'replay',
     temporal: true,
     failures: ['NotFound', 'ReturnNotAllowed', 'ReturnLabelUnavailable'],
@@ -359,11 +428,16 @@ export const RETURN_OPERATIONS: Operation[] = [
       201: {
         description: 'The return authorization.',
         schema: ReturnViewSchema,
-        links: { receiveReturn: { operationId: 'receiveReturn', parameters: { returnId: '$response.body#/returnId' } } },
+        links: {
+          receiveReturn: { operationId: 'receiveReturn', parameters: { returnId: '$response.body#/returnId' } },
+        },
       },
       404: notFound('Order'),
       409: conflict('Outside the return window, not delivered, or more units than are left to return.'),
-      503: { description: 'Temporal did not answer in time, or no carrier sold a return label (nothing was claimed); retry after `Retry-After` seconds.' },
+      503: {
+        description:
+          'Temporal did not answer in time, or no carrier sold a return label (nothing was claimed); retry after `Retry-After` seconds.',
+      },
     },
   },
   {
@@ -372,9 +446,14 @@ export const RETURN_OPERATIONS: Operation[] = [
     operationId: 'receiveReturn',
     tag: 'warehouse',
     summary: 'The warehouse received a return parcel',
-    description: 'What the warehouse found in it, per sku and condition; resalable units go back on the shelf and the refund follows.',
+    description:
+      'What the warehouse found in it, per sku and condition; resalable units go back on the shelf and the refund follows.',
     access: { kind: 'apiKey', roles: WAREHOUSE },
-    request: { params: ReturnIdParams, body: bodies.ReturnReceipt, bodyExample: { units: [{ sku: 'MUG-CERAMIC', quantity: 1, condition: 'damaged' }] } },
+    request: {
+      params: ReturnIdParams,
+      body: bodies.ReturnReceipt,
+      bodyExample: { units: [{ sku: 'MUG-CERAMIC', quantity: 1, condition: 'damaged' }] },
+    },
     idempotencyKey: 'replay',
     temporal: true,
     failures: ['UnknownReturn'],
@@ -413,7 +492,8 @@ export const KPI_OPERATIONS: Operation[] = [
     operationId: 'dashboard',
     tag: 'reports',
     summary: 'Operations dashboard',
-    description: 'An HTML page over `GET /reports/kpis`: it holds no secret, asks for a support or admin key once (kept in sessionStorage) and shows nothing without one.',
+    description:
+      'An HTML page over `GET /reports/kpis`: it holds no secret, asks for a support or admin key once (kept in sessionStorage) and shows nothing without one.',
     access: { kind: 'public' },
     responses: { 200: { description: 'An HTML page.', contentType: 'text/html' } },
   },
@@ -423,18 +503,16 @@ export const KPI_OPERATIONS: Operation[] = [
       ['/dashboard/app.css', 'dashboardStyles', 'The dashboard’s styles', 'text/css'],
       ['/dashboard/chart.umd.js', 'dashboardCharts', 'Chart.js, from the installed npm package', 'text/javascript'],
     ] as const
-  ).map(
-    ([path, operationId, summary, contentType]): Operation => ({
-      method: 'get',
-      path,
-      operationId,
-      tag: 'reports',
-      summary,
-      description: 'A static asset of `/dashboard`.',
-      access: { kind: 'public' },
-      responses: { 200: { description: summary, contentType } },
-    }),
-  ),
+  ).map(([path, operationId, summary, contentType]): Operation => ({
+    method: 'get',
+    path,
+    operationId,
+    tag: 'reports',
+    summary,
+    description: 'A static asset of `/dashboard`.',
+    access: { kind: 'public' },
+    responses: { 200: { description: summary, contentType } },
+  })),
 ];
 
 /** Every operation the API serves. */
@@ -478,5 +556,7 @@ export function operationFor(method: string, path: string): { operation: Operati
   const wanted = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
   const exact = matches.find(({ operation }) => operation.method === wanted);
   if (exact) return { operation: exact.operation };
-  return matches.length > 0 ? { allowed: [...new Set(matches.map(({ operation }) => operation.method.toUpperCase()))] } : null;
+  return matches.length > 0
+    ? { allowed: [...new Set(matches.map(({ operation }) => operation.method.toUpperCase()))] }
+    : null;
 }

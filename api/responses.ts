@@ -20,7 +20,14 @@ export const Problem = z
     status: z.number().int().min(400).max(599),
     detail: z.string().optional(),
     errors: z
-      .array(z.object({ field: z.string().meta({ description: 'Path of the failing field, e.g. `items[1].quantity`; "" for the body itself.' }), message: z.string() }))
+      .array(
+        z.object({
+          field: z
+            .string()
+            .meta({ description: 'Path of the failing field, e.g. `items[1].quantity`; "" for the body itself.' }),
+          message: z.string(),
+        }),
+      )
       .optional(),
   })
   .meta({
@@ -36,7 +43,16 @@ export const Problem = z
   });
 
 export const paymentStatuses = ['pending', 'authorized', 'captured', 'declined', 'voided', 'refunded'] as const;
-export const shipmentStatuses = ['label_created', 'shipped', 'in_transit', 'out_for_delivery', 'delivered', 'lost', 'returned_to_sender', 'voided'] as const;
+export const shipmentStatuses = [
+  'label_created',
+  'shipped',
+  'in_transit',
+  'out_for_delivery',
+  'delivered',
+  'lost',
+  'returned_to_sender',
+  'voided',
+] as const;
 export const returnStatuses = ['authorized', 'received', 'refunded', 'expired'] as const;
 
 const Address = z.object({
@@ -57,8 +73,12 @@ export const ReturnViewSchema = z
     comment: z.string().nullable(),
     items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
     returnLabel: z.object({ carrier: z.string(), trackingNumber: z.string() }).nullable(),
-    expiresAt: timestamp.meta({ description: 'The parcel must reach the warehouse by then, or the authorization expires.' }),
-    units: z.array(z.object({ sku: z.string(), quantity: z.number().int(), condition: z.enum(['resalable', 'damaged']) })),
+    expiresAt: timestamp.meta({
+      description: 'The parcel must reach the warehouse by then, or the authorization expires.',
+    }),
+    units: z.array(
+      z.object({ sku: z.string(), quantity: z.number().int(), condition: z.enum(['resalable', 'damaged']) }),
+    ),
     refunded: minorUnits,
     createdAt: timestamp,
   })
@@ -74,7 +94,14 @@ const EXAMPLE_ORDER: OrderResource = {
   payment: { status: 'authorized', authorized: 3699, captured: 0, refunded: 0 },
   warehouseId: 'wh-west',
   shippingSpeed: 'expedited',
-  shippingAddress: { name: 'Ada Lovelace', line1: '1 Main St', city: 'Seattle', region: 'WA', postalCode: '98101', country: 'US' },
+  shippingAddress: {
+    name: 'Ada Lovelace',
+    line1: '1 Main St',
+    city: 'Seattle',
+    region: 'WA',
+    postalCode: '98101',
+    country: 'US',
+  },
   shipment: null,
   receivedAt: '2025-01-15T10:30:00.000Z',
   cancellableUntil: '2025-01-15T11:00:00.000Z',
@@ -98,9 +125,23 @@ export const OrderViewSchema = z
     status: z.enum(ORDER_STATUSES),
     customer: z.object({ id: z.string(), email: z.string(), name: z.string() }),
     channel: z.enum(channels),
-    items: z.array(z.object({ sku: z.string(), name: z.string().nullable(), quantity: z.number().int(), unitPrice: minorUnits.nullable() })),
-    totals: z.object({ subtotal: minorUnits, shipping: minorUnits, total: minorUnits, currency: z.string() }).nullable(),
-    payment: z.object({ status: z.enum(paymentStatuses), authorized: minorUnits, captured: minorUnits, refunded: minorUnits }),
+    items: z.array(
+      z.object({
+        sku: z.string(),
+        name: z.string().nullable(),
+        quantity: z.number().int(),
+        unitPrice: minorUnits.nullable(),
+      }),
+    ),
+    totals: z
+      .object({ subtotal: minorUnits, shipping: minorUnits, total: minorUnits, currency: z.string() })
+      .nullable(),
+    payment: z.object({
+      status: z.enum(paymentStatuses),
+      authorized: minorUnits,
+      captured: minorUnits,
+      refunded: minorUnits,
+    }),
     warehouseId: z.string().nullable(),
     shippingSpeed: z.enum(shippingSpeeds),
     shippingAddress: Address,
@@ -121,14 +162,36 @@ export const OrderViewSchema = z
     returnableUntil: timestamp.nullable(),
     attention: z.string().nullable().meta({ description: 'Why the order needs a human, while it does.' }),
     cancellation: z
-      .object({ reason: z.string(), requestedBy: z.string().meta({ description: 'The authenticated caller who cancelled (the API key’s name).' }), free: z.boolean() })
+      .object({
+        reason: z.string(),
+        requestedBy: z.string().meta({ description: 'The authenticated caller who cancelled (the API key’s name).' }),
+        free: z.boolean(),
+      })
       .nullable(),
     deliveryAttempts: z.number().int(),
     returns: z.array(ReturnViewSchema),
-    timeline: z.array(z.object({ seq: z.number().int(), at: timestamp, type: z.string(), status: z.enum(ORDER_STATUSES), detail: z.string().optional() })),
+    timeline: z.array(
+      z.object({
+        seq: z.number().int(),
+        at: timestamp,
+        type: z.string(),
+        status: z.enum(ORDER_STATUSES),
+        detail: z.string().optional(),
+      }),
+    ),
     notifications: z
-      .array(z.object({ kind: z.string().meta({ description: 'confirmation, shipped:<shipmentId>, delivered, refund_issued:<returnId>, …' }), subject: z.string(), sentAt: timestamp }))
-      .meta({ description: 'What the customer was told, once per kind (and subject): the messages the notifier accepted.' }),
+      .array(
+        z.object({
+          kind: z
+            .string()
+            .meta({ description: 'confirmation, shipped:<shipmentId>, delivered, refund_issued:<returnId>, …' }),
+          subject: z.string(),
+          sentAt: timestamp,
+        }),
+      )
+      .meta({
+        description: 'What the customer was told, once per kind (and subject): the messages the notifier accepted.',
+      }),
     pendingNotifications: z
       .array(
         z.object({
@@ -140,9 +203,16 @@ export const OrderViewSchema = z
           nextAttemptAt: timestamp.meta({ description: 'Not tried again before this (backoff after a failure).' }),
         }),
       )
-      .meta({ description: 'Messages recorded for the customer that the notifier has not accepted yet; retried with backoff, never holding up the order.' }),
+      .meta({
+        description:
+          'Messages recorded for the customer that the notifier has not accepted yet; retried with backoff, never holding up the order.',
+      }),
   })
-  .meta({ id: 'OrderView', description: 'An order as the read model holds it, with its timeline and the messages its customer was sent.', example: EXAMPLE_ORDER });
+  .meta({
+    id: 'OrderView',
+    description: 'An order as the read model holds it, with its timeline and the messages its customer was sent.',
+    example: EXAMPLE_ORDER,
+  });
 
 export const OrderList = z
   .object({
@@ -158,13 +228,25 @@ export const OrderList = z
         updatedAt: timestamp,
       }),
     ),
-    nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+    nextCursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
   })
   .meta({
     id: 'OrderList',
     example: {
       orders: [
-        { orderId: 'demo-1001', status: 'completed', customerId: 'cust-1', channel: 'web', total: 3699, currency: 'USD', createdAt: '2025-01-15T10:30:00.000Z', updatedAt: '2025-01-17T09:00:00.000Z' },
+        {
+          orderId: 'demo-1001',
+          status: 'completed',
+          customerId: 'cust-1',
+          channel: 'web',
+          total: 3699,
+          currency: 'USD',
+          createdAt: '2025-01-15T10:30:00.000Z',
+          updatedAt: '2025-01-17T09:00:00.000Z',
+        },
       ],
       nextCursor: null,
     },
@@ -193,7 +275,14 @@ export const ProductList = z
     example: {
       products: [
         {
-          sku: 'MUG-CERAMIC', name: 'Ceramic mug', price: 1400, currency: 'USD', weightGrams: 350, lengthMm: 120, widthMm: 90, heightMm: 100,
+          sku: 'MUG-CERAMIC',
+          name: 'Ceramic mug',
+          price: 1400,
+          currency: 'USD',
+          weightGrams: 350,
+          lengthMm: 120,
+          widthMm: 90,
+          heightMm: 100,
           stock: [{ warehouseId: 'wh-east', onHand: 61, reserved: 2, available: 59 }],
         },
       ],
@@ -202,7 +291,10 @@ export const ProductList = z
 
 export const InventoryList = z
   .object({ inventory: z.array(StockLevel.extend({ warehouseId: z.string(), sku: z.string() })) })
-  .meta({ id: 'InventoryList', example: { inventory: [{ warehouseId: 'wh-east', sku: 'MUG-CERAMIC', onHand: 61, reserved: 2, available: 59 }] } });
+  .meta({
+    id: 'InventoryList',
+    example: { inventory: [{ warehouseId: 'wh-east', sku: 'MUG-CERAMIC', onHand: 61, reserved: 2, available: 59 }] },
+  });
 
 export const AdjustmentResult = StockLevel.extend({
   warehouseId: z.string(),
@@ -212,20 +304,34 @@ export const AdjustmentResult = StockLevel.extend({
   wokeOrders: z.array(z.string()).meta({ description: 'Backordered orders told that stock arrived.' }),
 }).meta({
   id: 'AdjustmentResult',
-  example: { warehouseId: 'wh-east', sku: 'MUG-CERAMIC', onHand: 71, reserved: 2, available: 69, movementKey: 'adjustment:restock-2025-01-15', applied: true, wokeOrders: [] },
+  example: {
+    warehouseId: 'wh-east',
+    sku: 'MUG-CERAMIC',
+    onHand: 71,
+    reserved: 2,
+    available: 69,
+    movementKey: 'adjustment:restock-2025-01-15',
+    applied: true,
+    wokeOrders: [],
+  },
 });
 
 export const Accepted = z.object({ accepted: z.literal(true) }).meta({ id: 'Accepted', example: { accepted: true } });
 
 export const Health = z
-  .object({ status: z.enum(['ok', 'unavailable']), checks: z.object({ postgres: z.enum(['ok', 'unavailable']), temporal: z.enum(['ok', 'unavailable']) }) })
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.object({ postgres: z.enum(['ok', 'unavailable']), temporal: z.enum(['ok', 'unavailable']) }),
+  })
   .meta({ id: 'Health', example: { status: 'ok', checks: { postgres: 'ok', temporal: 'ok' } } });
 
 export const ReturnsReport = z
   .object({
     from: timestamp.nullable(),
     to: timestamp.nullable(),
-    byReason: z.array(z.object({ reason: z.string(), returns: z.number().int(), units: z.number().int(), refunded: minorUnits })),
+    byReason: z.array(
+      z.object({ reason: z.string(), returns: z.number().int(), units: z.number().int(), refunded: minorUnits }),
+    ),
     bySku: z.array(z.object({ sku: z.string(), units: z.number().int(), refunded: minorUnits })),
   })
   .meta({
@@ -239,7 +345,11 @@ export const ReturnsReport = z
   });
 
 /** The OpenAPI document itself: any JSON object that says which OpenAPI version it is. */
-export const OpenApiDocument = z.object({ openapi: z.string(), info: z.object({ title: z.string(), version: z.string() }), paths: z.record(z.string(), z.unknown()) });
+export const OpenApiDocument = z.object({
+  openapi: z.string(),
+  info: z.object({ title: z.string(), version: z.string() }),
+  paths: z.record(z.string(), z.unknown()),
+});
 
 export const RoleSchema = z.enum(roles);
 

@@ -16,21 +16,30 @@ async function main(): Promise<void> {
   const logger = createLogger('api', settings.LOG_LEVEL);
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start sets it for you)');
   // Nothing but the public endpoints would answer without keys: refuse to start rather than run locked.
-  if (settings.API_KEYS.length === 0) throw new Error('API_KEYS is required: key:role or name=key:role pairs (npm start generates them for you)');
-  if (!settings.CARRIER_WEBHOOK_SECRET) throw new Error('CARRIER_WEBHOOK_SECRET is required (npm start generates one for you)');
+  if (settings.API_KEYS.length === 0)
+    throw new Error('API_KEYS is required: key:role or name=key:role pairs (npm start generates them for you)');
+  if (!settings.CARRIER_WEBHOOK_SECRET)
+    throw new Error('CARRIER_WEBHOOK_SECRET is required (npm start generates one for you)');
   const db = createDatabase(settings.DATABASE_URL);
   // Connects lazily, so the API comes up (and answers 503) while Temporal is still starting.
   const { connectionOptions, namespace } = temporalConnectConfig(settings);
   const connection = Connection.lazy(connectionOptions);
   const tracing = tracingFromConfig(settings, 'orders-api');
   // Carries the request's trace into the workflow start, signals and updates (a no-op without tracing).
-  const temporal = new Client({ connection, namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  const temporal = new Client({
+    connection,
+    namespace,
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+  });
   const app = createApp({
     db,
     temporal,
     auth: { apiKeys: settings.API_KEYS, carrierWebhookSecret: settings.CARRIER_WEBHOOK_SECRET },
     orderPolicy: orderPolicyFrom(settings),
-    log: { error: (error, message) => logger.error({ err: error }, message), info: (fields, message) => logger.info(fields, message) },
+    log: {
+      error: (error, message) => logger.error({ err: error }, message),
+      info: (fields, message) => logger.info(fields, message),
+    },
   });
   // A query whose connection closed under it (a Postgres restart) can reject where nothing awaits
   // it; the chaos run saw the API die of that. It is not a reason to exit; anything else still is.
@@ -39,7 +48,10 @@ async function main(): Promise<void> {
     logger.warn({ err: reason }, 'a query lost its connection (Postgres restarting?)');
   });
   const server = app.listen(settings.PORT, () =>
-    logger.info({ port: settings.PORT, apiKeys: settings.API_KEYS.map((key) => `${key.name} (${key.role})`) }, 'API listening'),
+    logger.info(
+      { port: settings.PORT, apiKeys: settings.API_KEYS.map((key) => `${key.name} (${key.role})`) },
+      'API listening',
+    ),
   );
   let stopping = false;
   /** Stops taking requests, lets those in flight finish (10 s at most), then closes Temporal and the pool. */

@@ -43,14 +43,20 @@ export const Env = z.object({
   DATABASE_URL: z
     .url()
     .optional()
-    .describe('Postgres connection URL. Required by the worker and the API; unset, `npm start` and the tests run an embedded Postgres.'),
+    .describe(
+      'Postgres connection URL. Required by the worker and the API; unset, `npm start` and the tests run an embedded Postgres.',
+    ),
   TEMPORAL_ADDRESS: z
     .string()
     .min(1)
     .optional()
-    .describe('Temporal frontend (`host:port`). Unset: `npm start` runs a local Temporal dev server, and the worker and API connect to `127.0.0.1:7233`.'),
+    .describe(
+      'Temporal frontend (`host:port`). Unset: `npm start` runs a local Temporal dev server, and the worker and API connect to `127.0.0.1:7233`.',
+    ),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('The Temporal namespace orders run in.'),
-  CANCELLATION_BUFFER: duration.default('30m').describe('The free-cancel window after receipt: nothing is captured or picked before it ends.'),
+  CANCELLATION_BUFFER: duration
+    .default('30m')
+    .describe('The free-cancel window after receipt: nothing is captured or picked before it ends.'),
   RETURN_WINDOW: duration.default('30d').describe('How long after delivery a return may be opened.'),
   WAREHOUSE_TASK_SLA: duration.default('4h').describe('The time the warehouse has for one pick or pack.'),
   WAREHOUSE_TASK_ATTEMPTS: z.coerce
@@ -60,18 +66,26 @@ export const Env = z.object({
     .max(10)
     .default(3)
     .describe('How many times a warehouse task is asked for before the order needs attention.'),
-  DELIVERY_GRACE: duration.default('2d').describe("Time past the carrier's promise before a delivery counts as late (a delivery exception)."),
+  DELIVERY_GRACE: duration
+    .default('2d')
+    .describe("Time past the carrier's promise before a delivery counts as late (a delivery exception)."),
   BACKORDER_POLICY: z
     .enum(['wait', 'reject'])
     .default('wait')
-    .describe('When no warehouse can ship a whole order: `wait` for a restock (up to `BACKORDER_WAIT`) or `reject` it. An order may set its own.'),
-  BACKORDER_WAIT: duration.default('7d').describe('How long a backordered order waits before it is cancelled, nothing charged.'),
+    .describe(
+      'When no warehouse can ship a whole order: `wait` for a restock (up to `BACKORDER_WAIT`) or `reject` it. An order may set its own.',
+    ),
+  BACKORDER_WAIT: duration
+    .default('7d')
+    .describe('How long a backordered order waits before it is cancelled, nothing charged.'),
   BACKORDER_RETRY_INTERVAL: duration
     .default('1h')
     .describe('How often a backordered order tries to reserve again even when no restock was signalled.'),
   DELIVERY_EXCEPTION_WAIT: duration
     .default('3d')
-    .describe('How long the carrier has to trace a parcel after a delivery exception before the policy reships or refunds.'),
+    .describe(
+      'How long the carrier has to trace a parcel after a delivery exception before the policy reships or refunds.',
+    ),
   DELIVERY_EXCEPTION_POLICY: z
     .enum(['reship', 'refund'])
     .default('reship')
@@ -94,11 +108,15 @@ export const Env = z.object({
     .min(0)
     .max(100)
     .default(1)
-    .describe('1 = realistic delays of the simulated payment gateway, warehouse and carriers; 0 = they answer at once.'),
+    .describe(
+      '1 = realistic delays of the simulated payment gateway, warehouse and carriers; 0 = they answer at once.',
+    ),
   SIMULATOR_CALLBACK_URL: z
     .url()
     .optional()
-    .describe("Where the simulated warehouse and carriers deliver their events: this system's own API. Unset: `http://127.0.0.1:<PORT>`."),
+    .describe(
+      "Where the simulated warehouse and carriers deliver their events: this system's own API. Unset: `http://127.0.0.1:<PORT>`.",
+    ),
   SIMULATORS: flag
     .default(true)
     .describe(
@@ -111,7 +129,9 @@ export const Env = z.object({
     .string()
     .min(32, 'at least 32 characters')
     .optional()
-    .describe('Shared secret carriers sign their webhooks with (HMAC-SHA256). Required by the API, and by the worker when `SIMULATORS` is on; `npm start` generates one.'),
+    .describe(
+      'Shared secret carriers sign their webhooks with (HMAC-SHA256). Required by the API, and by the worker when `SIMULATORS` is on; `npm start` generates one.',
+    ),
   SIMULATOR_API_KEY: z
     .string()
     .min(16)
@@ -123,7 +143,9 @@ export const Env = z.object({
     .describe('How often the `reconcile-orders` Schedule sweeps for orders whose workflow was terminated or is gone.'),
   RECONCILE_GRACE: duration
     .default('5m')
-    .describe("How long such an order (and its workflow's close) must be quiet before the reconciler releases what it holds."),
+    .describe(
+      "How long such an order (and its workflow's close) must be quiet before the reconciler releases what it holds.",
+    ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -134,15 +156,30 @@ export const Env = z.object({
     .min(0)
     .max(65535)
     .default(9464)
-    .describe("Port of the worker's Prometheus endpoint (`/metrics`): the SDK's `temporal_*` metrics and the business counters. Two workers on one host need two ports."),
-  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0').describe("Address the worker's Prometheus endpoint binds to."),
+    .describe(
+      "Port of the worker's Prometheus endpoint (`/metrics`): the SDK's `temporal_*` metrics and the business counters. Two workers on one host need two ports.",
+    ),
+  WORKER_METRICS_HOST: z
+    .string()
+    .min(1)
+    .default('0.0.0.0')
+    .describe("Address the worker's Prometheus endpoint binds to."),
   OTEL_EXPORTER_OTLP_ENDPOINT: z
     .url()
     .optional()
-    .describe('OpenTelemetry collector base URL (OTLP/HTTP; traces go to `<url>/v1/traces`). Unset, with no traces endpoint either: tracing is off. Headers and timeouts: the other standard `OTEL_EXPORTER_OTLP_*` variables.'),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional().describe('OTLP/HTTP traces endpoint, full URL; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`.'),
+    .describe(
+      'OpenTelemetry collector base URL (OTLP/HTTP; traces go to `<url>/v1/traces`). Unset, with no traces endpoint either: tracing is off. Headers and timeouts: the other standard `OTEL_EXPORTER_OTLP_*` variables.',
+    ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
+    .url()
+    .optional()
+    .describe('OTLP/HTTP traces endpoint, full URL; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`.'),
   OTEL_TRACES_EXPORTER: z.string().optional().describe('`none` turns tracing off even with an endpoint set.'),
-  OTEL_SERVICE_NAME: z.string().min(1).optional().describe('`service.name` of the spans. Unset: `orders-api` for the API, `orders-worker` for a worker.'),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('`service.name` of the spans. Unset: `orders-api` for the API, `orders-worker` for a worker.'),
 });
 
 export type Config = z.infer<typeof Env>;
@@ -166,7 +203,10 @@ export function workerDatabasePoolSize(settings: Pick<Config, 'WORKER_ACTIVITY_C
 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // The simulated warehouse needs a key in plain text; by default the first warehouse key configured.
-  const parsed = Env.safeParse({ ...env, SIMULATOR_API_KEY: env.SIMULATOR_API_KEY || firstKeyFor(env.API_KEYS, 'warehouse') });
+  const parsed = Env.safeParse({
+    ...env,
+    SIMULATOR_API_KEY: env.SIMULATOR_API_KEY || firstKeyFor(env.API_KEYS, 'warehouse'),
+  });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
     throw new Error(`Invalid configuration:\n${problems}`);

@@ -15,6 +15,11 @@ export interface TemporalConnectConfig {
 }
 
 /** TEMPORAL_ADDRESS (default: the local dev server) and TEMPORAL_NAMESPACE (default `default`). */
-export function temporalConnectConfig(settings: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>): TemporalConnectConfig {
-  return { connectionOptions: { address: settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS }, namespace: settings.TEMPORAL_NAMESPACE };
+export function temporalConnectConfig(
+  settings: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>,
+): TemporalConnectConfig {
+  return {
+    connectionOptions: { address: settings.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS },
+    namespace: settings.TEMPORAL_NAMESPACE,
+  };
 }

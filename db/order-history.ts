@@ -76,14 +76,44 @@ function random(seed: number) {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const CHANNELS: readonly (readonly [Channel, number])[] = [['web', 55], ['marketplace', 25], ['social', 12], ['phone', 8]];
-const SPEEDS: readonly (readonly [ShippingSpeed, number])[] = [['standard', 70], ['expedited', 22], ['overnight', 8]];
+const CHANNELS: readonly (readonly [Channel, number])[] = [
+  ['web', 55],
+  ['marketplace', 25],
+  ['social', 12],
+  ['phone', 8],
+];
+const SPEEDS: readonly (readonly [ShippingSpeed, number])[] = [
+  ['standard', 70],
+  ['expedited', 22],
+  ['overnight', 8],
+];
 const PROMISE_DAYS: Record<ShippingSpeed, number> = { standard: 5, expedited: 3, overnight: 1 };
-const CARRIER_OF: Record<ShippingSpeed, [string, string]> = { standard: ['parcelpost', 'ground'], expedited: ['swiftship', 'express'], overnight: ['swiftship', 'overnight'] };
-const WAREHOUSES: readonly (readonly [string, number])[] = [['wh-east', 45], ['wh-west', 35], ['wh-central', 20]];
+const CARRIER_OF: Record<ShippingSpeed, [string, string]> = {
+  standard: ['parcelpost', 'ground'],
+  expedited: ['swiftship', 'express'],
+  overnight: ['swiftship', 'overnight'],
+};
+const WAREHOUSES: readonly (readonly [string, number])[] = [
+  ['wh-east', 45],
+  ['wh-west', 35],
+  ['wh-central', 20],
+];
 type Reason = (typeof returnReasons)[number];
-const RETURN_REASONS: readonly (readonly [Reason, number])[] = [['no_longer_needed', 30], ['size_or_fit', 25], ['damaged', 15], ['not_as_described', 12], ['wrong_item', 8], ['other', 10]];
-const CANCEL_REASONS: readonly (readonly [string, number])[] = [['customer changed their mind', 45], ['ordered by mistake', 20], ['found it cheaper', 15], ['delivery too slow', 12], ['duplicate order', 8]];
+const RETURN_REASONS: readonly (readonly [Reason, number])[] = [
+  ['no_longer_needed', 30],
+  ['size_or_fit', 25],
+  ['damaged', 15],
+  ['not_as_described', 12],
+  ['wrong_item', 8],
+  ['other', 10],
+];
+const CANCEL_REASONS: readonly (readonly [string, number])[] = [
+  ['customer changed their mind', 45],
+  ['ordered by mistake', 20],
+  ['found it cheaper', 15],
+  ['delivery too slow', 12],
+  ['duplicate order', 8],
+];
 const CITIES = [
   { city: 'Seattle', region: 'WA', postalCode: '98101' },
   { city: 'Austin', region: 'TX', postalCode: '73301' },
@@ -94,25 +124,51 @@ const CITIES = [
 ];
 
 /** One order's life, from its placement to `now` at the latest. */
-function simulateOrder(orderId: string, placedAt: number, now: number, rng: ReturnType<typeof random>, returnWindowDays: number): OrderRows {
+function simulateOrder(
+  orderId: string,
+  placedAt: number,
+  now: number,
+  rng: ReturnType<typeof random>,
+  returnWindowDays: number,
+): OrderRows {
   const channel = rng.pick(CHANNELS);
   const speed = rng.pick(SPEEDS);
   const warehouseId = rng.pick(WAREHOUSES);
   const customerNumber = Math.floor(rng.next() * 5000);
   const place = CITIES[Math.floor(rng.next() * CITIES.length)]!;
-  const lineCount = rng.pick([[1, 60], [2, 30], [3, 10]] as const);
+  const lineCount = rng.pick([
+    [1, 60],
+    [2, 30],
+    [3, 10],
+  ] as const);
   const chosen = new Set<number>();
   while (chosen.size < lineCount) chosen.add(Math.floor(rng.next() * DEMO_PRODUCTS.length));
-  const lines = [...chosen].map((index) => ({ product: DEMO_PRODUCTS[index]!, quantity: rng.pick([[1, 75], [2, 20], [3, 5]] as const) }));
+  const lines = [...chosen].map((index) => ({
+    product: DEMO_PRODUCTS[index]!,
+    quantity: rng.pick([
+      [1, 75],
+      [2, 20],
+      [3, 5],
+    ] as const),
+  }));
   const subtotal = lines.reduce((sum, line) => sum + line.product.price * line.quantity, 0);
   const shipping = { standard: 0, expedited: 990, overnight: 2490 }[speed];
   const total = subtotal + shipping;
   const request: CreateOrderRequest = {
     orderId,
-    customer: { id: `cust-${customerNumber}`, email: `customer${customerNumber}@example.com`, name: `Customer ${customerNumber}` },
+    customer: {
+      id: `cust-${customerNumber}`,
+      email: `customer${customerNumber}@example.com`,
+      name: `Customer ${customerNumber}`,
+    },
     channel,
     items: lines.map((line) => ({ sku: line.product.sku, quantity: line.quantity })),
-    shippingAddress: { name: `Customer ${customerNumber}`, line1: `${1 + (customerNumber % 400)} Main St`, ...place, country: 'US' },
+    shippingAddress: {
+      name: `Customer ${customerNumber}`,
+      line1: `${1 + (customerNumber % 400)} Main St`,
+      ...place,
+      country: 'US',
+    },
     shippingSpeed: speed,
     payment: { token: 'tok_visa' },
   };
@@ -124,8 +180,18 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
     receivedAt,
     cancellableUntil,
     policy: {
-      cancellationBuffer: '30m', returnWindow: `${returnWindowDays}d`, warehouseTaskSla: '4h', warehouseTaskAttempts: 3, deliveryGrace: '2d', backorderPolicy: 'wait',
-      backorderWait: '7d', backorderRetryInterval: '1h', deliveryExceptionWait: '3d', deliveryExceptionPolicy: 'reship', returnShippingWindow: '14d', feedbackDelay: '3d',
+      cancellationBuffer: '30m',
+      returnWindow: `${returnWindowDays}d`,
+      warehouseTaskSla: '4h',
+      warehouseTaskAttempts: 3,
+      deliveryGrace: '2d',
+      backorderPolicy: 'wait',
+      backorderWait: '7d',
+      backorderRetryInterval: '1h',
+      deliveryExceptionWait: '3d',
+      deliveryExceptionPolicy: 'reship',
+      returnShippingWindow: '14d',
+      feedbackDelay: '3d',
     },
   };
 
@@ -143,14 +209,28 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
     }
     clock = at;
     status = next;
-    timeline.push({ seq: timeline.length, at: new Date(at).toISOString(), type, status: next, ...(detail ? { detail } : {}) });
+    timeline.push({
+      seq: timeline.length,
+      at: new Date(at).toISOString(),
+      type,
+      status: next,
+      ...(detail ? { detail } : {}),
+    });
     return true;
   };
 
   const payment = { status: 'pending' as OrderView['payment']['status'], authorized: 0, captured: 0, refunded: 0 };
   const payments: Record<string, unknown>[] = [];
   const pay = (kind: 'authorize' | 'capture' | 'void' | 'refund', amount: number, step: string = kind) =>
-    payments.push({ idempotency_key: `${orderId}:${step}`, order_id: orderId, kind, amount, currency: 'USD', gateway_reference: `hist_${kind}_${orderId}_${step}`, at: new Date(clock).toISOString() });
+    payments.push({
+      idempotency_key: `${orderId}:${step}`,
+      order_id: orderId,
+      kind,
+      amount,
+      currency: 'USD',
+      gateway_reference: `hist_${kind}_${orderId}_${step}`,
+      at: new Date(clock).toISOString(),
+    });
   let shipment: ShipmentView | null = null;
   const shipments: Record<string, unknown>[] = [];
   const returns: ReturnView[] = [];
@@ -177,14 +257,34 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
     if (!event(rng.between(0.3, 2) * HOUR, 'packed', 'processing', 'box M, 1200 g')) return false;
     const [carrier, service] = CARRIER_OF[speed];
     const trackingNumber = `H${createHash('sha1').update(`${orderId}-${number}`).digest('hex').slice(0, 14).toUpperCase()}`;
-    if (!event(rng.between(0.05, 0.5) * HOUR, 'label_created', 'processing', `${carrier} ${service} ${trackingNumber}`)) return false;
+    if (!event(rng.between(0.05, 0.5) * HOUR, 'label_created', 'processing', `${carrier} ${service} ${trackingNumber}`))
+      return false;
     // The carrier's promise: end of the day so many days after the label.
     const promise = new Date(clock + PROMISE_DAYS[speed] * DAY);
     promise.setUTCHours(23, 59, 59, 0);
-    shipment = { shipmentId: `${orderId}-${number}`, carrier, service, trackingNumber, status: 'label_created', box: 'M', weightGrams: 1200, promisedBy: promise.toISOString() };
+    shipment = {
+      shipmentId: `${orderId}-${number}`,
+      carrier,
+      service,
+      trackingNumber,
+      status: 'label_created',
+      box: 'M',
+      weightGrams: 1200,
+      promisedBy: promise.toISOString(),
+    };
     shipments.push({
-      id: shipment.shipmentId, order_id: orderId, carrier, service, tracking_number: trackingNumber, status: 'label_created', box: 'M', weight_grams: 1200,
-      label_cost: { standard: 650, expedited: 1290, overnight: 2890 }[speed], currency: 'USD', promised_by: shipment.promisedBy, created_at: new Date(clock).toISOString(),
+      id: shipment.shipmentId,
+      order_id: orderId,
+      carrier,
+      service,
+      tracking_number: trackingNumber,
+      status: 'label_created',
+      box: 'M',
+      weight_grams: 1200,
+      label_cost: { standard: 650, expedited: 1290, overnight: 2890 }[speed],
+      currency: 'USD',
+      promised_by: shipment.promisedBy,
+      created_at: new Date(clock).toISOString(),
     });
     if (!event(rng.between(0.5, 6) * HOUR, 'shipped', 'shipped', `${carrier} ${trackingNumber}`)) return false;
     setShipmentStatus('shipped');
@@ -234,8 +334,15 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
             attention = 'the warehouse did not complete the pick after 3 attempts';
             if (!event(1000, 'needs_attention', 'needs_attention', attention)) attention = null;
           } else {
-            if (rng.chance(0.004)) event(rng.between(1, 4) * HOUR, 'pick_rejected', 'processing', 'done, but it failed the check');
-            if (rng.chance(0.01)) event(rng.between(1, 4) * HOUR, 'short_pick', 'processing', `1 × ${lines[0]!.product.sku} damaged at ${warehouseId}`);
+            if (rng.chance(0.004))
+              event(rng.between(1, 4) * HOUR, 'pick_rejected', 'processing', 'done, but it failed the check');
+            if (rng.chance(0.01))
+              event(
+                rng.between(1, 4) * HOUR,
+                'short_pick',
+                'processing',
+                `1 × ${lines[0]!.product.sku} damaged at ${warehouseId}`,
+              );
             if (ship(1)) trackAndReturn();
           }
         }
@@ -246,18 +353,36 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
   function trackAndReturn(): void {
     let delivered = false;
     for (let attempt = 1; attempt <= 2 && !delivered && !stopped; attempt += 1) {
-      const transitDays = { standard: rng.between(1.5, 5.2), expedited: rng.between(1, 3.2), overnight: rng.between(0.5, 1.15) }[speed];
+      const transitDays = {
+        standard: rng.between(1.5, 5.2),
+        expedited: rng.between(1, 3.2),
+        overnight: rng.between(0.5, 1.15),
+      }[speed];
       if (!event(rng.between(3, 12) * HOUR, 'in_transit', 'in_transit')) return;
       setShipmentStatus('in_transit');
       const trouble = attempt === 1 && rng.chance(0.015);
       if (trouble) {
-        if (!event(transitDays * DAY, 'delivery_exception', 'delivery_exception', 'the carrier reported an exception')) return;
+        if (!event(transitDays * DAY, 'delivery_exception', 'delivery_exception', 'the carrier reported an exception'))
+          return;
         attention = 'the carrier reported an exception';
-        const fate = rng.pick([['found', 50], ['lost', 35], ['sender', 15]] as const);
+        const fate = rng.pick([
+          ['found', 50],
+          ['lost', 35],
+          ['sender', 15],
+        ] as const);
         if (fate === 'found') {
-          if (!event(rng.between(0.5, 2.5) * DAY, 'delivery_exception_closed', 'delivery_exception', 'delivered after all')) return;
+          if (
+            !event(
+              rng.between(0.5, 2.5) * DAY,
+              'delivery_exception_closed',
+              'delivery_exception',
+              'delivered after all',
+            )
+          )
+            return;
         } else if (fate === 'lost') {
-          if (!event(3 * DAY, 'parcel_lost', 'delivery_exception', `${shipment!.trackingNumber} not found within 3d`)) return;
+          if (!event(3 * DAY, 'parcel_lost', 'delivery_exception', `${shipment!.trackingNumber} not found within 3d`))
+            return;
           setShipmentStatus('lost');
           attention = null;
           if (!event(1000, 'reship_started', 'processing', `${shipment!.trackingNumber} lost; shipping again`)) return;
@@ -273,12 +398,24 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
           // As the workflow does: the parcel back is a return of every unit, refunded in full once received.
           const returnId = `${orderId}-r1`;
           const ret: ReturnView = {
-            returnId, status: 'authorized', reason: 'returned_to_sender', comment: null, items: lines.map((line) => ({ sku: line.product.sku, quantity: line.quantity })),
-            returnLabel: null, expiresAt: new Date(clock + 14 * DAY).toISOString(), units: [], refunded: 0, createdAt: new Date(clock).toISOString(),
+            returnId,
+            status: 'authorized',
+            reason: 'returned_to_sender',
+            comment: null,
+            items: lines.map((line) => ({ sku: line.product.sku, quantity: line.quantity })),
+            returnLabel: null,
+            expiresAt: new Date(clock + 14 * DAY).toISOString(),
+            units: [],
+            refunded: 0,
+            createdAt: new Date(clock).toISOString(),
           };
           returns.push(ret);
           if (!event(rng.between(2, 5) * DAY, 'order_returned', 'returned', 'every unit came back')) return;
-          Object.assign(ret, { status: 'refunded', units: ret.items.map((item) => ({ ...item, condition: 'resalable' })), refunded: total });
+          Object.assign(ret, {
+            status: 'refunded',
+            units: ret.items.map((item) => ({ ...item, condition: 'resalable' })),
+            refunded: total,
+          });
           pay('refund', total, `${returnId}-refund`);
           payment.refunded = total;
           payment.status = 'refunded';
@@ -304,11 +441,28 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
       const line = lines[Math.floor(rng.next() * lines.length)]!;
       const quantity = 1 + Math.floor(rng.next() * line.quantity);
       const returnId = `${orderId}-r1`;
-      if (event(rng.between(0.2, Math.min(12, returnWindowDays * 0.8)) * DAY, 'return_authorized', status, `${returnId} (${reason}): ${quantity} × ${line.product.sku}`)) {
+      if (
+        event(
+          rng.between(0.2, Math.min(12, returnWindowDays * 0.8)) * DAY,
+          'return_authorized',
+          status,
+          `${returnId} (${reason}): ${quantity} × ${line.product.sku}`,
+        )
+      ) {
         const ret: ReturnView = {
-          returnId, status: 'authorized', reason, comment: null, items: [{ sku: line.product.sku, quantity }],
-          returnLabel: { carrier: 'parcelpost', trackingNumber: `R${createHash('sha1').update(returnId).digest('hex').slice(0, 14).toUpperCase()}` },
-          expiresAt: new Date(clock + 14 * DAY).toISOString(), units: [], refunded: 0, createdAt: new Date(clock).toISOString(),
+          returnId,
+          status: 'authorized',
+          reason,
+          comment: null,
+          items: [{ sku: line.product.sku, quantity }],
+          returnLabel: {
+            carrier: 'parcelpost',
+            trackingNumber: `R${createHash('sha1').update(returnId).digest('hex').slice(0, 14).toUpperCase()}`,
+          },
+          expiresAt: new Date(clock + 14 * DAY).toISOString(),
+          units: [],
+          refunded: 0,
+          createdAt: new Date(clock).toISOString(),
         };
         returns.push(ret);
         const amount = quantity * line.product.price;
@@ -326,7 +480,11 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
     const back = returns.reduce((sum, ret) => sum + ret.units.reduce((s, u) => s + u.quantity, 0), 0);
     if (Date.parse(returnableUntil) <= now && returns.every((ret) => ret.status === 'refunded')) {
       clock = Math.max(clock, Date.parse(returnableUntil));
-      event(1000, everything === back ? 'order_returned' : 'order_completed', everything === back ? 'returned' : 'completed');
+      event(
+        1000,
+        everything === back ? 'order_returned' : 'order_completed',
+        everything === back ? 'returned' : 'completed',
+      );
     }
   }
 
@@ -335,10 +493,18 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
     status,
     customer: request.customer,
     channel,
-    items: lines.map((line) => ({ sku: line.product.sku, name: line.product.name, quantity: line.quantity, unitPrice: line.product.price })),
+    items: lines.map((line) => ({
+      sku: line.product.sku,
+      name: line.product.name,
+      quantity: line.quantity,
+      unitPrice: line.product.price,
+    })),
     totals: { subtotal, shipping, total, currency: 'USD' },
     payment,
-    warehouseId: status === 'rejected' || (status === 'backordered' && !timeline.some((e) => e.type === 'stock_reserved')) ? null : warehouseId,
+    warehouseId:
+      status === 'rejected' || (status === 'backordered' && !timeline.some((e) => e.type === 'stock_reserved'))
+        ? null
+        : warehouseId,
     shippingSpeed: speed,
     shippingAddress: request.shippingAddress,
     shipment,
@@ -353,15 +519,45 @@ function simulateOrder(orderId: string, placedAt: number, now: number, rng: Retu
   const last = timeline[timeline.length - 1]!;
   return {
     order: {
-      order_id: orderId, status, customer_id: request.customer.id, channel, request_hash: input.requestHash, version: last.seq, input, view,
-      total, currency: 'USD', cancellable_until: cancellableUntil, returnable_until: returnableUntil, created_at: receivedAt, updated_at: last.at, workflow_started_at: receivedAt,
+      order_id: orderId,
+      status,
+      customer_id: request.customer.id,
+      channel,
+      request_hash: input.requestHash,
+      version: last.seq,
+      input,
+      view,
+      total,
+      currency: 'USD',
+      cancellable_until: cancellableUntil,
+      returnable_until: returnableUntil,
+      created_at: receivedAt,
+      updated_at: last.at,
+      workflow_started_at: receivedAt,
     },
-    events: timeline.map((e) => ({ order_id: orderId, seq: e.seq, type: e.type, status: e.status, detail: e.detail ?? null, at: e.at })),
+    events: timeline.map((e) => ({
+      order_id: orderId,
+      seq: e.seq,
+      type: e.type,
+      status: e.status,
+      detail: e.detail ?? null,
+      at: e.at,
+    })),
     shipments,
     returns: returns.map((ret) => ({
-      return_id: ret.returnId, order_id: orderId, status: ret.status, reason: ret.reason, comment: ret.comment, items: ret.items, units: ret.units,
-      label_carrier: ret.returnLabel?.carrier ?? null, label_tracking_number: ret.returnLabel?.trackingNumber ?? null, expires_at: ret.expiresAt,
-      refunded: ret.refunded, created_at: ret.createdAt, updated_at: ret.createdAt,
+      return_id: ret.returnId,
+      order_id: orderId,
+      status: ret.status,
+      reason: ret.reason,
+      comment: ret.comment,
+      items: ret.items,
+      units: ret.units,
+      label_carrier: ret.returnLabel?.carrier ?? null,
+      label_tracking_number: ret.returnLabel?.trackingNumber ?? null,
+      expires_at: ret.expiresAt,
+      refunded: ret.refunded,
+      created_at: ret.createdAt,
+      updated_at: ret.createdAt,
     })),
     payments,
   };
@@ -419,7 +615,8 @@ export async function loadOrderHistory(db: Database, options: HistoryOptions): P
       const at = from + rng.next() * span;
       const date = new Date(at);
       const hour = date.getUTCHours();
-      const weight = (hour >= 13 || hour <= 3 ? 1 : 0.35) * (date.getUTCDay() === 0 || date.getUTCDay() === 6 ? 0.75 : 1);
+      const weight =
+        (hour >= 13 || hour <= 3 ? 1 : 0.35) * (date.getUTCDay() === 0 || date.getUTCDay() === 6 ? 0.75 : 1);
       if (rng.next() < weight) return Math.floor(at);
     }
   };
@@ -428,9 +625,19 @@ export async function loadOrderHistory(db: Database, options: HistoryOptions): P
   while (done < options.orders) {
     const batch: OrderRows[] = [];
     for (let i = 0; i < batchSize && done + i < options.orders; i += 1) {
-      batch.push(simulateOrder(`${prefix}-${String(done + i + 1).padStart(6, '0')}`, placedAt(), now, rng, options.returnWindowDays ?? 30));
+      batch.push(
+        simulateOrder(
+          `${prefix}-${String(done + i + 1).padStart(6, '0')}`,
+          placedAt(),
+          now,
+          rng,
+          options.returnWindowDays ?? 30,
+        ),
+      );
     }
-    const kept = options.finalOnly ? batch.filter((rows) => (FINAL_STATUSES as readonly string[]).includes(rows.order.status as string)) : batch;
+    const kept = options.finalOnly
+      ? batch.filter((rows) => (FINAL_STATUSES as readonly string[]).includes(rows.order.status as string))
+      : batch;
     if (kept.length > 0) await writeBatch(db, kept);
     written += kept.length;
     done += batch.length;

@@ -32,7 +32,10 @@ export const products = pgTable(
   },
   (t) => [
     check('products_price_positive', sql`${t.price} > 0`),
-    check('products_dimensions_positive', sql`${t.weightGrams} > 0 and ${t.lengthMm} > 0 and ${t.widthMm} > 0 and ${t.heightMm} > 0`),
+    check(
+      'products_dimensions_positive',
+      sql`${t.weightGrams} > 0 and ${t.lengthMm} > 0 and ${t.widthMm} > 0 and ${t.heightMm} > 0`,
+    ),
   ],
 );
 
@@ -50,8 +53,12 @@ export const warehouses = pgTable('warehouses', {
 export const stock = pgTable(
   'stock',
   {
-    warehouseId: text('warehouse_id').notNull().references(() => warehouses.id),
-    sku: text('sku').notNull().references(() => products.sku),
+    warehouseId: text('warehouse_id')
+      .notNull()
+      .references(() => warehouses.id),
+    sku: text('sku')
+      .notNull()
+      .references(() => products.sku),
     onHand: integer('on_hand').notNull().default(0),
     reserved: integer('reserved').notNull().default(0),
   },
@@ -81,7 +88,10 @@ export const stockMovements = pgTable(
     reason: text('reason'),
     at: createdAt(),
   },
-  (t) => [uniqueIndex('stock_movements_idempotency_key').on(t.idempotencyKey), index('stock_movements_order').on(t.orderId)],
+  (t) => [
+    uniqueIndex('stock_movements_idempotency_key').on(t.idempotencyKey),
+    index('stock_movements_order').on(t.orderId),
+  ],
 );
 
 /**
@@ -102,7 +112,10 @@ export const reservations = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.orderId, t.round, t.sku] }), check('reservations_quantity_not_negative', sql`${t.quantity} >= 0`)],
+  (t) => [
+    primaryKey({ columns: [t.orderId, t.round, t.sku] }),
+    check('reservations_quantity_not_negative', sql`${t.quantity} >= 0`),
+  ],
 );
 
 /** The payment ledger: one row per money effect at the gateway, never updated. */
@@ -265,8 +278,12 @@ export const orderFacts = pgTable(
     index('order_facts_channel_created').on(t.channel, t.createdAt),
     index('order_facts_warehouse_created').on(t.warehouseId, t.createdAt),
     // The few cancelled orders and orders with returns, for their breakdowns without a full scan.
-    index('order_facts_cancelled').on(t.createdAt).where(sql`${t.cancelType} is not null`),
-    index('order_facts_returned').on(t.createdAt).where(sql`${t.returnedUnits} > 0`),
+    index('order_facts_cancelled')
+      .on(t.createdAt)
+      .where(sql`${t.cancelType} is not null`),
+    index('order_facts_returned')
+      .on(t.createdAt)
+      .where(sql`${t.returnedUnits} > 0`),
   ],
 );
 
@@ -310,7 +327,9 @@ export const notifications = pgTable(
   },
   (t) => [
     uniqueIndex('notifications_once').on(t.orderId, t.kind),
-    index('notifications_pending').on(t.nextAttemptAt).where(sql`${t.sentAt} is null`),
+    index('notifications_pending')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.sentAt} is null`),
   ],
 );
 
@@ -331,7 +350,10 @@ export const simulatorDeliveries = pgTable(
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     lastError: text('last_error'),
   },
-  (t) => [uniqueIndex('simulator_deliveries_once').on(t.dedupeKey), index('simulator_deliveries_due').on(t.deliveredAt, t.dueAt)],
+  (t) => [
+    uniqueIndex('simulator_deliveries_once').on(t.dedupeKey),
+    index('simulator_deliveries_due').on(t.deliveredAt, t.dueAt),
+  ],
 );
 
 /**

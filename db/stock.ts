@@ -40,7 +40,10 @@ export async function moveStock(tx: Transaction, movement: StockMovement): Promi
   if (recorded.length === 0) return false;
   const changed = await tx
     .update(stock)
-    .set({ onHand: sql`${stock.onHand} + ${movement.onHandDelta}`, reserved: sql`${stock.reserved} + ${movement.reservedDelta}` })
+    .set({
+      onHand: sql`${stock.onHand} + ${movement.onHandDelta}`,
+      reserved: sql`${stock.reserved} + ${movement.reservedDelta}`,
+    })
     .where(and(eq(stock.warehouseId, movement.warehouseId), eq(stock.sku, movement.sku)))
     .returning({ sku: stock.sku });
   if (changed.length === 0) throw new Error(`no stock row for ${movement.sku} at ${movement.warehouseId}`);

@@ -32,10 +32,16 @@ const LATE_CANCEL_ROLES: readonly Actor['role'][] = ['support', 'admin'];
  */
 export function cancellationRefusal(order: CancellableState, actor: Actor): Refusal | null {
   if (order.closing || FINAL_STATUSES.includes(order.status)) {
-    return { failureType: FailureType.OrderClosed, message: `order is already ${order.closing ? 'closing' : order.status}` };
+    return {
+      failureType: FailureType.OrderClosed,
+      message: `order is already ${order.closing ? 'closing' : order.status}`,
+    };
   }
   if (order.leftWarehouse) {
-    return { failureType: FailureType.AlreadyShipped, message: 'order has shipped and can no longer be cancelled; a return is possible after delivery' };
+    return {
+      failureType: FailureType.AlreadyShipped,
+      message: 'order has shipped and can no longer be cancelled; a return is possible after delivery',
+    };
   }
   if (order.captured && !LATE_CANCEL_ROLES.includes(actor.role)) {
     return {

@@ -111,7 +111,11 @@ export const FAILURES = {
     meaning: 'Cancel refused: the parcel has left (a return is possible after delivery).',
     raisedBy: ['workflow'],
     retryable: false,
-    http: { status: 409, title: 'Order has shipped', exampleDetail: 'order has shipped and can no longer be cancelled; a return is possible after delivery' },
+    http: {
+      status: 409,
+      title: 'Order has shipped',
+      exampleDetail: 'order has shipped and can no longer be cancelled; a return is possible after delivery',
+    },
   },
   OrderClosed: {
     meaning: 'Cancel or retry refused: the order is closed or closing.',
@@ -123,22 +127,35 @@ export const FAILURES = {
     meaning: 'Cancel refused: this caller may cancel only inside the free-cancel buffer.',
     raisedBy: ['workflow'],
     retryable: false,
-    http: { status: 403, title: 'Cancellation not allowed', exampleDetail: 'the free-cancel window has ended; support can still cancel until the parcel ships' },
+    http: {
+      status: 403,
+      title: 'Cancellation not allowed',
+      exampleDetail: 'the free-cancel window has ended; support can still cancel until the parcel ships',
+    },
   },
   NothingToRetry: {
     meaning: 'Retry refused: the order is not parked in needs_attention.',
     raisedBy: ['workflow'],
     retryable: false,
-    http: { status: 409, title: 'Nothing to retry', exampleDetail: 'order is confirmed, not parked in needs_attention' },
+    http: {
+      status: 409,
+      title: 'Nothing to retry',
+      exampleDetail: 'order is confirmed, not parked in needs_attention',
+    },
   },
   ReturnNotAllowed: {
     meaning: 'Return refused: outside the window, not delivered, or more units than are left to return.',
     raisedBy: ['workflow', 'api'],
     retryable: false,
-    http: { status: 409, title: 'Return not possible', exampleDetail: 'Order demo-1001 is completed; its return window is over.' },
+    http: {
+      status: 409,
+      title: 'Return not possible',
+      exampleDetail: 'Order demo-1001 is completed; its return window is over.',
+    },
   },
   ReturnLabelUnavailable: {
-    meaning: 'Return refused for now: no carrier sold a return label. Nothing was claimed; the same request may succeed later.',
+    meaning:
+      'Return refused for now: no carrier sold a return label. Nothing was claimed; the same request may succeed later.',
     raisedBy: ['workflow'],
     retryable: true,
     http: {
@@ -152,7 +169,8 @@ export const FAILURES = {
 
   // --- Raised by the API itself. ---
   InvalidRequest: {
-    meaning: 'The request does not match the contract; `errors` names each failing field. The title names what was invalid (`Invalid order`, `Invalid query`, …).',
+    meaning:
+      'The request does not match the contract; `errors` names each failing field. The title names what was invalid (`Invalid order`, `Invalid query`, …).',
     raisedBy: ['api'],
     retryable: false,
     http: { status: 400, title: 'Invalid request', exampleDetail: 'One or more fields are invalid.' },
@@ -173,7 +191,11 @@ export const FAILURES = {
     meaning: 'The credential’s role may not call this operation.',
     raisedBy: ['api'],
     retryable: false,
-    http: { status: 403, title: 'Forbidden', exampleDetail: 'This credential’s role (warehouse) may not call POST /orders.' },
+    http: {
+      status: 403,
+      title: 'Forbidden',
+      exampleDetail: 'This credential’s role (warehouse) may not call POST /orders.',
+    },
   },
   NotFound: {
     meaning: 'No such order (or warehouse, sku, route).',
@@ -185,7 +207,11 @@ export const FAILURES = {
     meaning: 'A carrier reported a tracking number none of our shipments has with that carrier.',
     raisedBy: ['api'],
     retryable: false,
-    http: { status: 404, title: 'Unknown tracking number', exampleDetail: 'parcelpost has no shipment PP000123456789012345 with us.' },
+    http: {
+      status: 404,
+      title: 'Unknown tracking number',
+      exampleDetail: 'parcelpost has no shipment PP000123456789012345 with us.',
+    },
   },
   UnknownReturn: {
     meaning: 'The warehouse reported a return ID we never authorized.',
@@ -204,25 +230,43 @@ export const FAILURES = {
     meaning: 'The order ID is taken by an order with a different request.',
     raisedBy: ['api'],
     retryable: false,
-    http: { status: 409, title: 'Order ID already used', exampleDetail: 'Order demo-1001 exists with a different request; use a new orderId.' },
+    http: {
+      status: 409,
+      title: 'Order ID already used',
+      exampleDetail: 'Order demo-1001 exists with a different request; use a new orderId.',
+    },
   },
   IdempotencyKeyReused: {
     meaning: 'The Idempotency-Key was used for a different request.',
     raisedBy: ['api'],
     retryable: false,
-    http: { status: 409, title: 'Idempotency-Key already used', exampleDetail: 'This Idempotency-Key was used for a different request; use a new key.' },
+    http: {
+      status: 409,
+      title: 'Idempotency-Key already used',
+      exampleDetail: 'This Idempotency-Key was used for a different request; use a new key.',
+    },
   },
   RequestInProgress: {
     meaning: 'The first request with this Idempotency-Key is still being handled.',
     raisedBy: ['api'],
     retryable: true,
-    http: { status: 409, title: 'Request in progress', retryAfterSeconds: 1, exampleDetail: 'A request with this Idempotency-Key is being handled; retry shortly.' },
+    http: {
+      status: 409,
+      title: 'Request in progress',
+      retryAfterSeconds: 1,
+      exampleDetail: 'A request with this Idempotency-Key is being handled; retry shortly.',
+    },
   },
   NotEnoughStock: {
     meaning: 'An inventory adjustment would take reserved or missing units.',
     raisedBy: ['api'],
     retryable: false,
-    http: { status: 409, title: 'Not enough stock', exampleDetail: '0 units of MUG-CERAMIC at wh-east are available (on hand 2, reserved 2); a delta of -3 would take 3.' },
+    http: {
+      status: 409,
+      title: 'Not enough stock',
+      exampleDetail:
+        '0 units of MUG-CERAMIC at wh-east are available (on hand 2, reserved 2); a delta of -3 would take 3.',
+    },
   },
   BodyTooLarge: {
     meaning: 'The body is larger than 64 kB.',
@@ -237,10 +281,16 @@ export const FAILURES = {
     http: { status: 415, title: 'Unsupported media type', exampleDetail: 'Send the body as application/json.' },
   },
   TemporalUnavailable: {
-    meaning: 'Temporal did not answer in time; the outcome of a write is unknown, and retrying with the same Idempotency-Key is safe.',
+    meaning:
+      'Temporal did not answer in time; the outcome of a write is unknown, and retrying with the same Idempotency-Key is safe.',
     raisedBy: ['api'],
     retryable: true,
-    http: { status: 503, title: 'Service unavailable', retryAfterSeconds: 5, exampleDetail: 'The workflow service is not answering; try again shortly.' },
+    http: {
+      status: 503,
+      title: 'Service unavailable',
+      retryAfterSeconds: 5,
+      exampleDetail: 'The workflow service is not answering; try again shortly.',
+    },
   },
   InternalError: {
     meaning: 'Anything unforeseen: logged with the request ID, never shown to the caller.',
@@ -253,10 +303,14 @@ export const FAILURES = {
 export type FailureType = keyof typeof FAILURES;
 
 /** The failure types a caller can meet: those with an HTTP problem. */
-export type CallerFailureType = { [T in FailureType]: (typeof FAILURES)[T]['http'] extends null ? never : T }[FailureType];
+export type CallerFailureType = {
+  [T in FailureType]: (typeof FAILURES)[T]['http'] extends null ? never : T;
+}[FailureType];
 
 /** `FailureType.PaymentDeclined === 'PaymentDeclined'`: the type constants, for `ApplicationFailure.nonRetryable(message, type)`. */
-export const FailureType = Object.fromEntries(Object.keys(FAILURES).map((type) => [type, type])) as { readonly [T in FailureType]: T };
+export const FailureType = Object.fromEntries(Object.keys(FAILURES).map((type) => [type, type])) as {
+  readonly [T in FailureType]: T;
+};
 
 /** The problem a caller meets for this failure. */
 export function httpProblem(type: CallerFailureType): HttpProblem {

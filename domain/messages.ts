@@ -28,7 +28,9 @@ export const retryUpdate = defineUpdate<OrderView, [{ requestedBy: Actor }]>('re
  * Ask to return delivered units. Accepted only inside the return window and for delivered units not
  * yet returned; answers with the return authorization and its label.
  */
-export const requestReturnUpdate = defineUpdate<ReturnView, [CreateReturnRequest & { requestedBy: Actor }]>('requestReturn');
+export const requestReturnUpdate = defineUpdate<ReturnView, [CreateReturnRequest & { requestedBy: Actor }]>(
+  'requestReturn',
+);
 
 /** The warehouse received a return parcel and inspected it (sent by the API's return receipt endpoint). */
 export const returnReceivedSignal = defineSignal<[ReturnReceipt & { returnId: string }]>('returnReceived');

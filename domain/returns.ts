@@ -1,5 +1,12 @@
 /** Why a customer sends something back; reports count by these. */
-export const returnReasons = ['damaged', 'wrong_item', 'not_as_described', 'no_longer_needed', 'size_or_fit', 'other'] as const;
+export const returnReasons = [
+  'damaged',
+  'wrong_item',
+  'not_as_described',
+  'no_longer_needed',
+  'size_or_fit',
+  'other',
+] as const;
 export type ReturnReason = (typeof returnReasons)[number];
 
 /** Reasons that are the seller's fault: the refund includes the shipping the customer paid. */
@@ -35,11 +42,17 @@ export function unitsLeftToReturn(delivered: readonly Line[], returns: readonly 
 
 /** Why a return of `items` cannot be accepted now, or null when it can. */
 export function returnRefusal(
-  order: { status: string; returnableUntil: string | null; delivered: readonly Line[]; returns: readonly ReturnRecord[] },
+  order: {
+    status: string;
+    returnableUntil: string | null;
+    delivered: readonly Line[];
+    returns: readonly ReturnRecord[];
+  },
   items: readonly Line[],
   now: number,
 ): string | null {
-  if (order.status !== 'delivered' || !order.returnableUntil) return `order is ${order.status}; returns are possible once it is delivered, within the return window`;
+  if (order.status !== 'delivered' || !order.returnableUntil)
+    return `order is ${order.status}; returns are possible once it is delivered, within the return window`;
   if (now >= Date.parse(order.returnableUntil)) return `the return window closed at ${order.returnableUntil}`;
   for (const item of items) {
     if (!order.delivered.some((line) => line.sku === item.sku)) return `${item.sku} is not part of this order`;
@@ -74,7 +87,10 @@ export function returnRefund<U extends Line>(input: {
   shippingRefunded: boolean;
 }): { units: U[]; itemsPrice: number; shipping: number } {
   const units = authorizedUnits(input.authorized, input.received);
-  const itemsPrice = units.reduce((sum, unit) => sum + unit.quantity * (input.prices.find((line) => line.sku === unit.sku)?.unitPrice ?? 0), 0);
+  const itemsPrice = units.reduce(
+    (sum, unit) => sum + unit.quantity * (input.prices.find((line) => line.sku === unit.sku)?.unitPrice ?? 0),
+    0,
+  );
   const sellerFault = (SELLER_FAULT_REASONS as readonly string[]).includes(input.reason);
   return { units, itemsPrice, shipping: sellerFault && !input.shippingRefunded ? input.shipping : 0 };
 }

@@ -56,7 +56,11 @@ const orderLines = z
     const seen = new Set<string>();
     items.forEach((item, index) => {
       if (seen.has(item.sku)) {
-        ctx.addIssue({ code: 'custom', path: [index, 'sku'], message: `sku ${item.sku} appears twice; use one line with the total quantity` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'sku'],
+          message: `sku ${item.sku} appears twice; use one line with the total quantity`,
+        });
       }
       seen.add(item.sku);
     });
@@ -115,13 +119,21 @@ export const WarehouseEvent = z.strictObject({
   measuredWeightGrams: z.number().int().min(1).max(1_000_000).optional(),
   /** Pick only: units the picker could not take (not on the shelf, or damaged). */
   shortages: z
-    .array(z.strictObject({ sku: id, quantity: z.number().int().min(1).max(100), reason: z.enum(['missing', 'damaged']) }))
+    .array(
+      z.strictObject({ sku: id, quantity: z.number().int().min(1).max(100), reason: z.enum(['missing', 'damaged']) }),
+    )
     .max(50)
     .optional(),
 });
 export type WarehouseEvent = z.infer<typeof WarehouseEvent>;
 
-export const carrierEventTypes = ['in_transit', 'out_for_delivery', 'delivered', 'delivery_failed', 'exception'] as const;
+export const carrierEventTypes = [
+  'in_transit',
+  'out_for_delivery',
+  'delivered',
+  'delivery_failed',
+  'exception',
+] as const;
 
 /** What a carrier's tracking webhook sends. */
 export const CarrierEvent = z.strictObject({
@@ -171,12 +183,16 @@ export const CreateReturnRequest = z.strictObject({
 });
 export type CreateReturnRequest = z.infer<typeof CreateReturnRequest>;
 
-
-
 /** What the warehouse found in a returned parcel, per sku and condition. */
 export const ReturnReceipt = z.strictObject({
   units: z
-    .array(z.strictObject({ sku: id, quantity: z.number().int().min(1).max(100), condition: z.enum(['resalable', 'damaged']) }))
+    .array(
+      z.strictObject({
+        sku: id,
+        quantity: z.number().int().min(1).max(100),
+        condition: z.enum(['resalable', 'damaged']),
+      }),
+    )
     .min(1)
     .max(100),
   at: z.iso.datetime({ offset: true }).optional(),

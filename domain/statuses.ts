@@ -37,20 +37,47 @@ export const ORDER_STATUSES = [
 
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'returned', 'payment_failed', 'rejected', 'cancelled'];
+export const FINAL_STATUSES: readonly OrderStatus[] = [
+  'completed',
+  'returned',
+  'payment_failed',
+  'rejected',
+  'cancelled',
+];
 
 /** Where one parcel is. `lost` and `returned_to_sender` end a shipment without delivery. */
-export type ShipmentStatus = 'label_created' | 'shipped' | 'in_transit' | 'out_for_delivery' | 'delivered' | 'lost' | 'returned_to_sender' | 'voided';
+export type ShipmentStatus =
+  | 'label_created'
+  | 'shipped'
+  | 'in_transit'
+  | 'out_for_delivery'
+  | 'delivered'
+  | 'lost'
+  | 'returned_to_sender'
+  | 'voided';
 
 /**
  * A parcel in one of these statuses is (or was) with the carrier: its label is in use. Any other
  * status but `voided` (`label_created`, or a state a label passes through before hand-over) is a
  * label still at the dock, which a cancelled or abandoned order must void.
  */
-export const HANDED_OVER_SHIPMENT_STATUSES: readonly ShipmentStatus[] = ['shipped', 'in_transit', 'out_for_delivery', 'delivered', 'lost', 'returned_to_sender'];
+export const HANDED_OVER_SHIPMENT_STATUSES: readonly ShipmentStatus[] = [
+  'shipped',
+  'in_transit',
+  'out_for_delivery',
+  'delivered',
+  'lost',
+  'returned_to_sender',
+];
 
 /** Order of the delivery milestones; a carrier event never moves a parcel backwards. */
-export const SHIPPING_PROGRESS: readonly ShipmentStatus[] = ['label_created', 'shipped', 'in_transit', 'out_for_delivery', 'delivered'];
+export const SHIPPING_PROGRESS: readonly ShipmentStatus[] = [
+  'label_created',
+  'shipped',
+  'in_transit',
+  'out_for_delivery',
+  'delivered',
+];
 
 /** The carrier's last delivery attempt: after it the parcel goes back to the warehouse. */
 export const MAX_DELIVERY_ATTEMPTS = 3;

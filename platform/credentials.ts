@@ -45,7 +45,8 @@ export function parseApiKeys(text: string): ApiKey[] {
     const equals = credential.indexOf('=');
     const name = equals >= 0 ? credential.slice(0, equals) : undefined;
     const secret = equals >= 0 ? credential.slice(equals + 1) : credential;
-    if (name !== undefined && !NAME_PATTERN.test(name)) throw new Error(`${where}: a name is 1-64 letters, digits, ".", "_" or "-"`);
+    if (name !== undefined && !NAME_PATTERN.test(name))
+      throw new Error(`${where}: a name is 1-64 letters, digits, ".", "_" or "-"`);
     let digest: Buffer;
     if (DIGEST_PATTERN.test(secret)) digest = Buffer.from(secret.slice('sha256:'.length), 'hex');
     else if (KEY_PATTERN.test(secret)) digest = sha256(secret);
@@ -91,7 +92,11 @@ export function webhookSignature(secret: string, timestamp: string, body: Buffer
 }
 
 /** The headers a carrier (or our simulated carrier) sends with a webhook body. */
-export function signWebhook(secret: string, body: string, now: Date = new Date()): { 'x-timestamp': string; 'x-signature': string } {
+export function signWebhook(
+  secret: string,
+  body: string,
+  now: Date = new Date(),
+): { 'x-timestamp': string; 'x-signature': string } {
   const timestamp = String(Math.floor(now.getTime() / 1000));
   return { 'x-timestamp': timestamp, 'x-signature': webhookSignature(secret, timestamp, body) };
 }
@@ -109,8 +114,10 @@ export function verifyWebhook(
   if (!timestamp || !signature) return { ok: false, reason: 'X-Timestamp and X-Signature headers are required' };
   if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'X-Timestamp must be unix seconds' };
   const age = Math.floor(now.getTime() / 1000) - Number(timestamp);
-  if (Math.abs(age) > WEBHOOK_TOLERANCE_SECONDS) return { ok: false, reason: 'X-Timestamp is more than 5 minutes away from now (a replay?)' };
+  if (Math.abs(age) > WEBHOOK_TOLERANCE_SECONDS)
+    return { ok: false, reason: 'X-Timestamp is more than 5 minutes away from now (a replay?)' };
   const expected = sha256(webhookSignature(secret, timestamp, body));
-  if (!timingSafeEqual(expected, sha256(signature))) return { ok: false, reason: 'X-Signature does not match the body' };
+  if (!timingSafeEqual(expected, sha256(signature)))
+    return { ok: false, reason: 'X-Signature does not match the body' };
   return { ok: true };
 }

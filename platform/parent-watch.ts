@@ -14,7 +14,8 @@ function parentOf(pid: number): number | null {
 /** This process's ancestors up to (not including) init, nearest first; just the parent where /proc is missing. */
 export function ancestors(): number[] {
   const chain: number[] = [];
-  for (let pid: number | null = process.ppid; pid !== null && pid > 1 && chain.length < 32; pid = parentOf(pid)) chain.push(pid);
+  for (let pid: number | null = process.ppid; pid !== null && pid > 1 && chain.length < 32; pid = parentOf(pid))
+    chain.push(pid);
   return chain;
 }
 

@@ -23,7 +23,11 @@ import { progressBar } from './progress.js';
  *   npm run bench:kpis -- --orders 20000 --runs 5 --json
  */
 const { values: args } = parseArgs({
-  options: { orders: { type: 'string', default: '100000' }, runs: { type: 'string', default: '10' }, json: { type: 'boolean', default: false } },
+  options: {
+    orders: { type: 'string', default: '100000' },
+    runs: { type: 'string', default: '10' },
+    json: { type: 'boolean', default: false },
+  },
 });
 const ORDERS = Number(args.orders);
 const RUNS = Number(args.runs);
@@ -35,7 +39,9 @@ function percentile(sorted: number[], p: number): number {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'kpi-bench-'));
-  const postgres = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir, port: 54341, database: 'kpi_bench', persistent: false });
+  const postgres = process.env.DATABASE_URL
+    ? null
+    : await startEmbeddedPostgres({ dataDir, port: 54341, database: 'kpi_bench', persistent: false });
   // The API's pool size (api/server.ts): the report's statements run side by side.
   const db = createDatabase(process.env.DATABASE_URL ?? postgres!.url);
   try {
@@ -48,13 +54,18 @@ async function main(): Promise<void> {
     const bar = args.json ? undefined : progressBar('seeding orders');
     await loadOrderHistory(db, { orders: ORDERS, from, to: now, now, prefix, progress: bar });
     const seedSeconds = (performance.now() - seedStarted) / 1000;
-    const [counts] = await db.execute<{ orders: number; events: number }>(sql`select (select count(*) from orders)::int as orders, (select count(*) from order_events)::int as events`);
+    const [counts] = await db.execute<{ orders: number; events: number }>(
+      sql`select (select count(*) from orders)::int as orders, (select count(*) from order_events)::int as events`,
+    );
 
     const key = 'bench-kpi-key-0123456789abcdef';
     const app = createApp({
       db,
       temporal: {} as Client,
-      auth: { apiKeys: parseApiKeys(`bench=${key}:support`), carrierWebhookSecret: 'unused-secret-0123456789abcdef0123456789' },
+      auth: {
+        apiKeys: parseApiKeys(`bench=${key}:support`),
+        carrierWebhookSecret: 'unused-secret-0123456789abcdef0123456789',
+      },
       orderPolicy: {} as never,
       log: { error: (error, message) => console.error(message, error), info: () => {} },
     });
@@ -66,7 +77,8 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const response = await fetch(url + query, { headers: { authorization: `Bearer ${key}` } });
       const body = (await response.json()) as { totals: { placed: number } };
-      if (response.status !== 200) throw new Error(`GET /reports/kpis answered ${response.status}: ${JSON.stringify(body)}`);
+      if (response.status !== 200)
+        throw new Error(`GET /reports/kpis answered ${response.status}: ${JSON.stringify(body)}`);
       return { ms: performance.now() - t0, placed: body.totals.placed };
     };
     await call(); // warm-up: plans and caches
@@ -102,11 +114,16 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       const line = (label: string, value: string) => process.stdout.write(`${label.padEnd(44)} ${value}\n`);
-      process.stdout.write(`\nbench:kpis on ${result.cores} cores, load average ${result.loadAverage} when the calls ran\n`);
+      process.stdout.write(
+        `\nbench:kpis on ${result.cores} cores, load average ${result.loadAverage} when the calls ran\n`,
+      );
       line('orders in the database / timeline events', `${result.orders} / ${result.orderEvents}`);
       line('seeding (history path)', `${result.seedSeconds} s`);
       line('orders placed in the 30-day range', String(result.ordersInRange));
-      line(`GET /reports/kpis, 30 days, ${RUNS} warm calls`, `min ${result.latencyMs.min} / p50 ${result.latencyMs.p50} / p95 ${result.latencyMs.p95} / max ${result.latencyMs.max} ms`);
+      line(
+        `GET /reports/kpis, 30 days, ${RUNS} warm calls`,
+        `min ${result.latencyMs.min} / p50 ${result.latencyMs.p50} / p95 ${result.latencyMs.p95} / max ${result.latencyMs.max} ms`,
+      );
       line('  with channel + warehouse filters, by week', `${result.filteredLatencyMs} ms`);
       line('under 1 s', result.underOneSecond ? 'yes' : 'NO');
     }
@@ -118,6 +135,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`bench:kpis failed: ${error instanceof Error ? `${error.message.slice(0, 500)} ${String((error as { cause?: unknown }).cause ?? "")}` : String(error)}\n`);
+  process.stderr.write(
+    `bench:kpis failed: ${error instanceof Error ? `${error.message.slice(0, 500)} ${String((error as { cause?: unknown }).cause ?? '')}` : String(error)}\n`,
+  );
   process.exit(1);
 });

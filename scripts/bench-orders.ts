@@ -55,26 +55,48 @@ function line(label: string, value: string): void {
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const dataDir = mkdtempSync(join(tmpdir(), 'orders-bench-'));
-  const postgres = process.env.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir, port: 54339, database: 'orders_bench', persistent: false });
+  const postgres = process.env.DATABASE_URL
+    ? null
+    : await startEmbeddedPostgres({ dataDir, port: 54339, database: 'orders_bench', persistent: false });
   const db = createDatabase(process.env.DATABASE_URL ?? postgres!.url, { max: 20 });
   await migrateDatabase(db);
   await seedDemoData(db);
   const cli = temporalCliPath();
-  const env = await TestWorkflowEnvironment.createLocal({ server: { ...(cli ? { executable: executable(cli) } : {}), searchAttributes: ORDER_SEARCH_ATTRIBUTES } });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { ...(cli ? { executable: executable(cli) } : {}), searchAttributes: ORDER_SEARCH_ATTRIBUTES },
+  });
 
   const key = randomBytes(24).toString('hex');
   const warehouseKey = randomBytes(24).toString('hex');
   const secret = randomBytes(32).toString('hex');
-  const auth = { apiKeys: parseApiKeys(`bench=${key}:admin,bench-wms=${warehouseKey}:warehouse`), carrierWebhookSecret: secret };
-  const app = createApp({ db, temporal: env.client, auth, orderPolicy: policy, log: { error: (e, m) => console.error(m, e), info: () => {} } });
+  const auth = {
+    apiKeys: parseApiKeys(`bench=${key}:admin,bench-wms=${warehouseKey}:warehouse`),
+    carrierWebhookSecret: secret,
+  };
+  const app = createApp({
+    db,
+    temporal: env.client,
+    auth,
+    orderPolicy: policy,
+    log: { error: (e, m) => console.error(m, e), info: () => {} },
+  });
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const worker = await createOrderWorker({ connection: env.nativeConnection, namespace: 'default', deps: { db, ...simulatedParties(db, 0, () => {}) } });
+  const worker = await createOrderWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    deps: { db, ...simulatedParties(db, 0, () => {}) },
+  });
   const running = worker.run();
   const stop = new AbortController();
-  const deliveries = runDeliveryLoop(db, { baseUrl, apiKey: warehouseKey, carrierWebhookSecret: secret }, stop.signal, () => {});
+  const deliveries = runDeliveryLoop(
+    db,
+    { baseUrl, apiKey: warehouseKey, carrierWebhookSecret: secret },
+    stop.signal,
+    () => {},
+  );
 
   // Enough stock that no order is rejected: the bench measures flow, not scarcity.
   await db.execute(sql`update stock set on_hand = on_hand + 100000 where true`);
@@ -99,12 +121,23 @@ async function main(): Promise<void> {
           customer: { id: `cust-${i % 50}`, email: `c${i}@example.com`, name: 'Bench Customer' },
           channel: 'web',
           items: [{ sku: skus[i % skus.length]!, quantity: 1 + (i % 3) }],
-          shippingAddress: { name: 'Bench', line1: '1 Main St', city: 'Somewhere', region: regions[i % regions.length]!, postalCode: '00000', country: 'US' },
+          shippingAddress: {
+            name: 'Bench',
+            line1: '1 Main St',
+            city: 'Somewhere',
+            region: regions[i % regions.length]!,
+            postalCode: '00000',
+            country: 'US',
+          },
           shippingSpeed: (['standard', 'expedited', 'overnight'] as const)[i % 3],
           payment: { token: 'tok_visa' },
         };
         const t0 = performance.now();
-        const response = await fetch(`${baseUrl}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+        const response = await fetch(`${baseUrl}/orders`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify(body),
+        });
         await response.text();
         latencies.push(performance.now() - t0);
         if (response.status !== 202) throw new Error(`POST /orders answered ${response.status}`);
@@ -117,23 +150,43 @@ async function main(): Promise<void> {
   // Time to final status, read from the read model as a client would.
   const finishedAt = new Map<string, number>();
   while (finishedAt.size < ids.length && performance.now() - started < 600_000) {
-    const rows = await db.execute<{ order_id: string; status: string }>(sql`select order_id, status from orders where order_id like ${`bench-${runId}-%`}`);
-    for (const row of rows) if ((FINAL_STATUSES as readonly string[]).includes(row.status) && !finishedAt.has(row.order_id)) finishedAt.set(row.order_id, performance.now());
+    const rows = await db.execute<{ order_id: string; status: string }>(
+      sql`select order_id, status from orders where order_id like ${`bench-${runId}-%`}`,
+    );
+    for (const row of rows)
+      if ((FINAL_STATUSES as readonly string[]).includes(row.status) && !finishedAt.has(row.order_id))
+        finishedAt.set(row.order_id, performance.now());
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const totalSeconds = (performance.now() - started) / 1000;
-  const lifetimes = ids.filter((id) => finishedAt.has(id)).map((id) => finishedAt.get(id)! - accepted.get(id)!).sort((a, b) => a - b);
+  const lifetimes = ids
+    .filter((id) => finishedAt.has(id))
+    .map((id) => finishedAt.get(id)! - accepted.get(id)!)
+    .sort((a, b) => a - b);
   latencies.sort((a, b) => a - b);
-  const statuses = await db.execute<{ status: string; n: number }>(sql`select status, count(*)::int as n from orders where order_id like ${`bench-${runId}-%`} group by status`);
+  const statuses = await db.execute<{ status: string; n: number }>(
+    sql`select status, count(*)::int as n from orders where order_id like ${`bench-${runId}-%`} group by status`,
+  );
   const historySample = await env.client.workflow.getHandle(`order-${ids[0]}`).fetchHistory();
   const violations = await checkInvariants(db, { orderIds: ids });
 
-  process.stdout.write(`\nbench: ${ORDERS} orders, ${CONCURRENCY} concurrent clients, simulators at once, buffer ${policy.cancellationBuffer}, return window ${policy.returnWindow}\n`);
-  line('POST /orders latency p50 / p95 / p99', `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 95).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms`);
+  process.stdout.write(
+    `\nbench: ${ORDERS} orders, ${CONCURRENCY} concurrent clients, simulators at once, buffer ${policy.cancellationBuffer}, return window ${policy.returnWindow}\n`,
+  );
+  line(
+    'POST /orders latency p50 / p95 / p99',
+    `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 95).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms`,
+  );
   line('orders accepted per second', (ORDERS / acceptSeconds).toFixed(1));
-  line('orders finished', `${finishedAt.size} of ${ORDERS} in ${totalSeconds.toFixed(1)} s (${statuses.map((s) => `${s.status} ${s.n}`).join(', ')})`);
+  line(
+    'orders finished',
+    `${finishedAt.size} of ${ORDERS} in ${totalSeconds.toFixed(1)} s (${statuses.map((s) => `${s.status} ${s.n}`).join(', ')})`,
+  );
   line('orders finished per second', (finishedAt.size / totalSeconds).toFixed(2));
-  line('receipt to final status p50 / p95', `${(percentile(lifetimes, 50) / 1000).toFixed(1)} / ${(percentile(lifetimes, 95) / 1000).toFixed(1)} s (includes the 1 s buffer and 1 s window)`);
+  line(
+    'receipt to final status p50 / p95',
+    `${(percentile(lifetimes, 50) / 1000).toFixed(1)} / ${(percentile(lifetimes, 95) / 1000).toFixed(1)} s (includes the 1 s buffer and 1 s window)`,
+  );
   line('workflow history events per order', String(historySample.events?.length ?? 0));
   line('ledger invariant violations', String(violations.length));
 

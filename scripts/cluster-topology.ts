@@ -92,11 +92,20 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   const binary = (name: string) => {
     const path = `${serverHome}/bin/${name}`;
-    if (!existsSync(path)) throw new Error(`${path} not found: run \`bash scripts/install-temporal-server.sh\` (npm run cluster does it for you)`);
+    if (!existsSync(path))
+      throw new Error(
+        `${path} not found: run \`bash scripts/install-temporal-server.sh\` (npm run cluster does it for you)`,
+      );
     return path;
   };
 
-  function spawnManaged(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, onLine = output): Managed {
+  function spawnManaged(
+    name: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    onLine = output,
+  ): Managed {
     if (stopping) throw new Error(`cluster stopping: ${name} not started`);
     // Its own process group, so a stop reaches the process tsx starts too, and a Ctrl-C in the
     // terminal reaches only this script, which then stops everything in order.
@@ -159,11 +168,25 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       const port = options.ports?.postgres ?? (await freePort());
       say(`Postgres: embedded server on 127.0.0.1:${port}, data in ${options.dataDir}`);
       databaseUrl = await new Promise<string>((resolve, reject) => {
-        const args = ['scripts/cluster-postgres.ts', '--data-dir', options.dataDir, '--port', String(port), '--persistent', String(options.persistent ?? true)];
-        const postgres = spawnManaged('postgres', `${root}node_modules/.bin/tsx`, args, process.env, (name, line, stream) => {
-          if (stream === 'stdout' && line.startsWith('{"url"')) resolve((JSON.parse(line) as { url: string }).url);
-          else output(name, line, stream);
-        });
+        const args = [
+          'scripts/cluster-postgres.ts',
+          '--data-dir',
+          options.dataDir,
+          '--port',
+          String(port),
+          '--persistent',
+          String(options.persistent ?? true),
+        ];
+        const postgres = spawnManaged(
+          'postgres',
+          `${root}node_modules/.bin/tsx`,
+          args,
+          process.env,
+          (name, line, stream) => {
+            if (stream === 'stdout' && line.startsWith('{"url"')) resolve((JSON.parse(line) as { url: string }).url);
+            else output(name, line, stream);
+          },
+        );
         void postgres.exited.then(() => reject(new Error('the embedded Postgres exited at start')));
       });
     }
@@ -172,9 +195,25 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     // Temporal's schemas, with its own SQL tool from the module's versioned schema files: a fresh
     // database gets every version, an older one the missing ones, a current one nothing.
     const sqlTool = binary('temporal-sql-tool');
-    for (const [database, dir] of [['temporal', 'temporal'], ['temporal_visibility', 'visibility']] as const) {
+    for (const [database, dir] of [
+      ['temporal', 'temporal'],
+      ['temporal_visibility', 'visibility'],
+    ] as const) {
       await createDatabaseIfMissing(pg.adminUrl, database);
-      const base = ['--plugin', 'postgres12', '--ep', pg.host, '-p', pg.port, '-u', pg.user, '--pw', pg.password, '--db', database];
+      const base = [
+        '--plugin',
+        'postgres12',
+        '--ep',
+        pg.host,
+        '-p',
+        pg.port,
+        '-u',
+        pg.user,
+        '--pw',
+        pg.password,
+        '--db',
+        database,
+      ];
       await run(sqlTool, [...base, 'setup-schema', '-v', '0.0']);
       await run(sqlTool, [...base, 'update-schema', '-d', `${serverHome}/schema/postgresql/v12/${dir}/versioned`]);
     }
@@ -216,19 +255,29 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       DYNAMIC_CONFIG_FILE_PATH: `${root}deploy/temporal/dynamicconfig.yaml`,
     };
     const temporalAddress = `127.0.0.1:${frontend}`;
-    spawnManaged('temporal', binary('temporal-server'), ['--root', root, '--config', 'deploy/temporal', '--env', 'config', '--allow-no-auth', 'start'], serverEnv);
+    spawnManaged(
+      'temporal',
+      binary('temporal-server'),
+      ['--root', root, '--config', 'deploy/temporal', '--env', 'config', '--allow-no-auth', 'start'],
+      serverEnv,
+    );
     await waitFor('Temporal server', 90_000, async () => {
       await withConnection(temporalAddress, (connection) => connection.workflowService.getSystemInfo({}));
       return true;
     });
-    say(`Temporal server ${TEMPORAL_SERVER_VERSION} on ${temporalAddress} (up ${((Date.now() - started) / 1000).toFixed(1)} s after start)`);
+    say(
+      `Temporal server ${TEMPORAL_SERVER_VERSION} on ${temporalAddress} (up ${((Date.now() - started) / 1000).toFixed(1)} s after start)`,
+    );
 
     await registerNamespace(temporalAddress, namespace);
     say(`namespace ${namespace} with search attributes ${ORDER_SEARCH_ATTRIBUTES.map((key) => key.name).join(', ')}`);
 
     // The API and the workers, each a process of its own, with keys generated for this run.
     const token = () => randomBytes(24).toString('base64url');
-    const apiKeys = Object.fromEntries(roles.map((role) => [role, `cluster_${role}_${token()}`])) as Record<Role, string>;
+    const apiKeys = Object.fromEntries(roles.map((role) => [role, `cluster_${role}_${token()}`])) as Record<
+      Role,
+      string
+    >;
     const apiPort = options.ports?.api ?? (await freePort());
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const appEnv: NodeJS.ProcessEnv = {
@@ -264,7 +313,15 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     });
     say(`API on ${apiUrl}, ${workers} workers polling; cluster up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    return { apiUrl, temporalAddress, namespace, databaseUrl, apiKeys, temporalMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, stop };
+    return {
+      apiUrl,
+      temporalAddress,
+      namespace,
+      databaseUrl,
+      apiKeys,
+      temporalMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -331,7 +388,10 @@ async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boo
 async function registerNamespace(address: string, namespace: string): Promise<void> {
   await withConnection(address, async (connection) => {
     try {
-      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('3 days') });
+      await connection.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs('3 days'),
+      });
     } catch (error) {
       if (!/already exists/i.test((error as Error).message)) throw error;
     }

@@ -51,11 +51,16 @@ async function main(): Promise<void> {
     dataDir: `${root}.data/cluster/postgres`,
     databaseUrl: settings.DATABASE_URL,
     namespace: settings.TEMPORAL_NAMESPACE,
-    ports: { api: number(values['api-port']), temporal: number(values['temporal-port']), postgres: number(values['postgres-port']) },
+    ports: {
+      api: number(values['api-port']),
+      temporal: number(values['temporal-port']),
+      postgres: number(values['postgres-port']),
+    },
     workers: Number(values.workers),
     registerStop: (stop) => (stopCluster = stop),
     say,
-    output: (name, line, stream) => (stream === 'stderr' ? process.stderr : process.stdout).write(`[${name}] ${line}\n`),
+    output: (name, line, stream) =>
+      (stream === 'stderr' ? process.stderr : process.stdout).write(`[${name}] ${line}\n`),
     onUnexpectedExit: (name, code, signal) => {
       say(`${name} exited (${signal ?? code}); stopping`);
       void stop(1);

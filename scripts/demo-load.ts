@@ -78,9 +78,14 @@ async function loadHistory(): Promise<void> {
 
 async function placeLiveOrders(count: number): Promise<void> {
   const key = localKey('service');
-  const reachable = await fetch(`${api}/healthz`).then((response) => response.ok, () => false);
+  const reachable = await fetch(`${api}/healthz`).then(
+    (response) => response.ok,
+    () => false,
+  );
   if (!key || !reachable) {
-    process.stdout.write(`live: skipped (${!reachable ? `no API at ${api}: run npm start` : 'no service key: set API_KEY'})\n`);
+    process.stdout.write(
+      `live: skipped (${!reachable ? `no API at ${api}: run npm start` : 'no service key: set API_KEY'})\n`,
+    );
     return;
   }
   const channels: Channel[] = ['web', 'web', 'web', 'marketplace', 'social', 'phone'];
@@ -97,11 +102,22 @@ async function placeLiveOrders(count: number): Promise<void> {
       customer: { id: `cust-live-${i % 7}`, email: `live${i % 7}@example.com`, name: `Live customer ${i % 7}` },
       channel: channels[i % channels.length]!,
       items: [{ sku: product.sku, quantity: 1 + (i % 2) }],
-      shippingAddress: { name: 'Live customer', line1: '1 Main St', city: 'Boston', region: 'MA', postalCode: '02108', country: 'US' },
+      shippingAddress: {
+        name: 'Live customer',
+        line1: '1 Main St',
+        city: 'Boston',
+        region: 'MA',
+        postalCode: '02108',
+        country: 'US',
+      },
       shippingSpeed: speeds[i % speeds.length]!,
       payment: { token: declined ? 'tok_decline' : 'tok_visa' },
     };
-    const response = await fetch(`${api}/orders`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${api}/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     await response.text();
     if (response.status === 202) outcomes.placed += 1;
     else outcomes.refused += 1;
@@ -110,7 +126,11 @@ async function placeLiveOrders(count: number): Promise<void> {
     if (response.status === 202 && i % 6 === 2) {
       const cancel = await fetch(`${api}/orders/${orderId}/cancel`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': `demo-cancel-${orderId}` },
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'idempotency-key': `demo-cancel-${orderId}`,
+        },
         body: JSON.stringify({ reason: 'customer changed their mind' }),
       });
       await cancel.text();
@@ -127,7 +147,9 @@ async function main(): Promise<void> {
   await loadHistory();
   await placeLiveOrders(Number(args.live));
   const support = localKey('support');
-  process.stdout.write(`\nOpen ${api}/dashboard and sign in with a support or admin key${support && !process.env.API_KEY ? ` (support: ${support})` : ''}.\n`);
+  process.stdout.write(
+    `\nOpen ${api}/dashboard and sign in with a support or admin key${support && !process.env.API_KEY ? ` (support: ${support})` : ''}.\n`,
+  );
 }
 
 main().catch((error) => {

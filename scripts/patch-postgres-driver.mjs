@@ -18,7 +18,9 @@ for (const file of ['src/connection.js', 'cjs/src/connection.js', 'cf/src/connec
   const guard = '  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)\n';
   const teardown = /\n    clearImmediate\(nextWriteTimer\)\n/g;
   if (!text.includes(guard) || (text.match(teardown) ?? []).length !== 2) {
-    process.stderr.write(`patch-postgres-driver: ${file} is not the code this patch knows; not patched (is the upstream fix released?)\n`);
+    process.stderr.write(
+      `patch-postgres-driver: ${file} is not the code this patch knows; not patched (is the upstream fix released?)\n`,
+    );
     continue;
   }
   text = text.replace(

@@ -81,7 +81,11 @@ async function startPostgres(): Promise<string> {
   }
   mkdirSync(dataDir, { recursive: true });
   say(`Postgres: embedded server on 127.0.0.1:${EMBEDDED_POSTGRES_PORT}, data in .data/postgres`);
-  const server = runTs('postgres', 'scripts/embedded-postgres-process.ts', [`${dataDir}/postgres`, String(EMBEDDED_POSTGRES_PORT), 'orders']);
+  const server = runTs('postgres', 'scripts/embedded-postgres-process.ts', [
+    `${dataDir}/postgres`,
+    String(EMBEDDED_POSTGRES_PORT),
+    'orders',
+  ]);
   return new Promise((resolve, reject) => {
     let seen = '';
     server.stdout?.on('data', (chunk: Buffer) => {
@@ -99,18 +103,26 @@ async function startTemporal(): Promise<{ address: string; ui: string | null }> 
     return { address: settings.TEMPORAL_ADDRESS, ui: null };
   }
   const cli = temporalCliPath();
-  if (!cli) throw new Error('Temporal CLI not found: run `bash scripts/install-tools.sh temporal` (npm start does it for you)');
+  if (!cli)
+    throw new Error('Temporal CLI not found: run `bash scripts/install-tools.sh temporal` (npm start does it for you)');
   mkdirSync(dataDir, { recursive: true });
   const address = `127.0.0.1:${TEMPORAL_PORT}`;
   say(`Temporal: dev server on ${address}, Web UI on ${TEMPORAL_UI_PORT}, data in .data/temporal.db`);
   run('temporal', cli, [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(TEMPORAL_PORT),
-    '--ui-port', String(TEMPORAL_UI_PORT),
-    '--db-filename', `${dataDir}/temporal.db`,
-    '--namespace', settings.TEMPORAL_NAMESPACE,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(TEMPORAL_PORT),
+    '--ui-port',
+    String(TEMPORAL_UI_PORT),
+    '--db-filename',
+    `${dataDir}/temporal.db`,
+    '--namespace',
+    settings.TEMPORAL_NAMESPACE,
+    '--log-level',
+    'warn',
     ...ORDER_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
   ]);
   await waitFor('Temporal', async () => {
@@ -149,11 +161,20 @@ function localCredentials(): LocalCredentials {
     // A role added since the file was written (`monitoring`) gets its key now.
     const old = stored as { keys: Partial<Record<Role, string>>; carrierWebhookSecret: string } | null;
     if (old && roles.some((role) => !old.keys[role])) {
-      stored = { ...old, keys: { ...(Object.fromEntries(roles.map((role) => [role, `dev_${role}_${token()}`])) as Record<Role, string>), ...old.keys } };
+      stored = {
+        ...old,
+        keys: {
+          ...(Object.fromEntries(roles.map((role) => [role, `dev_${role}_${token()}`])) as Record<Role, string>),
+          ...old.keys,
+        },
+      };
       writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
     }
     if (!stored) {
-      stored = { keys: Object.fromEntries(roles.map((role) => [role, `dev_${role}_${token()}`])) as Record<Role, string>, carrierWebhookSecret: token() + token() };
+      stored = {
+        keys: Object.fromEntries(roles.map((role) => [role, `dev_${role}_${token()}`])) as Record<Role, string>,
+        carrierWebhookSecret: token() + token(),
+      };
       mkdirSync(dataDir, { recursive: true });
       writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
     }
@@ -219,9 +240,19 @@ async function main(): Promise<void> {
 
   const temporal = await startTemporal();
   const credentials = localCredentials();
-  const env = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, CARRIER_WEBHOOK_SECRET: credentials.carrierWebhookSecret };
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporal.address,
+    CARRIER_WEBHOOK_SECRET: credentials.carrierWebhookSecret,
+  };
   // The worker gets only the key its simulated warehouse needs; the API gets them all.
-  runTs('worker', 'workers/main.ts', [], credentials.simulatorKey ? { ...env, SIMULATOR_API_KEY: credentials.simulatorKey } : env);
+  runTs(
+    'worker',
+    'workers/main.ts',
+    [],
+    credentials.simulatorKey ? { ...env, SIMULATOR_API_KEY: credentials.simulatorKey } : env,
+  );
   runTs('api', 'api/server.ts', [], { ...env, API_KEYS: credentials.apiKeys });
   const api = `http://127.0.0.1:${settings.PORT}`;
   await waitFor('API', async () => (await fetch(`${api}/healthz`)).ok);
@@ -239,7 +270,9 @@ async function main(): Promise<void> {
             ...roles.map((role) => `                   ${role.padEnd(10)} ${credentials.generated![role]}`),
           ]
         : ['  API keys       from API_KEYS']),
-      temporal.ui ? `  Temporal Web   ${temporal.ui}/namespaces/${settings.TEMPORAL_NAMESPACE}/workflows` : `  Temporal       ${temporal.address}`,
+      temporal.ui
+        ? `  Temporal Web   ${temporal.ui}/namespaces/${settings.TEMPORAL_NAMESPACE}/workflows`
+        : `  Temporal       ${temporal.address}`,
       `  Find an order  in Temporal Web: workflow ID order-<orderId>, or filter OrderStatus="needs_attention"`,
       `  Policy         cancellation buffer ${settings.CANCELLATION_BUFFER}, return window ${settings.RETURN_WINDOW}, simulator delay scale ${settings.SIM_DELAY_SCALE}`,
       '  Ctrl-C stops everything; data stays in .data/',

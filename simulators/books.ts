@@ -20,7 +20,12 @@ export async function underKey<T>(db: Database, key: string, body: (tx: Transact
  * Answers a request once per (party, key): the first call runs `effect` and keeps its answer; the
  * same key again gets that answer without running anything.
  */
-export async function oncePerKey<T>(db: Database, party: string, key: string, effect: (tx: Transaction) => Promise<T>): Promise<T> {
+export async function oncePerKey<T>(
+  db: Database,
+  party: string,
+  key: string,
+  effect: (tx: Transaction) => Promise<T>,
+): Promise<T> {
   return underKey(db, `${party}:${key}`, async (tx) => {
     const [known] = await tx
       .select()

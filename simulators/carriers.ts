@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq } from 'drizzle-orm';
-import { type CarrierLabel, type CarrierRate, type Carriers, type ParcelRequest, RequestRefusedError } from '../activities/ports.js';
+import {
+  type CarrierLabel,
+  type CarrierRate,
+  type Carriers,
+  type ParcelRequest,
+  RequestRefusedError,
+} from '../activities/ports.js';
 import { distanceKm, locateAddress } from '../domain/geo.js';
 import type { Database } from '../db/client.js';
 import { simulatorLabels } from '../db/schema.js';
@@ -67,32 +73,40 @@ export function createSimulatedCarriers(options: { db: Database; delayScale: num
       const kg = Math.max(1, Math.ceil(parcel.weightGrams / 1000));
       const megametres = parcelDistanceKm(parcel) / 1000;
       return Object.entries(CARRIERS).flatMap(([carrier, terms]) =>
-        terms.services.map(
-          (s): CarrierRate => ({
-            carrier,
-            service: s.service,
-            transitDays: s.transitDays,
-            cost: Math.round(s.base + s.perKg * kg + s.perMegametre * megametres),
-            currency: 'USD',
-          }),
-        ),
+        terms.services.map((s): CarrierRate => ({
+          carrier,
+          service: s.service,
+          transitDays: s.transitDays,
+          cost: Math.round(s.base + s.perKg * kg + s.perMegametre * megametres),
+          currency: 'USD',
+        })),
       );
     },
     async buyLabel(request) {
       await wait(simulatedDelayMs(400, options.delayScale));
       const terms = CARRIERS[request.carrier]?.services.find((s) => s.service === request.service);
       if (!terms) throw new Error(`carrier ${request.carrier} has no service ${request.service}`);
-      const [rate] = (await carriers.rates(request)).filter((r) => r.carrier === request.carrier && r.service === request.service);
+      const [rate] = (await carriers.rates(request)).filter(
+        (r) => r.carrier === request.carrier && r.service === request.service,
+      );
       return underKey(options.db, `carrier-label:${request.carrier}:${request.idempotencyKey}`, async (tx) => {
         // The same key again at the same carrier: the label sold the first time. Another carrier
         // knows nothing of this one's keys and sells a label of its own.
         const [sold] = await tx
           .select()
           .from(simulatorLabels)
-          .where(and(eq(simulatorLabels.carrier, request.carrier), eq(simulatorLabels.idempotencyKey, request.idempotencyKey)));
+          .where(
+            and(
+              eq(simulatorLabels.carrier, request.carrier),
+              eq(simulatorLabels.idempotencyKey, request.idempotencyKey),
+            ),
+          );
         if (sold) return { trackingNumber: sold.trackingNumber, cost: sold.cost };
         const digest = createHash('sha256').update(`${request.carrier}:${request.idempotencyKey}`).digest('hex');
-        const trackingNumber = `${CARRIERS[request.carrier]!.prefix}${BigInt(`0x${digest.slice(0, 15)}`).toString().padStart(18, '0').slice(0, 18)}`;
+        const trackingNumber = `${CARRIERS[request.carrier]!.prefix}${BigInt(`0x${digest.slice(0, 15)}`)
+          .toString()
+          .padStart(18, '0')
+          .slice(0, 18)}`;
         await tx.insert(simulatorLabels).values({
           idempotencyKey: request.idempotencyKey,
           carrier: request.carrier,
@@ -121,7 +135,13 @@ export function createSimulatedCarriers(options: { db: Database; delayScale: num
     async buyReturnLabel({ idempotencyKey }) {
       await wait(simulatedDelayMs(400, options.delayScale));
       const digest = createHash('sha256').update(`return:${idempotencyKey}`).digest('hex');
-      return { carrier: 'parcelpost', trackingNumber: `PR${BigInt(`0x${digest.slice(0, 15)}`).toString().padStart(18, '0').slice(0, 18)}` };
+      return {
+        carrier: 'parcelpost',
+        trackingNumber: `PR${BigInt(`0x${digest.slice(0, 15)}`)
+          .toString()
+          .padStart(18, '0')
+          .slice(0, 18)}`,
+      };
     },
     async openTrace({ idempotencyKey, carrier }) {
       await wait(simulatedDelayMs(200, options.delayScale));
@@ -134,7 +154,8 @@ export function createSimulatedCarriers(options: { db: Database; delayScale: num
       await wait(simulatedDelayMs(200, options.delayScale));
       await oncePerKey(options.db, `carrier:${carrier}`, `void:${idempotencyKey}`, async (tx) => {
         const label = await labelOf(tx, carrier, trackingNumber);
-        if (label.status === 'handed_over') throw new RequestRefusedError(`label ${trackingNumber} was handed over: the parcel is with ${carrier}`);
+        if (label.status === 'handed_over')
+          throw new RequestRefusedError(`label ${trackingNumber} was handed over: the parcel is with ${carrier}`);
         if (label.status === 'sold') await setStatus(tx, trackingNumber, 'voided');
         return { voided: trackingNumber };
       });
@@ -144,7 +165,8 @@ export function createSimulatedCarriers(options: { db: Database; delayScale: num
       if (!terms) throw new Error(`carrier ${carrier} has no service ${service}`);
       await oncePerKey(options.db, `carrier:${carrier}`, `hand-over:${idempotencyKey}`, async (tx) => {
         const label = await labelOf(tx, carrier, trackingNumber);
-        if (label.status === 'voided') throw new RequestRefusedError(`label ${trackingNumber} was voided; it cannot be handed over`);
+        if (label.status === 'voided')
+          throw new RequestRefusedError(`label ${trackingNumber} was voided; it cannot be handed over`);
         await setStatus(tx, trackingNumber, 'handed_over');
         await scheduleScans(tx, carrier, trackingNumber, terms);
         return { handedOver: trackingNumber };
@@ -154,7 +176,12 @@ export function createSimulatedCarriers(options: { db: Database; delayScale: num
   return carriers;
 
   /** Schedules the parcel's scans over the days the service promises. */
-  async function scheduleScans(tx: Transaction, carrier: string, trackingNumber: string, terms: ServiceTerms): Promise<void> {
+  async function scheduleScans(
+    tx: Transaction,
+    carrier: string,
+    trackingNumber: string,
+    terms: ServiceTerms,
+  ): Promise<void> {
     const start = now().getTime();
     const scale = options.delayScale;
     const inTransit = start + simulatedDelayMs(3 * HOUR, scale);
@@ -188,6 +215,9 @@ export function createSimulatedCarriers(options: { db: Database; delayScale: num
   }
 
   async function setStatus(tx: Transaction, trackingNumber: string, status: CarrierLabel['status']): Promise<void> {
-    await tx.update(simulatorLabels).set({ status, updatedAt: new Date() }).where(eq(simulatorLabels.trackingNumber, trackingNumber));
+    await tx
+      .update(simulatorLabels)
+      .set({ status, updatedAt: new Date() })
+      .where(eq(simulatorLabels.trackingNumber, trackingNumber));
   }
 }

@@ -41,11 +41,17 @@ export interface DeliveryTarget {
 }
 
 function credentialHeaders(target: DeliveryTarget, path: string, body: string): Record<string, string> {
-  return path.startsWith('/carriers/') ? signWebhook(target.carrierWebhookSecret, body) : { authorization: `Bearer ${target.apiKey}` };
+  return path.startsWith('/carriers/')
+    ? signWebhook(target.carrierWebhookSecret, body)
+    : { authorization: `Bearer ${target.apiKey}` };
 }
 
 /** Claims due deliveries (several senders may run: SKIP LOCKED) and posts them to the API. */
-export async function sendDueDeliveries(db: Database, target: DeliveryTarget, post: typeof fetch = fetch): Promise<number> {
+export async function sendDueDeliveries(
+  db: Database,
+  target: DeliveryTarget,
+  post: typeof fetch = fetch,
+): Promise<number> {
   const due = await db.execute<DueDelivery>(sql`
     update simulator_deliveries set claimed_until = now() + interval '30 seconds', attempts = attempts + 1
     where id in (
@@ -57,27 +63,29 @@ export async function sendDueDeliveries(db: Database, target: DeliveryTarget, po
     returning id, path, body, attempts`);
   // One at a time, in due order: a parcel's scans reach the API in the order they happened.
   for (const delivery of [...due].sort((a, b) => a.id - b.id)) {
-      let error: string | null = null;
-      try {
-        // Signed when sent, not when scheduled: a late or retried webhook carries a fresh timestamp.
-        const body = JSON.stringify(delivery.body);
-        const response = await post(new URL(delivery.path, target.baseUrl), {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...credentialHeaders(target, delivery.path, body) },
-          body,
-          signal: AbortSignal.timeout(10_000),
-        });
-        // A 4xx other than "not found yet" or a refused credential (fixable by configuration) is final:
-        // retrying the same body cannot change the answer.
-        if (response.status >= 500 || [401, 403, 404, 429].includes(response.status)) error = `HTTP ${response.status}`;
-      } catch (cause) {
-        error = String(cause);
-      }
-      if (error === null) {
-        await db.execute(sql`update simulator_deliveries set delivered_at = now(), last_error = null where id = ${delivery.id}`);
-      } else {
-        const backoffSeconds = Math.min(60, 2 ** Math.min(delivery.attempts, 6) / 4);
-        await db.execute(sql`
+    let error: string | null = null;
+    try {
+      // Signed when sent, not when scheduled: a late or retried webhook carries a fresh timestamp.
+      const body = JSON.stringify(delivery.body);
+      const response = await post(new URL(delivery.path, target.baseUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...credentialHeaders(target, delivery.path, body) },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      // A 4xx other than "not found yet" or a refused credential (fixable by configuration) is final:
+      // retrying the same body cannot change the answer.
+      if (response.status >= 500 || [401, 403, 404, 429].includes(response.status)) error = `HTTP ${response.status}`;
+    } catch (cause) {
+      error = String(cause);
+    }
+    if (error === null) {
+      await db.execute(
+        sql`update simulator_deliveries set delivered_at = now(), last_error = null where id = ${delivery.id}`,
+      );
+    } else {
+      const backoffSeconds = Math.min(60, 2 ** Math.min(delivery.attempts, 6) / 4);
+      await db.execute(sql`
           update simulator_deliveries set last_error = ${error}, claimed_until = null,
             due_at = now() + make_interval(secs => ${backoffSeconds}) where id = ${delivery.id}`);
     }
@@ -86,7 +94,12 @@ export async function sendDueDeliveries(db: Database, target: DeliveryTarget, po
 }
 
 /** Sends due deliveries until `signal` aborts. */
-export async function runDeliveryLoop(db: Database, target: DeliveryTarget, signal: AbortSignal, log: (message: string) => void): Promise<void> {
+export async function runDeliveryLoop(
+  db: Database,
+  target: DeliveryTarget,
+  signal: AbortSignal,
+  log: (message: string) => void,
+): Promise<void> {
   while (!signal.aborted) {
     let sent = 0;
     try {

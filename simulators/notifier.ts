@@ -10,7 +10,9 @@ export interface SimulatedNotifier extends Notifier {
  * Stands in for the e-mail provider: the message is already recorded in `notifications` and the
  * dispatcher hands it over; here it is only logged, as a provider's "accepted" would be.
  */
-export function createLoggingNotifier(log: (message: string, fields: Record<string, unknown>) => void): SimulatedNotifier {
+export function createLoggingNotifier(
+  log: (message: string, fields: Record<string, unknown>) => void,
+): SimulatedNotifier {
   let down = false;
   return {
     setDown(value) {
@@ -18,7 +20,11 @@ export function createLoggingNotifier(log: (message: string, fields: Record<stri
     },
     async send(message) {
       if (down) throw new Error('notifier unavailable (simulated outage)');
-      log('customer notified', { recipient: message.recipient, subject: message.subject, idempotencyKey: message.idempotencyKey });
+      log('customer notified', {
+        recipient: message.recipient,
+        subject: message.subject,
+        idempotencyKey: message.idempotencyKey,
+      });
     },
   };
 }

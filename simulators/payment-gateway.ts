@@ -17,7 +17,11 @@ type Kind = 'authorize' | 'capture' | 'void' | 'refund';
  * them: a captured authorization cannot be voided, a voided one cannot be captured (nor captured
  * twice, nor for more than was authorized), and refunds never exceed their capture.
  */
-export function createSimulatedPaymentGateway(options: { db: Database; delayScale: number; transientFailures?: number }): PaymentGateway {
+export function createSimulatedPaymentGateway(options: {
+  db: Database;
+  delayScale: number;
+  transientFailures?: number;
+}): PaymentGateway {
   const { db } = options;
   const failures = new Map<string, number>();
   const transientFailures = options.transientFailures ?? 2;
@@ -30,7 +34,10 @@ export function createSimulatedPaymentGateway(options: { db: Database; delayScal
   ): Promise<{ reference: string }> {
     await wait(simulatedDelayMs(300, options.delayScale));
     return underKey(db, `gateway:${idempotencyKey}`, async (tx) => {
-      const [known] = await tx.select().from(simulatorPayments).where(eq(simulatorPayments.idempotencyKey, idempotencyKey));
+      const [known] = await tx
+        .select()
+        .from(simulatorPayments)
+        .where(eq(simulatorPayments.idempotencyKey, idempotencyKey));
       if (known) return { reference: known.reference };
       const effect = await apply(tx);
       const reference = `sim_${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 20)}`;
@@ -75,9 +82,14 @@ export function createSimulatedPaymentGateway(options: { db: Database; delayScal
     capture: ({ idempotencyKey, authorization, amount, currency }) =>
       once(idempotencyKey, 'capture', async (tx) => {
         const held = await locked(tx, authorization, 'authorize');
-        if (await childOf(tx, authorization, 'void')) throw new RequestRefusedError(`authorization ${authorization} was voided; it cannot be captured`);
-        if (await childOf(tx, authorization, 'capture')) throw new RequestRefusedError(`authorization ${authorization} was already captured`);
-        if (amount > held.amount) throw new RequestRefusedError(`cannot capture ${amount}: authorization ${authorization} holds ${held.amount}`);
+        if (await childOf(tx, authorization, 'void'))
+          throw new RequestRefusedError(`authorization ${authorization} was voided; it cannot be captured`);
+        if (await childOf(tx, authorization, 'capture'))
+          throw new RequestRefusedError(`authorization ${authorization} was already captured`);
+        if (amount > held.amount)
+          throw new RequestRefusedError(
+            `cannot capture ${amount}: authorization ${authorization} holds ${held.amount}`,
+          );
         return { parent: authorization, amount, currency };
       }),
 
@@ -85,7 +97,9 @@ export function createSimulatedPaymentGateway(options: { db: Database; delayScal
       once(idempotencyKey, 'void', async (tx) => {
         const held = await locked(tx, authorization, 'authorize');
         if (await childOf(tx, authorization, 'capture')) {
-          throw new RequestRefusedError(`authorization ${authorization} was captured; it cannot be voided (refund the capture)`);
+          throw new RequestRefusedError(
+            `authorization ${authorization} was captured; it cannot be voided (refund the capture)`,
+          );
         }
         return { parent: authorization, amount: held.amount, currency: held.currency };
       }),
@@ -98,13 +112,19 @@ export function createSimulatedPaymentGateway(options: { db: Database; delayScal
           .from(simulatorPayments)
           .where(and(eq(simulatorPayments.parent, capture), eq(simulatorPayments.kind, 'refund')));
         const left = captured.amount - (refunded?.total ?? 0);
-        if (amount > left) throw new RequestRefusedError(`cannot refund ${amount}: only ${left} of capture ${capture} is left to refund`);
+        if (amount > left)
+          throw new RequestRefusedError(
+            `cannot refund ${amount}: only ${left} of capture ${capture} is left to refund`,
+          );
         return { parent: capture, amount, currency };
       }),
 
     async lookup({ idempotencyKey }) {
       await wait(simulatedDelayMs(100, options.delayScale));
-      const [row] = await db.select().from(simulatorPayments).where(eq(simulatorPayments.idempotencyKey, idempotencyKey));
+      const [row] = await db
+        .select()
+        .from(simulatorPayments)
+        .where(eq(simulatorPayments.idempotencyKey, idempotencyKey));
       return row ? { reference: row.reference, amount: row.amount, currency: row.currency } : null;
     },
   };

@@ -9,7 +9,11 @@ import { cancelDelivery, scheduleDelivery } from './deliveries.js';
  * task done through `POST /warehouse/events`, as a real one would. Asking twice for the same task
  * changes nothing, and so does withdrawing a task again under the same idempotency key.
  */
-export function createSimulatedWarehouse(options: { db: Database; delayScale: number; now?: () => Date }): WarehouseSystem {
+export function createSimulatedWarehouse(options: {
+  db: Database;
+  delayScale: number;
+  now?: () => Date;
+}): WarehouseSystem {
   const now = options.now ?? (() => new Date());
   const doneAt = (realisticMs: number) => new Date(now().getTime() + simulatedDelayMs(realisticMs, options.delayScale));
 

@@ -36,7 +36,8 @@ const temporal = {
     },
     getHandle: (workflowId: string) => ({
       async signal(definition: { name: string }, arg: unknown) {
-        if (workflowId === orderWorkflowId('gone')) throw new WorkflowNotFoundError('workflow not found', workflowId, undefined);
+        if (workflowId === orderWorkflowId('gone'))
+          throw new WorkflowNotFoundError('workflow not found', workflowId, undefined);
         signals.push({ workflowId, name: definition.name, arg });
       },
       async executeUpdate() {
@@ -53,7 +54,10 @@ beforeAll(async () => {
     temporal,
     auth: testAuth,
     orderPolicy: PRODUCTION_POLICY,
-    log: { error: (_error, message) => logged.push(message), info: (fields, message) => logged.push(`${message} ${JSON.stringify(fields)}`) },
+    log: {
+      error: (_error, message) => logged.push(message),
+      info: (fields, message) => logged.push(`${message} ${JSON.stringify(fields)}`),
+    },
   });
 });
 
@@ -71,7 +75,8 @@ const concrete = (path: string) => path.replace(/\{[^}]+\}/g, 'no-such-thing');
 
 /** Sends a call as a caller, checking the answer against the contract. */
 async function call(method: string, path: string, as: Caller, body?: unknown, headers: Record<string, string> = {}) {
-  const test = request(app)[method as 'get' | 'post'](path).set({ ...credentialHeaders(as), ...headers });
+  const agent = request(app);
+  const test = agent[method as 'get' | 'post'](path).set({ ...credentialHeaders(as), ...headers });
   const response = await (body === undefined ? test : test.send(body as object));
   assertConforms(method.toUpperCase(), path, response.status, response.headers['content-type'] ?? '', response.body);
   return response;
@@ -81,9 +86,16 @@ describe('the auth matrix: every operation × every role × no credential', () =
   const callers: Caller[] = ['anonymous', ...roles];
   const cases = ALL_OPERATIONS.flatMap((operation) => callers.map((as) => [operation, as] as const));
 
-  it.each(cases.map(([operation, as]) => [`${operation.method.toUpperCase()} ${operation.path}`, as, operation] as const))('%s as %s', async (_name, as, operation) => {
+  it.each(
+    cases.map(([operation, as]) => [`${operation.method.toUpperCase()} ${operation.path}`, as, operation] as const),
+  )('%s as %s', async (_name, as, operation) => {
     // An empty body is invalid everywhere, so an authorized caller gets a 400 and nothing happens.
-    const response = await call(operation.method, concrete(operation.path), as, operation.request?.body ? {} : undefined);
+    const response = await call(
+      operation.method,
+      concrete(operation.path),
+      as,
+      operation.request?.body ? {} : undefined,
+    );
     const access = operation.access;
     if (access.kind === 'public') {
       // Health answers 503 here: the stand-in for Temporal has no health to report.
@@ -99,11 +111,18 @@ describe('the auth matrix: every operation × every role × no credential', () =
       expect(response.status).toBe(403);
       expect(response.body.detail).toContain(as);
     }
-    if (response.status === 401 || response.status === 403) expect(response.headers['content-type']).toContain('application/problem+json');
+    if (response.status === 401 || response.status === 403)
+      expect(response.headers['content-type']).toContain('application/problem+json');
   });
 
   it('refuses an unknown key, another scheme, and a key with extra text, all as 401', async () => {
-    for (const authorization of ['Bearer not-a-configured-key-at-all', `Basic ${TEST_KEYS.admin}`, `Bearer ${TEST_KEYS.admin}x`, `Bearer`, TEST_KEYS.admin]) {
+    for (const authorization of [
+      'Bearer not-a-configured-key-at-all',
+      `Basic ${TEST_KEYS.admin}`,
+      `Bearer ${TEST_KEYS.admin}x`,
+      `Bearer`,
+      TEST_KEYS.admin,
+    ]) {
       const response = await request(app).get('/products').set('authorization', authorization);
       expect(response.status, authorization).toBe(401);
       expect(response.headers['content-type']).toContain('application/problem+json');
@@ -147,7 +166,9 @@ describe('the auth matrix: every operation × every role × no credential', () =
 describe('API keys', () => {
   it('parses key:role, name=key:role and name=sha256:<digest>:role, and acts as the name, never the key', () => {
     const digest = 'b'.repeat(64);
-    const keys = parseApiKeys(` anon-key-0123456789abcdef:service , desk=named-key-0123456789:support,ops=sha256:${digest}:admin`);
+    const keys = parseApiKeys(
+      ` anon-key-0123456789abcdef:service , desk=named-key-0123456789:support,ops=sha256:${digest}:admin`,
+    );
     expect(keys.map((key) => [key.name, key.role])).toEqual([
       [expect.stringMatching(/^service-[0-9a-f]{8}$/), 'service'],
       ['desk', 'support'],
@@ -172,14 +193,18 @@ describe('API keys', () => {
         expect((error as Error).message).not.toContain('0123456789abcdef');
       }
     }
-    expect(() => parseConfig({ API_KEYS: 'leaky-secret-value-123:nobody' })).toThrow(/API_KEYS: API_KEYS entry 1: role must be/);
+    expect(() => parseConfig({ API_KEYS: 'leaky-secret-value-123:nobody' })).toThrow(
+      /API_KEYS: API_KEYS entry 1: role must be/,
+    );
     expect(() => parseConfig({ API_KEYS: 'leaky-secret-value-123:nobody' })).not.toThrow(/leaky/);
   });
 
   it('gives the simulators the first warehouse key unless SIMULATOR_API_KEY says otherwise', () => {
     const env = { API_KEYS: `a=${TEST_KEYS.admin}:admin,w=${TEST_KEYS.warehouse}:warehouse` };
     expect(parseConfig(env).SIMULATOR_API_KEY).toBe(TEST_KEYS.warehouse);
-    expect(parseConfig({ ...env, SIMULATOR_API_KEY: 'another-key-0123456789' }).SIMULATOR_API_KEY).toBe('another-key-0123456789');
+    expect(parseConfig({ ...env, SIMULATOR_API_KEY: 'another-key-0123456789' }).SIMULATOR_API_KEY).toBe(
+      'another-key-0123456789',
+    );
     expect(parseConfig({}).API_KEYS).toEqual([]);
   });
 });
@@ -187,7 +212,10 @@ describe('API keys', () => {
 describe('signed carrier webhooks', () => {
   const event = { trackingNumber: 'PP-NO-SUCH-PARCEL', type: 'in_transit', at: '2025-01-16T08:00:00.000Z' };
   const post = (body: string, headers: Record<string, string>) =>
-    request(app).post('/carriers/parcelpost/events').set({ 'content-type': 'application/json', ...headers }).send(body);
+    request(app)
+      .post('/carriers/parcelpost/events')
+      .set({ 'content-type': 'application/json', ...headers })
+      .send(body);
 
   it('accepts a good signature (the parcel is unknown: 404, past the door)', async () => {
     const body = JSON.stringify(event);
@@ -221,7 +249,12 @@ describe('signed carrier webhooks', () => {
   it('checks the signature against the raw bytes, so whitespace and key order matter', () => {
     const body = JSON.stringify(event);
     const headers = signWebhook(TEST_CARRIER_SECRET, body);
-    const check = (raw: string) => verifyWebhook(TEST_CARRIER_SECRET, { timestamp: headers['x-timestamp'], signature: headers['x-signature'] }, Buffer.from(raw));
+    const check = (raw: string) =>
+      verifyWebhook(
+        TEST_CARRIER_SECRET,
+        { timestamp: headers['x-timestamp'], signature: headers['x-signature'] },
+        Buffer.from(raw),
+      );
     expect(check(body)).toEqual({ ok: true });
     expect(check(JSON.stringify(event, null, 1)).ok).toBe(false);
   });
@@ -230,7 +263,19 @@ describe('signed carrier webhooks', () => {
     const trackingNumber = 'PP-CONTROL-CHARACTERS';
     await db
       .insert(shipments)
-      .values({ id: 'ship-control', orderId: 'control-1', carrier: 'parcelpost', service: 'ground', trackingNumber, status: 'shipped', box: 'S', weightGrams: 500, labelCost: 500, currency: 'USD', promisedBy: new Date() })
+      .values({
+        id: 'ship-control',
+        orderId: 'control-1',
+        carrier: 'parcelpost',
+        service: 'ground',
+        trackingNumber,
+        status: 'shipped',
+        box: 'S',
+        weightGrams: 500,
+        labelCost: 500,
+        currency: 'USD',
+        promisedBy: new Date(),
+      })
       .onConflictDoNothing();
     const scan = { trackingNumber, type: 'in_transit', at: '2025-01-16T08:00:00.000Z' };
     for (const detail of ['bell \u0007 rang', 'unit\u001fseparator', 'C1 \u0085 next line']) {
@@ -238,7 +283,9 @@ describe('signed carrier webhooks', () => {
       const response = await post(body, signWebhook(TEST_CARRIER_SECRET, body));
       expect(response.status, JSON.stringify(detail)).toBe(400);
       expect(response.headers['content-type']).toContain('application/problem+json');
-      expect(response.body.errors, JSON.stringify(detail)).toEqual([{ field: 'detail', message: expect.stringMatching(/control characters/) }]);
+      expect(response.body.errors, JSON.stringify(detail)).toEqual([
+        { field: 'detail', message: expect.stringMatching(/control characters/) },
+      ]);
     }
     expect(signals).toEqual([]);
     expect(await db.select().from(trackingEvents).where(eq(trackingEvents.trackingNumber, trackingNumber))).toEqual([]);
@@ -252,15 +299,27 @@ describe('signed carrier webhooks', () => {
     const bad = JSON.stringify({ trackingNumber: '', type: 'teleported', at: 'yesterday' });
     const response = await post(bad, signWebhook(TEST_CARRIER_SECRET, bad));
     expect(response.status).toBe(400);
-    expect(response.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['at', 'trackingNumber', 'type']);
+    expect(response.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'at',
+      'trackingNumber',
+      'type',
+    ]);
     const text = 'trackingNumber=PP1';
-    const form = await request(app).post('/carriers/parcelpost/events').set({ 'content-type': 'text/plain', ...signWebhook(TEST_CARRIER_SECRET, text) }).send(text);
+    const form = await request(app)
+      .post('/carriers/parcelpost/events')
+      .set({ 'content-type': 'text/plain', ...signWebhook(TEST_CARRIER_SECRET, text) })
+      .send(text);
     expect(form.status).toBe(415);
   });
 });
 
 describe('Idempotency-Key', () => {
-  const event = (orderId: string) => ({ taskId: `${orderId}-pick`, orderId, type: 'pick_completed', at: new Date().toISOString() });
+  const event = (orderId: string) => ({
+    taskId: `${orderId}-pick`,
+    orderId,
+    type: 'pick_completed',
+    at: new Date().toISOString(),
+  });
 
   it('answers a replay with the first response and signals once', async () => {
     const body = event('idem-1');
@@ -281,7 +340,9 @@ describe('Idempotency-Key', () => {
     const again = await call('post', '/warehouse/events', 'warehouse', gone, { 'idempotency-key': 'key-gone' });
     expect(again.status).toBe(404);
     expect(again.headers['idempotent-replayed']).toBe('true');
-    const other = await call('post', '/warehouse/events', 'warehouse', event('idem-2'), { 'idempotency-key': 'key-gone' });
+    const other = await call('post', '/warehouse/events', 'warehouse', event('idem-2'), {
+      'idempotency-key': 'key-gone',
+    });
     expect(other.status).toBe(409);
     expect(other.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'already used for a different request' }]);
   });
@@ -293,16 +354,26 @@ describe('Idempotency-Key', () => {
     expect(admin.headers['idempotent-replayed']).toBeUndefined();
     expect(signals.filter((s) => s.workflowId === orderWorkflowId('idem-3'))).toHaveLength(2);
 
-    const invalid = await call('post', '/warehouse/events', 'warehouse', { orderId: 'idem-4' }, { 'idempotency-key': 'fix-and-retry' });
+    const invalid = await call(
+      'post',
+      '/warehouse/events',
+      'warehouse',
+      { orderId: 'idem-4' },
+      { 'idempotency-key': 'fix-and-retry' },
+    );
     expect(invalid.status).toBe(400);
-    const fixed = await call('post', '/warehouse/events', 'warehouse', event('idem-4'), { 'idempotency-key': 'fix-and-retry' });
+    const fixed = await call('post', '/warehouse/events', 'warehouse', event('idem-4'), {
+      'idempotency-key': 'fix-and-retry',
+    });
     expect(fixed.status).toBe(202);
     expect(fixed.headers['idempotent-replayed']).toBeUndefined();
   });
 
   it('refuses an empty or oversized key', async () => {
     for (const key of [' ', 'k'.repeat(201)]) {
-      const response = await call('post', '/warehouse/events', 'warehouse', event('idem-5'), { 'idempotency-key': key });
+      const response = await call('post', '/warehouse/events', 'warehouse', event('idem-5'), {
+        'idempotency-key': key,
+      });
       expect(response.status).toBe(400);
       expect(response.body.errors[0].field).toBe('Idempotency-Key');
     }
@@ -331,16 +402,31 @@ describe('hardening', () => {
     expect(strict.status).toBe(400);
     expect(strict.body.errors[0].message).toMatch(/requestedBy/);
 
-    const huge = await request(app).post('/orders/x/cancel').set(credentialHeaders('support')).send({ reason: 'x'.repeat(70_000) });
+    const huge = await request(app)
+      .post('/orders/x/cancel')
+      .set(credentialHeaders('support'))
+      .send({ reason: 'x'.repeat(70_000) });
     expect(huge.status).toBe(413);
     expect(huge.headers['content-type']).toContain('application/problem+json');
 
-    const form = await request(app).post('/orders/x/cancel').set(credentialHeaders('support')).type('form').send('reason=x');
+    const form = await request(app)
+      .post('/orders/x/cancel')
+      .set(credentialHeaders('support'))
+      .type('form')
+      .send('reason=x');
     expect(form.status).toBe(415);
 
-    const malformed = await request(app).post('/orders/x/cancel').set({ ...credentialHeaders('support'), 'content-type': 'application/json' }).send('{"reason":');
+    const malformed = await request(app)
+      .post('/orders/x/cancel')
+      .set({ ...credentialHeaders('support'), 'content-type': 'application/json' })
+      .send('{"reason":');
     expect(malformed.status).toBe(400);
-    expect(malformed.body).toEqual({ type: 'about:blank', title: 'Malformed JSON', status: 400, detail: 'The request body is not valid JSON.' });
+    expect(malformed.body).toEqual({
+      type: 'about:blank',
+      title: 'Malformed JSON',
+      status: 400,
+      detail: 'The request body is not valid JSON.',
+    });
   });
 
   it('answers 503 with Retry-After, within its deadline, when Temporal does not answer', async () => {
@@ -401,7 +487,9 @@ describe('hardening', () => {
     expect(retried.status).toBe(202);
     expect(retried.body).toMatchObject({ orderId: order.orderId, status: 'received' });
     expect(starts.map((start) => start.workflowId)).toEqual([orderWorkflowId(order.orderId)]);
-    expect(await db.select({ status: orders.status }).from(orders).where(eq(orders.orderId, order.orderId))).toEqual([{ status: 'received' }]);
+    expect(await db.select({ status: orders.status }).from(orders).where(eq(orders.orderId, order.orderId))).toEqual([
+      { status: 'received' },
+    ]);
   });
 
   it('answers 503, not 500, when an update call runs out of time as CANCELLED rather than DEADLINE_EXCEEDED', async () => {
@@ -425,7 +513,10 @@ describe('hardening', () => {
       log: { error: () => {}, info: () => {} },
     });
     expect((await request(slow).post('/orders').set(credentialHeaders('service')).send(order)).status).toBe(202);
-    const response = await request(slow).post(`/orders/${order.orderId}/cancel`).set(credentialHeaders('support')).send({ reason: 'too slow' });
+    const response = await request(slow)
+      .post(`/orders/${order.orderId}/cancel`)
+      .set(credentialHeaders('support'))
+      .send({ reason: 'too slow' });
     expect(response.status).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
   });
@@ -470,7 +561,14 @@ describe('hardening', () => {
     await post('returns', 'support', { items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'damaged' }, 'k1');
 
     const [first, retry, admin, keyless, operatorRetry, ret] = updates;
-    expect(updates.map((update) => update.name)).toEqual(['cancelOrder', 'cancelOrder', 'cancelOrder', 'cancelOrder', 'retry', 'requestReturn']);
+    expect(updates.map((update) => update.name)).toEqual([
+      'cancelOrder',
+      'cancelOrder',
+      'cancelOrder',
+      'cancelOrder',
+      'retry',
+      'requestReturn',
+    ]);
     expect(first!.updateId).toMatch(/^cancelOrder-[0-9a-f]{64}$/);
     expect(retry!.updateId).toBe(first!.updateId);
     expect(admin!.updateId).not.toBe(first!.updateId);
@@ -486,7 +584,14 @@ describe('control characters in text', () => {
     customer: { id: 'cust-1', email: 'ada@example.com', name: 'Ada Lovelace' },
     channel: 'web',
     items: [{ sku: 'MUG-CERAMIC', quantity: 1 }],
-    shippingAddress: { name: 'Ada Lovelace', line1: '1 Main St', city: 'Seattle', region: 'WA', postalCode: '98101', country: 'US' },
+    shippingAddress: {
+      name: 'Ada Lovelace',
+      line1: '1 Main St',
+      city: 'Seattle',
+      region: 'WA',
+      postalCode: '98101',
+      country: 'US',
+    },
     shippingSpeed: 'standard',
     payment: { token: 'tok_visa' },
   };
@@ -494,31 +599,106 @@ describe('control characters in text', () => {
   const adjustment = { warehouseId: 'wh-east', sku: 'MUG-CERAMIC', delta: 1, reason: 'found' };
 
   it.each([
-    ['customer name', 'post', '/orders', 'service', { ...order, customer: { ...order.customer, name: 'Ada\u0007' } }, 'customer.name'],
-    ['an address line', 'post', '/orders', 'service', { ...order, shippingAddress: { ...order.shippingAddress, line1: '1 Main\u001bSt' } }, 'shippingAddress.line1'],
-    ['a line break in a one-line field', 'post', '/orders', 'service', { ...order, shippingAddress: { ...order.shippingAddress, city: 'Seattle\n' } }, 'shippingAddress.city'],
-    ['a tab in a one-line field', 'post', '/orders', 'service', { ...order, customer: { ...order.customer, name: 'Ada\tLovelace' } }, 'customer.name'],
+    [
+      'customer name',
+      'post',
+      '/orders',
+      'service',
+      { ...order, customer: { ...order.customer, name: 'Ada\u0007' } },
+      'customer.name',
+    ],
+    [
+      'an address line',
+      'post',
+      '/orders',
+      'service',
+      { ...order, shippingAddress: { ...order.shippingAddress, line1: '1 Main\u001bSt' } },
+      'shippingAddress.line1',
+    ],
+    [
+      'a line break in a one-line field',
+      'post',
+      '/orders',
+      'service',
+      { ...order, shippingAddress: { ...order.shippingAddress, city: 'Seattle\n' } },
+      'shippingAddress.city',
+    ],
+    [
+      'a tab in a one-line field',
+      'post',
+      '/orders',
+      'service',
+      { ...order, customer: { ...order.customer, name: 'Ada\tLovelace' } },
+      'customer.name',
+    ],
     ['the payment token', 'post', '/orders', 'service', { ...order, payment: { token: 'tok\u0000' } }, 'payment.token'],
-    ['a cancellation reason', 'post', '/orders/control-2/cancel', 'support', { reason: 'changed \u009b mind' }, 'reason'],
-    ['a return comment', 'post', '/orders/control-2/returns', 'service', { ...returnRequest, comment: 'chipped\u007f' }, 'comment'],
-    ['an inventory note', 'post', '/inventory/adjustments', 'warehouse', { ...adjustment, note: 'found\u000b' }, 'note'],
-    ['a warehouse task ID', 'post', '/warehouse/events', 'warehouse', { taskId: 't\u0085', orderId: 'control-2', type: 'pick_completed', at: '2025-01-16T08:00:00.000Z' }, 'taskId'],
+    [
+      'a cancellation reason',
+      'post',
+      '/orders/control-2/cancel',
+      'support',
+      { reason: 'changed \u009b mind' },
+      'reason',
+    ],
+    [
+      'a return comment',
+      'post',
+      '/orders/control-2/returns',
+      'service',
+      { ...returnRequest, comment: 'chipped\u007f' },
+      'comment',
+    ],
+    [
+      'an inventory note',
+      'post',
+      '/inventory/adjustments',
+      'warehouse',
+      { ...adjustment, note: 'found\u000b' },
+      'note',
+    ],
+    [
+      'a warehouse task ID',
+      'post',
+      '/warehouse/events',
+      'warehouse',
+      { taskId: 't\u0085', orderId: 'control-2', type: 'pick_completed', at: '2025-01-16T08:00:00.000Z' },
+      'taskId',
+    ],
     ['a query filter', 'get', '/orders?customerId=cust%07', 'service', undefined, 'customerId'],
-    ['a path parameter', 'post', '/warehouse/returns/r%1F1/receipt', 'warehouse', { units: [{ sku: 'MUG-CERAMIC', quantity: 1, condition: 'resalable' }] }, 'path'],
+    [
+      'a path parameter',
+      'post',
+      '/warehouse/returns/r%1F1/receipt',
+      'warehouse',
+      { units: [{ sku: 'MUG-CERAMIC', quantity: 1, condition: 'resalable' }] },
+      'path',
+    ],
     ['an object key', 'post', '/orders/control-2/cancel', 'support', { reason: 'x', 'by\u0000': 'me' }, 'by\u0000'],
-  ] as const)('refuses %s with a 400 naming the field, and starts or signals nothing', async (_name, method, path, as, body, field) => {
-    const response = await call(method, path, as, body);
-    expect(response.status).toBe(400);
-    expect(response.body.errors).toContainEqual({ field, message: expect.stringMatching(/control characters/) });
-    expect(signals).toEqual([]);
-  });
+  ] as const)(
+    'refuses %s with a 400 naming the field, and starts or signals nothing',
+    async (_name, method, path, as, body, field) => {
+      const response = await call(method, path, as, body);
+      expect(response.status).toBe(400);
+      expect(response.body.errors).toContainEqual({ field, message: expect.stringMatching(/control characters/) });
+      expect(signals).toEqual([]);
+    },
+  );
 
   it('allows tab and line breaks in comments and notes, and any printable text in names', async () => {
     // Past validation: the order does not exist (404), the adjustment applies (201).
-    const comment = await call('post', '/orders/no-such-order/returns', 'service', { ...returnRequest, comment: 'arrived chipped:\n\t- the handle\r\n\t- the rim' });
+    const comment = await call('post', '/orders/no-such-order/returns', 'service', {
+      ...returnRequest,
+      comment: 'arrived chipped:\n\t- the handle\r\n\t- the rim',
+    });
     expect(comment.status).toBe(404);
     const sku = await isolatedProduct(db, { 'wh-east': 0 });
-    const note = await call('post', '/inventory/adjustments', 'warehouse', { ...adjustment, sku, note: 'shelf B3\nbehind the boxes' }, { 'idempotency-key': 'control-note' });
+    const note = await call(
+      'post',
+      '/inventory/adjustments',
+      'warehouse',
+      { ...adjustment, sku, note: 'shelf B3\nbehind the boxes' },
+      { 'idempotency-key': 'control-note' },
+    );
     expect(note.status).toBe(201);
     const name = await call('post', '/orders/no-such-order/cancel', 'support', { reason: 'Zoë Ñúñez – 東京 🚚 asked' });
     expect(name.status).toBe(404);
@@ -526,7 +706,16 @@ describe('control characters in text', () => {
 
   it('states the rule in the OpenAPI document: every string in a body, query or path has a pattern, an enum or a format', async () => {
     const document = (await request(app).get('/openapi.json')).body;
-    type Schema = { $ref?: string; type?: string | string[]; pattern?: string; enum?: unknown[]; format?: string; properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[] };
+    type Schema = {
+      $ref?: string;
+      type?: string | string[];
+      pattern?: string;
+      enum?: unknown[];
+      format?: string;
+      properties?: Record<string, Schema>;
+      items?: Schema;
+      anyOf?: Schema[];
+    };
     const unruled: string[] = [];
     const patterns = new Set<string>();
     const walk = (schema: Schema | undefined, where: string): void => {
@@ -540,17 +729,30 @@ describe('control characters in text', () => {
       walk(schema.items, `${where}[]`);
       for (const option of schema.anyOf ?? []) walk(option, where);
     };
-    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { parameters?: { in: string; name: string; schema: Schema }[]; requestBody?: { content: Record<string, { schema: Schema }> } }>>)) {
+    for (const [path, item] of Object.entries(
+      document.paths as Record<
+        string,
+        Record<
+          string,
+          {
+            parameters?: { in: string; name: string; schema: Schema }[];
+            requestBody?: { content: Record<string, { schema: Schema }> };
+          }
+        >
+      >,
+    )) {
       for (const [method, operation] of Object.entries(item)) {
         // Headers are HTTP's to settle (api/contract.ts, IdempotencyKeyHeader).
-        for (const parameter of (operation.parameters ?? []).filter((p) => p.in !== 'header')) walk(parameter.schema, `${method.toUpperCase()} ${path} ${parameter.in} ${parameter.name}`);
+        for (const parameter of (operation.parameters ?? []).filter((p) => p.in !== 'header'))
+          walk(parameter.schema, `${method.toUpperCase()} ${path} ${parameter.in} ${parameter.name}`);
         walk(operation.requestBody?.content['application/json']?.schema, `${method.toUpperCase()} ${path} body`);
       }
     }
     expect(unruled).toEqual([]);
     for (const pattern of patterns) {
       const regex = new RegExp(pattern);
-      for (const control of ['\u0000', '\u0007', '\u001f', '\u007f', '\u0085', '\u009f']) expect(regex.test(`a${control}b`), `${pattern} ${JSON.stringify(control)}`).toBe(false);
+      for (const control of ['\u0000', '\u0007', '\u001f', '\u007f', '\u0085', '\u009f'])
+        expect(regex.test(`a${control}b`), `${pattern} ${JSON.stringify(control)}`).toBe(false);
     }
   });
 });
@@ -559,22 +761,37 @@ describe('the OpenAPI document', () => {
   it('lists every route the app serves, and serves every operation it lists', async () => {
     const document = (await request(app).get('/openapi.json')).body;
     expect(document.openapi).toBe('3.1.0');
-    const documented = new Set(Object.entries(document.paths as Record<string, object>).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`)));
+    const documented = new Set(
+      Object.entries(document.paths as Record<string, object>).flatMap(([path, item]) =>
+        Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+      ),
+    );
     const served = routesOf(app);
     expect(served.length).toBeGreaterThan(10);
-    expect(served.filter((route) => !documented.has(route)), 'routes missing from /openapi.json').toEqual([]);
-    expect([...documented].filter((route) => !served.includes(route)), 'documented operations nothing serves').toEqual([]);
+    expect(
+      served.filter((route) => !documented.has(route)),
+      'routes missing from /openapi.json',
+    ).toEqual([]);
+    expect(
+      [...documented].filter((route) => !served.includes(route)),
+      'documented operations nothing serves',
+    ).toEqual([]);
   });
 
   it('describes each operation with its credential, roles, parameters, every answer and examples', async () => {
     const document = (await request(app).get('/openapi.json')).body;
-    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, Record<string, never>>>)) {
+    for (const [path, item] of Object.entries(
+      document.paths as Record<string, Record<string, Record<string, never>>>,
+    )) {
       for (const [method, operation] of Object.entries(item)) {
         const name = `${method.toUpperCase()} ${path}`;
         const op = operation as unknown as {
           security: object[];
           'x-roles': string[];
-          responses: Record<string, { content?: Record<string, { example?: unknown; examples?: Record<string, unknown>; schema?: unknown }> }>;
+          responses: Record<
+            string,
+            { content?: Record<string, { example?: unknown; examples?: Record<string, unknown>; schema?: unknown }> }
+          >;
           requestBody?: { content: Record<string, { example?: unknown }> };
         };
         expect(op.security, name).toBeDefined();
@@ -587,11 +804,17 @@ describe('the OpenAPI document', () => {
         }
         for (const [status, response] of Object.entries(op.responses)) {
           const media = Object.values(response.content ?? {})[0];
-          if (Number(status) >= 400) expect(media?.example ?? Object.values(media?.examples ?? {})[0], `${name} ${status} example`).toBeDefined();
+          if (Number(status) >= 400)
+            expect(
+              media?.example ?? Object.values(media?.examples ?? {})[0],
+              `${name} ${status} example`,
+            ).toBeDefined();
         }
       }
     }
-    expect(Object.keys(document.components.schemas)).toEqual(expect.arrayContaining(['Problem', 'OrderView', 'CreateOrderRequest', 'ReturnView']));
+    expect(Object.keys(document.components.schemas)).toEqual(
+      expect.arrayContaining(['Problem', 'OrderView', 'CreateOrderRequest', 'ReturnView']),
+    );
     expect(document.components.schemas.OrderView.example).toBeDefined();
   });
 
@@ -616,7 +839,8 @@ function routesOf(application: Express): string[] {
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
       if (layer.route) {
-        for (const method of Object.keys(layer.route.methods)) out.push(`${method.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
+        for (const method of Object.keys(layer.route.methods))
+          out.push(`${method.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
       } else if (layer.handle?.stack) {
         walk(layer.handle.stack);
       }

@@ -15,7 +15,9 @@ describe('workflow bundle', () => {
     const forbidden = fileURLToPath(new URL('./fixtures/forbidden-workflows/index.ts', import.meta.url));
     const reported: string[] = [];
     const logger = { ...silent, error: (message: string) => void reported.push(message) };
-    await expect(bundleWorkflowCode({ workflowsPath: forbidden, logger })).rejects.toThrow(/Webpack finished with errors/);
+    await expect(bundleWorkflowCode({ workflowsPath: forbidden, logger })).rejects.toThrow(
+      /Webpack finished with errors/,
+    );
     expect(reported.join('\n')).toMatch(/ERROR in node:fs/);
   });
 });

@@ -33,7 +33,8 @@ const temporal = {
     },
     getHandle: (workflowId: string) => ({
       async signal() {
-        if (closed.has(workflowId)) throw new WorkflowNotFoundError('workflow execution already completed', workflowId, undefined);
+        if (closed.has(workflowId))
+          throw new WorkflowNotFoundError('workflow execution already completed', workflowId, undefined);
       },
     }),
   },
@@ -41,7 +42,13 @@ const temporal = {
 
 beforeAll(async () => {
   db = await testDatabase(5);
-  app = createApp({ db, temporal, auth: testAuth, orderPolicy: PRODUCTION_POLICY, log: { error: () => {}, info: () => {} } });
+  app = createApp({
+    db,
+    temporal,
+    auth: testAuth,
+    orderPolicy: PRODUCTION_POLICY,
+    log: { error: () => {}, info: () => {} },
+  });
 });
 
 describe('POST /orders', () => {
@@ -96,7 +103,13 @@ describe('while Postgres restarts', () => {
     // Nothing listens on this port: every query fails to connect, as while Postgres starts again.
     const down = createDatabase(`postgres://postgres:postgres@127.0.0.1:${await freePort()}/orders`, { max: 1 });
     const logged: string[] = [];
-    const offline = createApp({ db: down, temporal, auth: testAuth, orderPolicy: PRODUCTION_POLICY, log: { error: (_e, message) => logged.push(message), info: () => {} } });
+    const offline = createApp({
+      db: down,
+      temporal,
+      auth: testAuth,
+      orderPolicy: PRODUCTION_POLICY,
+      log: { error: (_e, message) => logged.push(message), info: () => {} },
+    });
     try {
       for (const response of [
         await request(offline).get('/orders/any').set(credentialHeaders('service')),
@@ -116,7 +129,11 @@ describe('isDatabaseUnavailable', () => {
   it('knows a query whose connection closed under it (what a Postgres restart does to a pool), however deep the cause', () => {
     const closed = Object.assign(new Error('write CONNECTION_CLOSED 127.0.0.1:5432'), { code: 'CONNECTION_CLOSED' });
     expect(isDatabaseUnavailable(Object.assign(new Error('Failed query: select 1'), { cause: closed }))).toBe(true);
-    expect(isDatabaseUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(
+      isDatabaseUnavailable(
+        Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      ),
+    ).toBe(true);
     expect(isDatabaseUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
     expect(isDatabaseUnavailable(new Error('anything else'))).toBe(false);
   });

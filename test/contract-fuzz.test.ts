@@ -51,7 +51,12 @@ function integerFromEnv(name: string, fallback: number): number {
 
 let system: System;
 const answers: Observed[] = [];
-const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '2s', returnWindow: '5s', warehouseTaskSla: '1m' };
+const policy: OrderPolicy = {
+  ...PRODUCTION_POLICY,
+  cancellationBuffer: '2s',
+  returnWindow: '5s',
+  warehouseTaskSla: '1m',
+};
 
 beforeAll(async () => {
   system = await startSystem({ policy, observe: (answer) => answers.push(answer) });
@@ -66,7 +71,12 @@ const hooks = fileURLToPath(new URL('./support/schemathesis_hooks.py', import.me
 
 function run(command: string, args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, NO_COLOR: '1', SCHEMATHESIS_HOOKS: hooks, CARRIER_WEBHOOK_SECRET: TEST_CARRIER_SECRET };
+    const env = {
+      ...process.env,
+      NO_COLOR: '1',
+      SCHEMATHESIS_HOOKS: hooks,
+      CARRIER_WEBHOOK_SECRET: TEST_CARRIER_SECRET,
+    };
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -84,25 +94,37 @@ describe('fuzzing against the contract', () => {
   it(
     'finds no 5xx and no answer outside the OpenAPI document; the ledger holds and refused orders started nothing',
     async () => {
-      if (!existsSync(schemathesis)) throw new Error(`${schemathesis} is missing: run bash scripts/install-tools.sh schemathesis (npm test does)`);
-      console.info(`schemathesis: seed ${SEED} (replay with FUZZ_SEED=${SEED}), ${MAX_EXAMPLES} examples per operation`);
+      if (!existsSync(schemathesis))
+        throw new Error(`${schemathesis} is missing: run bash scripts/install-tools.sh schemathesis (npm test does)`);
+      console.info(
+        `schemathesis: seed ${SEED} (replay with FUZZ_SEED=${SEED}), ${MAX_EXAMPLES} examples per operation`,
+      );
       const workdir = mkdtempSync(join(tmpdir(), 'schemathesis-'));
       try {
         const { code, output } = await run(
           schemathesis,
           [
-            'run', `${system.baseUrl}/openapi.json`,
-            '--checks', CHECKS.join(','),
-            '--max-examples', String(MAX_EXAMPLES),
-            '--seed', String(SEED),
+            'run',
+            `${system.baseUrl}/openapi.json`,
+            '--checks',
+            CHECKS.join(','),
+            '--max-examples',
+            String(MAX_EXAMPLES),
+            '--seed',
+            String(SEED),
             // Derandomized: with --seed, every draw follows from the seed (and no example database is kept).
             '--generation-deterministic',
-            '--phases', 'examples,coverage,fuzzing,stateful',
+            '--phases',
+            'examples,coverage,fuzzing,stateful',
             // One worker: hypothesis' lambda descriptions call ast.parse, which CPython 3.11 cannot run in two threads at once.
-            '--workers', '1',
-            '--request-timeout', '40',
-            '--suppress-health-check', 'too_slow,filter_too_much',
-            '--header', `Authorization: Bearer ${TEST_KEYS.admin}`,
+            '--workers',
+            '1',
+            '--request-timeout',
+            '40',
+            '--suppress-health-check',
+            'too_slow,filter_too_much',
+            '--header',
+            `Authorization: Bearer ${TEST_KEYS.admin}`,
             '--no-color',
           ],
           workdir,
@@ -113,7 +135,9 @@ describe('fuzzing against the contract', () => {
           // Schemathesis says so whenever deterministic mode is on, though an explicit --seed still seeds it.
           .filter((line) => !/Seed: not used in the deterministic mode/.test(line))
           .slice(0, 12);
-        console.info(`schemathesis (seed ${SEED}, ${MAX_EXAMPLES} examples per operation), ${answers.length} requests:\n${summary.join('\n')}`);
+        console.info(
+          `schemathesis (seed ${SEED}, ${MAX_EXAMPLES} examples per operation), ${answers.length} requests:\n${summary.join('\n')}`,
+        );
         expect(code, output.slice(-6000)).toBe(0);
       } finally {
         rmSync(workdir, { recursive: true, force: true });
@@ -123,14 +147,32 @@ describe('fuzzing against the contract', () => {
 
       // Orders the API accepted, and order IDs it refused every time.
       const placed = answers.filter((a) => a.method === 'POST' && a.path === '/orders');
-      const orderIdOf = (a: Observed) => (a.body && typeof a.body === 'object' && typeof (a.body as { orderId?: unknown }).orderId === 'string' ? (a.body as { orderId: string }).orderId : null);
-      const accepted = new Set(placed.filter((a) => a.status < 300).map(orderIdOf).filter((id): id is string => id !== null));
-      const refused = new Set(placed.filter((a) => a.status >= 400).map(orderIdOf).filter((id): id is string => id !== null && !accepted.has(id)));
-      console.info(`POST /orders: ${placed.length} requests, ${accepted.size} orders accepted, ${refused.size} order IDs refused`);
+      const orderIdOf = (a: Observed) =>
+        a.body && typeof a.body === 'object' && typeof (a.body as { orderId?: unknown }).orderId === 'string'
+          ? (a.body as { orderId: string }).orderId
+          : null;
+      const accepted = new Set(
+        placed
+          .filter((a) => a.status < 300)
+          .map(orderIdOf)
+          .filter((id): id is string => id !== null),
+      );
+      const refused = new Set(
+        placed
+          .filter((a) => a.status >= 400)
+          .map(orderIdOf)
+          .filter((id): id is string => id !== null && !accepted.has(id)),
+      );
+      console.info(
+        `POST /orders: ${placed.length} requests, ${accepted.size} orders accepted, ${refused.size} order IDs refused`,
+      );
       expect(placed.length).toBeGreaterThan(0);
 
       for (const orderId of [...refused].slice(0, 200)) {
-        await expect(system.env.client.workflow.getHandle(`order-${orderId}`).describe(), orderId).rejects.toBeInstanceOf(WorkflowNotFoundError);
+        await expect(
+          system.env.client.workflow.getHandle(`order-${orderId}`).describe(),
+          orderId,
+        ).rejects.toBeInstanceOf(WorkflowNotFoundError);
       }
       // And every workflow on this server belongs to an order the API accepted.
       const workflowIds: string[] = [];

@@ -21,7 +21,9 @@ const artifacts = fileURLToPath(new URL('./artifacts/', import.meta.url));
 const NOW = new Date('2026-03-20T00:00:00.000Z');
 
 function chromiumPath(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((path): path is string => Boolean(path));
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(
+    (path): path is string => Boolean(path),
+  );
   const found = candidates.find((path) => existsSync(path));
   if (found) return found;
   try {
@@ -39,12 +41,22 @@ let browser: Browser;
 beforeAll(async () => {
   db = await kpiDatabase('dashboard');
   await writeKpiFixture(db);
-  const app = createApp({ db, temporal: {} as Client, auth: testAuth, orderPolicy: PRODUCTION_POLICY, now: () => NOW, log: { error: () => {}, info: () => {} } });
+  const app = createApp({
+    db,
+    temporal: {} as Client,
+    auth: testAuth,
+    orderPolicy: PRODUCTION_POLICY,
+    now: () => NOW,
+    log: { error: () => {}, info: () => {} },
+  });
   server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
   mkdirSync(artifacts, { recursive: true });
 });
 
@@ -56,7 +68,9 @@ afterAll(async () => {
 
 const PAGE = '/dashboard?from=2026-03-01&to=2026-03-07&temporalWeb=http://temporal.test:8233';
 
-async function openPage(viewport = { width: 1366, height: 900 }): Promise<{ page: Page; kpiCalls: string[]; close: () => Promise<void> }> {
+async function openPage(
+  viewport = { width: 1366, height: 900 },
+): Promise<{ page: Page; kpiCalls: string[]; close: () => Promise<void> }> {
   const context = await browser.newContext({ viewport, timezoneId: 'UTC', locale: 'en-US' });
   const page = await context.newPage();
   const kpiCalls: string[] = [];
@@ -128,8 +142,15 @@ describe('GET /dashboard in headless Chromium', () => {
     await page.waitForSelector('body[data-loaded]');
     // What the page asked for is what it shows: the same report, read here with the same key.
     const url = new URL(kpiCalls.at(-1)!);
-    expect(Object.fromEntries(url.searchParams)).toMatchObject({ from: '2026-03-01T00:00:00.000Z', to: '2026-03-08T00:00:00.000Z', tz: 'UTC', granularity: 'day' });
-    const report = KpiReport.parse(await (await fetch(url, { headers: { authorization: `Bearer ${TEST_KEYS.support}` } })).json());
+    expect(Object.fromEntries(url.searchParams)).toMatchObject({
+      from: '2026-03-01T00:00:00.000Z',
+      to: '2026-03-08T00:00:00.000Z',
+      tz: 'UTC',
+      granularity: 'day',
+    });
+    const report = KpiReport.parse(
+      await (await fetch(url, { headers: { authorization: `Bearer ${TEST_KEYS.support}` } })).json(),
+    );
 
     // The hand-computed figures (test/kpis.test.ts), as the tiles print them.
     expect(await tile(page, 'placed')).toBe('10');
@@ -147,7 +168,14 @@ describe('GET /dashboard in headless Chromium', () => {
     expect(await tile(page, 'refunded')).toBe('61.00 USD');
     expect(await tile(page, 'needsAttention')).toBe('1');
     // And every rate tile equals the API's figure.
-    for (const kpi of ['orderAccuracy', 'pickingAccuracy', 'perfectOrderRate', 'onTimeDeliveryRate', 'cancellationRate', 'returnRate'] as const) {
+    for (const kpi of [
+      'orderAccuracy',
+      'pickingAccuracy',
+      'perfectOrderRate',
+      'onTimeDeliveryRate',
+      'cancellationRate',
+      'returnRate',
+    ] as const) {
       expect(await tile(page, kpi), kpi).toBe(pct(report.totals[kpi]));
     }
     // Against target: accuracy 75 % misses 99 %, so its tile is marked bad.

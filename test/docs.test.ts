@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { configurationDocPath, renderConfigurationReference } from '../scripts/docs-config.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const markdown = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const markdown = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 /** The anchors GitHub gives a markdown file's headings: lower case, punctuation dropped, spaces as dashes. */
 function headingAnchors(markdownText: string): string[] {
@@ -19,13 +24,16 @@ function headingAnchors(markdownText: string): string[] {
 
 describe('docs', () => {
   it('has a configuration reference that matches the config schema (npm run docs:config rewrites it)', () => {
-    expect(readFileSync(configurationDocPath, 'utf8'), 'docs/configuration.md is out of date: run `npm run docs:config`').toBe(
-      renderConfigurationReference(),
-    );
+    expect(
+      readFileSync(configurationDocPath, 'utf8'),
+      'docs/configuration.md is out of date: run `npm run docs:config`',
+    ).toBe(renderConfigurationReference());
   });
 
   it('keeps the README to a screenful or two: at most 8,000 characters, the rest in docs/', () => {
-    expect(readFileSync(join(root, 'README.md')).byteLength, 'bytes, as `wc -c README.md` counts').toBeLessThanOrEqual(8_000);
+    expect(readFileSync(join(root, 'README.md')).byteLength, 'bytes, as `wc -c README.md` counts').toBeLessThanOrEqual(
+      8_000,
+    );
   });
 
   it.each(markdown)('links from %s only to files, folders and headings that exist', (file) => {

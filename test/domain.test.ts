@@ -10,7 +10,13 @@ import { chooseCarrierService } from '../activities/shipping.js';
 
 /** The pure rules the workflow and the API lean on. */
 
-const line = (sku: string, quantity: number, size: [number, number, number] = [100, 100, 50], weightGrams = 200, unitPrice = 1000): PricedLine => ({
+const line = (
+  sku: string,
+  quantity: number,
+  size: [number, number, number] = [100, 100, 50],
+  weightGrams = 200,
+  unitPrice = 1000,
+): PricedLine => ({
   sku,
   name: sku,
   quantity,
@@ -23,7 +29,12 @@ const line = (sku: string, quantity: number, size: [number, number, number] = [1
 
 describe('pricing and packing', () => {
   it('prices shipping by speed and started kilogram past the first', () => {
-    expect(orderTotals([line('A', 2)], 'standard', 'USD')).toEqual({ subtotal: 2000, shipping: 599, total: 2599, currency: 'USD' });
+    expect(orderTotals([line('A', 2)], 'standard', 'USD')).toEqual({
+      subtotal: 2000,
+      shipping: 599,
+      total: 2599,
+      currency: 'USD',
+    });
     expect(orderTotals([line('A', 1, undefined, 2500)], 'overnight', 'USD').shipping).toBe(2999 + 2 * 400);
   });
 
@@ -61,10 +72,18 @@ describe('cancellation policy', () => {
   const open = { status: 'confirmed' as const, captured: false, leftWarehouse: false, closing: false };
   it('lets anyone cancel before capture, only support and admin after, and nobody once shipped or closed', () => {
     expect(cancellationRefusal(open, { id: 's', role: 'service' })).toBeNull();
-    expect(cancellationRefusal({ ...open, status: 'processing', captured: true }, { id: 's', role: 'service' })?.failureType).toBe('CancellationNotAllowed');
-    expect(cancellationRefusal({ ...open, status: 'processing', captured: true }, { id: 'a', role: 'support' })).toBeNull();
-    expect(cancellationRefusal({ ...open, captured: true, leftWarehouse: true }, { id: 'a', role: 'admin' })?.failureType).toBe('AlreadyShipped');
-    expect(cancellationRefusal({ ...open, status: 'completed' }, { id: 'a', role: 'admin' })?.failureType).toBe('OrderClosed');
+    expect(
+      cancellationRefusal({ ...open, status: 'processing', captured: true }, { id: 's', role: 'service' })?.failureType,
+    ).toBe('CancellationNotAllowed');
+    expect(
+      cancellationRefusal({ ...open, status: 'processing', captured: true }, { id: 'a', role: 'support' }),
+    ).toBeNull();
+    expect(
+      cancellationRefusal({ ...open, captured: true, leftWarehouse: true }, { id: 'a', role: 'admin' })?.failureType,
+    ).toBe('AlreadyShipped');
+    expect(cancellationRefusal({ ...open, status: 'completed' }, { id: 'a', role: 'admin' })?.failureType).toBe(
+      'OrderClosed',
+    );
   });
 });
 
@@ -91,8 +110,12 @@ describe('return rules', () => {
     expect(returnRefusal(order, [{ sku: 'A', quantity: 2 }], now)).toBeNull();
     expect(returnRefusal(order, [{ sku: 'A', quantity: 3 }], now)).toBe('only 2 × A can still be returned');
     expect(returnRefusal(order, [{ sku: 'Z', quantity: 1 }], now)).toBe('Z is not part of this order');
-    expect(returnRefusal(order, [{ sku: 'A', quantity: 1 }], Date.parse('2026-12-01T00:00:00.000Z'))).toMatch(/window closed/);
-    expect(returnRefusal({ ...order, status: 'shipped', returnableUntil: null }, [{ sku: 'A', quantity: 1 }], now)).toMatch(/once it is delivered/);
+    expect(returnRefusal(order, [{ sku: 'A', quantity: 1 }], Date.parse('2026-12-01T00:00:00.000Z'))).toMatch(
+      /window closed/,
+    );
+    expect(
+      returnRefusal({ ...order, status: 'shipped', returnableUntil: null }, [{ sku: 'A', quantity: 1 }], now),
+    ).toMatch(/once it is delivered/);
   });
 
   it('refunds only the units a return authorized, whatever else is in the box', () => {
@@ -113,11 +136,26 @@ describe('undoSequence: what a closing order undoes first', () => {
   it.each([
     {
       case: 'a cancel after the label: money, then tasks, label, shelf, reservation',
-      registered: named(['release', 'reservation'], ['void auth', 'money'], ['refund', 'money'], ['withdraw tasks', 'warehouse_tasks'], ['re-shelve', 'shelf'], ['void label', 'label']),
+      registered: named(
+        ['release', 'reservation'],
+        ['void auth', 'money'],
+        ['refund', 'money'],
+        ['withdraw tasks', 'warehouse_tasks'],
+        ['re-shelve', 'shelf'],
+        ['void label', 'label'],
+      ),
       expected: ['refund', 'void auth', 'withdraw tasks', 'void label', 're-shelve', 'release'],
     },
-    { case: 'a cancel in the buffer', registered: named(['release', 'reservation'], ['void auth', 'money']), expected: ['void auth', 'release'] },
-    { case: 'after a reship: the newest of a phase first', registered: named(['release', 'reservation'], ['refund', 'money'], ['release again', 'reservation']), expected: ['refund', 'release again', 'release'] },
+    {
+      case: 'a cancel in the buffer',
+      registered: named(['release', 'reservation'], ['void auth', 'money']),
+      expected: ['void auth', 'release'],
+    },
+    {
+      case: 'after a reship: the newest of a phase first',
+      registered: named(['release', 'reservation'], ['refund', 'money'], ['release again', 'reservation']),
+      expected: ['refund', 'release again', 'release'],
+    },
     { case: 'nothing done yet', registered: [], expected: [] },
   ])('$case', ({ registered, expected }) => {
     expect(undoSequence(registered).map((undo) => undo.name)).toEqual(expected);
@@ -131,13 +169,60 @@ describe('returnRefund: what a return parcel is refunded', () => {
   ];
   const mug = (quantity: number, condition: 'resalable' | 'damaged') => ({ sku: 'MUG', quantity, condition });
   it.each([
-    { case: 'seller fault: the items and the shipping', reason: 'damaged', shippingRefunded: false, received: [mug(1, 'damaged'), mug(1, 'resalable')], units: 2, itemsPrice: 2800, shipping: 699 },
-    { case: 'seller fault, shipping already refunded by an earlier return', reason: 'wrong_item', shippingRefunded: true, received: [mug(2, 'resalable')], units: 2, itemsPrice: 2800, shipping: 0 },
-    { case: "the customer's choice: no shipping", reason: 'no_longer_needed', shippingRefunded: false, received: [mug(2, 'resalable')], units: 2, itemsPrice: 2800, shipping: 0 },
-    { case: 'more in the box than authorized: only the authorized units', reason: 'other', shippingRefunded: false, received: [mug(3, 'resalable')], units: 2, itemsPrice: 2800, shipping: 0 },
-    { case: 'nothing authorized came back', reason: 'damaged', shippingRefunded: false, received: [{ sku: 'BOOK', quantity: 1, condition: 'resalable' as const }], units: 0, itemsPrice: 0, shipping: 699 },
+    {
+      case: 'seller fault: the items and the shipping',
+      reason: 'damaged',
+      shippingRefunded: false,
+      received: [mug(1, 'damaged'), mug(1, 'resalable')],
+      units: 2,
+      itemsPrice: 2800,
+      shipping: 699,
+    },
+    {
+      case: 'seller fault, shipping already refunded by an earlier return',
+      reason: 'wrong_item',
+      shippingRefunded: true,
+      received: [mug(2, 'resalable')],
+      units: 2,
+      itemsPrice: 2800,
+      shipping: 0,
+    },
+    {
+      case: "the customer's choice: no shipping",
+      reason: 'no_longer_needed',
+      shippingRefunded: false,
+      received: [mug(2, 'resalable')],
+      units: 2,
+      itemsPrice: 2800,
+      shipping: 0,
+    },
+    {
+      case: 'more in the box than authorized: only the authorized units',
+      reason: 'other',
+      shippingRefunded: false,
+      received: [mug(3, 'resalable')],
+      units: 2,
+      itemsPrice: 2800,
+      shipping: 0,
+    },
+    {
+      case: 'nothing authorized came back',
+      reason: 'damaged',
+      shippingRefunded: false,
+      received: [{ sku: 'BOOK', quantity: 1, condition: 'resalable' as const }],
+      units: 0,
+      itemsPrice: 0,
+      shipping: 699,
+    },
   ])('$case', ({ reason, shippingRefunded, received, units, itemsPrice, shipping }) => {
-    const refund = returnRefund({ authorized: [{ sku: 'MUG', quantity: 2 }], received, prices, reason, shipping: 699, shippingRefunded });
+    const refund = returnRefund({
+      authorized: [{ sku: 'MUG', quantity: 2 }],
+      received,
+      prices,
+      reason,
+      shipping: 699,
+      shippingRefunded,
+    });
     expect(refund.units.reduce((sum, unit) => sum + unit.quantity, 0)).toBe(units);
     expect(refund.itemsPrice).toBe(itemsPrice);
     expect(refund.shipping).toBe(shipping);

@@ -18,7 +18,12 @@ import { startSystem, type System } from './support/system.js';
 let system: System;
 
 // A pick takes ~3.6 s and a pack ~1.8 s: time to act while an order is captured but not shipped.
-const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '1s', returnWindow: '1m', warehouseTaskSla: '1m' };
+const policy: OrderPolicy = {
+  ...PRODUCTION_POLICY,
+  cancellationBuffer: '1s',
+  returnWindow: '1m',
+  warehouseTaskSla: '1m',
+};
 
 beforeAll(async () => {
   system = await startSystem({ policy, warehouseDelayScale: 0.003, carrierDelayScale: 0 });
@@ -34,9 +39,19 @@ describe('the API contract end to end', () => {
   it('records who cancelled from the credential, not the body', async () => {
     const order = orderRequest();
     expect((await system.api('POST', '/orders', order, { as: 'service' })).status).toBe(202);
-    const forged = await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'changed mind', requestedBy: 'admin' }, { as: 'service' });
+    const forged = await system.api(
+      'POST',
+      `/orders/${order.orderId}/cancel`,
+      { reason: 'changed mind', requestedBy: 'admin' },
+      { as: 'service' },
+    );
     expect(forged.status).toBe(400);
-    const cancel = await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'changed mind' }, { as: 'service' });
+    const cancel = await system.api(
+      'POST',
+      `/orders/${order.orderId}/cancel`,
+      { reason: 'changed mind' },
+      { as: 'service' },
+    );
     expect(cancel.status).toBe(200);
     expect(cancel.body.cancellation).toEqual({ reason: 'changed mind', requestedBy: 'service-desk', free: true });
     expect(cancel.body.timeline.at(-1)).toMatchObject({ type: 'order_cancelled', status: 'cancelled' });
@@ -47,12 +62,27 @@ describe('the API contract end to end', () => {
     const order = orderRequest({ items: [{ sku, quantity: 1 }] });
     expect((await system.api('POST', '/orders', order, { as: 'service' })).status).toBe(202);
     await system.waitForOrder(order.orderId, (status) => status === 'processing');
-    const refused = await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'too late for service' }, { as: 'service' });
+    const refused = await system.api(
+      'POST',
+      `/orders/${order.orderId}/cancel`,
+      { reason: 'too late for service' },
+      { as: 'service' },
+    );
     expect(refused.status).toBe(403);
     expect(refused.body.title).toBe('Cancellation not allowed');
-    const warehouse = await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'not my job' }, { as: 'warehouse' });
+    const warehouse = await system.api(
+      'POST',
+      `/orders/${order.orderId}/cancel`,
+      { reason: 'not my job' },
+      { as: 'warehouse' },
+    );
     expect(warehouse.status).toBe(403);
-    const late = await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'support cancels' }, { as: 'support' });
+    const late = await system.api(
+      'POST',
+      `/orders/${order.orderId}/cancel`,
+      { reason: 'support cancels' },
+      { as: 'support' },
+    );
     expect(late.status).toBe(200);
     expect(late.body.cancellation).toEqual({ reason: 'support cancels', requestedBy: 'support-desk', free: false });
     expect(await checkInvariants(system.db, { orderIds: [order.orderId] })).toEqual([]);
@@ -63,7 +93,9 @@ describe('the API contract end to end', () => {
     expect((await system.api('POST', '/orders', order)).status).toBe(202);
     await system.waitForOrder(order.orderId, (status) => status === 'confirmed');
     const callers = ['service', 'support', 'admin', 'service', 'support', 'admin'] as const;
-    const answers = await Promise.all(callers.map((as, i) => system.api('POST', `/orders/${order.orderId}/cancel`, { reason: `race ${i}` }, { as })));
+    const answers = await Promise.all(
+      callers.map((as, i) => system.api('POST', `/orders/${order.orderId}/cancel`, { reason: `race ${i}` }, { as })),
+    );
     const cancelled = answers.filter((answer) => answer.status === 200);
     expect(cancelled.length).toBeGreaterThan(0);
     // A cancel that arrives once the order is closed is told so; nothing else.
@@ -89,7 +121,9 @@ describe('the API contract end to end', () => {
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body).toEqual(first.body);
     expect((await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'once' })).status).toBe(409);
-    expect((await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'another' }, { headers: key })).status).toBe(409);
+    expect(
+      (await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'another' }, { headers: key })).status,
+    ).toBe(409);
   });
 
   it('resolves racing returns for the same units: one authorization, the other refused', async () => {
@@ -97,7 +131,13 @@ describe('the API contract end to end', () => {
     const order = orderRequest({ items: [{ sku, quantity: 2 }] });
     await system.api('POST', '/orders', order);
     await system.waitForOrder(order.orderId, (status) => status === 'delivered');
-    const ask = (as: 'service' | 'support') => system.api('POST', `/orders/${order.orderId}/returns`, { items: [{ sku, quantity: 2 }], reason: 'no_longer_needed' }, { as });
+    const ask = (as: 'service' | 'support') =>
+      system.api(
+        'POST',
+        `/orders/${order.orderId}/returns`,
+        { items: [{ sku, quantity: 2 }], reason: 'no_longer_needed' },
+        { as },
+      );
     const answers = await Promise.all([ask('service'), ask('support'), ask('service')]);
     expect(answers.map((answer) => answer.status).sort()).toEqual([201, 409, 409]);
     const view = (await system.api('GET', `/orders/${order.orderId}`)).body;
@@ -110,9 +150,13 @@ describe('the API contract end to end', () => {
     expect((await system.api('POST', '/orders', anonymous, { as: 'anonymous' })).status).toBe(401);
     expect((await system.api('POST', '/orders', warehouse, { as: 'warehouse' })).status).toBe(403);
     for (const order of [anonymous, warehouse]) {
-      const rows = (await system.db.execute(sql`select 1 from orders where order_id = ${order.orderId}`)) as unknown as unknown[];
+      const rows = (await system.db.execute(
+        sql`select 1 from orders where order_id = ${order.orderId}`,
+      )) as unknown as unknown[];
       expect(rows).toHaveLength(0);
-      await expect(system.env.client.workflow.getHandle(orderWorkflowId(order.orderId)).describe()).rejects.toThrow(/not found/i);
+      await expect(system.env.client.workflow.getHandle(orderWorkflowId(order.orderId)).describe()).rejects.toThrow(
+        /not found/i,
+      );
     }
   });
 });

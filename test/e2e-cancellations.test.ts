@@ -15,7 +15,12 @@ import { startSystem, type System } from './support/system.js';
  */
 let system: System;
 
-const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '1500ms', returnWindow: '2s', warehouseTaskSla: '1m' };
+const policy: OrderPolicy = {
+  ...PRODUCTION_POLICY,
+  cancellationBuffer: '1500ms',
+  returnWindow: '2s',
+  warehouseTaskSla: '1m',
+};
 
 beforeAll(async () => {
   system = await startSystem({ policy, warehouseDelayScale: 0.001, carrierDelayScale: 0 });
@@ -41,7 +46,9 @@ describe('cancellations end to end', () => {
     const seed = Number(process.env.CANCEL_SEED ?? Date.now() % 100_000);
     const next = random(seed);
     const sku = await isolatedProduct(system.db, { 'wh-east': 100, 'wh-west': 100 }, 1250);
-    const orders = Array.from({ length: 16 }, (_, i) => orderRequest({ orderId: newOrderId(`rand${i}`), items: [{ sku, quantity: 1 + (i % 3) }] }));
+    const orders = Array.from({ length: 16 }, (_, i) =>
+      orderRequest({ orderId: newOrderId(`rand${i}`), items: [{ sku, quantity: 1 + (i % 3) }] }),
+    );
 
     const outcomes = await Promise.all(
       orders.map(async (order) => {
@@ -64,7 +71,9 @@ describe('cancellations end to end', () => {
     const completed = finals.filter((view) => view.status === 'completed');
     expect(cancelled.length + completed.length, `seed ${seed}`).toBe(orders.length);
     const freeCancels = cancelled.filter((view) => view.cancellation?.free).length;
-    console.info(`seed ${seed}: ${freeCancels} free cancels, ${cancelled.length - freeCancels} late cancels, ${completed.length} completed`);
+    console.info(
+      `seed ${seed}: ${freeCancels} free cancels, ${cancelled.length - freeCancels} late cancels, ${completed.length} completed`,
+    );
     expect(cancelled.length).toBeGreaterThan(0);
 
     expect(await checkInvariants(system.db, { orderIds: orders.map((o) => o.orderId) }), `seed ${seed}`).toEqual([]);
@@ -73,15 +82,25 @@ describe('cancellations end to end', () => {
     expect(levels['wh-east']!.onHand + levels['wh-west']!.onHand, `seed ${seed}`).toBe(200 - sold);
     expect(levels['wh-east']!.reserved + levels['wh-west']!.reserved).toBe(0);
     // Cancelled orders owe nothing: every capture among them was refunded in full.
-    const ledger = await system.db.select().from(payments).where(inArray(payments.orderId, cancelled.map((v) => v.orderId).concat(['-'])));
-    const net = ledger.reduce((sum, row) => sum + (row.kind === 'capture' ? row.amount : row.kind === 'refund' ? -row.amount : 0), 0);
+    const ledger = await system.db
+      .select()
+      .from(payments)
+      .where(inArray(payments.orderId, cancelled.map((v) => v.orderId).concat(['-'])));
+    const net = ledger.reduce(
+      (sum, row) => sum + (row.kind === 'capture' ? row.amount : row.kind === 'refund' ? -row.amount : 0),
+      0,
+    );
     expect(net).toBe(0);
   });
 
   it('sells exactly the units there are when more orders than stock arrive at once; the rest backorder or are rejected', async () => {
     const sku = await isolatedProduct(system.db, { 'wh-east': 5 }, 990);
     const orders = Array.from({ length: 12 }, (_, i) =>
-      orderRequest({ orderId: newOrderId(`rush${i}`), items: [{ sku, quantity: 1 }], backorderPolicy: i % 2 ? 'wait' : 'reject' }),
+      orderRequest({
+        orderId: newOrderId(`rush${i}`),
+        items: [{ sku, quantity: 1 }],
+        backorderPolicy: i % 2 ? 'wait' : 'reject',
+      }),
     );
     const created = await Promise.all(orders.map((order) => system.api('POST', '/orders', order)));
     expect(created.map((r) => r.status)).toEqual(orders.map(() => 202));
@@ -94,11 +113,18 @@ describe('cancellations end to end', () => {
     expect(rejected.every((view) => view.payment.status === 'pending')).toBe(true);
 
     // A restock of two units wakes the waiting orders; two of them get the units.
-    const restock = await system.api('POST', '/inventory/adjustments', { warehouseId: 'wh-east', sku, delta: 2, reason: 'restock' });
+    const restock = await system.api('POST', '/inventory/adjustments', {
+      warehouseId: 'wh-east',
+      sku,
+      delta: 2,
+      reason: 'restock',
+    });
     expect(restock.status).toBe(201);
     expect(restock.body.wokeOrders.length).toBe(waiting.length);
     const sellers = await Promise.all(
-      views.filter((v) => v.status !== 'rejected').map((view) => system.waitForOrder(view.orderId, (s) => s === 'completed' || s === 'backordered', 60_000)),
+      views
+        .filter((v) => v.status !== 'rejected')
+        .map((view) => system.waitForOrder(view.orderId, (s) => s === 'completed' || s === 'backordered', 60_000)),
     );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const stillWaiting: OrderView[] = [];
@@ -107,7 +133,9 @@ describe('cancellations end to end', () => {
       if (now.status === 'backordered') stillWaiting.push(now);
     }
     const finished = await Promise.all(
-      sellers.filter((v) => !stillWaiting.some((w) => w.orderId === v.orderId)).map((v) => system.waitForOrder(v.orderId, (s) => s === 'completed')),
+      sellers
+        .filter((v) => !stillWaiting.some((w) => w.orderId === v.orderId))
+        .map((v) => system.waitForOrder(v.orderId, (s) => s === 'completed')),
     );
     expect(finished).toHaveLength(7);
     expect(stillWaiting).toHaveLength(waiting.length - 2);

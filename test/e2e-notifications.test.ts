@@ -11,7 +11,12 @@ import { startSystem, type System } from './support/system.js';
  */
 let system: System;
 
-const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '1s', returnWindow: '2s', warehouseTaskSla: '1m' };
+const policy: OrderPolicy = {
+  ...PRODUCTION_POLICY,
+  cancellationBuffer: '1s',
+  returnWindow: '2s',
+  warehouseTaskSla: '1m',
+};
 
 beforeAll(async () => {
   system = await startSystem({ policy });
@@ -54,7 +59,9 @@ describe('notifications end to end', () => {
     expect(system.notices.filter(mine)).toEqual([]);
     const waiting = (await api('GET', `/orders/${shipped.orderId}`)).body;
     expect(waiting.notifications).toEqual([]);
-    expect(kinds(waiting.pendingNotifications)).toEqual(expect.arrayContaining(['confirmation', 'delivered', 'shipped']));
+    expect(kinds(waiting.pendingNotifications)).toEqual(
+      expect.arrayContaining(['confirmation', 'delivered', 'shipped']),
+    );
     const confirmation = waiting.pendingNotifications.find((n: { kind: string }) => n.kind === 'confirmation');
     expect(confirmation.attempts).toBeGreaterThanOrEqual(1);
     expect(confirmation.lastError).toMatch(/outage/);

@@ -29,7 +29,12 @@ import { startSystem, type System } from './support/system.js';
 let system: System;
 
 // A buffer long enough to terminate in; a warehouse slow enough (pick ~6 s, pack ~3 s) to terminate between pick and pack.
-const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '4s', returnWindow: '2s', warehouseTaskSla: '1m' };
+const policy: OrderPolicy = {
+  ...PRODUCTION_POLICY,
+  cancellationBuffer: '4s',
+  returnWindow: '2s',
+  warehouseTaskSla: '1m',
+};
 
 beforeAll(async () => {
   system = await startSystem({ policy, warehouseDelayScale: 0.005, carrierDelayScale: 0 });
@@ -39,7 +44,11 @@ afterAll(async () => {
   await system?.stop();
 });
 
-async function waitForView(orderId: string, done: (view: OrderView) => boolean, timeoutMs = 60_000): Promise<OrderView> {
+async function waitForView(
+  orderId: string,
+  done: (view: OrderView) => boolean,
+  timeoutMs = 60_000,
+): Promise<OrderView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { body } = await system.api('GET', `/orders/${orderId}`);
@@ -73,7 +82,10 @@ describe('an order whose workflow an operator terminated', () => {
     const terminated = orderRequest({ orderId: newOrderId('term'), items: [{ sku, quantity: 2 }] });
     const running = orderRequest({ orderId: newOrderId('run'), items: [{ sku, quantity: 1 }] });
     expect((await system.api('POST', '/orders', terminated)).status).toBe(202);
-    const confirmed = await waitForView(terminated.orderId, (view) => view.status === 'confirmed' && view.payment.status === 'authorized');
+    const confirmed = await waitForView(
+      terminated.orderId,
+      (view) => view.status === 'confirmed' && view.payment.status === 'authorized',
+    );
     expect(Date.parse(confirmed.cancellableUntil)).toBeGreaterThan(Date.now());
     await system.env.client.workflow.getHandle(orderWorkflowId(terminated.orderId)).terminate('operator: test');
     expect((await system.api('POST', '/orders', running)).status).toBe(202);
@@ -81,18 +93,29 @@ describe('an order whose workflow an operator terminated', () => {
 
     const ids = [terminated.orderId, running.orderId];
     expect(await ledgerCheck(ids)).toEqual(
-      [`closed_workflow ${terminated.orderId}`, `held_reservation ${terminated.orderId}`, `open_authorization ${terminated.orderId}`].sort(),
+      [
+        `closed_workflow ${terminated.orderId}`,
+        `held_reservation ${terminated.orderId}`,
+        `open_authorization ${terminated.orderId}`,
+      ].sort(),
     );
     // The script itself, against this run's database and dev server.
     const script = await run('npx', ['tsx', 'scripts/check-ledger.ts'], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: system.env.address, TEMPORAL_NAMESPACE: system.env.namespace ?? 'default' },
+      env: {
+        ...process.env,
+        DATABASE_URL: inject('databaseUrl'),
+        TEMPORAL_ADDRESS: system.env.address,
+        TEMPORAL_NAMESPACE: system.env.namespace ?? 'default',
+      },
     }).then(
       () => ({ code: 0, stdout: '' }),
       (error: { code: number; stdout: string }) => error,
     );
     expect(script.code).toBe(1);
-    expect(script.stdout).toContain(`closed_workflow\t${terminated.orderId}\tthe workflow is closed or gone but the read model says confirmed [workflow TERMINATED]`);
+    expect(script.stdout).toContain(
+      `closed_workflow\t${terminated.orderId}\tthe workflow is closed or gone but the read model says confirmed [workflow TERMINATED]`,
+    );
     expect(script.stdout).not.toContain(running.orderId);
 
     const result = await reconcile(ids);
@@ -102,7 +125,10 @@ describe('an order whose workflow an operator terminated', () => {
         was: 'confirmed',
         workflow: 'TERMINATED',
         outcome: 'cancelled',
-        released: [`voided the authorization of ${(confirmed.totals!.total / 100).toFixed(2)} USD`, `released 2 × ${sku} at wh-east`],
+        released: [
+          `voided the authorization of ${(confirmed.totals!.total / 100).toFixed(2)} USD`,
+          `released 2 × ${sku} at wh-east`,
+        ],
       },
     ]);
     const ledger = await system.db.select().from(payments).where(eq(payments.orderId, terminated.orderId));
@@ -112,11 +138,17 @@ describe('an order whose workflow an operator terminated', () => {
     const after = (await system.api('GET', `/orders/${terminated.orderId}`)).body;
     expect(after.status).toBe('cancelled');
     expect(after.payment.status).toBe('voided');
-    expect(after.cancellation).toEqual({ reason: 'order workflow terminated while the order was confirmed', requestedBy: 'reconciler', free: true });
+    expect(after.cancellation).toEqual({
+      reason: 'order workflow terminated while the order was confirmed',
+      requestedBy: 'reconciler',
+      free: true,
+    });
     expect(after.timeline.at(-1)).toMatchObject({ type: 'reconciled', status: 'cancelled' });
     expect(after.timeline.at(-1).detail).toContain('voided the authorization');
     // The customer hears of it (through the outbox, once the dispatcher has sent it).
-    await waitForView(terminated.orderId, (view) => (view as unknown as { notifications: { kind: string }[] }).notifications.some((n) => n.kind === 'cancelled'));
+    await waitForView(terminated.orderId, (view) =>
+      (view as unknown as { notifications: { kind: string }[] }).notifications.some((n) => n.kind === 'cancelled'),
+    );
     expect(await ledgerCheck(ids)).toEqual([]);
 
     // A second run finds nothing to do; the running order went its own way and completes.
@@ -131,7 +163,14 @@ describe('an order whose workflow an operator terminated', () => {
     const order = orderRequest({
       orderId: newOrderId('picked'),
       items: [{ sku, quantity: 3 }],
-      shippingAddress: { name: 'Grace Hopper', line1: '1 Market St', city: 'San Francisco', region: 'CA', postalCode: '94105', country: 'US' },
+      shippingAddress: {
+        name: 'Grace Hopper',
+        line1: '1 Market St',
+        city: 'San Francisco',
+        region: 'CA',
+        postalCode: '94105',
+        country: 'US',
+      },
     });
     expect((await system.api('POST', '/orders', order)).status).toBe(202);
     const picked = await waitForView(order.orderId, (view) => view.timeline.some((event) => event.type === 'picked'));
@@ -141,7 +180,10 @@ describe('an order whose workflow an operator terminated', () => {
     expect(view.shipment).toBeNull();
     expect(await stockOf(system.db, sku)).toEqual({ 'wh-west': { onHand: 2, reserved: 0 } });
 
-    expect(await ledgerCheck([order.orderId])).toEqual([`closed_workflow ${order.orderId}`, `picked_reservation ${order.orderId}`]);
+    expect(await ledgerCheck([order.orderId])).toEqual([
+      `closed_workflow ${order.orderId}`,
+      `picked_reservation ${order.orderId}`,
+    ]);
 
     const result = await reconcile([order.orderId]);
     const total = view.totals!.total;
@@ -166,7 +208,10 @@ describe('an order whose workflow an operator terminated', () => {
 
   it('counts an order whose workflow never started (or is past retention) as closed, and cancels it; a retried create does not revive it', async () => {
     const request = orderRequest({ orderId: newOrderId('ghost') });
-    const input = { ...workflowInput(request, new Date(Date.now() - 60_000).toISOString()), requestHash: requestHash(CreateOrderRequest.parse(request)) };
+    const input = {
+      ...workflowInput(request, new Date(Date.now() - 60_000).toISOString()),
+      requestHash: requestHash(CreateOrderRequest.parse(request)),
+    };
     const { timeline: _timeline, ...view } = initialOrderView(input);
     await system.db.insert(orders).values({
       orderId: request.orderId,
@@ -193,13 +238,20 @@ describe('an order whose workflow an operator terminated', () => {
     ]);
     const after = (await system.api('GET', `/orders/${request.orderId}`)).body;
     expect(after.status).toBe('cancelled');
-    expect(after.timeline.at(-1)).toMatchObject({ type: 'reconciled', detail: 'order workflow not found while the order was received; nothing was held' });
+    expect(after.timeline.at(-1)).toMatchObject({
+      type: 'reconciled',
+      detail: 'order workflow not found while the order was received; nothing was held',
+    });
     expect(await ledgerCheck([request.orderId])).toEqual([]);
     // The client retries its create: the same answer, and no workflow starts for the cancelled order.
     const retried = await system.api('POST', '/orders', request);
     expect(retried.status).toBe(200);
     expect(retried.body.status).toBe('cancelled');
-    expect(await orderWorkflowState(system.env.client, request.orderId)).toEqual({ closed: true, status: 'NOT_FOUND', closedAt: null });
+    expect(await orderWorkflowState(system.env.client, request.orderId)).toEqual({
+      closed: true,
+      status: 'NOT_FOUND',
+      closedAt: null,
+    });
   });
 });
 
@@ -218,7 +270,11 @@ describe('an order an operator cancels in Temporal Web', () => {
     await expect(handle.result()).rejects.toThrow();
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     const view = await waitForView(order.orderId, (v) => v.status === 'cancelled');
-    expect(view.cancellation).toEqual({ reason: 'cancelled in Temporal Web', requestedBy: 'temporal-operator', free: true });
+    expect(view.cancellation).toEqual({
+      reason: 'cancelled in Temporal Web',
+      requestedBy: 'temporal-operator',
+      free: true,
+    });
     expect(view.payment.status).toBe('voided');
     const ledger = await system.db.select().from(payments).where(eq(payments.orderId, order.orderId));
     expect(ledger.map((row) => row.kind).sort()).toEqual(['authorize', 'void']);
@@ -263,13 +319,43 @@ describe('an order whose workflow is gone after its parcel left', () => {
     });
     // Authorized and captured at the (simulated) gateway, as the workflow's activities did.
     const gateway = createSimulatedPaymentGateway({ db: system.db, delayScale: 0 });
-    const authorization = await gateway.authorize({ idempotencyKey: `${orderId}:authorize`, token: 'tok_visa', amount: 5000, currency: 'USD' });
-    const capture = await gateway.capture({ idempotencyKey: `${orderId}:capture`, authorization: authorization.reference, amount: 5000, currency: 'USD' });
-    for (const [kind, { reference }] of [['authorize', authorization], ['capture', capture]] as const) {
-      await system.db.insert(payments).values({ idempotencyKey: `${orderId}:${kind}`, orderId, kind, amount: 5000, currency: 'USD', gatewayReference: reference });
+    const authorization = await gateway.authorize({
+      idempotencyKey: `${orderId}:authorize`,
+      token: 'tok_visa',
+      amount: 5000,
+      currency: 'USD',
+    });
+    const capture = await gateway.capture({
+      idempotencyKey: `${orderId}:capture`,
+      authorization: authorization.reference,
+      amount: 5000,
+      currency: 'USD',
+    });
+    for (const [kind, { reference }] of [
+      ['authorize', authorization],
+      ['capture', capture],
+    ] as const) {
+      await system.db.insert(payments).values({
+        idempotencyKey: `${orderId}:${kind}`,
+        orderId,
+        kind,
+        amount: 5000,
+        currency: 'USD',
+        gatewayReference: reference,
+      });
     }
-    const parcel = { carrier: 'parcelpost', service: 'ground', box: 'S', weightGrams: 500, labelCost: 700, currency: 'USD', promisedBy: new Date() };
-    await system.db.insert(shipments).values({ ...parcel, id: `${orderId}-1`, orderId, trackingNumber: `TRK-${randomUUID()}`, status: 'lost' });
+    const parcel = {
+      carrier: 'parcelpost',
+      service: 'ground',
+      box: 'S',
+      weightGrams: 500,
+      labelCost: 700,
+      currency: 'USD',
+      promisedBy: new Date(),
+    };
+    await system.db
+      .insert(shipments)
+      .values({ ...parcel, id: `${orderId}-1`, orderId, trackingNumber: `TRK-${randomUUID()}`, status: 'lost' });
     // The reship's label was sold by the carrier (under the activity's key) and never handed over.
     const [warehouse] = await system.db.select().from(warehouses).where(eq(warehouses.id, 'wh-east'));
     const { trackingNumber: reshipLabel } = await createSimulatedCarriers({ db: system.db, delayScale: 0 }).buyLabel({
@@ -281,12 +367,20 @@ describe('an order whose workflow is gone after its parcel left', () => {
       weightGrams: 500,
       box: BOXES[0]!,
     });
-    await system.db.insert(shipments).values({ ...parcel, id: `${orderId}-2`, orderId, trackingNumber: reshipLabel, status: 'label_created' });
+    await system.db
+      .insert(shipments)
+      .values({ ...parcel, id: `${orderId}-2`, orderId, trackingNumber: reshipLabel, status: 'label_created' });
     expect(await ledgerCheck([orderId])).toEqual([`closed_workflow ${orderId}`, `unused_label ${orderId}`]);
 
     const result = await reconcile([orderId]);
     expect(result.orders).toEqual([
-      { orderId, was: 'delivery_exception', workflow: 'NOT_FOUND', outcome: 'needs_attention', released: [`voided label ${reshipLabel}`] },
+      {
+        orderId,
+        was: 'delivery_exception',
+        workflow: 'NOT_FOUND',
+        outcome: 'needs_attention',
+        released: [`voided label ${reshipLabel}`],
+      },
     ]);
     const ledger = await system.db.select().from(payments).where(eq(payments.orderId, orderId));
     expect(ledger.map((row) => row.kind).sort()).toEqual(['authorize', 'capture']);
@@ -306,7 +400,12 @@ describe('the reconcile-orders Schedule', () => {
     expect(await ensureReconcileSchedule(client, { every: '15m', grace: '5m' })).toBe('updated');
     const schedule = await client.schedule.getHandle(RECONCILE_SCHEDULE_ID).describe();
     expect(schedule.spec.intervals?.map((interval) => interval.every)).toEqual([15 * 60_000]);
-    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileOrdersWorkflow', taskQueue: TASK_QUEUE, args: [{ grace: '5m' }] });
+    expect(schedule.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'reconcileOrdersWorkflow',
+      taskQueue: TASK_QUEUE,
+      args: [{ grace: '5m' }],
+    });
     expect(schedule.policies.overlap).toBe('SKIP');
     await client.schedule.getHandle(RECONCILE_SCHEDULE_ID).delete();
   });

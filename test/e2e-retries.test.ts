@@ -13,7 +13,12 @@ import { startSystem, type System } from './support/system.js';
  */
 let system: System;
 
-const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '1s', returnWindow: '1m', warehouseTaskSla: '1m' };
+const policy: OrderPolicy = {
+  ...PRODUCTION_POLICY,
+  cancellationBuffer: '1s',
+  returnWindow: '1m',
+  warehouseTaskSla: '1m',
+};
 
 /** Extra milliseconds the carrier takes to sell a return label and the gateway to void or refund a payment, so an update can outlast the API's deadline. */
 let returnLabelDelayMs = 0;
@@ -70,7 +75,10 @@ describe('a create redelivered after its order closed', () => {
     const handle = system.env.client.workflow.getHandle(orderWorkflowId(order.orderId));
     await handle.result();
     // The final view, once the outbox has sent the cancellation notice too.
-    await eventually(async () => (await system.api('GET', `/orders/${order.orderId}`)).body.pendingNotifications.length === 0, 'the notices to be sent');
+    await eventually(
+      async () => (await system.api('GET', `/orders/${order.orderId}`)).body.pendingNotifications.length === 0,
+      'the notices to be sent',
+    );
     const final = (await system.api('GET', `/orders/${order.orderId}`)).body;
 
     // Retention expiry, as Temporal does it: the closed run is deleted.
@@ -79,7 +87,11 @@ describe('a create redelivered after its order closed', () => {
       workflowExecution: { workflowId: orderWorkflowId(order.orderId) },
     });
     await eventually(
-      () => handle.describe().then(() => false, (error: unknown) => error instanceof WorkflowNotFoundError),
+      () =>
+        handle.describe().then(
+          () => false,
+          (error: unknown) => error instanceof WorkflowNotFoundError,
+        ),
       'the closed run to be deleted',
     );
 
@@ -139,16 +151,35 @@ describe('a cancel retried with its Idempotency-Key', () => {
     const key = { 'idempotency-key': `cancel-${order.orderId}` };
     voidDelayMs = UPDATE_DEADLINE_MS * 2;
     try {
-      const first = await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'changed mind' }, { headers: key });
+      const first = await system.api(
+        'POST',
+        `/orders/${order.orderId}/cancel`,
+        { reason: 'changed mind' },
+        { headers: key },
+      );
       expect(first.status).toBe(503);
       await system.waitForOrder(order.orderId, settled);
     } finally {
       voidDelayMs = 0;
     }
-    const retry = await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'changed mind' }, { headers: key });
+    const retry = await system.api(
+      'POST',
+      `/orders/${order.orderId}/cancel`,
+      { reason: 'changed mind' },
+      { headers: key },
+    );
     expect(retry.status).toBe(200);
-    expect(retry.body).toMatchObject({ orderId: order.orderId, status: 'cancelled', cancellation: { reason: 'changed mind', requestedBy: 'admin-desk' } });
-    const other = await system.api('POST', `/orders/${order.orderId}/cancel`, { reason: 'changed mind' }, { headers: { 'idempotency-key': `other-${order.orderId}` } });
+    expect(retry.body).toMatchObject({
+      orderId: order.orderId,
+      status: 'cancelled',
+      cancellation: { reason: 'changed mind', requestedBy: 'admin-desk' },
+    });
+    const other = await system.api(
+      'POST',
+      `/orders/${order.orderId}/cancel`,
+      { reason: 'changed mind' },
+      { headers: { 'idempotency-key': `other-${order.orderId}` } },
+    );
     expect(other.status).toBe(409);
     expect(other.body.title).toBe('Order is closed');
   });

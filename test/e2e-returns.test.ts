@@ -12,7 +12,12 @@ import { startSystem, type System } from './support/system.js';
  */
 let system: System;
 
-const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '1s', returnWindow: '8s', warehouseTaskSla: '1m' };
+const policy: OrderPolicy = {
+  ...PRODUCTION_POLICY,
+  cancellationBuffer: '1s',
+  returnWindow: '8s',
+  warehouseTaskSla: '1m',
+};
 
 beforeAll(async () => {
   system = await startSystem({ policy });
@@ -30,43 +35,76 @@ describe('returns end to end', () => {
     const delivered = await system.waitForOrder(order.orderId, (status) => status === 'delivered');
     expect(await stockOf(system.db, sku)).toEqual({ 'wh-east': { onHand: 8, reserved: 0 } });
 
-    const damaged = await system.api('POST', `/orders/${order.orderId}/returns`, { items: [{ sku, quantity: 1 }], reason: 'damaged', comment: 'cracked' });
+    const damaged = await system.api('POST', `/orders/${order.orderId}/returns`, {
+      items: [{ sku, quantity: 1 }],
+      reason: 'damaged',
+      comment: 'cracked',
+    });
     expect(damaged.status).toBe(201);
-    expect(damaged.body).toMatchObject({ status: 'authorized', reason: 'damaged', returnLabel: { carrier: 'parcelpost' } });
+    expect(damaged.body).toMatchObject({
+      status: 'authorized',
+      reason: 'damaged',
+      returnLabel: { carrier: 'parcelpost' },
+    });
     expect(damaged.body.returnLabel.trackingNumber).toMatch(/^PR\d+/);
-    const tooMany = await system.api('POST', `/orders/${order.orderId}/returns`, { items: [{ sku, quantity: 2 }], reason: 'other' });
+    const tooMany = await system.api('POST', `/orders/${order.orderId}/returns`, {
+      items: [{ sku, quantity: 2 }],
+      reason: 'other',
+    });
     expect(tooMany.status).toBe(409);
 
-    const refunded = (view: OrderView, returnId: string) => view.returns.find((ret) => ret.returnId === returnId)?.status === 'refunded';
+    const refunded = (view: OrderView, returnId: string) =>
+      view.returns.find((ret) => ret.returnId === returnId)?.status === 'refunded';
     const afterFirst = await waitForView(order.orderId, (view) => refunded(view, damaged.body.returnId));
     // The item's price and, as the damage is the seller's fault, the shipping.
     expect(afterFirst.returns[0]!.refunded).toBe(2000 + delivered.totals!.shipping);
     expect(afterFirst.returns[0]!.units).toEqual([{ sku, quantity: 1, condition: 'resalable' }]);
 
-    const second = await system.api('POST', `/orders/${order.orderId}/returns`, { items: [{ sku, quantity: 1 }], reason: 'no_longer_needed' });
+    const second = await system.api('POST', `/orders/${order.orderId}/returns`, {
+      items: [{ sku, quantity: 1 }],
+      reason: 'no_longer_needed',
+    });
     expect(second.status).toBe(201);
     const view = await system.waitForOrder(order.orderId, (status) => status === 'returned', 60_000);
     expect(view.returns.map((ret) => [ret.status, ret.refunded])).toEqual([
       ['refunded', 2000 + delivered.totals!.shipping],
       ['refunded', 2000],
     ]);
-    expect(view.payment).toMatchObject({ captured: delivered.totals!.total, refunded: 4000 + delivered.totals!.shipping });
+    expect(view.payment).toMatchObject({
+      captured: delivered.totals!.total,
+      refunded: 4000 + delivered.totals!.shipping,
+    });
     // Both units are back on the shelf they left.
     expect(await stockOf(system.db, sku)).toEqual({ 'wh-east': { onHand: 10, reserved: 0 } });
     expect(await checkInvariants(system.db, { orderIds: [order.orderId] })).toEqual([]);
 
     const report = await system.api('GET', '/reports/returns');
     expect(report.status).toBe(200);
-    expect(report.body.byReason).toEqual(expect.arrayContaining([expect.objectContaining({ reason: 'no_longer_needed' })]));
+    expect(report.body.byReason).toEqual(
+      expect.arrayContaining([expect.objectContaining({ reason: 'no_longer_needed' })]),
+    );
     expect(report.body.bySku).toEqual(expect.arrayContaining([{ sku, units: 2, refunded: 4000 }]));
 
-    const closed = await system.api('POST', `/orders/${order.orderId}/returns`, { items: [{ sku, quantity: 1 }], reason: 'other' });
+    const closed = await system.api('POST', `/orders/${order.orderId}/returns`, {
+      items: [{ sku, quantity: 1 }],
+      reason: 'other',
+    });
     expect(closed.status).toBe(409);
-    expect((await system.api('POST', '/warehouse/returns/no-such-return/receipt', { units: [{ sku, quantity: 1, condition: 'resalable' }] })).status).toBe(404);
+    expect(
+      (
+        await system.api('POST', '/warehouse/returns/no-such-return/receipt', {
+          units: [{ sku, quantity: 1, condition: 'resalable' }],
+        })
+      ).status,
+    ).toBe(404);
   });
 });
 
-async function waitForView(orderId: string, done: (view: OrderView) => boolean, timeoutMs = 30_000): Promise<OrderView> {
+async function waitForView(
+  orderId: string,
+  done: (view: OrderView) => boolean,
+  timeoutMs = 30_000,
+): Promise<OrderView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { body } = await system.api('GET', `/orders/${orderId}`);

@@ -17,7 +17,12 @@ let system: System;
 let db: Database;
 let env: TestWorkflowEnvironment;
 
-const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '2s', returnWindow: '3s', warehouseTaskSla: '1m' };
+const policy: OrderPolicy = {
+  ...PRODUCTION_POLICY,
+  cancellationBuffer: '2s',
+  returnWindow: '3s',
+  warehouseTaskSla: '1m',
+};
 
 beforeAll(async () => {
   system = await startSystem({ policy });
@@ -51,37 +56,80 @@ describe('end to end', () => {
     expect(delivered.shipment).toMatchObject({ status: 'delivered' });
     const view = await waitForStatus(request.orderId, 'completed');
     // What the customer was told is part of the order view.
-    const told = (await api('GET', `/orders/${request.orderId}`)).body.notifications.map((n: { kind: string }) => n.kind);
+    const told = (await api('GET', `/orders/${request.orderId}`)).body.notifications.map(
+      (n: { kind: string }) => n.kind,
+    );
     expect(told).toEqual(expect.arrayContaining(['confirmation', 'delivered']));
 
     expect(view.items).toEqual([{ sku, name: `Test product ${sku}`, quantity: 3, unitPrice: 1999 }]);
     expect(view.totals).toMatchObject({ subtotal: 5997, currency: 'USD' });
     expect(view.totals!.total).toBe(view.totals!.subtotal + view.totals!.shipping);
-    expect(view.payment).toEqual({ status: 'captured', authorized: view.totals!.total, captured: view.totals!.total, refunded: 0 });
+    expect(view.payment).toEqual({
+      status: 'captured',
+      authorized: view.totals!.total,
+      captured: view.totals!.total,
+      refunded: 0,
+    });
     expect(view.warehouseId).toBe('wh-east');
     expect(view.timeline.map((e) => e.type)).toEqual([
-      'order_received', 'stock_reserved', 'order_confirmed', 'payment_captured', 'picked', 'packed',
-      'label_created', 'shipped', 'in_transit', 'out_for_delivery', 'delivered', 'order_completed',
+      'order_received',
+      'stock_reserved',
+      'order_confirmed',
+      'payment_captured',
+      'picked',
+      'packed',
+      'label_created',
+      'shipped',
+      'in_transit',
+      'out_for_delivery',
+      'delivered',
+      'order_completed',
     ]);
 
     // Money: one authorization and one capture, both of the total.
     const ledger = await db.select().from(payments).where(eq(payments.orderId, request.orderId));
-    expect(ledger.map((row) => [row.kind, row.amount]).sort()).toEqual([['authorize', view.totals!.total], ['capture', view.totals!.total]]);
+    expect(ledger.map((row) => [row.kind, row.amount]).sort()).toEqual([
+      ['authorize', view.totals!.total],
+      ['capture', view.totals!.total],
+    ]);
     // Stock: three units left the east shelf, nothing stays reserved.
-    expect(await stockOf(db, sku)).toEqual({ 'wh-east': { onHand: 7, reserved: 0 }, 'wh-west': { onHand: 10, reserved: 0 } });
-    expect(await db.select().from(reservations).where(and(eq(reservations.orderId, request.orderId), eq(reservations.status, 'held')))).toEqual([]);
+    expect(await stockOf(db, sku)).toEqual({
+      'wh-east': { onHand: 7, reserved: 0 },
+      'wh-west': { onHand: 10, reserved: 0 },
+    });
+    expect(
+      await db
+        .select()
+        .from(reservations)
+        .where(and(eq(reservations.orderId, request.orderId), eq(reservations.status, 'held'))),
+    ).toEqual([]);
     // The carrier's scans are in the shipment's history; the customer heard of each milestone.
     const [shipment] = await db.select().from(shipments).where(eq(shipments.orderId, request.orderId));
     expect(shipment?.status).toBe('delivered');
-    const scans = await db.select().from(trackingEvents).where(eq(trackingEvents.trackingNumber, shipment!.trackingNumber!));
+    const scans = await db
+      .select()
+      .from(trackingEvents)
+      .where(eq(trackingEvents.trackingNumber, shipment!.trackingNumber!));
     expect(scans.map((s) => s.type).sort()).toEqual(['delivered', 'in_transit', 'out_for_delivery']);
-    const sent = await db.select({ kind: notifications.kind }).from(notifications).where(eq(notifications.orderId, request.orderId));
+    const sent = await db
+      .select({ kind: notifications.kind })
+      .from(notifications)
+      .where(eq(notifications.orderId, request.orderId));
     // A kind sent once per subject carries it (`shipped:<shipmentId>`); the kinds are what count here.
-    expect(sent.map((n) => n.kind.split(':')[0]).sort()).toEqual(['confirmation', 'delivered', 'out_for_delivery', 'shipped']);
+    expect(sent.map((n) => n.kind.split(':')[0]).sort()).toEqual([
+      'confirmation',
+      'delivered',
+      'out_for_delivery',
+      'shipped',
+    ]);
 
     // Operators find it in Temporal Web by its search attributes.
     const description = await env.client.workflow.getHandle(orderWorkflowId(request.orderId)).describe();
-    expect(description.searchAttributes).toMatchObject({ OrderStatus: ['completed'], CustomerId: ['cust-42'], Channel: ['web'] });
+    expect(description.searchAttributes).toMatchObject({
+      OrderStatus: ['completed'],
+      CustomerId: ['cust-42'],
+      Channel: ['web'],
+    });
 
     const listed = await api('GET', `/orders?status=completed&customerId=cust-42&limit=100`);
     expect(listed.body.orders.map((o: { orderId: string }) => o.orderId)).toContain(request.orderId);
@@ -91,7 +139,10 @@ describe('end to end', () => {
     const request = orderRequest();
     const bad = await api('POST', '/orders', {
       ...request,
-      items: [{ sku: 'NO-SUCH-SKU', quantity: 1 }, { sku: 'MUG-CERAMIC', quantity: 0 }],
+      items: [
+        { sku: 'NO-SUCH-SKU', quantity: 1 },
+        { sku: 'MUG-CERAMIC', quantity: 0 },
+      ],
       shippingAddress: { ...request.shippingAddress, country: 'usa' },
       extra: true,
     });
@@ -99,21 +150,31 @@ describe('end to end', () => {
     expect(bad.type).toContain('application/problem+json');
     const fields = bad.body.errors.map((e: { field: string }) => e.field);
     expect(fields).toEqual(expect.arrayContaining(['items[1].quantity', 'shippingAddress.country']));
-    expect(bad.body.errors.some((e: { field: string; message: string }) => e.field === '' && /extra/.test(e.message))).toBe(true);
+    expect(
+      bad.body.errors.some((e: { field: string; message: string }) => e.field === '' && /extra/.test(e.message)),
+    ).toBe(true);
 
     const unknownSku = await api('POST', '/orders', { ...request, items: [{ sku: 'NO-SUCH-SKU', quantity: 1 }] });
     expect(unknownSku.status).toBe(400);
     expect(unknownSku.body.errors).toEqual([{ field: 'items[0].sku', message: 'unknown sku NO-SUCH-SKU' }]);
 
     expect((await api('GET', `/orders/${request.orderId}`)).status).toBe(404);
-    await expect(env.client.workflow.getHandle(orderWorkflowId(request.orderId)).describe()).rejects.toThrow(/not found/i);
-    const [{ count }] = (await db.execute<{ count: number }>(sql`select count(*)::int as count from orders where order_id = ${request.orderId}`)) as unknown as [{ count: number }];
+    await expect(env.client.workflow.getHandle(orderWorkflowId(request.orderId)).describe()).rejects.toThrow(
+      /not found/i,
+    );
+    const [{ count }] = (await db.execute<{ count: number }>(
+      sql`select count(*)::int as count from orders where order_id = ${request.orderId}`,
+    )) as unknown as [{ count: number }];
     expect(count).toBe(0);
   });
 
   it('reports health and refuses unknown tracking numbers', async () => {
     expect((await api('GET', '/healthz')).body).toEqual({ status: 'ok', checks: { postgres: 'ok', temporal: 'ok' } });
-    const unknown = await system.carrierWebhook('parcelpost', { trackingNumber: 'PP000', type: 'delivered', at: new Date().toISOString() });
+    const unknown = await system.carrierWebhook('parcelpost', {
+      trackingNumber: 'PP000',
+      type: 'delivered',
+      at: new Date().toISOString(),
+    });
     expect(unknown.status).toBe(404);
     const products = await api('GET', '/products');
     expect(products.body.products.length).toBeGreaterThanOrEqual(10);

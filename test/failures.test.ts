@@ -13,7 +13,8 @@ const callerTypes = types.filter((type) => FAILURES[type].http !== null) as Call
 
 type Responses = Record<string, { content?: Record<string, { examples?: Record<string, { value: unknown }> }> }>;
 const document = buildOpenApiDocument();
-const responsesOf = (path: string, method: string) => (document.paths?.[path] as Record<string, { responses: Responses }>)[method]!.responses;
+const responsesOf = (path: string, method: string) =>
+  (document.paths?.[path] as Record<string, { responses: Responses }>)[method]!.responses;
 
 /** Source files under a folder, recursively. */
 function sources(folder: string): string[] {
@@ -35,36 +36,47 @@ describe('the failure catalogue', () => {
   it('names every failure type the code raises', () => {
     const raised = ['activities', 'workflows', 'domain', 'api'].flatMap(sources).flatMap((file) => {
       const text = readFileSync(`${root}${file}`, 'utf8');
-      return [...text.matchAll(/nonRetryable\([^;]*?,\s*'(\w+)'\)/g), ...text.matchAll(/FailureType\.(\w+)/g)].map((match) => match[1]!);
+      return [...text.matchAll(/nonRetryable\([^;]*?,\s*'(\w+)'\)/g), ...text.matchAll(/FailureType\.(\w+)/g)].map(
+        (match) => match[1]!,
+      );
     });
     expect(raised.length).toBeGreaterThan(10);
     expect(raised.filter((type) => !(type in FAILURES))).toEqual([]);
   });
 
   it('is the only source of the API’s problems: no route builds one by hand', () => {
-    const byHand = sources('api').filter((file) => file !== 'api/http/problem.ts' && readFileSync(`${root}${file}`, 'utf8').includes('new ProblemError('));
+    const byHand = sources('api').filter(
+      (file) => file !== 'api/http/problem.ts' && readFileSync(`${root}${file}`, 'utf8').includes('new ProblemError('),
+    );
     expect(byHand).toEqual([]);
   });
 
-  it.each(callerTypes)('%s appears as an example in the OpenAPI responses of every operation that can answer it', (type) => {
-    const { status } = httpProblem(type);
-    const operations = ALL_OPERATIONS.filter((operation) => operationFailures(operation).includes(type));
-    if ('undocumented' in FAILURES[type]) {
-      expect(operations).toEqual([]);
-      return;
-    }
-    expect(operations.length, `no operation in api/contract.ts answers ${type}`).toBeGreaterThan(0);
-    for (const operation of operations) {
-      const examples = responsesOf(operation.path, operation.method)[String(status)]?.content?.['application/problem+json']?.examples;
-      expect(examples?.[type]?.value, `${operation.operationId} ${status}`).toEqual(problemExample(type));
-    }
-  });
+  it.each(callerTypes)(
+    '%s appears as an example in the OpenAPI responses of every operation that can answer it',
+    (type) => {
+      const { status } = httpProblem(type);
+      const operations = ALL_OPERATIONS.filter((operation) => operationFailures(operation).includes(type));
+      if ('undocumented' in FAILURES[type]) {
+        expect(operations).toEqual([]);
+        return;
+      }
+      expect(operations.length, `no operation in api/contract.ts answers ${type}`).toBeGreaterThan(0);
+      for (const operation of operations) {
+        const examples = responsesOf(operation.path, operation.method)[String(status)]?.content?.[
+          'application/problem+json'
+        ]?.examples;
+        expect(examples?.[type]?.value, `${operation.operationId} ${status}`).toEqual(problemExample(type));
+      }
+    },
+  );
 
   it.each(callerTypes)('%s becomes its problem: status, title and Retry-After from the catalogue', (type) => {
     const http = httpProblem(type);
     const answer = problem(type, 'why');
     expect([answer.status, answer.title, answer.detail]).toEqual([http.status, http.title, 'why']);
-    expect(answer.headers['retry-after']).toBe(http.retryAfterSeconds === undefined ? undefined : String(http.retryAfterSeconds));
+    expect(answer.headers['retry-after']).toBe(
+      http.retryAfterSeconds === undefined ? undefined : String(http.retryAfterSeconds),
+    );
   });
 });
 
@@ -74,11 +86,17 @@ describe('the failure mapper', () => {
 
   it('answers an update refused with a catalogued failure with its problem, the failure’s message as detail', () => {
     const answer = problemForFailure(refused('OrderClosed'));
-    expect(answer && { status: answer.status, title: answer.title, detail: answer.detail }).toEqual({ status: 409, title: 'Order is closed', detail: 'order is already closing' });
+    expect(answer && { status: answer.status, title: answer.title, detail: answer.detail }).toEqual({
+      status: 409,
+      title: 'Order is closed',
+      detail: 'order is already closing',
+    });
   });
 
   it('adds the catalogue’s advice and Retry-After (a return label no carrier sold)', () => {
-    const answer = problemForFailure(refused('ReturnLabelUnavailable', 'no return label could be bought: carrier down'));
+    const answer = problemForFailure(
+      refused('ReturnLabelUnavailable', 'no return label could be bought: carrier down'),
+    );
     expect(answer?.status).toBe(503);
     expect(answer?.detail).toBe('no return label could be bought: carrier down. Nothing was claimed; try again later.');
     expect(answer?.headers['retry-after']).toBe('60');

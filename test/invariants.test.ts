@@ -57,14 +57,32 @@ async function order(tx: Transaction, status: OrderStatus, total: number | null 
 }
 
 /** Ledger rows: `['authorize', 5000], ['capture', 5000]`. */
-async function ledger(tx: Transaction, orderId: string, ...entries: ['authorize' | 'capture' | 'void' | 'refund', number][]): Promise<void> {
+async function ledger(
+  tx: Transaction,
+  orderId: string,
+  ...entries: ['authorize' | 'capture' | 'void' | 'refund', number][]
+): Promise<void> {
   for (const [kind, amount] of entries) {
-    await tx.insert(payments).values({ idempotencyKey: `${orderId}:${kind}:${randomUUID()}`, orderId, kind, amount, currency: 'USD', gatewayReference: `ref-${randomUUID()}` });
+    await tx.insert(payments).values({
+      idempotencyKey: `${orderId}:${kind}:${randomUUID()}`,
+      orderId,
+      kind,
+      amount,
+      currency: 'USD',
+      gatewayReference: `ref-${randomUUID()}`,
+    });
   }
 }
 
-async function reservation(tx: Transaction, orderId: string, status: 'held' | 'picked' | 'released' | 'returned', round = 1): Promise<void> {
-  await tx.insert(reservations).values({ orderId, round, sku: 'MUG-CERAMIC', warehouseId: 'wh-east', quantity: 1, status });
+async function reservation(
+  tx: Transaction,
+  orderId: string,
+  status: 'held' | 'picked' | 'released' | 'returned',
+  round = 1,
+): Promise<void> {
+  await tx
+    .insert(reservations)
+    .values({ orderId, round, sku: 'MUG-CERAMIC', warehouseId: 'wh-east', quantity: 1, status });
 }
 
 /** The violations about these subjects only, as `rule subject` pairs (sorted). */
@@ -107,7 +125,9 @@ describe('money', () => {
       const ids = [...correct, ...broken];
       const violations = await checkInvariants(tx, { orderIds: ids });
       expect(about(violations, ids)).toEqual(broken.map((id) => `money ${id}`).sort());
-      expect(violations.find((v) => v.subject === undercharged)?.detail).toBe('completed order owes 5000 but captured 4999 − refunded 0 = 4999');
+      expect(violations.find((v) => v.subject === undercharged)?.detail).toBe(
+        'completed order owes 5000 but captured 4999 − refunded 0 = 4999',
+      );
       expect(violations.find((v) => v.subject === noTotal)?.detail).toMatch(/unknown \(no total\)/);
     });
   });
@@ -162,7 +182,9 @@ describe('open_authorization', () => {
       const ids = [voided, captured, declined, waiting, forgotten];
       const violations = await checkInvariants(tx, { orderIds: ids });
       expect(about(violations, ids)).toEqual([`open_authorization ${forgotten}`]);
-      expect(violations.find((v) => v.rule === 'open_authorization')?.detail).toBe('cancelled order has an authorization of 5000 with neither a capture nor a void');
+      expect(violations.find((v) => v.rule === 'open_authorization')?.detail).toBe(
+        'cancelled order has an authorization of 5000 with neither a capture nor a void',
+      );
     });
   });
 });
@@ -183,7 +205,9 @@ describe('held_reservation', () => {
       const ids = [released, picked, holding, leaked];
       const violations = await checkInvariants(tx, { orderIds: ids });
       expect(about(violations, ids)).toEqual([`held_reservation ${leaked}`]);
-      expect(violations.find((v) => v.rule === 'held_reservation')?.detail).toBe('rejected order still holds 1 × MUG-CERAMIC at wh-east (round 2)');
+      expect(violations.find((v) => v.rule === 'held_reservation')?.detail).toBe(
+        'rejected order still holds 1 × MUG-CERAMIC at wh-east (round 2)',
+      );
     });
   });
 });
@@ -196,7 +220,9 @@ async function shipment(tx: Transaction, orderId: string, status: string, n = 1)
     carrier: 'simpost',
     service: 'ground',
     // A pending (or abandoned) label has no tracking number and no cost yet (shipments_label_bought).
-    ...(['label_pending', 'label_abandoned'].includes(status) ? { trackingNumber: null, labelCost: null } : { trackingNumber: `TRK-${randomUUID()}`, labelCost: 700 }),
+    ...(['label_pending', 'label_abandoned'].includes(status)
+      ? { trackingNumber: null, labelCost: null }
+      : { trackingNumber: `TRK-${randomUUID()}`, labelCost: 700 }),
     status,
     box: 'S',
     weightGrams: 500,
@@ -219,7 +245,9 @@ describe('orders of closed workflows', () => {
       const ids = [terminated, running, finished];
       const violations = await checkInvariants(tx, { orderIds: ids, closedOrderIds: [terminated, finished] });
       expect(about(violations, ids)).toEqual([`closed_workflow ${terminated}`]);
-      expect(violations.find((v) => v.rule === 'closed_workflow')?.detail).toBe('the workflow is closed or gone but the read model says confirmed');
+      expect(violations.find((v) => v.rule === 'closed_workflow')?.detail).toBe(
+        'the workflow is closed or gone but the read model says confirmed',
+      );
     });
   });
 
@@ -234,14 +262,16 @@ describe('orders of closed workflows', () => {
 
       const ids = [terminated, running, voided];
       const violations = await checkInvariants(tx, { orderIds: ids, closedOrderIds: [terminated, voided] });
-      expect(about(violations, ids).filter((v) => !v.startsWith('closed_workflow'))).toEqual([`open_authorization ${terminated}`]);
+      expect(about(violations, ids).filter((v) => !v.startsWith('closed_workflow'))).toEqual([
+        `open_authorization ${terminated}`,
+      ]);
       expect(violations.find((v) => v.rule === 'open_authorization')?.detail).toBe(
         'confirmed order of a closed workflow has an authorization of 5000 with neither a capture nor a void',
       );
     });
   });
 
-  it('held_reservation and picked_reservation: report the stock a closed workflow holds or picked, not a running one\'s', async () => {
+  it("held_reservation and picked_reservation: report the stock a closed workflow holds or picked, not a running one's", async () => {
     await rolledBack(async (tx) => {
       const heldByTerminated = await order(tx, 'confirmed');
       await reservation(tx, heldByTerminated, 'held');
@@ -257,16 +287,27 @@ describe('orders of closed workflows', () => {
       await reservation(tx, reshelved, 'returned');
 
       const ids = [heldByTerminated, pickedByTerminated, heldByRunning, pickedByRunning, pickedByCancelled, reshelved];
-      const violations = await checkInvariants(tx, { orderIds: ids, closedOrderIds: [heldByTerminated, pickedByTerminated, reshelved] });
+      const violations = await checkInvariants(tx, {
+        orderIds: ids,
+        closedOrderIds: [heldByTerminated, pickedByTerminated, reshelved],
+      });
       expect(about(violations, ids).filter((v) => !v.startsWith('closed_workflow'))).toEqual(
-        [`held_reservation ${heldByTerminated}`, `picked_reservation ${pickedByTerminated}`, `picked_reservation ${pickedByCancelled}`].sort(),
+        [
+          `held_reservation ${heldByTerminated}`,
+          `picked_reservation ${pickedByTerminated}`,
+          `picked_reservation ${pickedByCancelled}`,
+        ].sort(),
       );
-      expect(violations.find((v) => v.rule === 'held_reservation')?.detail).toBe('confirmed order of a closed workflow still holds 1 × MUG-CERAMIC at wh-east (round 1)');
-      expect(violations.find((v) => v.subject === pickedByCancelled)?.detail).toBe('cancelled order has picked units off the shelf that never shipped: 1 × MUG-CERAMIC at wh-east (round 1)');
+      expect(violations.find((v) => v.rule === 'held_reservation')?.detail).toBe(
+        'confirmed order of a closed workflow still holds 1 × MUG-CERAMIC at wh-east (round 1)',
+      );
+      expect(violations.find((v) => v.subject === pickedByCancelled)?.detail).toBe(
+        'cancelled order has picked units off the shelf that never shipped: 1 × MUG-CERAMIC at wh-east (round 1)',
+      );
     });
   });
 
-  it('unused_label: reports a label still at the dock of a closed workflow or a final order, not a running one\'s nor one in use', async () => {
+  it("unused_label: reports a label still at the dock of a closed workflow or a final order, not a running one's nor one in use", async () => {
     await rolledBack(async (tx) => {
       const terminated = await order(tx, 'processing');
       await shipment(tx, terminated, 'label_created');
@@ -289,7 +330,10 @@ describe('orders of closed workflows', () => {
       await shipment(tx, inTransit, 'in_transit');
 
       const ids = [terminated, pendingLabel, running, cancelled, voided, delivered, lostThenReshipped, inTransit];
-      const violations = await checkInvariants(tx, { orderIds: ids, closedOrderIds: [terminated, pendingLabel, voided, inTransit] });
+      const violations = await checkInvariants(tx, {
+        orderIds: ids,
+        closedOrderIds: [terminated, pendingLabel, voided, inTransit],
+      });
       expect(about(violations, ids).filter((v) => !v.startsWith('closed_workflow'))).toEqual(
         [`unused_label ${terminated}`, `unused_label ${pendingLabel}`, `unused_label ${cancelled}`].sort(),
       );
@@ -315,8 +359,12 @@ describe('double_effect', () => {
 
       const ids = [once, refunded, capturedTwice, overRefunded];
       const violations = await checkInvariants(tx, { orderIds: ids });
-      expect(about(violations, ids)).toEqual([`double_effect ${capturedTwice}`, `double_effect ${overRefunded}`].sort());
-      expect(violations.find((v) => v.subject === overRefunded)?.detail).toBe('refunded 1500, more than the 1000 captured');
+      expect(about(violations, ids)).toEqual(
+        [`double_effect ${capturedTwice}`, `double_effect ${overRefunded}`].sort(),
+      );
+      expect(violations.find((v) => v.subject === overRefunded)?.detail).toBe(
+        'refunded 1500, more than the 1000 captured',
+      );
     });
   });
 });
@@ -338,13 +386,20 @@ describe('stock rules', () => {
   /** A product of its own with a stock row per warehouse given, built from movements like the real thing. */
   async function product(tx: Transaction, levels: Record<string, [onHand: number, reserved: number]>): Promise<string> {
     const sku = `INV-${randomUUID().slice(0, 8).toUpperCase()}`;
-    await tx.insert(products).values({ sku, name: sku, price: 100, currency: 'USD', weightGrams: 1, lengthMm: 1, widthMm: 1, heightMm: 1 });
+    await tx
+      .insert(products)
+      .values({ sku, name: sku, price: 100, currency: 'USD', weightGrams: 1, lengthMm: 1, widthMm: 1, heightMm: 1 });
     for (const [warehouseId, [onHand, reserved]] of Object.entries(levels)) {
       await tx.insert(stock).values({ warehouseId, sku, onHand, reserved });
       if (onHand !== 0 || reserved !== 0) {
-        await tx
-          .insert(stockMovements)
-          .values({ idempotencyKey: `inv:${sku}:${warehouseId}`, warehouseId, sku, kind: 'restock', onHandDelta: onHand, reservedDelta: reserved });
+        await tx.insert(stockMovements).values({
+          idempotencyKey: `inv:${sku}:${warehouseId}`,
+          warehouseId,
+          sku,
+          kind: 'restock',
+          onHandDelta: onHand,
+          reservedDelta: reserved,
+        });
       }
     }
     return sku;
@@ -366,30 +421,55 @@ describe('stock rules', () => {
       await tx.execute(sql`delete from stock_movements where sku = ${drifted} and warehouse_id = 'wh-central'`);
       // Movements for a pair without a stock row.
       const orphan = await product(tx, {});
-      await tx.insert(stockMovements).values({ idempotencyKey: `inv:${orphan}`, warehouseId: 'wh-east', sku: orphan, kind: 'restock', onHandDelta: 2, reservedDelta: 0 });
+      await tx.insert(stockMovements).values({
+        idempotencyKey: `inv:${orphan}`,
+        warehouseId: 'wh-east',
+        sku: orphan,
+        kind: 'restock',
+        onHandDelta: 2,
+        reservedDelta: 0,
+      });
 
       const violations = await checkInvariants(tx, { orderIds: [] });
       expect(subjects(violations, 'stock_matches_movements', fine)).toEqual([]);
-      expect(subjects(violations, 'stock_matches_movements', drifted)).toEqual([`wh-central/${drifted}`, `wh-east/${drifted}`, `wh-west/${drifted}`]);
+      expect(subjects(violations, 'stock_matches_movements', drifted)).toEqual([
+        `wh-central/${drifted}`,
+        `wh-east/${drifted}`,
+        `wh-west/${drifted}`,
+      ]);
       expect(subjects(violations, 'stock_matches_movements', orphan)).toEqual([`wh-east/${orphan}`]);
-      expect(violations.find((v) => v.subject === `wh-east/${drifted}`)?.detail).toBe('stock says on_hand 6, reserved 2; its movements sum to on_hand 5, reserved 2');
-      expect(violations.filter((v) => v.rule === 'stock_bounds' && [fine, drifted, orphan].some((sku) => v.subject.endsWith(sku)))).toEqual([]);
+      expect(violations.find((v) => v.subject === `wh-east/${drifted}`)?.detail).toBe(
+        'stock says on_hand 6, reserved 2; its movements sum to on_hand 5, reserved 2',
+      );
+      expect(
+        violations.filter(
+          (v) => v.rule === 'stock_bounds' && [fine, drifted, orphan].some((sku) => v.subject.endsWith(sku)),
+        ),
+      ).toEqual([]);
     });
   });
 
   it('stock_bounds: reports negative reservations and more reserved than on hand', async () => {
     await rolledBack(async (tx) => {
       // The CHECK constraints forbid these rows; drop them inside this rolled-back transaction to build them.
-      await tx.execute(sql`alter table stock drop constraint stock_reserved_not_negative, drop constraint stock_reserved_within_on_hand`);
+      await tx.execute(
+        sql`alter table stock drop constraint stock_reserved_not_negative, drop constraint stock_reserved_within_on_hand`,
+      );
       const fine = await product(tx, { 'wh-east': [5, 5], 'wh-west': [0, 0] });
       const broken = await product(tx, { 'wh-east': [2, 5], 'wh-west': [3, -1], 'wh-central': [-2, 0] });
 
       const violations = await checkInvariants(tx, { orderIds: [] });
       expect(subjects(violations, 'stock_bounds', fine)).toEqual([]);
-      expect(subjects(violations, 'stock_bounds', broken)).toEqual([`wh-central/${broken}`, `wh-east/${broken}`, `wh-west/${broken}`]);
+      expect(subjects(violations, 'stock_bounds', broken)).toEqual([
+        `wh-central/${broken}`,
+        `wh-east/${broken}`,
+        `wh-west/${broken}`,
+      ]);
       // Their movements agree with them: only the bounds are broken.
       expect(subjects(violations, 'stock_matches_movements', broken)).toEqual([]);
-      expect(violations.find((v) => v.subject === `wh-west/${broken}`)?.detail).toBe('on_hand 3, reserved -1: negative reservation');
+      expect(violations.find((v) => v.subject === `wh-west/${broken}`)?.detail).toBe(
+        'on_hand 3, reserved -1: negative reservation',
+      );
     });
   });
 });

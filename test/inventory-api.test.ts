@@ -40,7 +40,13 @@ const temporal = {
 
 beforeAll(async () => {
   db = await testDatabase(5);
-  app = createApp({ db, temporal, auth: testAuth, orderPolicy: PRODUCTION_POLICY, log: { error: (_error, message) => errors.push(message), info: () => {} } });
+  app = createApp({
+    db,
+    temporal,
+    auth: testAuth,
+    orderPolicy: PRODUCTION_POLICY,
+    log: { error: (_error, message) => errors.push(message), info: () => {} },
+  });
 });
 
 beforeEach(() => {
@@ -101,14 +107,27 @@ describe('POST /inventory/adjustments', () => {
       applied: true,
       wokeOrders: [waiting],
     });
-    expect(signals).toEqual([{ workflowId: orderWorkflowId(waiting), name: 'stockArrived', arg: { sku, warehouseId: 'wh-east' } }]);
+    expect(signals).toEqual([
+      { workflowId: orderWorkflowId(waiting), name: 'stockArrived', arg: { sku, warehouseId: 'wh-east' } },
+    ]);
     expect(signals.map((s) => s.workflowId)).not.toContain(orderWorkflowId(confirmed));
     expect(signals.map((s) => s.workflowId)).not.toContain(orderWorkflowId(waitingForOther));
     // The order whose workflow is gone is logged, and failed nobody else.
     expect(errors).toEqual([`could not tell order ${unreachable} that ${sku} arrived at wh-east`]);
 
-    const [movement] = await db.select().from(stockMovements).where(eq(stockMovements.idempotencyKey, response.body.movementKey));
-    expect(movement).toMatchObject({ warehouseId: 'wh-east', sku, kind: 'adjustment', onHandDelta: 5, reservedDelta: 0, reason: 'restock: PO-123', orderId: null });
+    const [movement] = await db
+      .select()
+      .from(stockMovements)
+      .where(eq(stockMovements.idempotencyKey, response.body.movementKey));
+    expect(movement).toMatchObject({
+      warehouseId: 'wh-east',
+      sku,
+      kind: 'adjustment',
+      onHandDelta: 5,
+      reservedDelta: 0,
+      reason: 'restock: PO-123',
+      orderId: null,
+    });
     expect(await stockOf(db, sku)).toEqual({ 'wh-east': { onHand: 5, reserved: 0 } });
   });
 
@@ -133,14 +152,29 @@ describe('POST /inventory/adjustments', () => {
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ onHand: 14, available: 14, movementKey: `adjustment:${key}`, applied: true });
     expect([again.status, third.status]).toEqual([200, 200]);
-    expect(again.body).toMatchObject({ warehouseId: 'wh-east', sku, onHand: 14, reserved: 0, available: 14, movementKey: `adjustment:${key}`, applied: false });
+    expect(again.body).toMatchObject({
+      warehouseId: 'wh-east',
+      sku,
+      onHand: 14,
+      reserved: 0,
+      available: 14,
+      movementKey: `adjustment:${key}`,
+      applied: false,
+    });
     expect(await stockOf(db, sku)).toEqual({ 'wh-east': { onHand: 14, reserved: 0 } });
-    expect(await db.select().from(stockMovements).where(eq(stockMovements.idempotencyKey, `adjustment:${key}`))).toHaveLength(1);
+    expect(
+      await db
+        .select()
+        .from(stockMovements)
+        .where(eq(stockMovements.idempotencyKey, `adjustment:${key}`)),
+    ).toHaveLength(1);
 
     // The same key for another adjustment is a mistake, not a replay.
     const reused = await adjust({ ...body, delta: 5 }, key);
     expect(reused.status).toBe(409);
-    expect(reused.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'already used for a different adjustment' }]);
+    expect(reused.body.errors).toEqual([
+      { field: 'Idempotency-Key', message: 'already used for a different adjustment' },
+    ]);
     const elsewhere = await adjust({ ...body, warehouseId: 'wh-west' }, key);
     expect(elsewhere.status).toBe(409);
     // Not even the empty stock row a first adjustment at wh-west would create.
@@ -157,7 +191,16 @@ describe('POST /inventory/adjustments', () => {
 
   it('answers 409 naming delta, and changes nothing, when it would take reserved or missing units', async () => {
     const sku = await isolatedProduct(db, { 'wh-east': 10 });
-    await db.transaction((tx) => moveStock(tx, { key: `test-reserve:${sku}`, warehouseId: 'wh-east', sku, kind: 'reserve', onHandDelta: 0, reservedDelta: 6 }));
+    await db.transaction((tx) =>
+      moveStock(tx, {
+        key: `test-reserve:${sku}`,
+        warehouseId: 'wh-east',
+        sku,
+        kind: 'reserve',
+        onHandDelta: 0,
+        reservedDelta: 6,
+      }),
+    );
     const key = randomUUID();
 
     const refused = await adjust({ warehouseId: 'wh-east', sku, delta: -5, reason: 'cycle_count' }, key);
@@ -165,9 +208,17 @@ describe('POST /inventory/adjustments', () => {
     expect(refused.status).toBe(409);
     expect(refused.headers['content-type']).toContain('application/problem+json');
     expect(refused.body.errors).toHaveLength(1);
-    expect(refused.body.errors[0]).toMatchObject({ field: 'delta', message: expect.stringMatching(/^4 units of .* are available/) });
+    expect(refused.body.errors[0]).toMatchObject({
+      field: 'delta',
+      message: expect.stringMatching(/^4 units of .* are available/),
+    });
     expect(await stockOf(db, sku)).toEqual({ 'wh-east': { onHand: 10, reserved: 6 } });
-    expect(await db.select().from(stockMovements).where(eq(stockMovements.idempotencyKey, `adjustment:${key}`))).toEqual([]);
+    expect(
+      await db
+        .select()
+        .from(stockMovements)
+        .where(eq(stockMovements.idempotencyKey, `adjustment:${key}`)),
+    ).toEqual([]);
 
     // Every available unit may go; the key of the refused request was not used up.
     const allowed = await adjust({ warehouseId: 'wh-east', sku, delta: -4, reason: 'cycle_count' }, key);
@@ -186,7 +237,10 @@ describe('POST /inventory/adjustments', () => {
     const created = await adjust({ warehouseId: 'wh-central', sku, delta: 3, reason: 'restock' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ warehouseId: 'wh-central', sku, onHand: 3, reserved: 0, available: 3 });
-    expect(await stockOf(db, sku)).toEqual({ 'wh-east': { onHand: 1, reserved: 0 }, 'wh-central': { onHand: 3, reserved: 0 } });
+    expect(await stockOf(db, sku)).toEqual({
+      'wh-east': { onHand: 1, reserved: 0 },
+      'wh-central': { onHand: 3, reserved: 0 },
+    });
   });
 
   it('answers 404 for an unknown sku or warehouse', async () => {
@@ -207,7 +261,9 @@ describe('POST /inventory/adjustments', () => {
     expect(response.headers['content-type']).toContain('application/problem+json');
     const fields = response.body.errors.map((e: { field: string }) => e.field);
     expect(fields).toEqual(expect.arrayContaining(['sku', 'delta', 'reason', '']));
-    expect(response.body.errors.some((e: { field: string; message: string }) => e.field === '' && /extra/.test(e.message))).toBe(true);
+    expect(
+      response.body.errors.some((e: { field: string; message: string }) => e.field === '' && /extra/.test(e.message)),
+    ).toBe(true);
 
     const fractional = await adjust({ warehouseId: 'wh-east', sku: 'MUG-CERAMIC', delta: 1.5, reason: 'found' });
     expect(fractional.status).toBe(400);
@@ -215,14 +271,28 @@ describe('POST /inventory/adjustments', () => {
 
     const missing = await adjust({});
     expect(missing.status).toBe(400);
-    expect(missing.body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['delta', 'reason', 'sku', 'warehouseId']);
+    expect(missing.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'delta',
+      'reason',
+      'sku',
+      'warehouseId',
+    ]);
   });
 });
 
 describe('GET /inventory', () => {
   it('lists stock by warehouse and sku, filtered by either', async () => {
     const sku = await isolatedProduct(db, { 'wh-west': 7, 'wh-east': 3 });
-    await db.transaction((tx) => moveStock(tx, { key: `test-reserve:${sku}`, warehouseId: 'wh-west', sku, kind: 'reserve', onHandDelta: 0, reservedDelta: 2 }));
+    await db.transaction((tx) =>
+      moveStock(tx, {
+        key: `test-reserve:${sku}`,
+        warehouseId: 'wh-west',
+        sku,
+        kind: 'reserve',
+        onHandDelta: 0,
+        reservedDelta: 2,
+      }),
+    );
 
     const bySku = await request(app).get('/inventory').set(asWarehouse).query({ sku });
     expect(bySku.status).toBe(200);
@@ -242,12 +312,17 @@ describe('GET /inventory', () => {
     expect(rows.map((row) => row.sku)).toContain(sku);
     expect(rows.map((row) => row.sku)).toEqual(rows.map((row) => row.sku).sort());
 
-    const all = (await request(app).get('/inventory').set(asWarehouse)).body.inventory as { warehouseId: string; sku: string }[];
+    const all = (await request(app).get('/inventory').set(asWarehouse)).body.inventory as {
+      warehouseId: string;
+      sku: string;
+    }[];
     const keys = all.map((row) => `${row.warehouseId} ${row.sku}`);
     expect(keys).toEqual([...keys].sort());
     expect(new Set(all.map((row) => row.warehouseId))).toEqual(new Set(['wh-central', 'wh-east', 'wh-west']));
 
-    expect((await request(app).get('/inventory').set(asWarehouse).query({ sku: 'NO-SUCH-SKU' })).body).toEqual({ inventory: [] });
+    expect((await request(app).get('/inventory').set(asWarehouse).query({ sku: 'NO-SUCH-SKU' })).body).toEqual({
+      inventory: [],
+    });
   });
 
   it('answers an unknown or repeated parameter with 400', async () => {

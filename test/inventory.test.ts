@@ -28,8 +28,18 @@ afterAll(async () => {
 describe('reserveStock', () => {
   it('reserves at the warehouse nearest the shipping address that holds every line', async () => {
     const sku = await isolatedProduct(db, { 'wh-east': 5, 'wh-west': 5 });
-    const east = await run(inventory.reserveStock, { orderId: newOrderId(), round: 1, lines: [{ sku, quantity: 1 }], shippingAddress: boston });
-    const west = await run(inventory.reserveStock, { orderId: newOrderId(), round: 1, lines: [{ sku, quantity: 1 }], shippingAddress: seattle });
+    const east = await run(inventory.reserveStock, {
+      orderId: newOrderId(),
+      round: 1,
+      lines: [{ sku, quantity: 1 }],
+      shippingAddress: boston,
+    });
+    const west = await run(inventory.reserveStock, {
+      orderId: newOrderId(),
+      round: 1,
+      lines: [{ sku, quantity: 1 }],
+      shippingAddress: seattle,
+    });
     expect(east.warehouseId).toBe('wh-east');
     expect(west.warehouseId).toBe('wh-west');
   });
@@ -41,7 +51,12 @@ describe('reserveStock', () => {
       { sku: near, quantity: 1 },
       { sku: scarce, quantity: 2 },
     ];
-    const { warehouseId } = await run(inventory.reserveStock, { orderId: newOrderId(), round: 1, lines, shippingAddress: boston });
+    const { warehouseId } = await run(inventory.reserveStock, {
+      orderId: newOrderId(),
+      round: 1,
+      lines,
+      shippingAddress: boston,
+    });
     expect(warehouseId).toBe('wh-west');
   });
 
@@ -49,7 +64,11 @@ describe('reserveStock', () => {
     const sku = await isolatedProduct(db, { 'wh-east': 5 });
     const orderId = newOrderId();
     const input = { orderId, round: 1, lines: [{ sku, quantity: 3 }], shippingAddress: boston };
-    await Promise.all([run(inventory.reserveStock, input), run(inventory.reserveStock, input), run(inventory.reserveStock, input)]);
+    await Promise.all([
+      run(inventory.reserveStock, input),
+      run(inventory.reserveStock, input),
+      run(inventory.reserveStock, input),
+    ]);
     await run(inventory.reserveStock, input);
     expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 5, reserved: 3 });
     expect(await db.select().from(reservations).where(eq(reservations.orderId, orderId))).toHaveLength(1);
@@ -57,11 +76,19 @@ describe('reserveStock', () => {
 
   it('fails with OutOfStock, reserving nothing, when no warehouse holds every line', async () => {
     const sku = await isolatedProduct(db, { 'wh-east': 1, 'wh-west': 1 });
-    const failure = await run(inventory.reserveStock, { orderId: newOrderId(), round: 1, lines: [{ sku, quantity: 2 }], shippingAddress: boston }).catch((e) => e);
+    const failure = await run(inventory.reserveStock, {
+      orderId: newOrderId(),
+      round: 1,
+      lines: [{ sku, quantity: 2 }],
+      shippingAddress: boston,
+    }).catch((e) => e);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure.type).toBe('OutOfStock');
     expect(failure.nonRetryable).toBe(true);
-    expect(await stockOf(db, sku)).toEqual({ 'wh-east': { onHand: 1, reserved: 0 }, 'wh-west': { onHand: 1, reserved: 0 } });
+    expect(await stockOf(db, sku)).toEqual({
+      'wh-east': { onHand: 1, reserved: 0 },
+      'wh-west': { onHand: 1, reserved: 0 },
+    });
   });
 
   it('never oversells when many orders race for scarce stock', async () => {
@@ -69,7 +96,12 @@ describe('reserveStock', () => {
     const attempts = 40;
     const results = await Promise.allSettled(
       Array.from({ length: attempts }, (_, i) =>
-        run(inventory.reserveStock, { orderId: newOrderId('race'), round: 1, lines: [{ sku, quantity: 1 }], shippingAddress: i % 2 ? boston : seattle }),
+        run(inventory.reserveStock, {
+          orderId: newOrderId('race'),
+          round: 1,
+          lines: [{ sku, quantity: 1 }],
+          shippingAddress: i % 2 ? boston : seattle,
+        }),
       ),
     );
     const reserved = await db
@@ -86,7 +118,10 @@ describe('reserveStock', () => {
     expect(sold).toBe(12);
     const rejected = results.filter((r) => r.status === 'rejected');
     expect(rejected.every((r) => (r as PromiseRejectedResult).reason?.type === 'OutOfStock')).toBe(true);
-    const ordersHolding = await db.selectDistinct({ orderId: reservations.orderId }).from(reservations).where(eq(reservations.sku, sku));
+    const ordersHolding = await db
+      .selectDistinct({ orderId: reservations.orderId })
+      .from(reservations)
+      .where(eq(reservations.sku, sku));
     expect(ordersHolding).toHaveLength(attempts - rejected.length);
   });
 });
@@ -99,7 +134,11 @@ describe('releaseStock and recordPick', () => {
     await run(inventory.releaseStock, { orderId });
     await run(inventory.releaseStock, { orderId });
     expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 4, reserved: 0 });
-    const movements = await db.select().from(stockMovements).where(eq(stockMovements.orderId, orderId)).orderBy(stockMovements.id);
+    const movements = await db
+      .select()
+      .from(stockMovements)
+      .where(eq(stockMovements.orderId, orderId))
+      .orderBy(stockMovements.id);
     expect(movements.map((m) => [m.kind, m.reservedDelta])).toEqual([
       ['reserve', 3],
       ['release', -3],
@@ -122,7 +161,10 @@ describe('releaseStock and recordPick', () => {
     const orderId = newOrderId();
     await run(inventory.reserveStock, { orderId, round: 1, lines: [{ sku, quantity: 3 }], shippingAddress: boston });
     await run(inventory.recordPick, { orderId });
-    await Promise.all([run(inventory.returnPickedToShelf, { orderId }), run(inventory.returnPickedToShelf, { orderId })]);
+    await Promise.all([
+      run(inventory.returnPickedToShelf, { orderId }),
+      run(inventory.returnPickedToShelf, { orderId }),
+    ]);
     expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 4, reserved: 0 });
   });
 
@@ -136,7 +178,12 @@ describe('releaseStock and recordPick', () => {
     await run(inventory.releaseStock, { orderId });
     // Two units never existed: gone from the count; the one real unit is free again.
     expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 1, reserved: 0 });
-    const { warehouseId } = await run(inventory.reserveStock, { orderId, round: 2, lines: [{ sku, quantity: 3 }], shippingAddress: boston });
+    const { warehouseId } = await run(inventory.reserveStock, {
+      orderId,
+      round: 2,
+      lines: [{ sku, quantity: 3 }],
+      shippingAddress: boston,
+    });
     expect(warehouseId).toBe('wh-west');
     expect((await stockOf(db, sku))['wh-west']).toEqual({ onHand: 5, reserved: 3 });
   });
@@ -154,7 +201,11 @@ describe('releaseStock and recordPick', () => {
     await run(inventory.releaseStock, { orderId });
     // Two units are gone from the count; the third is free again.
     expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 3, reserved: 0 });
-    const movements = await db.select().from(stockMovements).where(eq(stockMovements.orderId, orderId)).orderBy(stockMovements.id);
+    const movements = await db
+      .select()
+      .from(stockMovements)
+      .where(eq(stockMovements.orderId, orderId))
+      .orderBy(stockMovements.id);
     expect(movements.map((m) => [m.kind, m.onHandDelta, m.reservedDelta])).toEqual([
       ['reserve', 0, 3],
       ['write_off', -2, -2],

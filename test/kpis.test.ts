@@ -24,7 +24,14 @@ const MARCH = { from: '2026-03-01T00:00:00Z', to: '2026-03-08T00:00:00Z' };
 beforeAll(async () => {
   db = await kpiDatabase('kpis');
   await writeKpiFixture(db);
-  app = createApp({ db, temporal: {} as Client, auth: testAuth, orderPolicy: PRODUCTION_POLICY, now: () => NOW, log: { error: () => {}, info: () => {} } });
+  app = createApp({
+    db,
+    temporal: {} as Client,
+    auth: testAuth,
+    orderPolicy: PRODUCTION_POLICY,
+    now: () => NOW,
+    log: { error: () => {}, info: () => {} },
+  });
 });
 
 afterAll(async () => {
@@ -144,7 +151,12 @@ describe('GET /reports/kpis over 1–7 March', () => {
     expect(series[0]!.start).toBe('2026-03-01T00:00:00.000Z');
     expect(series[0]).toMatchObject({ shipped: 2, delivered: 2, orderAccuracy: 0.5, onTimeDeliveryRate: 0.5 });
     expect(series[0]!.processingHours.p50).toBeCloseTo(9, 6);
-    expect(series[6]).toMatchObject({ placed: 0, cancellationRate: null, perfectOrderRate: null, processingHours: { mean: null, p50: null, p90: null } });
+    expect(series[6]).toMatchObject({
+      placed: 0,
+      cancellationRate: null,
+      perfectOrderRate: null,
+      processingHours: { mean: null, p50: null, p90: null },
+    });
     expect(series.reduce((sum, bucket) => sum + bucket.placed, 0)).toBe(totals.placed);
   });
 
@@ -182,16 +194,39 @@ describe('GET /reports/kpis over 1–7 March', () => {
 
   it('answers one order as itself', async () => {
     const { totals } = await report({ from: '2026-03-01T00:00:00Z', to: '2026-03-01T12:00:00Z' });
-    expect(totals).toMatchObject({ placed: 1, shipped: 1, delivered: 1, cancelled: 0, orderAccuracy: 1, perfectOrderRate: 1, onTimeDeliveryRate: 1, returnRate: 0 });
+    expect(totals).toMatchObject({
+      placed: 1,
+      shipped: 1,
+      delivered: 1,
+      cancelled: 0,
+      orderAccuracy: 1,
+      perfectOrderRate: 1,
+      onTimeDeliveryRate: 1,
+      returnRate: 0,
+    });
     expect(totals.processingHours).toEqual({ mean: 6, p50: 6, p90: 6 });
   });
 
   it('answers an empty range with zeros and nulls, never an error', async () => {
     const body = await report({ from: '2025-01-01T00:00:00Z', to: '2025-01-02T00:00:00Z' });
-    expect(body.totals).toMatchObject({ placed: 0, shipped: 0, cancellationRate: null, orderAccuracy: null, returnRate: null, exceptionsPer100: null });
+    expect(body.totals).toMatchObject({
+      placed: 0,
+      shipped: 0,
+      cancellationRate: null,
+      orderAccuracy: null,
+      returnRate: null,
+      exceptionsPer100: null,
+    });
     expect(body.totals.leadTimeHours).toEqual({ mean: null, p50: null, p90: null });
     expect(body.series).toHaveLength(1);
-    expect(body.returns).toMatchObject({ unitsSold: 0, unitsReturned: 0, rate: null, refunded: 0, byReason: [], bySku: [] });
+    expect(body.returns).toMatchObject({
+      unitsSold: 0,
+      unitsReturned: 0,
+      rate: null,
+      refunded: 0,
+      byReason: [],
+      bySku: [],
+    });
     expect(body.cancellations).toEqual({ byStage: [], byReason: [] });
     expect(body.currency).toBeNull();
   });
@@ -209,7 +244,14 @@ describe('GET /reports/kpis over 1–7 March', () => {
 
   it('defaults to the 30 days before now', async () => {
     const { range } = await report({});
-    expect(range).toMatchObject({ from: '2026-02-18T00:00:00.000Z', to: '2026-03-20T00:00:00.000Z', granularity: 'day', tz: 'UTC', channel: null, warehouseId: null });
+    expect(range).toMatchObject({
+      from: '2026-02-18T00:00:00.000Z',
+      to: '2026-03-20T00:00:00.000Z',
+      granularity: 'day',
+      tz: 'UTC',
+      channel: null,
+      warehouseId: null,
+    });
   });
 
   it('keeps order_facts equal to what the timeline says, after every retried write', async () => {
@@ -221,7 +263,9 @@ describe('GET /reports/kpis over 1–7 March', () => {
                  from order_events group by order_id) e on e.order_id = f.order_id
       where f.shipped_at is distinct from e.shipped_at or f.delivered_at is distinct from e.delivered_at or f.reships <> coalesce(e.reships, 0)`);
     expect(drift).toEqual([]);
-    const [facts] = await db.execute<{ units: number; warehouse_id: string; returned_units: number }>(sql`select units, warehouse_id, returned_units from order_facts where order_id = 'kpi-c'`);
+    const [facts] = await db.execute<{ units: number; warehouse_id: string; returned_units: number }>(
+      sql`select units, warehouse_id, returned_units from order_facts where order_id = 'kpi-c'`,
+    );
     expect(facts).toEqual({ units: 3, warehouse_id: 'wh-west', returned_units: 1 });
   });
 });

@@ -80,7 +80,13 @@ describe('notifyCustomer', () => {
     expect(notifier.calls()).toBe(0);
     const rows = await rowsOf([orderId]);
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ kind: 'confirmation', subject: `Order ${orderId}: confirmation`, sentAt: null, attempts: 0, lastError: null });
+    expect(rows[0]).toMatchObject({
+      kind: 'confirmation',
+      subject: `Order ${orderId}: confirmation`,
+      sentAt: null,
+      attempts: 0,
+      lastError: null,
+    });
   });
 
   it('returns at once while the notifier hangs', async () => {
@@ -141,7 +147,10 @@ describe('the notification dispatcher', () => {
     expect(notifier.accepted.filter((key) => key.startsWith(orderId))).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 150));
     for (let i = 0; i < 3; i++) await dispatchDueNotifications({ db, notifier }, fast);
-    expect(notifier.accepted.filter((key) => key.startsWith(orderId))).toEqual([`${orderId}:confirmation`, `${orderId}:shipped`]);
+    expect(notifier.accepted.filter((key) => key.startsWith(orderId))).toEqual([
+      `${orderId}:confirmation`,
+      `${orderId}:shipped`,
+    ]);
   });
 
   it('never lets two dispatchers send the same notice, each running over the same rows at once', async () => {
@@ -154,7 +163,8 @@ describe('the notification dispatcher', () => {
     const pending = async () => (await rowsOf(orderIds)).filter((row) => row.sentAt === null).length;
     const drain = async () => {
       let rounds = 0;
-      while ((await pending()) > 0 && rounds++ < 100) await dispatchDueNotifications({ db, notifier }, { ...fast, batchSize: 4 });
+      while ((await pending()) > 0 && rounds++ < 100)
+        await dispatchDueNotifications({ db, notifier }, { ...fast, batchSize: 4 });
     };
     await Promise.all([drain(), drain(), drain()]);
 
@@ -169,12 +179,18 @@ describe('the outbox migration', () => {
   it('counts the messages recorded before the outbox as sent, so none is sent again', async () => {
     // A database migrated up to the last migration before the outbox, holding a message then.
     const migrations = fileURLToPath(new URL('../db/migrations/', import.meta.url));
-    const journal = JSON.parse(readFileSync(join(migrations, 'meta/_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+    const journal = JSON.parse(readFileSync(join(migrations, 'meta/_journal.json'), 'utf8')) as {
+      entries: { tag: string }[];
+    };
     const outbox = journal.entries.findIndex((entry) => entry.tag.endsWith('_notification_outbox'));
     const before = mkdtempSync(join(tmpdir(), 'migrations-'));
     mkdirSync(join(before, 'meta'));
-    writeFileSync(join(before, 'meta/_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, outbox) }));
-    for (const entry of journal.entries.slice(0, outbox)) copyFileSync(join(migrations, `${entry.tag}.sql`), join(before, `${entry.tag}.sql`));
+    writeFileSync(
+      join(before, 'meta/_journal.json'),
+      JSON.stringify({ ...journal, entries: journal.entries.slice(0, outbox) }),
+    );
+    for (const entry of journal.entries.slice(0, outbox))
+      copyFileSync(join(migrations, `${entry.tag}.sql`), join(before, `${entry.tag}.sql`));
     const admin = inject('databaseUrl');
     const name = `orders_outbox_${process.pid}`;
     await createDatabaseIfMissing(admin, name);
@@ -190,7 +206,9 @@ describe('the outbox migration', () => {
       await migrateDatabase(old);
 
       const rows = await old.select().from(notifications);
-      expect(rows).toMatchObject([{ kind: 'confirmation', sentAt: new Date('2025-01-15T10:30:02Z'), attempts: 1, lastError: null }]);
+      expect(rows).toMatchObject([
+        { kind: 'confirmation', sentAt: new Date('2025-01-15T10:30:02Z'), attempts: 1, lastError: null },
+      ]);
       const notifier = controllableNotifier();
       expect(await dispatchDueNotifications({ db: old, notifier })).toBe(0);
       expect(notifier.calls()).toBe(0);

@@ -31,7 +31,12 @@ function freePort(): Promise<number> {
   });
 }
 
-const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '1s', returnWindow: '2s', warehouseTaskSla: '1m' };
+const policy: OrderPolicy = {
+  ...PRODUCTION_POLICY,
+  cancellationBuffer: '1s',
+  returnWindow: '2s',
+  warehouseTaskSla: '1m',
+};
 const spans = new InMemorySpanExporter();
 const logLines: Record<string, unknown>[] = [];
 let system: System;
@@ -41,7 +46,12 @@ let orderId: string;
 
 /** The series names in a Prometheus text exposition. */
 function seriesNames(exposition: string): Set<string> {
-  return new Set(exposition.split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(/[{ ]/)[0]!));
+  return new Set(
+    exposition
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'))
+      .map((line) => line.split(/[{ ]/)[0]!),
+  );
 }
 
 /**
@@ -65,15 +75,23 @@ function metricsIn(expr: string): string[] {
 function deployExpressions(): string[] {
   const rules = readFileSync(new URL('../deploy/prometheus/alerts.yml', import.meta.url), 'utf8');
   const fromRules = [...rules.matchAll(/^\s*expr:\s*(.+)$/gm)].map((m) => m[1]!.replace(/^['"]|['"]$/g, ''));
-  const dashboard = JSON.parse(readFileSync(new URL('../deploy/grafana/order-fulfillment.json', import.meta.url), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+  const dashboard = JSON.parse(
+    readFileSync(new URL('../deploy/grafana/order-fulfillment.json', import.meta.url), 'utf8'),
+  ) as { panels: { targets?: { expr: string }[] }[] };
   return [...fromRules, ...dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr))];
 }
 
 beforeAll(async () => {
   const port = await freePort();
   workerMetricsUrl = `http://127.0.0.1:${port}/metrics`;
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
-  installRuntime({ logger: sdkLogger(logger, 'debug'), telemetryOptions: workerTelemetry({ WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: port }) });
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  installRuntime({
+    logger: sdkLogger(logger, 'debug'),
+    telemetryOptions: workerTelemetry({ WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: port }),
+  });
   registerBusinessCounters(Runtime.instance().metricMeter);
   tracing = startTracing('orders-test', spans, (exporter) => new SimpleSpanProcessor(exporter));
   system = await startSystem({ policy, tracing });
@@ -95,7 +113,9 @@ describe('metrics', () => {
     expect(scraped.status).toBe(200);
     expect(scraped.type).toMatch(/^text\/plain/);
     expect(scraped.body).toMatch(/^orders_accepted_total\{channel="web"\} [1-9]/m);
-    expect(scraped.body).toMatch(/^http_request_duration_seconds_bucket\{.*route="\/orders\/\{orderId\}".*status="200"/m);
+    expect(scraped.body).toMatch(
+      /^http_request_duration_seconds_bucket\{.*route="\/orders\/\{orderId\}".*status="200"/m,
+    );
     expect(scraped.body).toMatch(/^orders_by_status\{status="completed"\} [1-9]/m);
     expect((await system.api('GET', '/metrics', undefined, { as: 'admin' })).status).toBe(200);
     expect((await system.api('GET', '/metrics', undefined, { as: 'service' })).status).toBe(403);
@@ -108,8 +128,20 @@ describe('metrics', () => {
   it('counts replays and refused webhook signatures', async () => {
     const key = { 'idempotency-key': `replay-${orderId}` };
     await system.api('POST', `/orders/${orderId}/retry`, undefined, { headers: key });
-    expect((await system.api('POST', `/orders/${orderId}/retry`, undefined, { headers: key })).headers.get('idempotent-replayed')).toBe('true');
-    expect((await system.carrierWebhook('parcelpost', { trackingNumber: 'PP0', type: 'in_transit', at: new Date().toISOString() }, { secret: 'x'.repeat(40) })).status).toBe(401);
+    expect(
+      (await system.api('POST', `/orders/${orderId}/retry`, undefined, { headers: key })).headers.get(
+        'idempotent-replayed',
+      ),
+    ).toBe('true');
+    expect(
+      (
+        await system.carrierWebhook(
+          'parcelpost',
+          { trackingNumber: 'PP0', type: 'in_transit', at: new Date().toISOString() },
+          { secret: 'x'.repeat(40) },
+        )
+      ).status,
+    ).toBe(401);
     const body = (await system.api('GET', '/metrics', undefined, { as: 'monitoring' })).body as string;
     expect(body).toMatch(/^idempotent_replays_total\{route="\/orders\/\{orderId\}\/retry"\} 1/m);
     expect(body).toMatch(/^webhook_signature_failures_total 1/m);
@@ -144,14 +176,21 @@ describe('metrics', () => {
 describe('tracing', () => {
   it('is off without an OTLP endpoint, and with OTEL_TRACES_EXPORTER=none', () => {
     expect(tracingFromConfig({}, 'orders-api')).toBeNull();
-    expect(tracingFromConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_EXPORTER: 'none' }, 'orders-api')).toBeNull();
+    expect(
+      tracingFromConfig(
+        { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_TRACES_EXPORTER: 'none' },
+        'orders-api',
+      ),
+    ).toBeNull();
   });
 
   it('runs one trace from POST /orders through the workflow start, its workflow tasks and its activities', async () => {
     const finished = spans.getFinishedSpans();
     const byId = new Map(finished.map((span) => [span.spanContext().spanId, span]));
     const parentOf = (span: ReadableSpan) => (span.parentSpanId ? byId.get(span.parentSpanId) : undefined);
-    const root = finished.find((span) => span.name === 'POST /orders' && span.attributes['http.response.status_code'] === 202);
+    const root = finished.find(
+      (span) => span.name === 'POST /orders' && span.attributes['http.response.status_code'] === 202,
+    );
     expect(root, finished.map((s) => s.name).join(', ')).toBeDefined();
     const trace = finished.filter((span) => span.spanContext().traceId === root!.spanContext().traceId);
 
@@ -168,10 +207,27 @@ describe('tracing', () => {
 
 describe('logs', () => {
   it('writes the SDK logs as pino JSON with the workflow on workflow lines and the activity and attempt on activity lines', () => {
-    const workflowLine = logLines.find((line) => line.msg === 'Workflow started' && line.workflowId === `order-${orderId}`);
-    expect(workflowLine).toMatchObject({ runId: expect.any(String), workflowType: 'orderWorkflow', namespace: 'default', taskQueue: 'order-fulfillment' });
-    const activityLine = logLines.find((line) => line.msg === 'Activity started' && line.workflowId === `order-${orderId}` && line.activityType === 'capturePayment');
-    expect(activityLine).toMatchObject({ workflowRunId: workflowLine!.runId, attempt: 1, level: 20, activityId: expect.any(String) });
+    const workflowLine = logLines.find(
+      (line) => line.msg === 'Workflow started' && line.workflowId === `order-${orderId}`,
+    );
+    expect(workflowLine).toMatchObject({
+      runId: expect.any(String),
+      workflowType: 'orderWorkflow',
+      namespace: 'default',
+      taskQueue: 'order-fulfillment',
+    });
+    const activityLine = logLines.find(
+      (line) =>
+        line.msg === 'Activity started' &&
+        line.workflowId === `order-${orderId}` &&
+        line.activityType === 'capturePayment',
+    );
+    expect(activityLine).toMatchObject({
+      workflowRunId: workflowLine!.runId,
+      attempt: 1,
+      level: 20,
+      activityId: expect.any(String),
+    });
     // The task token completes the task on Temporal's side: not for logs.
     expect(logLines.filter((line) => 'taskToken' in line)).toEqual([]);
   });

@@ -15,7 +15,14 @@ const NOW = new Date('2026-03-31T12:00:00.000Z');
 
 beforeAll(async () => {
   db = await kpiDatabase('history');
-  await loadOrderHistory(db, { orders: 600, from: new Date('2026-03-01T00:00:00.000Z'), to: NOW, now: NOW, seed: 7, batchSize: 200 });
+  await loadOrderHistory(db, {
+    orders: 600,
+    from: new Date('2026-03-01T00:00:00.000Z'),
+    to: NOW,
+    now: NOW,
+    seed: 7,
+    batchSize: 200,
+  });
 });
 
 afterAll(async () => {
@@ -25,7 +32,17 @@ afterAll(async () => {
 describe('the order history seeding path', () => {
   it('writes a realistic mix: open and closed orders, cancellations, returns', async () => {
     const statuses = await db.execute<{ status: string }>(sql`select distinct status from orders`);
-    expect(statuses.map((row) => row.status)).toEqual(expect.arrayContaining(['delivered', 'returned', 'cancelled', 'in_transit', 'processing', 'payment_failed', 'backordered']));
+    expect(statuses.map((row) => row.status)).toEqual(
+      expect.arrayContaining([
+        'delivered',
+        'returned',
+        'cancelled',
+        'in_transit',
+        'processing',
+        'payment_failed',
+        'backordered',
+      ]),
+    );
     const [counts] = await db.execute<{ orders: number; returns: number; exceptions: number }>(sql`
       select (select count(*) from orders)::int as orders, (select count(*) from returns)::int as returns,
              (select count(distinct order_id) from order_events where type = 'delivery_exception')::int as exceptions`);
@@ -79,19 +96,36 @@ describe('the order history seeding path', () => {
   });
 
   it('writes only finished orders when asked (a database with a worker: no open order without a workflow)', async () => {
-    const written = await loadOrderHistory(db, { orders: 300, from: new Date('2026-03-01T00:00:00.000Z'), to: NOW, now: NOW, seed: 8, prefix: 'done', returnWindowDays: 3, finalOnly: true });
-    const statuses = await db.execute<{ status: string; n: number }>(sql`select status, count(*)::int as n from orders where order_id like 'done-%' group by status`);
+    const written = await loadOrderHistory(db, {
+      orders: 300,
+      from: new Date('2026-03-01T00:00:00.000Z'),
+      to: NOW,
+      now: NOW,
+      seed: 8,
+      prefix: 'done',
+      returnWindowDays: 3,
+      finalOnly: true,
+    });
+    const statuses = await db.execute<{ status: string; n: number }>(
+      sql`select status, count(*)::int as n from orders where order_id like 'done-%' group by status`,
+    );
     expect(statuses.reduce((sum, row) => sum + row.n, 0)).toBe(written);
     expect(written).toBeGreaterThan(150);
     expect(statuses.map((row) => row.status).sort()).toEqual(expect.arrayContaining(['cancelled', 'completed']));
-    expect(statuses.filter((row) => !['completed', 'returned', 'cancelled', 'payment_failed', 'rejected'].includes(row.status))).toEqual([]);
+    expect(
+      statuses.filter(
+        (row) => !['completed', 'returned', 'cancelled', 'payment_failed', 'rejected'].includes(row.status),
+      ),
+    ).toEqual([]);
     expect(await checkInvariants(db)).toEqual([]);
     await deleteOrderHistory(db, 'done');
   });
 
   it('can be taken out again', async () => {
     await deleteOrderHistory(db);
-    const [left] = await db.execute<{ orders: number; facts: number }>(sql`select (select count(*) from orders)::int as orders, (select count(*) from order_facts)::int as facts`);
+    const [left] = await db.execute<{ orders: number; facts: number }>(
+      sql`select (select count(*) from orders)::int as orders, (select count(*) from order_facts)::int as facts`,
+    );
     expect(left).toEqual({ orders: 0, facts: 0 });
   });
 });

@@ -71,7 +71,11 @@ async function withOrder<T>(
   });
 }
 
-async function runOrder(world: Partial<FakeWorld> = {}, overrides: Parameters<typeof orderRequest>[0] = {}, historyName?: string) {
+async function runOrder(
+  world: Partial<FakeWorld> = {},
+  overrides: Parameters<typeof orderRequest>[0] = {},
+  historyName?: string,
+) {
   return withOrder(world, overrides, async (handle, fakes) => ({ view: await handle.result(), fakes }), historyName);
 }
 
@@ -91,7 +95,12 @@ function callsAfter(fakes: Fakes, marker: string): string[] {
   return names.slice(names.indexOf(marker) + 1);
 }
 
-async function waitForStatus(handle: Handle, status: OrderView['status'], step: Duration = '10m', limit = 200): Promise<OrderView> {
+async function waitForStatus(
+  handle: Handle,
+  status: OrderView['status'],
+  step: Duration = '10m',
+  limit = 200,
+): Promise<OrderView> {
   for (let i = 0; i < limit; i++) {
     const view = await handle.query(orderViewQuery);
     if (view.status === status) return view;
@@ -132,7 +141,13 @@ describe('order workflow: the happy path', () => {
     expect(Date.parse(view.returnableUntil!) - eventAt(view, 'delivered')).toBe(durationMs('30d'));
     expect(eventAt(view, 'order_completed')).toBeGreaterThanOrEqual(Date.parse(view.returnableUntil!));
 
-    expect(fakes.notifications).toEqual(['confirmation', 'shipped', 'out_for_delivery', 'delivered', 'feedback_request']);
+    expect(fakes.notifications).toEqual([
+      'confirmation',
+      'shipped',
+      'out_for_delivery',
+      'delivered',
+      'feedback_request',
+    ]);
     expect(fakes.names().filter((name) => name === 'capturePayment')).toHaveLength(1);
     // Every status change reached the read model, ending with the final view.
     expect(fakes.snapshots.at(-1)?.status).toBe('completed');
@@ -150,55 +165,78 @@ describe('order workflow: the happy path', () => {
   });
 
   it('never moves an order backwards on late or repeated carrier scans', async () => {
-    const { view } = await runOrder({ carrierScans: ['out_for_delivery', 'in_transit', 'out_for_delivery', 'delivered', 'delivered', 'in_transit'] });
+    const { view } = await runOrder({
+      carrierScans: ['out_for_delivery', 'in_transit', 'out_for_delivery', 'delivered', 'delivered', 'in_transit'],
+    });
     expect(view.status).toBe('completed');
     const types = timelineTypes(view);
     expect(types).not.toContain('in_transit');
     expect(types.filter((type) => type === 'out_for_delivery')).toHaveLength(1);
     expect(types.filter((type) => type === 'delivered')).toHaveLength(1);
   });
-
 });
 
 describe('order workflow: cancellation', () => {
   it('cancels free inside the buffer: the authorization is voided, the stock released, nothing captured', async () => {
-    await withOrder({}, {}, async (handle, fakes) => {
-      await env.sleep('10m');
-      const view = await handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'changed my mind', requestedBy: service }] });
-      expect(view.status).toBe('cancelled');
-      expect(view.cancellation).toEqual({ reason: 'changed my mind', requestedBy: 'checkout-service', free: true });
-      expect(view.payment.status).toBe('voided');
-      expect(fakes.names()).not.toContain('capturePayment');
-      expect(callsAfter(fakes, 'notifyCustomer')).toEqual(
-        expect.arrayContaining(['voidPayment', 'releaseStock']),
-      );
-      expect(fakes.ledger.map((entry) => entry.kind)).toEqual(['authorize', 'void']);
-      expect(fakes.charged()).toBe(0);
-      expect(fakes.notifications.at(-1)).toBe('cancelled');
-      expect((await handle.result()).status).toBe('cancelled');
-    }, 'order-cancelled-free');
+    await withOrder(
+      {},
+      {},
+      async (handle, fakes) => {
+        await env.sleep('10m');
+        const view = await handle.executeUpdate(cancelOrderUpdate, {
+          args: [{ reason: 'changed my mind', requestedBy: service }],
+        });
+        expect(view.status).toBe('cancelled');
+        expect(view.cancellation).toEqual({ reason: 'changed my mind', requestedBy: 'checkout-service', free: true });
+        expect(view.payment.status).toBe('voided');
+        expect(fakes.names()).not.toContain('capturePayment');
+        expect(callsAfter(fakes, 'notifyCustomer')).toEqual(expect.arrayContaining(['voidPayment', 'releaseStock']));
+        expect(fakes.ledger.map((entry) => entry.kind)).toEqual(['authorize', 'void']);
+        expect(fakes.charged()).toBe(0);
+        expect(fakes.notifications.at(-1)).toBe('cancelled');
+        expect((await handle.result()).status).toBe('cancelled');
+      },
+      'order-cancelled-free',
+    );
   });
 
   it('lets support cancel after picking, undoing money first: refund, withdraw the warehouse tasks, unpack and re-shelve, release', async () => {
-    await withOrder({ warehouse: 'pick-only' }, {}, async (handle, fakes) => {
-      await waitForStatus(handle, 'processing', '10m');
-      await env.sleep('30m');
-      expect(fakes.names()).toContain('requestPack');
-      const view = await handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'customer called', requestedBy: support }] });
-      expect(view.status).toBe('cancelled');
-      expect(view.cancellation?.free).toBe(false);
-      expect(view.payment).toMatchObject({ status: 'refunded', captured: 7099, refunded: 7099 });
-      const undos = callsAfter(fakes, 'requestPack').filter((name) => name !== 'notifyCustomer');
-      expect(undos).toEqual(['refundPayment', 'voidPayment', 'cancelWarehouseTask', 'cancelWarehouseTask', 'requestReturnToShelf', 'returnPickedToShelf', 'releaseStock']);
-      expect(fakes.calls.find((c) => c.name === 'requestReturnToShelf')?.args).toMatchObject({ unpack: true });
-      expect(fakes.charged()).toBe(0);
-    }, 'order-cancelled-late');
+    await withOrder(
+      { warehouse: 'pick-only' },
+      {},
+      async (handle, fakes) => {
+        await waitForStatus(handle, 'processing', '10m');
+        await env.sleep('30m');
+        expect(fakes.names()).toContain('requestPack');
+        const view = await handle.executeUpdate(cancelOrderUpdate, {
+          args: [{ reason: 'customer called', requestedBy: support }],
+        });
+        expect(view.status).toBe('cancelled');
+        expect(view.cancellation?.free).toBe(false);
+        expect(view.payment).toMatchObject({ status: 'refunded', captured: 7099, refunded: 7099 });
+        const undos = callsAfter(fakes, 'requestPack').filter((name) => name !== 'notifyCustomer');
+        expect(undos).toEqual([
+          'refundPayment',
+          'voidPayment',
+          'cancelWarehouseTask',
+          'cancelWarehouseTask',
+          'requestReturnToShelf',
+          'returnPickedToShelf',
+          'releaseStock',
+        ]);
+        expect(fakes.calls.find((c) => c.name === 'requestReturnToShelf')?.args).toMatchObject({ unpack: true });
+        expect(fakes.charged()).toBe(0);
+      },
+      'order-cancelled-late',
+    );
   });
 
   it('refuses a late cancel from a service once the free-cancel window is over, changing nothing', async () => {
     await withOrder({ warehouse: 'silent' }, {}, async (handle, fakes) => {
       await env.sleep('1h');
-      await expect(handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'too late', requestedBy: service }] })).rejects.toMatchObject({
+      await expect(
+        handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'too late', requestedBy: service }] }),
+      ).rejects.toMatchObject({
         cause: { type: 'CancellationNotAllowed' },
       });
       expect((await handle.query(orderViewQuery)).status).toBe('processing');
@@ -210,7 +248,9 @@ describe('order workflow: cancellation', () => {
     await withOrder({ slow: { buyLabel: 1500 } }, {}, async (handle, fakes) => {
       await waitForStatus(handle, 'processing', '10m');
       while (!fakes.names().includes('buyLabel')) await new Promise((resolve) => setTimeout(resolve, 20));
-      const view = await handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'fraud suspected', requestedBy: support }] });
+      const view = await handle.executeUpdate(cancelOrderUpdate, {
+        args: [{ reason: 'fraud suspected', requestedBy: support }],
+      });
       expect(view.status).toBe('cancelled');
       expect(view.shipment).toBeNull();
       expect(fakes.names()).toContain('voidLabel');
@@ -223,7 +263,9 @@ describe('order workflow: cancellation', () => {
   it('refuses to cancel an order that has shipped: a return is the way', async () => {
     await withOrder({ carrierScans: [] }, {}, async (handle) => {
       await waitForStatus(handle, 'shipped', '10m');
-      await expect(handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'late', requestedBy: support }] })).rejects.toMatchObject({
+      await expect(
+        handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'late', requestedBy: support }] }),
+      ).rejects.toMatchObject({
         cause: { type: 'AlreadyShipped', message: expect.stringMatching(/return is possible after delivery/) },
       });
       expect((await handle.query(orderViewQuery)).status).toBe('shipped');
@@ -233,7 +275,8 @@ describe('order workflow: cancellation', () => {
   it('treats a second cancel as harmless, and refuses one after the order is closed', async () => {
     await withOrder({}, {}, async (handle, fakes) => {
       await env.sleep('5m');
-      const cancel = () => handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'twice', requestedBy: service }] });
+      const cancel = () =>
+        handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'twice', requestedBy: service }] });
       const [first, second] = await Promise.all([cancel(), cancel()]);
       expect([first.status, second.status]).toEqual(['cancelled', 'cancelled']);
       expect(fakes.names().filter((name) => name === 'voidPayment')).toHaveLength(1);
@@ -269,22 +312,31 @@ describe('order workflow: failures', () => {
   });
 
   it('parks a step that keeps failing in needs_attention, and an operator retry resumes it', async () => {
-    await withOrder({ failing: { buyLabel: 1000 } }, {}, async (handle, fakes) => {
-      const parked = await waitForStatus(handle, 'needs_attention', '10m');
-      expect(parked.attention).toMatch(/buy the label keeps failing: buyLabel: simulated outage/);
-      expect(fakes.names().filter((name) => name === 'buyLabel')).toHaveLength(10);
-      await expect(handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'x', requestedBy: service }] })).rejects.toMatchObject({
-        cause: { type: 'CancellationNotAllowed' },
-      });
+    await withOrder(
+      { failing: { buyLabel: 1000 } },
+      {},
+      async (handle, fakes) => {
+        const parked = await waitForStatus(handle, 'needs_attention', '10m');
+        expect(parked.attention).toMatch(/buy the label keeps failing: buyLabel: simulated outage/);
+        expect(fakes.names().filter((name) => name === 'buyLabel')).toHaveLength(10);
+        await expect(
+          handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'x', requestedBy: service }] }),
+        ).rejects.toMatchObject({
+          cause: { type: 'CancellationNotAllowed' },
+        });
 
-      fakes.world.failing.buyLabel = 0;
-      const resumed = await handle.executeUpdate(retryUpdate, { args: [{ requestedBy: support }] });
-      expect(resumed.attention).toBeNull();
-      const view = await handle.result();
-      expect(view.status).toBe('completed');
-      expect(timelineTypes(view)).toEqual(expect.arrayContaining(['needs_attention', 'step_retried', 'label_created']));
-      await expect(handle.executeUpdate(retryUpdate, { args: [{ requestedBy: support }] })).rejects.toThrow();
-    }, 'order-parked-and-retried');
+        fakes.world.failing.buyLabel = 0;
+        const resumed = await handle.executeUpdate(retryUpdate, { args: [{ requestedBy: support }] });
+        expect(resumed.attention).toBeNull();
+        const view = await handle.result();
+        expect(view.status).toBe('completed');
+        expect(timelineTypes(view)).toEqual(
+          expect.arrayContaining(['needs_attention', 'step_retried', 'label_created']),
+        );
+        await expect(handle.executeUpdate(retryUpdate, { args: [{ requestedBy: support }] })).rejects.toThrow();
+      },
+      'order-parked-and-retried',
+    );
   });
 
   it('asks the warehouse again after each missed pick SLA, then parks the order until the pick arrives', async () => {
@@ -319,11 +371,17 @@ describe('order workflow: failures', () => {
   });
 
   it('re-reserves elsewhere after a short pick, writing off the missing units', async () => {
-    const { view, fakes } = await runOrder({ shortPickOnce: { sku: 'MUG-CERAMIC', quantity: 1 } }, {}, 'order-short-pick');
+    const { view, fakes } = await runOrder(
+      { shortPickOnce: { sku: 'MUG-CERAMIC', quantity: 1 } },
+      {},
+      'order-short-pick',
+    );
     expect(view.status).toBe('completed');
     expect(view.warehouseId).toBe('wh-west');
     expect(fakes.names()).toEqual(expect.arrayContaining(['recordShortPick', 'releaseStock']));
-    expect(fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => (c.args as { round: number }).round)).toEqual([1, 2]);
+    expect(
+      fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => (c.args as { round: number }).round),
+    ).toEqual([1, 2]);
     expect(timelineTypes(view)).toEqual(expect.arrayContaining(['short_pick', 'stock_reserved', 'picked']));
     expect(fakes.charged()).toBe(view.totals!.total);
   });
@@ -331,19 +389,24 @@ describe('order workflow: failures', () => {
 
 describe('order workflow: backorders', () => {
   it('waits for a restock when no warehouse can ship, then carries on when stock arrives', async () => {
-    await withOrder({ stockAvailable: false }, {}, async (handle, fakes) => {
-      const waiting = await waitForStatus(handle, 'backordered', '1h');
-      expect(fakes.notifications).toEqual(['backordered']);
-      expect(fakes.names()).not.toContain('authorizePayment');
-      expect(waiting.timeline.at(-1)?.detail).toMatch(/waiting for stock until/);
+    await withOrder(
+      { stockAvailable: false },
+      {},
+      async (handle, fakes) => {
+        const waiting = await waitForStatus(handle, 'backordered', '1h');
+        expect(fakes.notifications).toEqual(['backordered']);
+        expect(fakes.names()).not.toContain('authorizePayment');
+        expect(waiting.timeline.at(-1)?.detail).toMatch(/waiting for stock until/);
 
-      await env.sleep('3d');
-      fakes.world.stockAvailable = true;
-      await handle.signal(stockArrivedSignal, { sku: 'MUG-CERAMIC', warehouseId: 'wh-east' });
-      const view = await handle.result();
-      expect(view.status).toBe('completed');
-      expect(fakes.charged()).toBe(view.totals!.total);
-    }, 'order-backordered');
+        await env.sleep('3d');
+        fakes.world.stockAvailable = true;
+        await handle.signal(stockArrivedSignal, { sku: 'MUG-CERAMIC', warehouseId: 'wh-east' });
+        const view = await handle.result();
+        expect(view.status).toBe('completed');
+        expect(fakes.charged()).toBe(view.totals!.total);
+      },
+      'order-backordered',
+    );
   });
 
   it('cancels a backorder nobody restocked by the deadline, with nothing charged', async () => {
@@ -369,7 +432,9 @@ describe('order workflow: after the label', () => {
     });
     expect(view.status).toBe('completed');
     expect(view.attention).toBeNull();
-    expect(timelineTypes(view)).toEqual(expect.arrayContaining(['delivery_exception', 'delivery_exception_closed', 'delivered']));
+    expect(timelineTypes(view)).toEqual(
+      expect.arrayContaining(['delivery_exception', 'delivery_exception_closed', 'delivered']),
+    );
     expect(fakes.charged()).toBe(view.totals!.total);
   });
 
@@ -377,11 +442,20 @@ describe('order workflow: after the label', () => {
     const { view, fakes } = await runOrder({ firstParcelScans: ['in_transit'] }, {}, 'order-reshipped');
     expect(view.status).toBe('completed');
     expect(view.shipment?.shipmentId).toBe(`${view.orderId}-2`);
-    expect(timelineTypes(view)).toEqual(expect.arrayContaining(['delivery_exception', 'parcel_lost', 'reship_started', 'delivered']));
-    expect(fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => (c.args as { round: number }).round)).toEqual([1, 2]);
-    expect(fakes.calls.filter((c) => c.name === 'buyLabel').map((c) => (c.args as { shipmentNumber: number }).shipmentNumber)).toEqual([1, 2]);
+    expect(timelineTypes(view)).toEqual(
+      expect.arrayContaining(['delivery_exception', 'parcel_lost', 'reship_started', 'delivered']),
+    );
+    expect(
+      fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => (c.args as { round: number }).round),
+    ).toEqual([1, 2]);
+    expect(
+      fakes.calls
+        .filter((c) => c.name === 'buyLabel')
+        .map((c) => (c.args as { shipmentNumber: number }).shipmentNumber),
+    ).toEqual([1, 2]);
     // The reship is picked and packed anew, under task IDs of its own: the first parcel's answers do not count.
-    const tasks = (name: string) => fakes.calls.filter((c) => c.name === name).map((c) => (c.args as { taskId: string }).taskId);
+    const tasks = (name: string) =>
+      fakes.calls.filter((c) => c.name === name).map((c) => (c.args as { taskId: string }).taskId);
     expect(tasks('requestPick')).toEqual([`${view.orderId}-pick-1`, `${view.orderId}-pick-2`]);
     expect(tasks('requestPack')).toEqual([`${view.orderId}-pack-1`, `${view.orderId}-pack-2`]);
     expect(view.attention).toBeNull();
@@ -395,7 +469,9 @@ describe('order workflow: after the label', () => {
       fakes.world.stockAvailable = false;
       const view = await handle.result();
       expect(view.status).toBe('cancelled');
-      expect(timelineTypes(view)).toEqual(expect.arrayContaining(['parcel_lost', 'reship_started', 'backordered', 'backorder_expired']));
+      expect(timelineTypes(view)).toEqual(
+        expect.arrayContaining(['parcel_lost', 'reship_started', 'backordered', 'backorder_expired']),
+      );
       expect(callsAfter(fakes, 'notifyCustomer').filter((name) => name === 'releaseStock').length).toBeGreaterThan(0);
       expect(fakes.charged()).toBe(0);
       expect(fakes.notifications.at(-1)).toBe('backorder_expired');
@@ -418,61 +494,91 @@ describe('order workflow: after the label', () => {
   });
 
   it('sends the parcel back after the last failed attempt, and refunds everything when it arrives', async () => {
-    const { view, fakes } = await runOrder({ carrierScans: ['in_transit', 'delivery_failed', 'delivery_failed', 'delivery_failed'] });
+    const { view, fakes } = await runOrder({
+      carrierScans: ['in_transit', 'delivery_failed', 'delivery_failed', 'delivery_failed'],
+    });
     expect(view.status).toBe('returned');
     expect(view.deliveryAttempts).toBe(3);
     expect(view.returns).toHaveLength(1);
-    expect(view.returns[0]).toMatchObject({ reason: 'returned_to_sender', status: 'refunded', refunded: view.totals!.total });
+    expect(view.returns[0]).toMatchObject({
+      reason: 'returned_to_sender',
+      status: 'refunded',
+      refunded: view.totals!.total,
+    });
     expect(fakes.names()).toContain('restockReturnedUnits');
     expect(fakes.notifications.filter((kind) => kind === 'delivery_failed')).toHaveLength(2);
     expect(fakes.charged()).toBe(0);
   });
 
   it('takes returns inside the window: resalable units back on the shelf, damaged written off, refunds with shipping only for seller faults', async () => {
-    await withOrder({ returnsArrive: 'one-damaged' }, {}, async (handle, fakes) => {
-      await waitForStatus(handle, 'delivered', '1h');
-      const first = await handle.executeUpdate(requestReturnUpdate, {
-        args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 2 }], reason: 'damaged', comment: 'arrived chipped', requestedBy: service }],
-      });
-      expect(first).toMatchObject({ returnId: `${first.returnId}`, status: 'authorized', returnLabel: { carrier: 'parcelpost' } });
-      expect(Date.parse(first.expiresAt) - Date.parse(first.createdAt)).toBe(durationMs('14d'));
-      await env.sleep('1h');
-      // Two mugs came back, one damaged: both refunded, plus shipping (the seller's fault).
-      const afterFirst = await handle.query(orderViewQuery);
-      expect(afterFirst.returns[0]).toMatchObject({ status: 'refunded', refunded: 2 * 1400 + 699 });
-      expect(afterFirst.returns[0]!.units).toEqual([
-        { sku: 'MUG-CERAMIC', quantity: 1, condition: 'damaged' },
-        { sku: 'MUG-CERAMIC', quantity: 1, condition: 'resalable' },
-      ]);
-      await expect(
-        handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }] }),
-      ).rejects.toMatchObject({ cause: { type: 'ReturnNotAllowed', message: expect.stringMatching(/only 0 × MUG-CERAMIC/) } });
+    await withOrder(
+      { returnsArrive: 'one-damaged' },
+      {},
+      async (handle, fakes) => {
+        await waitForStatus(handle, 'delivered', '1h');
+        const first = await handle.executeUpdate(requestReturnUpdate, {
+          args: [
+            {
+              items: [{ sku: 'MUG-CERAMIC', quantity: 2 }],
+              reason: 'damaged',
+              comment: 'arrived chipped',
+              requestedBy: service,
+            },
+          ],
+        });
+        expect(first).toMatchObject({
+          returnId: `${first.returnId}`,
+          status: 'authorized',
+          returnLabel: { carrier: 'parcelpost' },
+        });
+        expect(Date.parse(first.expiresAt) - Date.parse(first.createdAt)).toBe(durationMs('14d'));
+        await env.sleep('1h');
+        // Two mugs came back, one damaged: both refunded, plus shipping (the seller's fault).
+        const afterFirst = await handle.query(orderViewQuery);
+        expect(afterFirst.returns[0]).toMatchObject({ status: 'refunded', refunded: 2 * 1400 + 699 });
+        expect(afterFirst.returns[0]!.units).toEqual([
+          { sku: 'MUG-CERAMIC', quantity: 1, condition: 'damaged' },
+          { sku: 'MUG-CERAMIC', quantity: 1, condition: 'resalable' },
+        ]);
+        await expect(
+          handle.executeUpdate(requestReturnUpdate, {
+            args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }],
+          }),
+        ).rejects.toMatchObject({
+          cause: { type: 'ReturnNotAllowed', message: expect.stringMatching(/only 0 × MUG-CERAMIC/) },
+        });
 
-      // A second return on the same order, not the seller's fault: no shipping back.
-      fakes.world.returnsArrive = 'resalable';
-      const second = await handle.executeUpdate(requestReturnUpdate, {
-        args: [{ items: [{ sku: 'BOOK-TEMPORAL', quantity: 1 }], reason: 'no_longer_needed', requestedBy: service }],
-      });
-      expect(second.returnId).not.toBe(first.returnId);
-      const view = await handle.result();
-      expect(view.returns.map((ret) => [ret.status, ret.refunded])).toEqual([
-        ['refunded', 3499],
-        ['refunded', 3600],
-      ]);
-      // Every unit came back: the order ends returned, everything but nothing more refunded.
-      expect(view.status).toBe('returned');
-      expect(fakes.charged()).toBe(view.totals!.total - 3499 - 3600);
-      expect(fakes.calls.filter((c) => c.name === 'restockReturnedUnits')).toHaveLength(2);
-    }, 'order-returned');
+        // A second return on the same order, not the seller's fault: no shipping back.
+        fakes.world.returnsArrive = 'resalable';
+        const second = await handle.executeUpdate(requestReturnUpdate, {
+          args: [{ items: [{ sku: 'BOOK-TEMPORAL', quantity: 1 }], reason: 'no_longer_needed', requestedBy: service }],
+        });
+        expect(second.returnId).not.toBe(first.returnId);
+        const view = await handle.result();
+        expect(view.returns.map((ret) => [ret.status, ret.refunded])).toEqual([
+          ['refunded', 3499],
+          ['refunded', 3600],
+        ]);
+        // Every unit came back: the order ends returned, everything but nothing more refunded.
+        expect(view.status).toBe('returned');
+        expect(fakes.charged()).toBe(view.totals!.total - 3499 - 3600);
+        expect(fakes.calls.filter((c) => c.name === 'restockReturnedUnits')).toHaveLength(2);
+      },
+      'order-returned',
+    );
   });
 
   it("does not refund twice when an expired return's parcel turns up after a new return took its units", async () => {
     await withOrder({ returnsArrive: 'never' }, {}, async (handle, fakes) => {
       await waitForStatus(handle, 'delivered', '1h');
       const mug = [{ sku: 'MUG-CERAMIC', quantity: 2 }];
-      const first = await handle.executeUpdate(requestReturnUpdate, { args: [{ items: mug, reason: 'size_or_fit', requestedBy: service }] });
+      const first = await handle.executeUpdate(requestReturnUpdate, {
+        args: [{ items: mug, reason: 'size_or_fit', requestedBy: service }],
+      });
       await env.sleep('15d');
-      const second = await handle.executeUpdate(requestReturnUpdate, { args: [{ items: mug, reason: 'size_or_fit', requestedBy: service }] });
+      const second = await handle.executeUpdate(requestReturnUpdate, {
+        args: [{ items: mug, reason: 'size_or_fit', requestedBy: service }],
+      });
       const units = [{ sku: 'MUG-CERAMIC', quantity: 2, condition: 'resalable' as const }];
       await handle.signal(returnReceivedSignal, { returnId: second.returnId, units });
       await handle.signal(returnReceivedSignal, { returnId: first.returnId, units });
@@ -488,12 +594,16 @@ describe('order workflow: after the label', () => {
   it('refuses a return before delivery and after the window, and lets an unanswered authorization expire', async () => {
     await withOrder({ returnsArrive: 'never', carrierScans: [] }, {}, async (handle, fakes) => {
       await waitForStatus(handle, 'shipped', '1h');
-      const early = handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }] });
+      const early = handle.executeUpdate(requestReturnUpdate, {
+        args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }],
+      });
       await expect(early).rejects.toMatchObject({ cause: { type: 'ReturnNotAllowed' } });
       await fakes.carrierSignal((await handle.query(orderViewQuery)).shipment!.trackingNumber, 'delivered');
       await waitForStatus(handle, 'delivered', '1m');
 
-      const ret = await handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'size_or_fit', requestedBy: service }] });
+      const ret = await handle.executeUpdate(requestReturnUpdate, {
+        args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'size_or_fit', requestedBy: service }],
+      });
       await env.sleep('15d');
       const expired = await handle.query(orderViewQuery);
       expect(expired.returns.find((r) => r.returnId === ret.returnId)?.status).toBe('expired');
@@ -504,14 +614,21 @@ describe('order workflow: after the label', () => {
       expect(view.status).toBe('completed');
       expect(fakes.charged()).toBe(view.totals!.total);
       await expect(
-        handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }] }),
+        handle.executeUpdate(requestReturnUpdate, {
+          args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }],
+        }),
       ).rejects.toThrow();
     });
   });
 });
 
 /** Polls the order's view (workflow time moving `step` between looks) until `test` holds. */
-async function waitForView(handle: Handle, test: (view: OrderView) => boolean, step: Duration = '1m', limit = 200): Promise<OrderView> {
+async function waitForView(
+  handle: Handle,
+  test: (view: OrderView) => boolean,
+  step: Duration = '1m',
+  limit = 200,
+): Promise<OrderView> {
   for (let i = 0; i < limit; i++) {
     const view = await handle.query(orderViewQuery);
     if (test(view)) return view;
@@ -530,19 +647,28 @@ async function whileTimePasses<T>(promise: Promise<T>, step: Duration = '1m'): P
 
 describe('order workflow: Cancel in Temporal Web', () => {
   it('treats an operator Cancel in the buffer as an admin cancel: authorization voided, stock released, the run Canceled', async () => {
-    await withOrder({}, {}, async (handle, fakes) => {
-      await waitForStatus(handle, 'confirmed', '1m');
-      await handle.cancel();
-      await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
-      expect((await handle.describe()).status.name).toBe('CANCELLED');
-      const view = await handle.query(orderViewQuery);
-      expect(view.status).toBe('cancelled');
-      expect(view.cancellation).toEqual({ reason: 'cancelled in Temporal Web', requestedBy: 'temporal-operator', free: true });
-      expect(fakes.ledger.map((entry) => entry.kind)).toEqual(['authorize', 'void']);
-      expect(fakes.names()).toContain('releaseStock');
-      expect(fakes.snapshots.at(-1)?.status).toBe('cancelled');
-      expect(fakes.notifications.at(-1)).toBe('cancelled');
-    }, 'order-cancelled-in-temporal-web');
+    await withOrder(
+      {},
+      {},
+      async (handle, fakes) => {
+        await waitForStatus(handle, 'confirmed', '1m');
+        await handle.cancel();
+        await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
+        expect((await handle.describe()).status.name).toBe('CANCELLED');
+        const view = await handle.query(orderViewQuery);
+        expect(view.status).toBe('cancelled');
+        expect(view.cancellation).toEqual({
+          reason: 'cancelled in Temporal Web',
+          requestedBy: 'temporal-operator',
+          free: true,
+        });
+        expect(fakes.ledger.map((entry) => entry.kind)).toEqual(['authorize', 'void']);
+        expect(fakes.names()).toContain('releaseStock');
+        expect(fakes.snapshots.at(-1)?.status).toBe('cancelled');
+        expect(fakes.notifications.at(-1)).toBe('cancelled');
+      },
+      'order-cancelled-in-temporal-web',
+    );
   });
 
   it('undoes a picked order cancelled in Temporal Web: refund, withdraw the tasks, re-shelve, release', async () => {
@@ -553,52 +679,81 @@ describe('order workflow: Cancel in Temporal Web', () => {
       await handle.cancel();
       await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
       const undos = callsAfter(fakes, 'requestPack').filter((name) => name !== 'notifyCustomer');
-      expect(undos).toEqual(['refundPayment', 'voidPayment', 'cancelWarehouseTask', 'cancelWarehouseTask', 'requestReturnToShelf', 'returnPickedToShelf', 'releaseStock']);
+      expect(undos).toEqual([
+        'refundPayment',
+        'voidPayment',
+        'cancelWarehouseTask',
+        'cancelWarehouseTask',
+        'requestReturnToShelf',
+        'returnPickedToShelf',
+        'releaseStock',
+      ]);
       expect(fakes.charged()).toBe(0);
-      expect((await handle.query(orderViewQuery)).cancellation).toMatchObject({ requestedBy: 'temporal-operator', free: false });
+      expect((await handle.query(orderViewQuery)).cancellation).toMatchObject({
+        requestedBy: 'temporal-operator',
+        free: false,
+      });
     });
   });
 
   it('refuses an operator Cancel once the parcel has shipped: the refusal is on the timeline and the order carries on', async () => {
-    await withOrder({ carrierScans: [] }, {}, async (handle, fakes) => {
-      const shipped = await waitForStatus(handle, 'shipped', '10m');
-      await handle.cancel();
-      const noted = await waitForView(handle, (view) => view.timeline.some((event) => event.type === 'cancel_refused'));
-      expect(noted.timeline.find((event) => event.type === 'cancel_refused')?.detail).toMatch(/has shipped/);
-      await fakes.carrierSignal(shipped.shipment!.trackingNumber, 'delivered');
-      const view = await handle.result();
-      expect(view.status).toBe('completed');
-      expect(fakes.charged()).toBe(view.totals!.total);
-    }, 'order-cancel-refused-in-temporal-web');
+    await withOrder(
+      { carrierScans: [] },
+      {},
+      async (handle, fakes) => {
+        const shipped = await waitForStatus(handle, 'shipped', '10m');
+        await handle.cancel();
+        const noted = await waitForView(handle, (view) =>
+          view.timeline.some((event) => event.type === 'cancel_refused'),
+        );
+        expect(noted.timeline.find((event) => event.type === 'cancel_refused')?.detail).toMatch(/has shipped/);
+        await fakes.carrierSignal(shipped.shipment!.trackingNumber, 'delivered');
+        const view = await handle.result();
+        expect(view.status).toBe('completed');
+        expect(fakes.charged()).toBe(view.totals!.total);
+      },
+      'order-cancel-refused-in-temporal-web',
+    );
   });
 });
 
 describe('order workflow: undos', () => {
   it('refunds even when the carrier will not void the label; the failed undo parks the order until an operator retries it', async () => {
-    await withOrder({ slow: { buyLabel: 1500 }, failing: { voidLabel: 1000 } }, {}, async (handle, fakes) => {
-      await waitForStatus(handle, 'processing', '10m');
-      while (!fakes.names().includes('buyLabel')) await new Promise((resolve) => setTimeout(resolve, 20));
-      const answering = handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'fraud suspected', requestedBy: support }] });
-      // Workflow time moves on while the label void keeps failing (only a result wait skips it by itself).
-      await waitForView(handle, (view) => view.status === 'needs_attention');
-      const answer = await answering;
-      // The caller hears when the undos have run: the money is back, one undo needs a human.
-      expect(answer.status).toBe('needs_attention');
-      expect(answer.attention).toMatch(/could not undo: void the label: voidLabel: simulated outage/);
-      expect(fakes.charged()).toBe(0);
-      expect(fakes.names()).toEqual(expect.arrayContaining(['refundPayment', 'requestReturnToShelf', 'returnPickedToShelf', 'releaseStock']));
-      expect(fakes.names().filter((name) => name === 'voidLabel')).toHaveLength(10);
+    await withOrder(
+      { slow: { buyLabel: 1500 }, failing: { voidLabel: 1000 } },
+      {},
+      async (handle, fakes) => {
+        await waitForStatus(handle, 'processing', '10m');
+        while (!fakes.names().includes('buyLabel')) await new Promise((resolve) => setTimeout(resolve, 20));
+        const answering = handle.executeUpdate(cancelOrderUpdate, {
+          args: [{ reason: 'fraud suspected', requestedBy: support }],
+        });
+        // Workflow time moves on while the label void keeps failing (only a result wait skips it by itself).
+        await waitForView(handle, (view) => view.status === 'needs_attention');
+        const answer = await answering;
+        // The caller hears when the undos have run: the money is back, one undo needs a human.
+        expect(answer.status).toBe('needs_attention');
+        expect(answer.attention).toMatch(/could not undo: void the label: voidLabel: simulated outage/);
+        expect(fakes.charged()).toBe(0);
+        expect(fakes.names()).toEqual(
+          expect.arrayContaining(['refundPayment', 'requestReturnToShelf', 'returnPickedToShelf', 'releaseStock']),
+        );
+        expect(fakes.names().filter((name) => name === 'voidLabel')).toHaveLength(10);
 
-      fakes.world.failing.voidLabel = 0;
-      await handle.executeUpdate(retryUpdate, { args: [{ requestedBy: support }] });
-      const view = await handle.result();
-      expect(view.status).toBe('cancelled');
-      expect(view.attention).toBeNull();
-      expect(timelineTypes(view)).toEqual(expect.arrayContaining(['needs_attention', 'undo_retried', 'order_cancelled']));
-      expect(view.timeline.at(-1)?.detail).toMatch(/voided label PP/);
-      // Each undo ran once more only if it had failed: the refund was not asked for twice.
-      expect(fakes.names().filter((name) => name === 'refundPayment')).toHaveLength(1);
-    }, 'order-undo-parked-and-retried');
+        fakes.world.failing.voidLabel = 0;
+        await handle.executeUpdate(retryUpdate, { args: [{ requestedBy: support }] });
+        const view = await handle.result();
+        expect(view.status).toBe('cancelled');
+        expect(view.attention).toBeNull();
+        expect(timelineTypes(view)).toEqual(
+          expect.arrayContaining(['needs_attention', 'undo_retried', 'order_cancelled']),
+        );
+        expect(view.timeline.at(-1)?.detail).toMatch(/voided label PP/);
+        // Each undo ran once more only if it had failed: the refund was not asked for twice.
+        expect(fakes.names().filter((name) => name === 'refundPayment')).toHaveLength(1);
+      },
+      'order-undo-parked-and-retried',
+    );
   });
 });
 
@@ -609,27 +764,46 @@ describe('order workflow: restocks are never lost', () => {
       if (view.status !== 'backordered' || signalled) return;
       signalled = true;
       world.stockAvailable = true;
-      await env.client.workflow.getHandle(orderWorkflowId(view.orderId)).signal(stockArrivedSignal, { sku: 'MUG-CERAMIC', warehouseId: 'wh-east' });
+      await env.client.workflow
+        .getHandle(orderWorkflowId(view.orderId))
+        .signal(stockArrivedSignal, { sku: 'MUG-CERAMIC', warehouseId: 'wh-east' });
     };
     // No retry timer to fall back on: only the signal can wake the order.
-    await withOrder({ stockAvailable: false, onRecord }, {}, async (handle, fakes) => {
-      const view = await waitForView(handle, (v) => v.status === 'confirmed', '1m');
-      expect(signalled).toBe(true);
-      expect(eventAt(view, 'stock_reserved') - eventAt(view, 'backordered')).toBeLessThan(durationMs('1h'));
-      expect(fakes.calls.filter((c) => c.name === 'reserveStock')).toHaveLength(2);
-    }, 'order-restock-during-backorder', { backorderRetryInterval: '30d' });
+    await withOrder(
+      { stockAvailable: false, onRecord },
+      {},
+      async (handle, fakes) => {
+        const view = await waitForView(handle, (v) => v.status === 'confirmed', '1m');
+        expect(signalled).toBe(true);
+        expect(eventAt(view, 'stock_reserved') - eventAt(view, 'backordered')).toBeLessThan(durationMs('1h'));
+        expect(fakes.calls.filter((c) => c.name === 'reserveStock')).toHaveLength(2);
+      },
+      'order-restock-during-backorder',
+      { backorderRetryInterval: '30d' },
+    );
   });
 
   it('finds a restock nobody signalled by trying the reservation again every hour', async () => {
-    await withOrder({ stockAvailable: false }, {}, async (handle, fakes) => {
-      await waitForStatus(handle, 'backordered', '1m');
-      await env.sleep('2h');
-      expect(fakes.calls.filter((c) => c.name === 'reserveStock')).toHaveLength(3);
-      fakes.world.stockAvailable = true;
-      const view = await waitForView(handle, (v) => v.timeline.some((event) => event.type === 'order_confirmed'), '10m');
-      expect(eventAt(view, 'stock_reserved') - eventAt(view, 'backordered')).toBeLessThan(durationMs('3h') + durationMs('1m'));
-      expect(fakes.notifications.slice(0, 2)).toEqual(['backordered', 'confirmation']);
-    }, 'order-restock-found-by-timer');
+    await withOrder(
+      { stockAvailable: false },
+      {},
+      async (handle, fakes) => {
+        await waitForStatus(handle, 'backordered', '1m');
+        await env.sleep('2h');
+        expect(fakes.calls.filter((c) => c.name === 'reserveStock')).toHaveLength(3);
+        fakes.world.stockAvailable = true;
+        const view = await waitForView(
+          handle,
+          (v) => v.timeline.some((event) => event.type === 'order_confirmed'),
+          '10m',
+        );
+        expect(eventAt(view, 'stock_reserved') - eventAt(view, 'backordered')).toBeLessThan(
+          durationMs('3h') + durationMs('1m'),
+        );
+        expect(fakes.notifications.slice(0, 2)).toEqual(['backordered', 'confirmation']);
+      },
+      'order-restock-found-by-timer',
+    );
   });
 });
 
@@ -642,14 +816,26 @@ describe('order workflow: warehouse answers and return labels', () => {
   });
 
   it('gives the units back when no return label can be bought, so the customer can ask again', async () => {
-    await withOrder({ failing: { buyReturnLabel: 10 } }, {}, async (handle) => {
-      await waitForStatus(handle, 'delivered', '1h');
-      const ask = () => handle.executeUpdate(requestReturnUpdate, { args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }] });
-      await expect(whileTimePasses(ask())).rejects.toMatchObject({ cause: { type: 'ReturnLabelUnavailable' } });
-      expect((await handle.query(orderViewQuery)).returns).toEqual([]);
-      const second = await ask();
-      expect(second).toMatchObject({ returnId: `${second.returnId}`, status: 'authorized', returnLabel: { carrier: 'parcelpost' } });
-      expect(second.returnId).toMatch(/-r1$/);
-    }, 'order-return-label-unavailable');
+    await withOrder(
+      { failing: { buyReturnLabel: 10 } },
+      {},
+      async (handle) => {
+        await waitForStatus(handle, 'delivered', '1h');
+        const ask = () =>
+          handle.executeUpdate(requestReturnUpdate, {
+            args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }],
+          });
+        await expect(whileTimePasses(ask())).rejects.toMatchObject({ cause: { type: 'ReturnLabelUnavailable' } });
+        expect((await handle.query(orderViewQuery)).returns).toEqual([]);
+        const second = await ask();
+        expect(second).toMatchObject({
+          returnId: `${second.returnId}`,
+          status: 'authorized',
+          returnLabel: { carrier: 'parcelpost' },
+        });
+        expect(second.returnId).toMatch(/-r1$/);
+      },
+      'order-return-label-unavailable',
+    );
   });
 });

@@ -16,7 +16,7 @@ function alive(pid: number): boolean {
 }
 
 describe('watchParent', () => {
-  it('stops a process whose parent was killed outright (SIGKILL), as npm start\'s children now do', async () => {
+  it("stops a process whose parent was killed outright (SIGKILL), as npm start's children now do", async () => {
     // parent → child; the child watches its ancestors and exits when the parent is gone.
     const childCode = `
       import { watchParent } from './platform/parent-watch.ts';
@@ -28,7 +28,9 @@ describe('watchParent', () => {
       const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ${JSON.stringify(childCode)}], { stdio: ['ignore', 'inherit', 'inherit'] });
       process.stdout.write('child ' + child.pid + '\\n');
       setInterval(() => {}, 1000);`;
-    const parent = spawn(process.execPath, ['--input-type=module', '-e', parentCode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', parentCode], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     parent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const until = async (predicate: () => boolean, ms = 20_000) => {

@@ -35,13 +35,26 @@ function countingGateway() {
 async function capturedButNotRecorded(amount = 4200) {
   const parties = countingGateway();
   const orderId = newOrderId();
-  const { reference } = await run(parties.activities.authorizePayment, { orderId, token: 'tok_visa', amount, currency: 'USD' });
-  await parties.gateway.capture({ idempotencyKey: `${orderId}:capture`, authorization: reference, amount, currency: 'USD' });
+  const { reference } = await run(parties.activities.authorizePayment, {
+    orderId,
+    token: 'tok_visa',
+    amount,
+    currency: 'USD',
+  });
+  await parties.gateway.capture({
+    idempotencyKey: `${orderId}:capture`,
+    authorization: reference,
+    amount,
+    currency: 'USD',
+  });
   return { ...parties, orderId, authorization: reference };
 }
 
 async function ledger(orderId: string) {
-  return (await db.select().from(payments).where(eq(payments.orderId, orderId)).orderBy(payments.id)).map((row) => [row.kind, row.amount]);
+  return (await db.select().from(payments).where(eq(payments.orderId, orderId)).orderBy(payments.id)).map((row) => [
+    row.kind,
+    row.amount,
+  ]);
 }
 
 beforeAll(async () => {
@@ -75,7 +88,12 @@ describe('payment activities', () => {
   it('turns a decline into a non-retryable PaymentDeclined failure and records nothing', async () => {
     const { activities } = countingGateway();
     const orderId = newOrderId();
-    const failure = await run(activities.authorizePayment, { orderId, token: 'tok_decline', amount: 1000, currency: 'USD' }).catch((e) => e);
+    const failure = await run(activities.authorizePayment, {
+      orderId,
+      token: 'tok_decline',
+      amount: 1000,
+      currency: 'USD',
+    }).catch((e) => e);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'PaymentDeclined', nonRetryable: true });
     expect(await ledger(orderId)).toEqual([]);
@@ -124,7 +142,12 @@ describe('payment activities', () => {
   it('voids an authorization the ledger missed', async () => {
     const { gateway, activities } = countingGateway();
     const orderId = newOrderId();
-    await gateway.authorize({ idempotencyKey: `${orderId}:authorize`, token: 'tok_visa', amount: 900, currency: 'USD' });
+    await gateway.authorize({
+      idempotencyKey: `${orderId}:authorize`,
+      token: 'tok_visa',
+      amount: 900,
+      currency: 'USD',
+    });
     expect(await run(activities.voidPayment, { orderId })).toEqual({ voided: 900 });
     expect(await ledger(orderId)).toEqual([
       ['authorize', 900],
@@ -137,24 +160,55 @@ describe('payment activities', () => {
     const voided = newOrderId();
     await run(activities.authorizePayment, { orderId: voided, token: 'tok_visa', amount: 700, currency: 'USD' });
     await run(activities.voidPayment, { orderId: voided });
-    const capture = await run(activities.capturePayment, { orderId: voided, amount: 700, currency: 'USD' }).catch((e) => e);
-    expect(capture).toMatchObject({ type: 'RefusedByParty', nonRetryable: true, message: expect.stringMatching(/voided/) });
+    const capture = await run(activities.capturePayment, { orderId: voided, amount: 700, currency: 'USD' }).catch(
+      (e) => e,
+    );
+    expect(capture).toMatchObject({
+      type: 'RefusedByParty',
+      nonRetryable: true,
+      message: expect.stringMatching(/voided/),
+    });
 
     const captured = newOrderId();
-    const { reference } = await run(activities.authorizePayment, { orderId: captured, token: 'tok_visa', amount: 700, currency: 'USD' });
-    const { reference: capturedRef } = await run(activities.capturePayment, { orderId: captured, amount: 700, currency: 'USD' });
-    await expect(gateway.void({ idempotencyKey: `${captured}:void`, authorization: reference })).rejects.toThrow(/captured; it cannot be voided/);
-    await gateway.refund({ idempotencyKey: `${captured}:refund:a`, capture: capturedRef, amount: 500, currency: 'USD' });
-    await expect(gateway.refund({ idempotencyKey: `${captured}:refund:b`, capture: capturedRef, amount: 201, currency: 'USD' })).rejects.toThrow(/only 200/);
+    const { reference } = await run(activities.authorizePayment, {
+      orderId: captured,
+      token: 'tok_visa',
+      amount: 700,
+      currency: 'USD',
+    });
+    const { reference: capturedRef } = await run(activities.capturePayment, {
+      orderId: captured,
+      amount: 700,
+      currency: 'USD',
+    });
+    await expect(gateway.void({ idempotencyKey: `${captured}:void`, authorization: reference })).rejects.toThrow(
+      /captured; it cannot be voided/,
+    );
+    await gateway.refund({
+      idempotencyKey: `${captured}:refund:a`,
+      capture: capturedRef,
+      amount: 500,
+      currency: 'USD',
+    });
+    await expect(
+      gateway.refund({ idempotencyKey: `${captured}:refund:b`, capture: capturedRef, amount: 201, currency: 'USD' }),
+    ).rejects.toThrow(/only 200/);
     // The same key again is the first answer, not a second refund.
-    await gateway.refund({ idempotencyKey: `${captured}:refund:a`, capture: capturedRef, amount: 500, currency: 'USD' });
+    await gateway.refund({
+      idempotencyKey: `${captured}:refund:a`,
+      capture: capturedRef,
+      amount: 500,
+      currency: 'USD',
+    });
     expect(await gateway.lookup({ idempotencyKey: `${captured}:refund:a` })).toMatchObject({ amount: 500 });
     expect(await gateway.lookup({ idempotencyKey: `${captured}:refund:b` })).toBeNull();
   });
 
   it('refuses to capture an order that was never authorized', async () => {
     const { activities } = countingGateway();
-    const failure = await run(activities.capturePayment, { orderId: newOrderId(), amount: 100, currency: 'USD' }).catch((e) => e);
+    const failure = await run(activities.capturePayment, { orderId: newOrderId(), amount: 100, currency: 'USD' }).catch(
+      (e) => e,
+    );
     expect(failure).toMatchObject({ type: 'NoAuthorization', nonRetryable: true });
   });
 });

@@ -13,9 +13,12 @@ import { describe, expect, it } from 'vitest';
 describe('the postgres driver as installed', () => {
   const root = fileURLToPath(new URL('../node_modules/postgres/', import.meta.url));
 
-  it.each(['src/connection.js', 'cjs/src/connection.js'])('%s settles a write on a closed socket instead of crashing the process', (file) => {
-    const code = readFileSync(join(root, file), 'utf8');
-    expect(code).toContain("if (!socket) { // order-fulfillment patch (porsager/postgres#1208)");
-    expect(code.match(/chunk = nextWriteTimer = null \/\/ order-fulfillment patch/g)).toHaveLength(2);
-  });
+  it.each(['src/connection.js', 'cjs/src/connection.js'])(
+    '%s settles a write on a closed socket instead of crashing the process',
+    (file) => {
+      const code = readFileSync(join(root, file), 'utf8');
+      expect(code).toContain('if (!socket) { // order-fulfillment patch (porsager/postgres#1208)');
+      expect(code.match(/chunk = nextWriteTimer = null \/\/ order-fulfillment patch/g)).toHaveLength(2);
+    },
+  );
 });

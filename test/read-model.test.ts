@@ -23,7 +23,14 @@ afterAll(async () => {
 
 function advanced(view: OrderView, status: OrderView['status'], type: string): OrderView {
   const seq = view.timeline.length;
-  return { ...view, status, timeline: [...view.timeline, { seq, at: new Date(Date.parse(view.receivedAt) + seq * 1000).toISOString(), type, status }] };
+  return {
+    ...view,
+    status,
+    timeline: [
+      ...view.timeline,
+      { seq, at: new Date(Date.parse(view.receivedAt) + seq * 1000).toISOString(), type, status },
+    ],
+  };
 }
 
 describe('recordOrderUpdate', () => {
@@ -44,6 +51,10 @@ describe('recordOrderUpdate', () => {
     expect(row).toMatchObject({ status: 'processing', version: 2, requestHash: order.requestHash });
     const view = await orderView(db, order.request.orderId);
     expect(view?.status).toBe('processing');
-    expect(view?.timeline.map((event) => event.type)).toEqual(['order_received', 'order_confirmed', 'payment_captured']);
+    expect(view?.timeline.map((event) => event.type)).toEqual([
+      'order_received',
+      'order_confirmed',
+      'payment_captured',
+    ]);
   });
 });

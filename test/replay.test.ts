@@ -19,29 +19,49 @@ import { workflowBundle } from './support/workers.js';
  * command change: each must still fail with a determinism error.
  */
 const CHANGED_BEFORE_THE_FIRST_RELEASE: Record<string, string> = {
-  'pre-release/recorded-at-4233432/order-backordered': 'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
-  'pre-release/recorded-at-4233432/order-completed': 'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
-  'pre-release/recorded-at-4233432/order-parked-and-retried': 'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
-  'pre-release/recorded-at-4233432/order-repacked': 'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
-  'pre-release/recorded-at-4233432/order-short-pick': 'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
-  'pre-release/recorded-at-cc19e80/order-reshipped': 'a reship asks for new warehouse task IDs (1395fc3), released as the only behaviour',
-  'pre-release/recorded-at-87f5495/order-reshipped': 'a reship asks for new warehouse task IDs (1395fc3), released as the only behaviour',
+  'pre-release/recorded-at-4233432/order-backordered':
+    'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
+  'pre-release/recorded-at-4233432/order-completed':
+    'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
+  'pre-release/recorded-at-4233432/order-parked-and-retried':
+    'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
+  'pre-release/recorded-at-4233432/order-repacked':
+    'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
+  'pre-release/recorded-at-4233432/order-short-pick':
+    'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
+  'pre-release/recorded-at-cc19e80/order-reshipped':
+    'a reship asks for new warehouse task IDs (1395fc3), released as the only behaviour',
+  'pre-release/recorded-at-87f5495/order-reshipped':
+    'a reship asks for new warehouse task IDs (1395fc3), released as the only behaviour',
 };
 
 const histories = committedHistories();
 const replayable = histories.filter((h) => !(h.name in CHANGED_BEFORE_THE_FIRST_RELEASE));
 
 async function replay(name: string, json: unknown): Promise<void> {
-  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, historyFromJSON(json), `order-${name.replaceAll('/', '-')}`);
+  await Worker.runReplayHistory(
+    { workflowBundle: await workflowBundle() },
+    historyFromJSON(json),
+    `order-${name.replaceAll('/', '-')}`,
+  );
 }
 
 describe('replay of committed histories', () => {
   it('has histories of every path to replay, and the untouched ones from before each re-recording', () => {
     const names = histories.map((h) => h.name);
     expect(names).toEqual(
-      expect.arrayContaining(['order-completed', 'order-cancelled-free', 'order-cancelled-late', 'order-backordered', 'order-parked-and-retried', 'order-reshipped', 'order-returned']),
+      expect.arrayContaining([
+        'order-completed',
+        'order-cancelled-free',
+        'order-cancelled-late',
+        'order-backordered',
+        'order-parked-and-retried',
+        'order-reshipped',
+        'order-returned',
+      ]),
     );
-    for (const commit of ['4233432', 'cc19e80', '87f5495']) expect(names.some((name) => name.startsWith(`pre-release/recorded-at-${commit}/`))).toBe(true);
+    for (const commit of ['4233432', 'cc19e80', '87f5495'])
+      expect(names.some((name) => name.startsWith(`pre-release/recorded-at-${commit}/`))).toBe(true);
     expect(Object.keys(CHANGED_BEFORE_THE_FIRST_RELEASE).every((name) => names.includes(name))).toBe(true);
   });
 
@@ -49,10 +69,13 @@ describe('replay of committed histories', () => {
     await replay(name, json);
   });
 
-  it.each(Object.entries(CHANGED_BEFORE_THE_FIRST_RELEASE))('still detects the unpatched change in %s (%s)', async (name) => {
-    const history = histories.find((h) => h.name === name)!;
-    await expect(replay(name, history.json)).rejects.toBeInstanceOf(DeterminismViolationError);
-  });
+  it.each(Object.entries(CHANGED_BEFORE_THE_FIRST_RELEASE))(
+    'still detects the unpatched change in %s (%s)',
+    async (name) => {
+      const history = histories.find((h) => h.name === name)!;
+      await expect(replay(name, history.json)).rejects.toBeInstanceOf(DeterminismViolationError);
+    },
+  );
 });
 
 /**

@@ -46,7 +46,9 @@ describe('restockReturnedUnits', () => {
     await run(returns.restockReturnedUnits, input);
     await run(returns.restockReturnedUnits, input);
     expect((await stockOf(db, sku))['wh-east']).toEqual({ onHand: 2, reserved: 0 });
-    expect(await movementsOf(orderId, sku)).toEqual([{ kind: 'return_restock', onHandDelta: 2, reason: `return ${orderId}-r1: 2 resalable` }]);
+    expect(await movementsOf(orderId, sku)).toEqual([
+      { kind: 'return_restock', onHandDelta: 2, reason: `return ${orderId}-r1: 2 resalable` },
+    ]);
   });
 
   it('writes off every damaged unit of a sku listed on several lines, next to its resalable ones', async () => {

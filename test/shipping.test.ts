@@ -32,7 +32,12 @@ afterAll(async () => {
  */
 function unreliableCarriers() {
   const carriers = createSimulatedCarriers({ db, delayScale: 0 });
-  const line = { loseNextAnswer: false, failNextPurchase: false, cheaper: null as string | null, calls: [] as { method: string; request: object }[] };
+  const line = {
+    loseNextAnswer: false,
+    failNextPurchase: false,
+    cheaper: null as string | null,
+    calls: [] as { method: string; request: object }[],
+  };
   const port: Carriers = {
     async rates(parcel) {
       const rates = await carriers.rates(parcel);
@@ -78,7 +83,10 @@ async function labelsSoldUnder(idempotencyKey: string) {
 }
 
 async function shipmentRow(orderId: string, shipmentNumber = 1) {
-  const [row] = await db.select().from(shipments).where(eq(shipments.id, `${orderId}-${shipmentNumber}`));
+  const [row] = await db
+    .select()
+    .from(shipments)
+    .where(eq(shipments.id, `${orderId}-${shipmentNumber}`));
   return row;
 }
 
@@ -94,11 +102,17 @@ describe('buyLabel', () => {
     const shipment = await run(shipping.buyLabel, labelRequest(orderId));
     const sold = await labelsSoldUnder(`${orderId}:label`);
     expect(sold).toHaveLength(1);
-    expect(shipment).toMatchObject({ carrier: first!.carrier, service: first!.service, trackingNumber: first!.trackingNumber, status: 'label_created' });
-    expect(line.calls.filter((call) => call.method === 'buyLabel').map((call) => (call.request as { carrier: string }).carrier)).toEqual([
-      first!.carrier,
-      first!.carrier,
-    ]);
+    expect(shipment).toMatchObject({
+      carrier: first!.carrier,
+      service: first!.service,
+      trackingNumber: first!.trackingNumber,
+      status: 'label_created',
+    });
+    expect(
+      line.calls
+        .filter((call) => call.method === 'buyLabel')
+        .map((call) => (call.request as { carrier: string }).carrier),
+    ).toEqual([first!.carrier, first!.carrier]);
   });
 
   it('answers a bought label from the shipment, however often it is retried', async () => {
@@ -131,7 +145,11 @@ describe('voidLabel', () => {
     // The choice is saved, then the purchase fails before it reaches the carrier.
     line.failNextPurchase = true;
     await expect(run(shipping.buyLabel, labelRequest(orderId))).rejects.toThrow(/unavailable/);
-    expect(await shipmentRow(orderId)).toMatchObject({ status: 'label_pending', trackingNumber: null, labelCost: null });
+    expect(await shipmentRow(orderId)).toMatchObject({
+      status: 'label_pending',
+      trackingNumber: null,
+      labelCost: null,
+    });
     expect(await run(shipping.voidLabel, { orderId, shipmentNumber: 1 })).toEqual({ voided: null });
     expect((await shipmentRow(orderId))?.status).toBe('label_abandoned');
     const late = await run(shipping.buyLabel, labelRequest(orderId)).catch((e) => e);
@@ -143,9 +161,17 @@ describe('voidLabel', () => {
     const { carriers, shipping } = unreliableCarriers();
     const orderId = newOrderId();
     const shipment = await run(shipping.buyLabel, labelRequest(orderId));
-    await run(shipping.handOverToCarrier, { carrier: shipment.carrier, service: shipment.service, trackingNumber: shipment.trackingNumber });
+    await run(shipping.handOverToCarrier, {
+      carrier: shipment.carrier,
+      service: shipment.service,
+      trackingNumber: shipment.trackingNumber,
+    });
     await expect(
-      carriers.voidLabel({ idempotencyKey: `${orderId}:someone-else`, carrier: shipment.carrier, trackingNumber: shipment.trackingNumber }),
+      carriers.voidLabel({
+        idempotencyKey: `${orderId}:someone-else`,
+        carrier: shipment.carrier,
+        trackingNumber: shipment.trackingNumber,
+      }),
     ).rejects.toThrow(/handed over/);
     // The shipment row still says label_created (the read model had not caught up): the undo asks, the carrier refuses.
     expect(await run(shipping.voidLabel, { orderId, shipmentNumber: 1 })).toEqual({ voided: null });
@@ -164,31 +190,43 @@ describe('idempotency keys of carrier and warehouse requests', () => {
     const first = await run(shipping.openCarrierTrace, { ...parcel, reason: 'late' });
     const again = await run(shipping.openCarrierTrace, { ...parcel, reason: 'late' });
     expect(again).toEqual(first);
-    const keys = line.calls.filter((call) => call.method !== 'buyLabel').map((call) => [call.method, (call.request as { idempotencyKey?: string }).idempotencyKey]);
+    const keys = line.calls
+      .filter((call) => call.method !== 'buyLabel')
+      .map((call) => [call.method, (call.request as { idempotencyKey?: string }).idempotencyKey]);
     expect(keys).toEqual([
       ['handOver', `${orderId}:hand-over:2`],
       ['handOver', `${orderId}:hand-over:2`],
       ['openTrace', `${orderId}:trace:2`],
       ['openTrace', `${orderId}:trace:2`],
     ]);
-    const answered = await db.select().from(simulatorRequests).where(eq(simulatorRequests.party, `carrier:${reship.carrier}`));
-    expect(answered.filter((row) => row.idempotencyKey.includes(orderId)).map((row) => row.idempotencyKey).sort()).toEqual([
-      `hand-over:${orderId}:hand-over:2`,
-      `trace:${orderId}:trace:2`,
-    ]);
+    const answered = await db
+      .select()
+      .from(simulatorRequests)
+      .where(eq(simulatorRequests.party, `carrier:${reship.carrier}`));
+    expect(
+      answered
+        .filter((row) => row.idempotencyKey.includes(orderId))
+        .map((row) => row.idempotencyKey)
+        .sort(),
+    ).toEqual([`hand-over:${orderId}:hand-over:2`, `trace:${orderId}:trace:2`]);
 
     const other = newOrderId();
     await run(shipping.buyLabel, labelRequest(other));
     await run(shipping.voidLabel, { orderId: other, shipmentNumber: 1 });
-    expect(line.calls.filter((call) => call.method === 'voidLabel').map((call) => (call.request as { idempotencyKey?: string }).idempotencyKey)).toEqual([
-      `${other}:void-label`,
-    ]);
+    expect(
+      line.calls
+        .filter((call) => call.method === 'voidLabel')
+        .map((call) => (call.request as { idempotencyKey?: string }).idempotencyKey),
+    ).toEqual([`${other}:void-label`]);
   });
 
   it('withdraws a warehouse task under a key from the task, once', async () => {
     const warehouse = createSimulatedWarehouse({ db, delayScale: 0 });
     const asked: object[] = [];
-    const port: WarehouseSystem = { ...warehouse, cancelTask: (task) => (asked.push(task), warehouse.cancelTask(task)) };
+    const port: WarehouseSystem = {
+      ...warehouse,
+      cancelTask: (task) => (asked.push(task), warehouse.cancelTask(task)),
+    };
     const activities = createWarehouseActivities({ db, warehouse: port } as ActivityDependencies);
     const taskId = `${newOrderId()}-pick-1`;
     await run(activities.cancelWarehouseTask, { taskId });
@@ -197,7 +235,10 @@ describe('idempotency keys of carrier and warehouse requests', () => {
       { idempotencyKey: `${taskId}:cancel`, taskId },
       { idempotencyKey: `${taskId}:cancel`, taskId },
     ]);
-    const answered = await db.select().from(simulatorRequests).where(eq(simulatorRequests.idempotencyKey, `${taskId}:cancel`));
+    const answered = await db
+      .select()
+      .from(simulatorRequests)
+      .where(eq(simulatorRequests.idempotencyKey, `${taskId}:cancel`));
     expect(answered).toHaveLength(1);
   });
 });

@@ -3,7 +3,11 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Resource } from '@opentelemetry/resources';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
 import type { Duration } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Tracing } from '../platform/tracing.js';
@@ -28,10 +32,16 @@ export const workflowBundlePath = fileURLToPath(new URL('../workflow-bundle.js',
  * activity it schedules carries the trace on. Their spans leave the sandbox through the `exporter`
  * sink; with tracing off the sink drops them.
  */
-export const workflowInterceptorModules = [createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+export const workflowInterceptorModules = [
+  createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
+];
 
 /** The external parties, played by the built-in simulators. A real deployment swaps adapters here. */
-export function simulatedParties(db: Database, delayScale: number, log: (message: string, fields: Record<string, unknown>) => void) {
+export function simulatedParties(
+  db: Database,
+  delayScale: number,
+  log: (message: string, fields: Record<string, unknown>) => void,
+) {
   return {
     payments: createSimulatedPaymentGateway({ db, delayScale }),
     warehouse: createSimulatedWarehouse({ db, delayScale }),
@@ -69,10 +79,22 @@ export async function createOrderWorker(options: {
     interceptors: {
       // A prebuilt bundle has them already (scripts/build-workflow-bundle.ts); naming them again only draws a warning.
       workflowModules: bundled ? [] : workflowInterceptorModules,
-      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+      activity: [
+        (ctx) => ({
+          inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        }),
+      ],
     },
-    sinks: { exporter: makeWorkflowExporter(options.tracing?.spanProcessor ?? new NoopSpanProcessor(), options.tracing?.resource ?? Resource.empty()) },
-    ...(options.maxConcurrentActivityTaskExecutions ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions } : {}),
+    sinks: {
+      exporter: makeWorkflowExporter(
+        options.tracing?.spanProcessor ?? new NoopSpanProcessor(),
+        options.tracing?.resource ?? Resource.empty(),
+      ),
+    },
+    ...(options.maxConcurrentActivityTaskExecutions
+      ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }
+      : {}),
     ...(options.shutdownGraceTime ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
     ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),
   });

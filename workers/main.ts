@@ -18,7 +18,8 @@ import { ensureReconcileSchedule } from './reconcile-schedule.js';
 
 /** How the simulated warehouse and carriers reach the API: SIMULATOR_API_KEY (or the first warehouse key) and the carrier secret. */
 function simulatorTarget(settings: Config): DeliveryTarget {
-  if (!settings.SIMULATOR_API_KEY) throw new Error('SIMULATORS needs SIMULATOR_API_KEY or a warehouse key in API_KEYS (npm start sets them)');
+  if (!settings.SIMULATOR_API_KEY)
+    throw new Error('SIMULATORS needs SIMULATOR_API_KEY or a warehouse key in API_KEYS (npm start sets them)');
   if (!settings.CARRIER_WEBHOOK_SECRET) throw new Error('SIMULATORS needs CARRIER_WEBHOOK_SECRET (npm start sets it)');
   return {
     baseUrl: settings.SIMULATOR_CALLBACK_URL ?? `http://127.0.0.1:${settings.PORT}`,
@@ -39,7 +40,10 @@ async function main(): Promise<void> {
   // Once per process: SDK logs into pino, and one Prometheus endpoint for temporal_* and the business counters.
   Runtime.install({ logger: sdkLogger(logger, settings.LOG_LEVEL), telemetryOptions: workerTelemetry(settings) });
   registerBusinessCounters(Runtime.instance().metricMeter);
-  logger.info({ metrics: `http://${settings.WORKER_METRICS_HOST}:${settings.WORKER_METRICS_PORT}/metrics` }, 'worker metrics');
+  logger.info(
+    { metrics: `http://${settings.WORKER_METRICS_HOST}:${settings.WORKER_METRICS_PORT}/metrics` },
+    'worker metrics',
+  );
   const tracing = tracingFromConfig(settings, 'orders-worker');
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start sets it for you)');
   const target = settings.SIMULATORS ? simulatorTarget(settings) : null;
@@ -61,16 +65,20 @@ async function main(): Promise<void> {
   let loops: Promise<unknown> = Promise.resolve();
   try {
     const parties = simulatedParties(db, settings.SIM_DELAY_SCALE, (message, fields) => logger.info(fields, message));
-    const worker = await retryConnect(() => createOrderWorker({
-      connection,
-      namespace,
-      deps: { db, ...parties },
-      maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
-      tracing,
-      // Drain on SIGTERM: activities in flight get 10 s to finish, the whole stop at most 25 s.
-      shutdownGraceTime: '10s',
-      shutdownForceTime: '25s',
-    }), { forMs: 120_000, log: (message) => logger.warn(`worker: ${message}`) });
+    const worker = await retryConnect(
+      () =>
+        createOrderWorker({
+          connection,
+          namespace,
+          deps: { db, ...parties },
+          maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
+          tracing,
+          // Drain on SIGTERM: activities in flight get 10 s to finish, the whole stop at most 25 s.
+          shutdownGraceTime: '10s',
+          shutdownForceTime: '25s',
+        }),
+      { forMs: 120_000, log: (message) => logger.warn(`worker: ${message}`) },
+    );
     // Whoever started this process is gone (npm start killed with SIGKILL, say): stop as on SIGTERM.
     watchParent(() => {
       logger.warn('parent process gone; draining and stopping');
@@ -79,11 +87,17 @@ async function main(): Promise<void> {
       setTimeout(() => process.exit(1), 40_000).unref();
     });
     const client = new Client({ connection, namespace });
-    const schedule = await retryConnect(() => ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }), {
-      forMs: 120_000,
-      log: (message) => logger.warn(`reconcile-orders schedule: ${message}`),
-    });
-    logger.info({ every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }, `reconcile-orders schedule ${schedule}`);
+    const schedule = await retryConnect(
+      () => ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }),
+      {
+        forMs: 120_000,
+        log: (message) => logger.warn(`reconcile-orders schedule: ${message}`),
+      },
+    );
+    logger.info(
+      { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE },
+      `reconcile-orders schedule ${schedule}`,
+    );
     loops = Promise.all([
       runNotificationDispatcher({ db, notifier: parties.notifier }, stopLoops.signal, (m) => logger.warn(m)),
       target ? runDeliveryLoop(db, target, stopLoops.signal, (m) => logger.warn(m)) : null,

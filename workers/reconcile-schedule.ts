@@ -12,7 +12,10 @@ export const RECONCILE_SCHEDULE_ID = 'reconcile-orders';
  * others update it to the same thing, so it exists wherever a worker runs and follows RECONCILE_EVERY
  * and RECONCILE_GRACE after a deploy. Overlaps are skipped: one sweep at a time.
  */
-export async function ensureReconcileSchedule(client: Client, settings: { every: string; grace: string }): Promise<'created' | 'updated'> {
+export async function ensureReconcileSchedule(
+  client: Client,
+  settings: { every: string; grace: string },
+): Promise<'created' | 'updated'> {
   const options = {
     scheduleId: RECONCILE_SCHEDULE_ID,
     spec: { intervals: [{ every: durationMs(settings.every) }] },

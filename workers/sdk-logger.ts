@@ -8,9 +8,27 @@ import type { Logger } from 'pino';
  * and namespace; they become fields of the line, with `sdkComponent` saying which logger spoke.
  */
 export function sdkLogger(logger: Logger, level: string): DefaultLogger {
-  const sdkLevel: LogLevel = level === 'trace' ? 'TRACE' : level === 'debug' ? 'DEBUG' : level === 'warn' ? 'WARN' : level === 'error' || level === 'fatal' || level === 'silent' ? 'ERROR' : 'INFO';
+  const sdkLevel: LogLevel =
+    level === 'trace'
+      ? 'TRACE'
+      : level === 'debug'
+        ? 'DEBUG'
+        : level === 'warn'
+          ? 'WARN'
+          : level === 'error' || level === 'fatal' || level === 'silent'
+            ? 'ERROR'
+            : 'INFO';
   return new DefaultLogger(sdkLevel, (entry) => {
-    const method = entry.level === 'TRACE' ? 'trace' : entry.level === 'DEBUG' ? 'debug' : entry.level === 'WARN' ? 'warn' : entry.level === 'ERROR' ? 'error' : 'info';
+    const method =
+      entry.level === 'TRACE'
+        ? 'trace'
+        : entry.level === 'DEBUG'
+          ? 'debug'
+          : entry.level === 'WARN'
+            ? 'warn'
+            : entry.level === 'ERROR'
+              ? 'error'
+              : 'info';
     // The task token lets whoever holds it complete the task: not for logs.
     const { taskToken: _taskToken, ...fields } = entry.meta ?? {};
     logger[method](fields, entry.message);

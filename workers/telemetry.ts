@@ -6,10 +6,18 @@ import type { TelemetryOptions } from '@temporalio/worker';
  * (activities/metrics.ts), which write to the same exporter. Durations in seconds, counters with
  * `_total` and histograms with their unit, as Prometheus names them.
  */
-export function workerTelemetry(settings: { WORKER_METRICS_HOST: string; WORKER_METRICS_PORT: number }): TelemetryOptions {
+export function workerTelemetry(settings: {
+  WORKER_METRICS_HOST: string;
+  WORKER_METRICS_PORT: number;
+}): TelemetryOptions {
   return {
     metrics: {
-      prometheus: { bindAddress: `${settings.WORKER_METRICS_HOST}:${settings.WORKER_METRICS_PORT}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
+      prometheus: {
+        bindAddress: `${settings.WORKER_METRICS_HOST}:${settings.WORKER_METRICS_PORT}`,
+        countersTotalSuffix: true,
+        unitSuffix: true,
+        useSecondsForDurations: true,
+      },
     },
   };
 }

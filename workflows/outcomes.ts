@@ -3,7 +3,9 @@ import type { NotificationKind } from '../activities/notifications.js';
 
 /** The failure type of a business failure an activity raised, if it was one. */
 export function failureType(error: unknown): string | undefined {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? (error.cause.type ?? undefined) : undefined;
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure
+    ? (error.cause.type ?? undefined)
+    : undefined;
 }
 
 export function failureMessage(error: unknown): string {

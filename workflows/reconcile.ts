@@ -53,17 +53,31 @@ const effects = proxyActivities<ReconcilerActivities>({
 });
 
 export async function reconcileOrdersWorkflow(input: ReconcileInput = { grace: '5m' }): Promise<ReconcileResult> {
-  const found = await findOrphanedOrders({ grace: input.grace, limit: input.limit ?? 100, ...(input.orderIds ? { orderIds: input.orderIds } : {}) });
+  const found = await findOrphanedOrders({
+    grace: input.grace,
+    limit: input.limit ?? 100,
+    ...(input.orderIds ? { orderIds: input.orderIds } : {}),
+  });
   const results: ReconciledOrder[] = [];
   for (const order of found.orphaned) {
     try {
       results.push(await reconcile(order));
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
-      results.push({ orderId: order.orderId, was: order.status, workflow: order.workflow, outcome: 'failed', released: [], error: failureMessage(error) });
+      results.push({
+        orderId: order.orderId,
+        was: order.status,
+        workflow: order.workflow,
+        outcome: 'failed',
+        released: [],
+        error: failureMessage(error),
+      });
     }
     const last = results.at(-1)!;
-    log[last.outcome === 'cancelled' ? 'info' : 'warn']('reconciled an order of a closed workflow', { ...last, released: last.released.join('; ') });
+    log[last.outcome === 'cancelled' ? 'info' : 'warn']('reconciled an order of a closed workflow', {
+      ...last,
+      released: last.released.join('; '),
+    });
   }
   return { checked: found.checked, awaitingHuman: found.awaitingHuman, orders: results };
 }
@@ -92,11 +106,19 @@ async function reconcile(order: OrphanedOrder): Promise<ReconciledOrder> {
     }
   }
   for (const [i, { warehouseId, lines, packed }] of order.picked.entries()) {
-    await effects.requestReturnToShelf({ taskId: `${orderId}-reshelve-reconcile-${i + 1}`, orderId, warehouseId, lines, unpack: packed });
+    await effects.requestReturnToShelf({
+      taskId: `${orderId}-reshelve-reconcile-${i + 1}`,
+      orderId,
+      warehouseId,
+      lines,
+      unpack: packed,
+    });
   }
   if (order.picked.length > 0) {
     await effects.returnPickedToShelf({ orderId });
-    released.push(`re-shelved ${order.picked.flatMap((p) => p.lines.map((l) => `${l.quantity} × ${l.sku} at ${p.warehouseId}`)).join(', ')}`);
+    released.push(
+      `re-shelved ${order.picked.flatMap((p) => p.lines.map((l) => `${l.quantity} × ${l.sku} at ${p.warehouseId}`)).join(', ')}`,
+    );
   }
   await effects.releaseStock({ orderId });
   if (order.held.length > 0) released.push(`released ${order.held.join(', ')}`);
@@ -106,14 +128,23 @@ async function reconcile(order: OrphanedOrder): Promise<ReconciledOrder> {
     await effects.recordReconciled({ orderId, outcome: 'needs_attention', reason, released, voidedLabels });
     return { orderId, was: order.status, workflow: order.workflow, outcome: 'needs_attention', released };
   }
-  const { recorded } = await effects.recordReconciled({ orderId, outcome: 'cancelled', reason: why, released, voidedLabels });
+  const { recorded } = await effects.recordReconciled({
+    orderId,
+    outcome: 'cancelled',
+    reason: why,
+    released,
+    voidedLabels,
+  });
   if (recorded) {
     await effects.notifyCustomer({
       orderId,
       kind: 'cancelled',
       recipient: order.recipient,
       subject: `Order ${orderId} was cancelled`,
-      body: refunded > 0 ? 'Your order was cancelled and your payment refunded.' : 'Your order was cancelled; nothing was charged and the hold on your card was released.',
+      body:
+        refunded > 0
+          ? 'Your order was cancelled and your payment refunded.'
+          : 'Your order was cancelled; nothing was charged and the hold on your card was released.',
     });
   }
   return { orderId, was: order.status, workflow: order.workflow, outcome: 'cancelled', released };

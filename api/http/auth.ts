@@ -48,7 +48,12 @@ function verifyCarrierSignature(req: Request, settings: AuthSettings, next: (err
   readRawBody(req, req.res!, (error?: unknown) => {
     if (error) return next(error);
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const verdict = verifyWebhook(settings.carrierWebhookSecret, { timestamp: req.get('x-timestamp'), signature: req.get('x-signature') }, raw, settings.now?.());
+    const verdict = verifyWebhook(
+      settings.carrierWebhookSecret,
+      { timestamp: req.get('x-timestamp'), signature: req.get('x-signature') },
+      raw,
+      settings.now?.(),
+    );
     if (!verdict.ok) return next(problem('Unauthorized', `Carrier webhook refused: ${verdict.reason}.`));
     setCaller(req, `carrier:${req.path.split('/')[2] ?? ''}`);
     if (raw.length === 0) {
@@ -78,7 +83,9 @@ export function accessControl(settings: AuthSettings): RequestHandler {
   return (req, res, next) => {
     if (isDocsAsset(req.path) && req.path !== '/docs') {
       if (req.method === 'GET' || req.method === 'HEAD') return next();
-      throw problem('MethodNotAllowed', `${req.method} is not allowed here; use GET, HEAD.`, { headers: { allow: 'GET, HEAD' } });
+      throw problem('MethodNotAllowed', `${req.method} is not allowed here; use GET, HEAD.`, {
+        headers: { allow: 'GET, HEAD' },
+      });
     }
     const match = operationFor(req.method, req.path);
     if (match === null) {
@@ -99,7 +106,10 @@ export function accessControl(settings: AuthSettings): RequestHandler {
       case 'apiKey': {
         const actor = keyHolder(req, settings);
         if (!operation.access.roles.includes(actor.role)) {
-          throw problem('Forbidden', `This credential’s role (${actor.role}) may not call ${operation.method.toUpperCase()} ${operation.path}.`);
+          throw problem(
+            'Forbidden',
+            `This credential’s role (${actor.role}) may not call ${operation.method.toUpperCase()} ${operation.path}.`,
+          );
         }
         setActor(req, actor);
         return next();
@@ -111,6 +121,7 @@ export function accessControl(settings: AuthSettings): RequestHandler {
 /** A body that is not JSON, on an operation that takes one: 415, before anything reads it. */
 export const requireJsonBody: RequestHandler = (req, res, next) => {
   const operation = res.locals.operation as Operation | undefined;
-  if (operation?.request?.body && req.is(['application/json', 'application/*+json']) === false) throw unsupportedMediaType();
+  if (operation?.request?.body && req.is(['application/json', 'application/*+json']) === false)
+    throw unsupportedMediaType();
   next();
 };

@@ -44,7 +44,9 @@ export function idempotency(db: Database, log: (error: unknown, message: string)
       res.send = send;
       const status = res.statusCode;
       const keep = typeof body === 'string' && status < 500 && !NOT_KEPT.has(status);
-      const headers = Object.fromEntries(REPLAYED_HEADERS.flatMap((name) => (res.get(name) ? [[name, res.get(name)!]] : [])));
+      const headers = Object.fromEntries(
+        REPLAYED_HEADERS.flatMap((name) => (res.get(name) ? [[name, res.get(name)!]] : [])),
+      );
       const done = keep
         ? db.execute(sql`update api_idempotency_keys set status = ${status}, headers = ${JSON.stringify(headers)}::jsonb, body = ${body}
                          where scope = ${scope} and key = ${key}`)
@@ -76,7 +78,8 @@ export function idempotency(db: Database, log: (error: unknown, message: string)
 
     const [stored] = (await db.execute<StoredResponse>(sql`
       select request_hash, status, headers, body from api_idempotency_keys where scope = ${scope} and key = ${key}`)) as unknown as StoredResponse[];
-    if (!stored) throw problem('RequestInProgress', 'A request with this Idempotency-Key is being handled; retry shortly.');
+    if (!stored)
+      throw problem('RequestInProgress', 'A request with this Idempotency-Key is being handled; retry shortly.');
     if (stored.request_hash !== hash) {
       throw problem('IdempotencyKeyReused', 'This Idempotency-Key was used for a different request; use a new key.', {
         errors: [{ field: 'Idempotency-Key', message: 'already used for a different request' }],

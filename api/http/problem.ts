@@ -1,6 +1,16 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { type CallerFailureType, FAILURES, type HttpProblem, httpProblem, isFailureType } from '../../domain/failures.js';
+import {
+  ApplicationFailure,
+  WorkflowNotFoundError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
+import {
+  type CallerFailureType,
+  FAILURES,
+  type HttpProblem,
+  httpProblem,
+  isFailureType,
+} from '../../domain/failures.js';
 import { isDatabaseUnavailable } from '../../db/unavailable.js';
 import { type z } from 'zod';
 
@@ -32,8 +42,12 @@ export function problem(
   options: { title?: string; errors?: FieldError[]; headers?: Record<string, string> } = {},
 ): ProblemError {
   const http = httpProblem(type);
-  const retryAfter: Record<string, string> = http.retryAfterSeconds === undefined ? {} : { 'retry-after': String(http.retryAfterSeconds) };
-  return new ProblemError(http.status, options.title ?? http.title, detail, options.errors, { ...retryAfter, ...options.headers });
+  const retryAfter: Record<string, string> =
+    http.retryAfterSeconds === undefined ? {} : { 'retry-after': String(http.retryAfterSeconds) };
+  return new ProblemError(http.status, options.title ?? http.title, detail, options.errors, {
+    ...retryAfter,
+    ...options.headers,
+  });
 }
 
 /**
@@ -45,7 +59,10 @@ export function problemForFailure(error: unknown): ProblemError | null {
     if (!(current instanceof ApplicationFailure) || !isFailureType(current.type)) continue;
     const http: HttpProblem | null = FAILURES[current.type].http;
     if (!http) return null;
-    return problem(current.type as CallerFailureType, http.advice ? `${current.message}. ${http.advice}` : current.message);
+    return problem(
+      current.type as CallerFailureType,
+      http.advice ? `${current.message}. ${http.advice}` : current.message,
+    );
   }
   return null;
 }
@@ -56,13 +73,25 @@ export function fieldErrors(error: z.ZodError, prefix: (string | number)[] = [])
 
 /** `items[0].sku`, `shippingAddress.country`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
+  return path.reduce<string>(
+    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)),
+    '',
+  );
 }
 
 /** Parses with a zod schema, or throws a 400 naming every bad field. */
-export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, what: string, prefix: (string | number)[] = []): z.infer<T> {
+export function parseOr400<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  what: string,
+  prefix: (string | number)[] = [],
+): z.infer<T> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw problem('InvalidRequest', 'One or more fields are invalid.', { title: `Invalid ${what}`, errors: fieldErrors(parsed.error, prefix) });
+  if (!parsed.success)
+    throw problem('InvalidRequest', 'One or more fields are invalid.', {
+      title: `Invalid ${what}`,
+      errors: fieldErrors(parsed.error, prefix),
+    });
   return parsed.data;
 }
 
@@ -90,11 +119,20 @@ export function sendProblem(res: Response, problem: ProblemError): void {
  */
 function isTemporalUnavailable(error: unknown): boolean {
   if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
-  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+  for (
+    let current = error, depth = 0;
+    current && depth < 5;
+    current = (current as { cause?: unknown }).cause, depth += 1
+  ) {
     const text = String((current as { message?: string })?.message ?? current);
     const code = (current as { code?: number })?.code;
     // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4), or a connection that could not be made at all.
-    if (code === 14 || code === 4 || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Failed to connect|deadline/i.test(text)) return true;
+    if (
+      code === 14 ||
+      code === 4 ||
+      /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Failed to connect|deadline/i.test(text)
+    )
+      return true;
   }
   return false;
 }
@@ -107,16 +145,26 @@ export function errorHandler(log: (error: unknown, message: string) => void): Er
     const refusal = problemForFailure(error);
     if (refusal) return sendProblem(res, refusal);
     const body = error as { type?: string; status?: number; expose?: boolean };
-    if (body.type === 'entity.parse.failed') return sendProblem(res, problem('MalformedJson', 'The request body is not valid JSON.'));
+    if (body.type === 'entity.parse.failed')
+      return sendProblem(res, problem('MalformedJson', 'The request body is not valid JSON.'));
     if (body.type === 'entity.too.large') return sendProblem(res, problem('BodyTooLarge'));
-    if (body.expose && body.status && body.status < 500) return sendProblem(res, new ProblemError(body.status, String((error as Error).message)));
+    if (body.expose && body.status && body.status < 500)
+      return sendProblem(res, new ProblemError(body.status, String((error as Error).message)));
     if (isDatabaseUnavailable(error)) {
       log(error, `Postgres unavailable (request ${String(res.get('x-request-id'))})`);
-      return sendProblem(res, new ProblemError(503, 'Service unavailable', 'The database is not answering; try again shortly.', undefined, { 'retry-after': '5' }));
+      return sendProblem(
+        res,
+        new ProblemError(503, 'Service unavailable', 'The database is not answering; try again shortly.', undefined, {
+          'retry-after': '5',
+        }),
+      );
     }
     if (isTemporalUnavailable(error)) {
       log(error, `Temporal unavailable (request ${String(res.get('x-request-id'))})`);
-      return sendProblem(res, problem('TemporalUnavailable', 'The workflow service is not answering; try again shortly.'));
+      return sendProblem(
+        res,
+        problem('TemporalUnavailable', 'The workflow service is not answering; try again shortly.'),
+      );
     }
     log(error, `unhandled error on ${req.method} ${req.path} (request ${String(res.get('x-request-id'))})`);
     sendProblem(res, problem('InternalError', 'Something went wrong on our side; it was logged.'));

@@ -17,7 +17,12 @@ export function catalogRouter({ db }: ApiContext): Router {
         ...product,
         stock: levels
           .filter((level) => level.sku === product.sku)
-          .map((level) => ({ warehouseId: level.warehouseId, onHand: level.onHand, reserved: level.reserved, available: level.onHand - level.reserved })),
+          .map((level) => ({
+            warehouseId: level.warehouseId,
+            onHand: level.onHand,
+            reserved: level.reserved,
+            available: level.onHand - level.reserved,
+          })),
       })),
     });
   });

@@ -11,13 +11,16 @@ import { type ApiContext, withTemporalDeadline } from '../context.js';
 import { IdempotencyKeyHeader, InventoryQuery } from '../contract.js';
 import { type FieldError, parseOr400, problem } from '../http/problem.js';
 
-
 /** Postgres' SQLSTATE for a CHECK constraint violation (the stock table's bounds). */
 const CHECK_VIOLATION = '23514';
 
 /** The SQLSTATE of a driver error, also when drizzle wraps it (`DrizzleQueryError.cause`). */
 function sqlState(error: unknown): string | undefined {
-  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+  for (
+    let current = error, depth = 0;
+    current && depth < 5;
+    current = (current as { cause?: unknown }).cause, depth += 1
+  ) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string') return code;
   }
@@ -25,8 +28,13 @@ function sqlState(error: unknown): string | undefined {
 }
 
 async function levelOf(db: Pick<Database | Transaction, 'select'>, warehouseId: string, sku: string) {
-  const [row] = await db.select().from(stock).where(and(eq(stock.warehouseId, warehouseId), eq(stock.sku, sku)));
-  return row ? { onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved } : { onHand: 0, reserved: 0, available: 0 };
+  const [row] = await db
+    .select()
+    .from(stock)
+    .where(and(eq(stock.warehouseId, warehouseId), eq(stock.sku, sku)));
+  return row
+    ? { onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved }
+    : { onHand: 0, reserved: 0, available: 0 };
 }
 
 /**
@@ -48,7 +56,11 @@ export function inventoryRouter(context: ApiContext): Router {
     const results = await Promise.all(
       orderIds.map(async (orderId) => {
         try {
-          await withTemporalDeadline(context, () => context.temporal.workflow.getHandle(orderWorkflowId(orderId)).signal(stockArrivedSignal, { sku, warehouseId }));
+          await withTemporalDeadline(context, () =>
+            context.temporal.workflow
+              .getHandle(orderWorkflowId(orderId))
+              .signal(stockArrivedSignal, { sku, warehouseId }),
+          );
           return orderId;
         } catch (error) {
           context.log.error(error, `could not tell order ${orderId} that ${sku} arrived at ${warehouseId}`);
@@ -62,7 +74,10 @@ export function inventoryRouter(context: ApiContext): Router {
   router.post('/inventory/adjustments', async (req, res) => {
     const adjustment = parseOr400(InventoryAdjustment, req.body, 'inventory adjustment');
     const header = req.get('idempotency-key');
-    const key = header === undefined ? randomUUID() : parseOr400(IdempotencyKeyHeader, header, 'Idempotency-Key header', ['Idempotency-Key']);
+    const key =
+      header === undefined
+        ? randomUUID()
+        : parseOr400(IdempotencyKeyHeader, header, 'Idempotency-Key header', ['Idempotency-Key']);
     const movementKey = `adjustment:${key}`;
     const { warehouseId, sku, delta } = adjustment;
     const reason = `${adjustment.reason}${adjustment.note ? `: ${adjustment.note}` : ''}`;
@@ -75,21 +90,43 @@ export function inventoryRouter(context: ApiContext): Router {
       ...(warehouse ? [] : [{ field: 'warehouseId', message: `unknown warehouse ${warehouseId}` }]),
       ...(product ? [] : [{ field: 'sku', message: `unknown sku ${sku}` }]),
     ];
-    if (unknown.length > 0) throw problem('NotFound', unknown.map((error) => error.message).join('; ') + '.', { errors: unknown });
+    if (unknown.length > 0)
+      throw problem('NotFound', unknown.map((error) => error.message).join('; ') + '.', { errors: unknown });
 
     let outcome: { applied: boolean; level: Awaited<ReturnType<typeof levelOf>> };
     try {
       outcome = await db.transaction(async (tx) => {
         // A known warehouse and sku that never had stock start at 0/0; rolled back with the movement if it fails.
         await tx.insert(stock).values({ warehouseId, sku }).onConflictDoNothing();
-        const applied = await moveStock(tx, { key: movementKey, warehouseId, sku, kind: 'adjustment', onHandDelta: delta, reservedDelta: 0, reason });
+        const applied = await moveStock(tx, {
+          key: movementKey,
+          warehouseId,
+          sku,
+          kind: 'adjustment',
+          onHandDelta: delta,
+          reservedDelta: 0,
+          reason,
+        });
         if (!applied) {
           // The key was used before: the same request again answers with today's levels; another request is a conflict.
-          const [recorded] = await tx.select().from(stockMovements).where(eq(stockMovements.idempotencyKey, movementKey));
-          if (recorded && (recorded.warehouseId !== warehouseId || recorded.sku !== sku || recorded.onHandDelta !== delta || recorded.reason !== reason)) {
-            throw problem('IdempotencyKeyReused', 'This Idempotency-Key was used for a different adjustment; use a new key.', {
-              errors: [{ field: 'Idempotency-Key', message: 'already used for a different adjustment' }],
-            });
+          const [recorded] = await tx
+            .select()
+            .from(stockMovements)
+            .where(eq(stockMovements.idempotencyKey, movementKey));
+          if (
+            recorded &&
+            (recorded.warehouseId !== warehouseId ||
+              recorded.sku !== sku ||
+              recorded.onHandDelta !== delta ||
+              recorded.reason !== reason)
+          ) {
+            throw problem(
+              'IdempotencyKeyReused',
+              'This Idempotency-Key was used for a different adjustment; use a new key.',
+              {
+                errors: [{ field: 'Idempotency-Key', message: 'already used for a different adjustment' }],
+              },
+            );
           }
         }
         return { applied, level: await levelOf(tx, warehouseId, sku) };
@@ -119,7 +156,13 @@ export function inventoryRouter(context: ApiContext): Router {
       // Byte order, the same whatever the server's locale.
       .orderBy(sql`${stock.warehouseId} collate "C"`, sql`${stock.sku} collate "C"`);
     res.json({
-      inventory: rows.map((row) => ({ warehouseId: row.warehouseId, sku: row.sku, onHand: row.onHand, reserved: row.reserved, available: row.onHand - row.reserved })),
+      inventory: rows.map((row) => ({
+        warehouseId: row.warehouseId,
+        sku: row.sku,
+        onHand: row.onHand,
+        reserved: row.reserved,
+        available: row.onHand - row.reserved,
+      })),
     });
   });
 

@@ -5,7 +5,14 @@ import { openApiDocument } from './openapi.js';
 
 /** Swagger UI's static build, served from the installed package (no CDN). */
 const swaggerUiDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
-const ASSETS = new Set(['swagger-ui.css', 'index.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png', 'favicon-16x16.png']);
+const ASSETS = new Set([
+  'swagger-ui.css',
+  'index.css',
+  'swagger-ui-bundle.js',
+  'swagger-ui-standalone-preset.js',
+  'favicon-32x32.png',
+  'favicon-16x16.png',
+]);
 
 /** The docs page may run its own scripts and inline styles, nothing from elsewhere. */
 const DOCS_CSP =
@@ -54,7 +61,10 @@ export function docsRouter(): Router {
   });
   router.get('/docs/:file', (req, res, next) => {
     if (!ASSETS.has(req.params.file)) return next();
-    res.sendFile(join(swaggerUiDir, req.params.file), { maxAge: '1h', headers: { 'cache-control': 'public, max-age=3600' } });
+    res.sendFile(join(swaggerUiDir, req.params.file), {
+      maxAge: '1h',
+      headers: { 'cache-control': 'public, max-age=3600' },
+    });
   });
   return router;
 }

@@ -8,7 +8,10 @@ export function healthRouter(context: ApiContext): Router {
   router.get('/healthz', async (_req, res) => {
     const check = async (name: string, probe: () => Promise<unknown>) => {
       try {
-        await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref())]);
+        await Promise.race([
+          probe(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref()),
+        ]);
         return [name, 'ok'] as const;
       } catch {
         return [name, 'unavailable'] as const;
@@ -17,7 +20,11 @@ export function healthRouter(context: ApiContext): Router {
     const checks = Object.fromEntries(
       await Promise.all([
         check('postgres', () => context.db.execute(sql`select 1`)),
-        check('temporal', () => withTemporalDeadline({ ...context, temporalDeadlineMs: 2_000 }, () => context.temporal.workflowService.getSystemInfo({}))),
+        check('temporal', () =>
+          withTemporalDeadline({ ...context, temporalDeadlineMs: 2_000 }, () =>
+            context.temporal.workflowService.getSystemInfo({}),
+          ),
+        ),
       ]),
     );
     const healthy = Object.values(checks).every((state) => state === 'ok');

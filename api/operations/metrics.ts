@@ -74,7 +74,9 @@ export class ApiMetrics {
     const refresh = (): Promise<void> =>
       (scrape ??= (async () => {
         try {
-          const rows = (await db.execute(sql`select status, count(*)::int as count, extract(epoch from now() - min(updated_at))::float as oldest from orders group by status`)) as unknown as {
+          const rows = (await db.execute(
+            sql`select status, count(*)::int as count, extract(epoch from now() - min(updated_at))::float as oldest from orders group by status`,
+          )) as unknown as {
             status: string;
             count: number;
             oldest: number;

@@ -1,4 +1,9 @@
-import { OpenApiGeneratorV31, OpenAPIRegistry, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import {
+  OpenApiGeneratorV31,
+  OpenAPIRegistry,
+  type ResponseConfig,
+  type RouteConfig,
+} from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { type CallerFailureType, FAILURES, httpProblem } from '../../domain/failures.js';
 import { type Operation, ALL_OPERATIONS, IdempotencyKeyHeader, operationFailures } from '../contract.js';
@@ -14,7 +19,8 @@ import { Problem } from '../responses.js';
 export const API_VERSION = '1.0.0';
 
 const REQUEST_ID_HEADER = {
-  description: 'The request’s ID: the caller’s `X-Request-Id` if it sent a usable one (≤ 100 of `A-Z a-z 0-9 . _ : -`), else a new UUID. Logged with the request.',
+  description:
+    'The request’s ID: the caller’s `X-Request-Id` if it sent a usable one (≤ 100 of `A-Z a-z 0-9 . _ : -`), else a new UUID. Logged with the request.',
   required: true,
   schema: { type: 'string' as const },
 };
@@ -33,12 +39,20 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
 /** A failure's problem as the API answers it, from the catalogue (domain/failures.ts). */
 export function problemExample(type: CallerFailureType) {
   const { status, title, exampleDetail } = httpProblem(type);
-  const errors = type === 'InvalidRequest' ? { errors: [{ field: 'items[0].quantity', message: 'Too small: expected number to be >=1' }] } : {};
+  const errors =
+    type === 'InvalidRequest'
+      ? { errors: [{ field: 'items[0].quantity', message: 'Too small: expected number to be >=1' }] }
+      : {};
   return { type: 'about:blank', title, status, detail: exampleDetail, ...errors };
 }
 
 function headersObject(headers: Record<string, { description: string; required: boolean }>) {
-  return { ...requestId, ...Object.fromEntries(Object.entries(headers).map(([name, header]) => [name, { ...header, schema: { type: 'string' as const } }])) };
+  return {
+    ...requestId,
+    ...Object.fromEntries(
+      Object.entries(headers).map(([name, header]) => [name, { ...header, schema: { type: 'string' as const } }]),
+    ),
+  };
 }
 
 /** A problem status's response: one example per failure type that answers with it. */
@@ -47,15 +61,27 @@ function problemResponse(description: string, types: readonly CallerFailureType[
   const retryAfter: Record<string, { description: string; required: boolean }> =
     waiting.length === 0
       ? {}
-      : { 'Retry-After': { description: `Seconds to wait before trying again${waiting.length < types.length ? ` (${waiting.join(', ')})` : ''}.`, required: waiting.length === types.length } };
-  const examples = Object.fromEntries(types.map((type) => [type, { summary: `${type}: ${FAILURES[type].meaning}`, value: problemExample(type) }]));
-  return { description, headers: headersObject(retryAfter), content: { 'application/problem+json': { schema: Problem, examples } } };
+      : {
+          'Retry-After': {
+            description: `Seconds to wait before trying again${waiting.length < types.length ? ` (${waiting.join(', ')})` : ''}.`,
+            required: waiting.length === types.length,
+          },
+        };
+  const examples = Object.fromEntries(
+    types.map((type) => [type, { summary: `${type}: ${FAILURES[type].meaning}`, value: problemExample(type) }]),
+  );
+  return {
+    description,
+    headers: headersObject(retryAfter),
+    content: { 'application/problem+json': { schema: Problem, examples } },
+  };
 }
 
 function rolesText(operation: Operation): string {
   const { access } = operation;
   if (access.kind === 'public') return 'No credential needed.';
-  if (access.kind === 'carrierSignature') return 'Credential: a carrier’s HMAC signature (`X-Timestamp`, `X-Signature`).';
+  if (access.kind === 'carrierSignature')
+    return 'Credential: a carrier’s HMAC signature (`X-Timestamp`, `X-Signature`).';
   return `Roles: ${access.roles.map((role) => `\`${role}\``).join(', ')}.`;
 }
 
@@ -67,7 +93,9 @@ function routeConfig(operation: Operation): RouteConfig {
     if (code >= 400 && !spec.schema) continue; // a problem: described below, with its failures
 
     const content = spec.schema
-      ? { 'application/json': { schema: spec.schema, ...(spec.example === undefined ? {} : { example: spec.example }) } }
+      ? {
+          'application/json': { schema: spec.schema, ...(spec.example === undefined ? {} : { example: spec.example }) },
+        }
       : spec.contentType
         ? { [spec.contentType]: { schema: { type: 'string' as const } } }
         : undefined;
@@ -85,18 +113,29 @@ function routeConfig(operation: Operation): RouteConfig {
   }
   const descriptions: Record<number, string> = {
     ...PROBLEM_DESCRIPTIONS,
-    401: access.kind === 'carrierSignature' ? 'Missing or bad signature, or a timestamp more than 5 minutes old.' : 'No API key, or not a valid one.',
+    401:
+      access.kind === 'carrierSignature'
+        ? 'Missing or bad signature, or a timestamp more than 5 minutes old.'
+        : 'No API key, or not a valid one.',
   };
-  const reuse = 'The Idempotency-Key was used for a different request, or its first request is still running (Retry-After).';
+  const reuse =
+    'The Idempotency-Key was used for a different request, or its first request is still running (Retry-After).';
   for (const [status, types] of [...byStatus].sort(([a], [b]) => a - b)) {
-    let description = operation.responses[status]?.description ?? descriptions[status] ?? types.map((type) => FAILURES[type].meaning).join(' ');
+    let description =
+      operation.responses[status]?.description ??
+      descriptions[status] ??
+      types.map((type) => FAILURES[type].meaning).join(' ');
     if (status === 409 && operation.idempotencyKey === 'replay') {
-      description = operation.responses[409] ? `${description} Or: ${reuse.charAt(0).toLowerCase()}${reuse.slice(1)}` : reuse;
+      description = operation.responses[409]
+        ? `${description} Or: ${reuse.charAt(0).toLowerCase()}${reuse.slice(1)}`
+        : reuse;
     }
     responses[status] = problemResponse(description, types);
   }
 
-  const headers = operation.idempotencyKey ? z.object({ 'Idempotency-Key': IdempotencyKeyHeader.optional() }) : undefined;
+  const headers = operation.idempotencyKey
+    ? z.object({ 'Idempotency-Key': IdempotencyKeyHeader.optional() })
+    : undefined;
   return {
     method: operation.method,
     path: operation.path,
@@ -104,14 +143,29 @@ function routeConfig(operation: Operation): RouteConfig {
     summary: operation.summary,
     description: `${operation.description}\n\n${rolesText(operation)}`,
     tags: [operation.tag],
-    security: access.kind === 'public' ? [] : access.kind === 'apiKey' ? [{ bearerAuth: [] }] : [{ carrierTimestamp: [], carrierSignature: [] }],
+    security:
+      access.kind === 'public'
+        ? []
+        : access.kind === 'apiKey'
+          ? [{ bearerAuth: [] }]
+          : [{ carrierTimestamp: [], carrierSignature: [] }],
     'x-roles': access.kind === 'apiKey' ? [...access.roles] : [],
     request: {
       ...(request?.params ? { params: request.params } : {}),
       ...(request?.query ? { query: request.query } : {}),
       ...(headers ? { headers } : {}),
       ...(request?.body
-        ? { body: { required: true, content: { 'application/json': { schema: request.body, ...(request.bodyExample ? { example: request.bodyExample } : {}) } } } }
+        ? {
+            body: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: request.body,
+                  ...(request.bodyExample ? { example: request.bodyExample } : {}),
+                },
+              },
+            },
+          }
         : {}),
     },
     responses,
@@ -126,7 +180,12 @@ export function buildOpenApiDocument(operations: readonly Operation[] = ALL_OPER
     scheme: 'bearer',
     description: 'An API key from `API_KEYS`, with one of the roles `service`, `support`, `warehouse`, `admin`.',
   });
-  registry.registerComponent('securitySchemes', 'carrierTimestamp', { type: 'apiKey', in: 'header', name: 'X-Timestamp', description: 'Unix seconds when the carrier signed the webhook.' });
+  registry.registerComponent('securitySchemes', 'carrierTimestamp', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Timestamp',
+    description: 'Unix seconds when the carrier signed the webhook.',
+  });
   registry.registerComponent('securitySchemes', 'carrierSignature', {
     type: 'apiKey',
     in: 'header',

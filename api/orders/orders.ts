@@ -3,7 +3,13 @@ import { type WorkflowHandle, WorkflowExecutionAlreadyStartedError, WorkflowNotF
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import { addDuration } from '../../domain/durations.js';
 import { orderWorkflowId, TASK_QUEUE } from '../../domain/ids.js';
-import { initialOrderView, type OrderView, type OrderWorkflowInput, type PricedLine, type Quote } from '../../domain/order.js';
+import {
+  initialOrderView,
+  type OrderView,
+  type OrderWorkflowInput,
+  type PricedLine,
+  type Quote,
+} from '../../domain/order.js';
 import { orderTotals } from '../../domain/pricing.js';
 import { CancelOrderRequest, CreateOrderRequest } from '../../domain/schemas.js';
 import { cancelOrderUpdate, retryUpdate } from '../../domain/messages.js';
@@ -39,7 +45,11 @@ export function quoteFromCatalog(request: CreateOrderRequest, catalog: (typeof p
 /** The view with the quote's prices where the workflow has not priced it yet. */
 function withQuote<View extends Pick<OrderView, 'items' | 'totals'>>(view: View, quote: Quote | null): View {
   if (!quote || view.totals) return view;
-  return { ...view, totals: quote.totals, items: quote.lines.map(({ sku, name, quantity, unitPrice }) => ({ sku, name, quantity, unitPrice })) };
+  return {
+    ...view,
+    totals: quote.totals,
+    items: quote.lines.map(({ sku, name, quantity, unitPrice }) => ({ sku, name, quantity, unitPrice })),
+  };
 }
 
 export function ordersRouter(context: ApiContext): Router {
@@ -76,7 +86,10 @@ export function ordersRouter(context: ApiContext): Router {
         throw error;
       }
     }
-    await db.update(orders).set({ workflowStartedAt: now() }).where(and(eq(orders.orderId, orderId), isNull(orders.workflowStartedAt)));
+    await db
+      .update(orders)
+      .set({ workflowStartedAt: now() })
+      .where(and(eq(orders.orderId, orderId), isNull(orders.workflowStartedAt)));
   }
 
   async function currentView(orderId: string) {
@@ -90,8 +103,11 @@ export function ordersRouter(context: ApiContext): Router {
     const skus = request.items.map((item) => item.sku);
     const catalog = await db.select().from(products).where(inArray(products.sku, skus));
     const known = new Set(catalog.map((p) => p.sku));
-    const unknown = request.items.flatMap((item, index) => (known.has(item.sku) ? [] : [{ field: `items[${index}].sku`, message: `unknown sku ${item.sku}` }]));
-    if (unknown.length > 0) throw problem('InvalidRequest', 'One or more fields are invalid.', { title: 'Invalid order', errors: unknown });
+    const unknown = request.items.flatMap((item, index) =>
+      known.has(item.sku) ? [] : [{ field: `items[${index}].sku`, message: `unknown sku ${item.sku}` }],
+    );
+    if (unknown.length > 0)
+      throw problem('InvalidRequest', 'One or more fields are invalid.', { title: 'Invalid order', errors: unknown });
     const quote = quoteFromCatalog(request, catalog);
 
     const hash = requestHash(request);
@@ -126,7 +142,10 @@ export function ordersRouter(context: ApiContext): Router {
     if (inserted.length === 1) {
       await startWorkflow(input, { owner: true });
       context.log.info({ orderId: request.orderId }, 'order received');
-      res.status(202).location(`/orders/${encodeURIComponent(request.orderId)}`).json(withQuote(await currentView(request.orderId), quote));
+      res
+        .status(202)
+        .location(`/orders/${encodeURIComponent(request.orderId)}`)
+        .json(withQuote(await currentView(request.orderId), quote));
       return;
     }
     const existing = (await findOrder(db, request.orderId))!;
@@ -171,7 +190,10 @@ export function ordersRouter(context: ApiContext): Router {
   }
 
   /** The outcome of an update the closed workflow ran under this ID; null if it ran none (or is gone). */
-  async function earlierOutcome(handle: WorkflowHandle<typeof orderWorkflow>, updateId: string): Promise<OrderView | null> {
+  async function earlierOutcome(
+    handle: WorkflowHandle<typeof orderWorkflow>,
+    updateId: string,
+  ): Promise<OrderView | null> {
     try {
       return await withTemporalDeadline(context, () => handle.getUpdateHandle<OrderView>(updateId).result());
     } catch (error) {
@@ -210,7 +232,11 @@ export function ordersRouter(context: ApiContext): Router {
     // The documented query (api/contract.ts): ListOrdersQuery with `status` one of the statuses.
     const query = parseOr400(DocumentedListOrdersQuery, req.query, 'query');
     const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
-    if (cursor === null) throw problem('InvalidRequest', 'One or more fields are invalid.', { title: 'Invalid query', errors: [{ field: 'cursor', message: 'not a cursor from this API' }] });
+    if (cursor === null)
+      throw problem('InvalidRequest', 'One or more fields are invalid.', {
+        title: 'Invalid query',
+        errors: [{ field: 'cursor', message: 'not a cursor from this API' }],
+      });
     res.json(await listOrders(db, { status: query.status, customerId: query.customerId, limit: query.limit, cursor }));
   });
 

@@ -29,9 +29,15 @@ export interface PendingNotification {
 }
 
 /** The order as the API answers it: the workflow's view, its timeline and the customer's messages. */
-export type OrderResource = OrderView & { notifications: CustomerNotification[]; pendingNotifications: PendingNotification[] };
+export type OrderResource = OrderView & {
+  notifications: CustomerNotification[];
+  pendingNotifications: PendingNotification[];
+};
 
-async function notificationsOf(db: Database, orderId: string): Promise<Pick<OrderResource, 'notifications' | 'pendingNotifications'>> {
+async function notificationsOf(
+  db: Database,
+  orderId: string,
+): Promise<Pick<OrderResource, 'notifications' | 'pendingNotifications'>> {
   const [sent, pending] = await Promise.all([
     db
       .select()
@@ -45,7 +51,11 @@ async function notificationsOf(db: Database, orderId: string): Promise<Pick<Orde
       .orderBy(asc(notifications.id)),
   ]);
   return {
-    notifications: sent.map((message) => ({ kind: message.kind, subject: message.subject, sentAt: message.sentAt!.toISOString() })),
+    notifications: sent.map((message) => ({
+      kind: message.kind,
+      subject: message.subject,
+      sentAt: message.sentAt!.toISOString(),
+    })),
     pendingNotifications: pending.map((message) => ({
       kind: message.kind,
       subject: message.subject,
@@ -78,7 +88,9 @@ export async function orderView(db: Database, orderId: string): Promise<OrderRes
   }));
   // jsonb keeps keys sorted; answer in the view's own field order, which reads better.
   const fieldOrder = Object.keys(initialOrderView(row.input)) as (keyof OrderView)[];
-  const view = Object.fromEntries(fieldOrder.map((key) => [key, key === 'timeline' ? timeline : row.view[key]])) as unknown as OrderView;
+  const view = Object.fromEntries(
+    fieldOrder.map((key) => [key, key === 'timeline' ? timeline : row.view[key]]),
+  ) as unknown as OrderView;
   return { ...view, ...told };
 }
 
@@ -94,20 +106,29 @@ function encodeCursor(cursor: Cursor): string {
 export function decodeCursor(text: string): Cursor | null {
   try {
     const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
-    return typeof value.createdAt === 'string' && typeof value.orderId === 'string' && !Number.isNaN(Date.parse(value.createdAt)) ? value : null;
+    return typeof value.createdAt === 'string' &&
+      typeof value.orderId === 'string' &&
+      !Number.isNaN(Date.parse(value.createdAt))
+      ? value
+      : null;
   } catch {
     return null;
   }
 }
 
 /** Newest first, keyset-paginated on (created_at, order_id) so pages never skip or repeat rows. */
-export async function listOrders(db: Database, filter: { status?: string; customerId?: string; limit: number; cursor?: Cursor }) {
+export async function listOrders(
+  db: Database,
+  filter: { status?: string; customerId?: string; limit: number; cursor?: Cursor },
+) {
   const conditions: SQL[] = [];
   if (filter.status) conditions.push(eq(orders.status, filter.status));
   if (filter.customerId) conditions.push(eq(orders.customerId, filter.customerId));
   if (filter.cursor) {
     const at = new Date(filter.cursor.createdAt);
-    conditions.push(or(lt(orders.createdAt, at), and(eq(orders.createdAt, at), lt(orders.orderId, filter.cursor.orderId)))!);
+    conditions.push(
+      or(lt(orders.createdAt, at), and(eq(orders.createdAt, at), lt(orders.orderId, filter.cursor.orderId)))!,
+    );
   }
   const rows = await db
     .select({
@@ -127,7 +148,14 @@ export async function listOrders(db: Database, filter: { status?: string; custom
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
   return {
-    orders: page.map((row) => ({ ...row, createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString() })),
-    nextCursor: rows.length > filter.limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), orderId: last.orderId }) : null,
+    orders: page.map((row) => ({
+      ...row,
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
+    })),
+    nextCursor:
+      rows.length > filter.limit && last
+        ? encodeCursor({ createdAt: last.createdAt.toISOString(), orderId: last.orderId })
+        : null,
   };
 }

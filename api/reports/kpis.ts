@@ -31,15 +31,32 @@ export function kpisRouter({ db, now }: ApiContext): Router {
     const errors: FieldError[] = [];
     if (Number.isNaN(from.getTime())) errors.push({ field: 'from', message: 'not a valid instant' });
     else if (Number.isNaN(to.getTime())) errors.push({ field: 'to', message: 'not a valid instant' });
-    else if (from.getTime() >= to.getTime()) errors.push({ field: 'from', message: `must be before to (${to.toISOString()})` });
-    else if (to.getTime() - from.getTime() > KPI_MAX_RANGE_DAYS * DAY_MS) errors.push({ field: 'to', message: `the range may span at most ${KPI_MAX_RANGE_DAYS} days after from` });
+    else if (from.getTime() >= to.getTime())
+      errors.push({ field: 'from', message: `must be before to (${to.toISOString()})` });
+    else if (to.getTime() - from.getTime() > KPI_MAX_RANGE_DAYS * DAY_MS)
+      errors.push({ field: 'to', message: `the range may span at most ${KPI_MAX_RANGE_DAYS} days after from` });
     if (query.warehouseId) {
       const known = await db.execute(sql`select 1 from warehouses where id = ${query.warehouseId}`);
       if (known.length === 0) errors.push({ field: 'warehouseId', message: `no warehouse ${query.warehouseId}` });
     }
-    if (!(await knownZones(db)).has(query.tz)) errors.push({ field: 'tz', message: `the database does not know the time zone ${query.tz}` });
-    if (errors.length > 0) throw problem('InvalidRequest', 'One or more fields are invalid.', { title: 'Invalid query', errors });
-    res.json(await computeKpis(db, { from, to, granularity: query.granularity, tz: query.tz, channel: query.channel, warehouseId: query.warehouseId }, at));
+    if (!(await knownZones(db)).has(query.tz))
+      errors.push({ field: 'tz', message: `the database does not know the time zone ${query.tz}` });
+    if (errors.length > 0)
+      throw problem('InvalidRequest', 'One or more fields are invalid.', { title: 'Invalid query', errors });
+    res.json(
+      await computeKpis(
+        db,
+        {
+          from,
+          to,
+          granularity: query.granularity,
+          tz: query.tz,
+          channel: query.channel,
+          warehouseId: query.warehouseId,
+        },
+        at,
+      ),
+    );
   });
   return router;
 }

@@ -19,11 +19,17 @@ export function reportsRouter({ db }: ApiContext): Router {
     const conditions: SQL[] = [ne(returns.status, 'expired')];
     if (query.from) conditions.push(gte(returns.createdAt, new Date(query.from)));
     if (query.to) conditions.push(lt(returns.createdAt, new Date(query.to)));
-    const rows = await db.select().from(returns).where(and(...conditions));
+    const rows = await db
+      .select()
+      .from(returns)
+      .where(and(...conditions));
     const orderIds = [...new Set(rows.map((row) => row.orderId))];
     const prices = new Map<string, number>();
     if (orderIds.length > 0) {
-      for (const order of await db.select({ orderId: orders.orderId, view: orders.view }).from(orders).where(inArray(orders.orderId, orderIds))) {
+      for (const order of await db
+        .select({ orderId: orders.orderId, view: orders.view })
+        .from(orders)
+        .where(inArray(orders.orderId, orderIds))) {
         for (const item of order.view.items) prices.set(`${order.orderId}:${item.sku}`, item.unitPrice ?? 0);
       }
     }

@@ -37,7 +37,10 @@ export function returnsRouter(context: ApiContext): Router {
     const authorization = await withUpdateDeadline(context, () =>
       handle.executeUpdate(requestReturnUpdate, { args: [{ ...request, requestedBy: actorOf(req) }], updateId }),
     );
-    res.status(201).location(`/orders/${encodeURIComponent(order.orderId)}`).json(authorization);
+    res
+      .status(201)
+      .location(`/orders/${encodeURIComponent(order.orderId)}`)
+      .json(authorization);
   });
 
   /** The warehouse received a return parcel and says what was in it; the order's workflow refunds. */
@@ -47,7 +50,9 @@ export function returnsRouter(context: ApiContext): Router {
     const [ret] = await db.select({ orderId: returns.orderId }).from(returns).where(eq(returns.returnId, returnId));
     if (!ret) throw problem('UnknownReturn', `No return ${returnId}.`);
     await withTemporalDeadline(context, () =>
-      context.temporal.workflow.getHandle(orderWorkflowId(ret.orderId)).signal(returnReceivedSignal, { returnId, ...receipt }),
+      context.temporal.workflow
+        .getHandle(orderWorkflowId(ret.orderId))
+        .signal(returnReceivedSignal, { returnId, ...receipt }),
     );
     res.status(202).json({ accepted: true });
   });

@@ -20,7 +20,9 @@ export function eventsRouter(context: ApiContext): Router {
 
   router.post('/warehouse/events', async (req, res) => {
     const event = parseOr400(WarehouseEvent, req.body, 'warehouse event');
-    await withTemporalDeadline(context, () => context.temporal.workflow.getHandle(orderWorkflowId(event.orderId)).signal(warehouseEventSignal, event));
+    await withTemporalDeadline(context, () =>
+      context.temporal.workflow.getHandle(orderWorkflowId(event.orderId)).signal(warehouseEventSignal, event),
+    );
     res.status(202).json({ accepted: true });
   });
 
@@ -31,14 +33,23 @@ export function eventsRouter(context: ApiContext): Router {
       .select({ orderId: shipments.orderId })
       .from(shipments)
       .where(and(eq(shipments.carrier, carrier), eq(shipments.trackingNumber, event.trackingNumber)));
-    if (!shipment) throw problem('UnknownTrackingNumber', `${carrier} has no shipment ${event.trackingNumber} with us.`);
+    if (!shipment)
+      throw problem('UnknownTrackingNumber', `${carrier} has no shipment ${event.trackingNumber} with us.`);
     // The shipment's tracking history keeps every scan once, whatever the order moves to.
     await db
       .insert(trackingEvents)
-      .values({ trackingNumber: event.trackingNumber, type: event.type, at: new Date(event.at), location: event.location ?? null, detail: event.detail ?? null })
+      .values({
+        trackingNumber: event.trackingNumber,
+        type: event.type,
+        at: new Date(event.at),
+        location: event.location ?? null,
+        detail: event.detail ?? null,
+      })
       .onConflictDoNothing();
     try {
-      await withTemporalDeadline(context, () => context.temporal.workflow.getHandle(orderWorkflowId(shipment.orderId)).signal(carrierEventSignal, event));
+      await withTemporalDeadline(context, () =>
+        context.temporal.workflow.getHandle(orderWorkflowId(shipment.orderId)).signal(carrierEventSignal, event),
+      );
     } catch (error) {
       // The order is closed (a late or retried scan after completion): the scan is in the shipment's
       // history and there is nothing left to move. A 404 would make the carrier retry it for days.

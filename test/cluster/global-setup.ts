@@ -7,7 +7,13 @@ import { startCluster } from '../../scripts/cluster-topology.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    cluster: { apiUrl: string; temporalAddress: string; namespace: string; databaseUrl: string; apiKeys: Record<Role, string> };
+    cluster: {
+      apiUrl: string;
+      temporalAddress: string;
+      namespace: string;
+      databaseUrl: string;
+      apiKeys: Record<Role, string>;
+    };
   }
 }
 
@@ -26,10 +32,17 @@ export default async function setup(project: TestProject) {
   const cluster = await startCluster({
     dataDir,
     persistent: false,
-    env: { CANCELLATION_BUFFER: '3s', RETURN_WINDOW: '3s', WAREHOUSE_TASK_SLA: '1m', SIM_DELAY_SCALE: '0', LOG_LEVEL: 'warn' },
+    env: {
+      CANCELLATION_BUFFER: '3s',
+      RETURN_WINDOW: '3s',
+      WAREHOUSE_TASK_SLA: '1m',
+      SIM_DELAY_SCALE: '0',
+      LOG_LEVEL: 'warn',
+    },
     say: (message) => process.stderr.write(`[cluster] ${message}\n`),
     output: (name, line) => log.write(`[${name}] ${line}\n`),
-    onUnexpectedExit: (name, code, signal) => process.stderr.write(`[cluster] ${name} exited unexpectedly (${signal ?? code}); see ${logFile}\n`),
+    onUnexpectedExit: (name, code, signal) =>
+      process.stderr.write(`[cluster] ${name} exited unexpectedly (${signal ?? code}); see ${logFile}\n`),
   });
   process.stderr.write(`[cluster] up in ${((Date.now() - started) / 1000).toFixed(1)} s; logs in ${logFile}\n`);
   const { apiUrl, temporalAddress, namespace, databaseUrl, apiKeys } = cluster;

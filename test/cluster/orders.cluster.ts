@@ -26,19 +26,29 @@ afterAll(async () => {
 async function api(method: string, path: string, body?: unknown) {
   const response = await fetch(`${cluster.apiUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${cluster.apiKeys.admin}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${cluster.apiKeys.admin}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return { status: response.status, body: (await response.json()) as any };
 }
 
-async function waitForStatus(orderId: string, status: string, timeoutMs = 60_000): Promise<{ status: string; timeline: { type: string }[] }> {
+async function waitForStatus(
+  orderId: string,
+  status: string,
+  timeoutMs = 60_000,
+): Promise<{ status: string; timeline: { type: string }[] }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { body } = await api('GET', `/orders/${orderId}`);
     if (body?.status === status) return body;
-    if (Date.now() > deadline) throw new Error(`order ${orderId} at ${body?.status}, not ${status}: ${JSON.stringify(body?.timeline?.map((e: { type: string }) => e.type))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `order ${orderId} at ${body?.status}, not ${status}: ${JSON.stringify(body?.timeline?.map((e: { type: string }) => e.type))}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -57,7 +67,10 @@ describe('orders on a Temporal cluster on Postgres', () => {
   it('runs on the Go-built Temporal server with two worker processes polling the order queue', async () => {
     const info = await connection.workflowService.getSystemInfo({});
     expect(info.serverVersion).toBe(TEMPORAL_SERVER_VERSION);
-    const queue = await connection.workflowService.describeTaskQueue({ namespace: cluster.namespace, taskQueue: { name: TASK_QUEUE } });
+    const queue = await connection.workflowService.describeTaskQueue({
+      namespace: cluster.namespace,
+      taskQueue: { name: TASK_QUEUE },
+    });
     // A worker's identity is `<pid>@<host>`: two processes, two identities.
     expect(new Set(queue.pollers.map((poller) => poller.identity)).size).toBe(2);
   });
@@ -69,23 +82,39 @@ describe('orders on a Temporal cluster on Postgres', () => {
     for (const request of requests) {
       const view = await waitForStatus(request.orderId, 'completed');
       expect(view.timeline.map((event) => event.type)).toEqual([
-        'order_received', 'stock_reserved', 'order_confirmed', 'payment_captured', 'picked', 'packed',
-        'label_created', 'shipped', 'in_transit', 'out_for_delivery', 'delivered', 'order_completed',
+        'order_received',
+        'stock_reserved',
+        'order_confirmed',
+        'payment_captured',
+        'picked',
+        'packed',
+        'label_created',
+        'shipped',
+        'in_transit',
+        'out_for_delivery',
+        'delivered',
+        'order_completed',
       ]);
     }
 
     // Visibility (advanced queries on Postgres 12+, no Elasticsearch) finds each by its status.
     const [first] = requests;
-    const found = await waitForVisibility(`OrderStatus = 'completed' AND WorkflowId = '${orderWorkflowId(first!.orderId)}'`);
+    const found = await waitForVisibility(
+      `OrderStatus = 'completed' AND WorkflowId = '${orderWorkflowId(first!.orderId)}'`,
+    );
     expect(found).toEqual([orderWorkflowId(first!.orderId)]);
     const ids = requests.map((request) => `'${orderWorkflowId(request.orderId)}'`).join(', ');
     const count = await temporal.workflow.count(`OrderStatus = 'completed' AND WorkflowId IN (${ids})`);
     expect(count.count).toBe(requests.length);
 
     // …and the rows are in Postgres: the visibility database the server was configured with.
-    const visibility = postgres(Object.assign(new URL(cluster.databaseUrl), { pathname: '/temporal_visibility' }).toString(), { max: 1 });
+    const visibility = postgres(
+      Object.assign(new URL(cluster.databaseUrl), { pathname: '/temporal_visibility' }).toString(),
+      { max: 1 },
+    );
     try {
-      const rows = await visibility`select workflow_id, search_attributes from executions_visibility where workflow_id = ${orderWorkflowId(first!.orderId)}`;
+      const rows =
+        await visibility`select workflow_id, search_attributes from executions_visibility where workflow_id = ${orderWorkflowId(first!.orderId)}`;
       expect(rows).toHaveLength(1);
       expect(JSON.stringify(rows[0]!.search_attributes)).toContain('completed');
     } finally {
@@ -97,7 +126,8 @@ describe('orders on a Temporal cluster on Postgres', () => {
     for (const request of requests) {
       const history = await temporal.workflow.getHandle(orderWorkflowId(request.orderId)).fetchHistory();
       for (const event of history.events ?? []) {
-        const identity = event.workflowTaskStartedEventAttributes?.identity ?? event.activityTaskStartedEventAttributes?.identity;
+        const identity =
+          event.workflowTaskStartedEventAttributes?.identity ?? event.activityTaskStartedEventAttributes?.identity;
         if (identity) identities.add(identity);
       }
     }
@@ -113,7 +143,9 @@ describe('orders on a Temporal cluster on Postgres', () => {
     expect(cancelled.body.status).toBe('cancelled');
     const view = await waitForStatus(request.orderId, 'cancelled');
     expect(view.timeline.map((event) => event.type)).not.toContain('payment_captured');
-    const found = await waitForVisibility(`OrderStatus = 'cancelled' AND WorkflowId = '${orderWorkflowId(request.orderId)}'`);
+    const found = await waitForVisibility(
+      `OrderStatus = 'cancelled' AND WorkflowId = '${orderWorkflowId(request.orderId)}'`,
+    );
     expect(found).toEqual([orderWorkflowId(request.orderId)]);
   });
 });

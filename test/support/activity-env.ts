@@ -7,5 +7,6 @@ export const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn()
 export function activityRunner() {
   const env = new MockActivityEnvironment(undefined, { logger: quietLogger });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  return <F extends (...args: any[]) => Promise<unknown>>(fn: F, ...args: Parameters<F>): ReturnType<F> => env.run(fn, ...args) as ReturnType<F>;
+  return <F extends (...args: any[]) => Promise<unknown>>(fn: F, ...args: Parameters<F>): ReturnType<F> =>
+    env.run(fn, ...args) as ReturnType<F>;
 }

@@ -18,7 +18,10 @@ export const TEST_API_KEYS = Object.entries(TEST_KEYS)
   .map(([role, key]) => `${role}-desk=${key}:${role}`)
   .join(',');
 
-export const testAuth: AuthSettings = { apiKeys: parseApiKeys(TEST_API_KEYS), carrierWebhookSecret: TEST_CARRIER_SECRET };
+export const testAuth: AuthSettings = {
+  apiKeys: parseApiKeys(TEST_API_KEYS),
+  carrierWebhookSecret: TEST_CARRIER_SECRET,
+};
 
 /** Who a test request is sent as: a role's key, or nobody. */
 export type Caller = Role | 'anonymous';

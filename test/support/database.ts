@@ -16,13 +16,34 @@ export async function testDatabase(max = 20): Promise<Database> {
  * A product of its own with a known amount of stock at given warehouses, so a test can count
  * units without other tests' orders in the way.
  */
-export async function isolatedProduct(db: Database, unitsByWarehouse: Record<string, number>, price = 1000): Promise<string> {
+export async function isolatedProduct(
+  db: Database,
+  unitsByWarehouse: Record<string, number>,
+  price = 1000,
+): Promise<string> {
   const sku = `TEST-${randomUUID().slice(0, 8).toUpperCase()}`;
-  await db.insert(products).values({ sku, name: `Test product ${sku}`, price, currency: 'USD', weightGrams: 200, lengthMm: 100, widthMm: 100, heightMm: 50 });
+  await db.insert(products).values({
+    sku,
+    name: `Test product ${sku}`,
+    price,
+    currency: 'USD',
+    weightGrams: 200,
+    lengthMm: 100,
+    widthMm: 100,
+    heightMm: 50,
+  });
   await db.transaction(async (tx) => {
     for (const [warehouseId, units] of Object.entries(unitsByWarehouse)) {
       await tx.insert(stock).values({ warehouseId, sku });
-      await moveStock(tx, { key: `test:${sku}:${warehouseId}`, warehouseId, sku, kind: 'restock', onHandDelta: units, reservedDelta: 0, reason: 'test' });
+      await moveStock(tx, {
+        key: `test:${sku}:${warehouseId}`,
+        warehouseId,
+        sku,
+        kind: 'restock',
+        onHandDelta: units,
+        reservedDelta: 0,
+        reason: 'test',
+      });
     }
   });
   return sku;
@@ -30,6 +51,9 @@ export async function isolatedProduct(db: Database, unitsByWarehouse: Record<str
 
 export async function stockOf(db: Database, sku: string) {
   const rows = await db.select().from(stock);
-  return Object.fromEntries(rows.filter((row) => row.sku === sku).map((row) => [row.warehouseId, { onHand: row.onHand, reserved: row.reserved }]));
+  return Object.fromEntries(
+    rows
+      .filter((row) => row.sku === sku)
+      .map((row) => [row.warehouseId, { onHand: row.onHand, reserved: row.reserved }]),
+  );
 }
-

@@ -59,7 +59,8 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
   let picks = 0;
   const nowInWorkflowTime = async () => new Date(await env.currentTimeMs());
   const has = (kind: string) => ledger.some((entry) => entry.kind === kind);
-  const sum = (kind: string) => ledger.filter((entry) => entry.kind === kind).reduce((total, entry) => total + entry.amount, 0);
+  const sum = (kind: string) =>
+    ledger.filter((entry) => entry.kind === kind).reduce((total, entry) => total + entry.amount, 0);
 
   async function called(name: keyof OrderActivities, args: unknown): Promise<void> {
     calls.push({ name, args: structuredClone(args) });
@@ -73,7 +74,9 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
   }
 
   async function warehouseSignal(event: Omit<WarehouseEvent, 'at'>) {
-    await env.client.workflow.getHandle(orderWorkflowId(event.orderId)).signal(warehouseEventSignal, { ...event, at: (await nowInWorkflowTime()).toISOString() });
+    await env.client.workflow
+      .getHandle(orderWorkflowId(event.orderId))
+      .signal(warehouseEventSignal, { ...event, at: (await nowInWorkflowTime()).toISOString() });
   }
 
   const activities: OrderActivities = {
@@ -88,7 +91,8 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async reserveStock(input) {
       await called('reserveStock', input);
-      if (!world.stockAvailable) throw ApplicationFailure.nonRetryable('no warehouse holds every line', FailureType.OutOfStock);
+      if (!world.stockAvailable)
+        throw ApplicationFailure.nonRetryable('no warehouse holds every line', FailureType.OutOfStock);
       return { warehouseId: input.round === 1 ? 'wh-east' : 'wh-west' };
     },
     async releaseStock(input) {
@@ -105,7 +109,8 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async authorizePayment(input) {
       await called('authorizePayment', input);
-      if (input.token === 'tok_decline') throw ApplicationFailure.nonRetryable('card declined by issuer', FailureType.PaymentDeclined);
+      if (input.token === 'tok_decline')
+        throw ApplicationFailure.nonRetryable('card declined by issuer', FailureType.PaymentDeclined);
       if (!has('authorize')) ledger.push({ kind: 'authorize', amount: input.amount });
       return { reference: `auth-${input.orderId}` };
     },
@@ -191,11 +196,15 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
         world.returnsArrive === 'one-damaged' && index === 0
           ? [
               { sku: item.sku, quantity: 1, condition: 'damaged' as const },
-              ...(item.quantity > 1 ? [{ sku: item.sku, quantity: item.quantity - 1, condition: 'resalable' as const }] : []),
+              ...(item.quantity > 1
+                ? [{ sku: item.sku, quantity: item.quantity - 1, condition: 'resalable' as const }]
+                : []),
             ]
           : [{ ...item, condition: 'resalable' as const }],
       );
-      await env.client.workflow.getHandle(orderWorkflowId(task.orderId)).signal(returnReceivedSignal, { returnId: task.returnId, units });
+      await env.client.workflow
+        .getHandle(orderWorkflowId(task.orderId))
+        .signal(returnReceivedSignal, { returnId: task.returnId, units });
     },
     async recordReturn(input) {
       await called('recordReturn', input);
@@ -209,7 +218,8 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     async handOverToCarrier(input) {
       await called('handOverToCarrier', input);
       const first = input.trackingNumber.startsWith('PP1-');
-      for (const type of (first && world.firstParcelScans) || world.carrierScans) await carrierSignal(input.trackingNumber, type);
+      for (const type of (first && world.firstParcelScans) || world.carrierScans)
+        await carrierSignal(input.trackingNumber, type);
     },
     async notifyCustomer(input) {
       await called('notifyCustomer', input);
@@ -223,9 +233,13 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
 
   async function carrierSignal(trackingNumber: string, type: CarrierEvent['type'], detail?: string) {
     const orderId = parcels.get(trackingNumber)!;
-    await env.client.workflow
-      .getHandle(orderWorkflowId(orderId))
-      .signal(carrierEventSignal, { trackingNumber, type, at: (await nowInWorkflowTime()).toISOString(), location: 'hub', ...(detail ? { detail } : {}) });
+    await env.client.workflow.getHandle(orderWorkflowId(orderId)).signal(carrierEventSignal, {
+      trackingNumber,
+      type,
+      at: (await nowInWorkflowTime()).toISOString(),
+      location: 'hub',
+      ...(detail ? { detail } : {}),
+    });
   }
 
   return {

@@ -24,7 +24,8 @@ declare module 'vitest' {
  */
 function keepFailureExitCode(): void {
   const exit = process.exit.bind(process);
-  process.exit = ((code?: number | string | null) => exit(code === 0 && process.exitCode ? process.exitCode : code)) as typeof process.exit;
+  process.exit = ((code?: number | string | null) =>
+    exit(code === 0 && process.exitCode ? process.exitCode : code)) as typeof process.exit;
 }
 
 export default async function setup(project: TestProject) {

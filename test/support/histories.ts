@@ -30,6 +30,11 @@ export function committedHistories(dir = historiesDir, prefix = ''): CommittedHi
     .flatMap((entry) => {
       if (entry.isDirectory()) return committedHistories(`${dir}${entry.name}/`, `${prefix}${entry.name}/`);
       if (!entry.name.endsWith('.json')) return [];
-      return [{ name: `${prefix}${entry.name.replace(/\.json$/, '')}`, json: JSON.parse(readFileSync(`${dir}${entry.name}`, 'utf8')) }];
+      return [
+        {
+          name: `${prefix}${entry.name.replace(/\.json$/, '')}`,
+          json: JSON.parse(readFileSync(`${dir}${entry.name}`, 'utf8')),
+        },
+      ];
     });
 }

@@ -27,7 +27,13 @@ export async function kpiDatabase(name: string): Promise<Database> {
   return db;
 }
 
-const PRICES: Record<string, number> = { 'MUG-CERAMIC': 1400, 'BOOK-TEMPORAL': 3600, 'TSHIRT-ORG-M': 2500, 'LAMP-DESK': 4500, 'COFFEE-1KG': 2800 };
+const PRICES: Record<string, number> = {
+  'MUG-CERAMIC': 1400,
+  'BOOK-TEMPORAL': 3600,
+  'TSHIRT-ORG-M': 2500,
+  'LAMP-DESK': 4500,
+  'COFFEE-1KG': 2800,
+};
 
 interface FixtureOrder {
   orderId: string;
@@ -40,7 +46,15 @@ interface FixtureOrder {
   cancellation?: { reason: string; free: boolean };
   attention?: string;
   shipments?: { n: number; status: string; promisedBy: string }[];
-  returns?: { n: number; reason: string; items: { sku: string; quantity: number }[]; received?: { condition: 'resalable' | 'damaged' }; refunded: number; expired?: boolean; at: string }[];
+  returns?: {
+    n: number;
+    reason: string;
+    items: { sku: string; quantity: number }[];
+    received?: { condition: 'resalable' | 'damaged' };
+    refunded: number;
+    expired?: boolean;
+    at: string;
+  }[];
 }
 
 /**
@@ -53,13 +67,19 @@ async function writeOrder(db: Database, order: FixtureOrder): Promise<void> {
   const request = orderRequest({ orderId: order.orderId, channel: order.channel ?? 'web', items: order.items });
   const input = workflowInput(request, order.placedAt);
   const view: OrderView = initialOrderView(input);
-  view.items = order.items.map((item) => ({ sku: item.sku, name: item.sku, quantity: item.quantity, unitPrice: PRICES[item.sku] ?? 1000 }));
+  view.items = order.items.map((item) => ({
+    sku: item.sku,
+    name: item.sku,
+    quantity: item.quantity,
+    unitPrice: PRICES[item.sku] ?? 1000,
+  }));
   const subtotal = view.items.reduce((sum, item) => sum + item.quantity * (item.unitPrice ?? 0), 0);
   view.totals = { subtotal, shipping: 0, total: subtotal, currency: 'USD' };
   await readModel.recordOrderUpdate({ order: input, view: structuredClone(view) });
   for (const [type, status, at, detail] of order.events) {
     if (type === 'stock_reserved' || type === 'backordered') view.warehouseId = order.warehouseId ?? 'wh-east';
-    if (type === 'order_cancelled' && order.cancellation) view.cancellation = { ...order.cancellation, requestedBy: 'support-desk' };
+    if (type === 'order_cancelled' && order.cancellation)
+      view.cancellation = { ...order.cancellation, requestedBy: 'support-desk' };
     if (type === 'needs_attention') view.attention = order.attention ?? 'stuck';
     view.status = status;
     view.timeline.push({ seq: view.timeline.length, at, type, status, ...(detail ? { detail } : {}) });
@@ -100,7 +120,11 @@ async function writeOrder(db: Database, order: FixtureOrder): Promise<void> {
       const condition = ret.received.condition;
       await db
         .update(returns)
-        .set({ status: ret.refunded > 0 ? 'refunded' : 'received', units: ret.items.map((item) => ({ ...item, condition })), refunded: ret.refunded })
+        .set({
+          status: ret.refunded > 0 ? 'refunded' : 'received',
+          units: ret.items.map((item) => ({ ...item, condition })),
+          refunded: ret.refunded,
+        })
         .where(eqReturn(returnId));
     }
   }
@@ -131,7 +155,16 @@ export const KPI_FIXTURE: FixtureOrder[] = [
     ],
     shipments: [{ n: 1, status: 'delivered', promisedBy: day('04', '23:59:59.000') }],
     // An expired return counts for nothing.
-    returns: [{ n: 1, reason: 'other', items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], refunded: 0, expired: true, at: day('05', '09:00:00.000') }],
+    returns: [
+      {
+        n: 1,
+        reason: 'other',
+        items: [{ sku: 'MUG-CERAMIC', quantity: 1 }],
+        refunded: 0,
+        expired: true,
+        at: day('05', '09:00:00.000'),
+      },
+    ],
   },
   {
     // Placed 23:30 UTC on the 1st; shipped 12 h later, delivered late (84 h); a wrong item came back.
@@ -153,7 +186,16 @@ export const KPI_FIXTURE: FixtureOrder[] = [
       ['order_completed', 'completed', '2026-04-04T11:30:00.000Z'],
     ],
     shipments: [{ n: 1, status: 'delivered', promisedBy: day('03', '23:59:59.000') }],
-    returns: [{ n: 1, reason: 'wrong_item', items: [{ sku: 'BOOK-TEMPORAL', quantity: 1 }], received: { condition: 'resalable' }, refunded: 3600, at: day('06', '09:00:00.000') }],
+    returns: [
+      {
+        n: 1,
+        reason: 'wrong_item',
+        items: [{ sku: 'BOOK-TEMPORAL', quantity: 1 }],
+        received: { condition: 'resalable' },
+        refunded: 3600,
+        at: day('06', '09:00:00.000'),
+      },
+    ],
   },
   {
     // Placed at midnight UTC on the 2nd (19:00 on the 1st in New York); marketplace, from wh-west;
@@ -176,7 +218,16 @@ export const KPI_FIXTURE: FixtureOrder[] = [
       ['order_completed', 'completed', '2026-04-03T00:00:00.000Z'],
     ],
     shipments: [{ n: 1, status: 'delivered', promisedBy: day('06', '23:59:59.000') }],
-    returns: [{ n: 1, reason: 'damaged', items: [{ sku: 'TSHIRT-ORG-M', quantity: 1 }], received: { condition: 'damaged' }, refunded: 2500, at: day('05', '09:00:00.000') }],
+    returns: [
+      {
+        n: 1,
+        reason: 'damaged',
+        items: [{ sku: 'TSHIRT-ORG-M', quantity: 1 }],
+        received: { condition: 'damaged' },
+        refunded: 2500,
+        at: day('05', '09:00:00.000'),
+      },
+    ],
   },
   {
     // Cancelled inside the free buffer (before capture).

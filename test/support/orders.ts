@@ -32,14 +32,25 @@ export function orderRequest(overrides: Partial<CreateOrderRequest> = {}): Creat
       { sku: 'MUG-CERAMIC', quantity: 2 },
       { sku: 'BOOK-TEMPORAL', quantity: 1 },
     ],
-    shippingAddress: { name: 'Ada Lovelace', line1: '1 Main St', city: 'Boston', region: 'MA', postalCode: '02108', country: 'US' },
+    shippingAddress: {
+      name: 'Ada Lovelace',
+      line1: '1 Main St',
+      city: 'Boston',
+      region: 'MA',
+      postalCode: '02108',
+      country: 'US',
+    },
     shippingSpeed: 'standard',
     payment: { token: 'tok_visa' },
     ...overrides,
   };
 }
 
-export function workflowInput(request: CreateOrderRequest, receivedAt: string, policy: OrderPolicy = PRODUCTION_POLICY): OrderWorkflowInput {
+export function workflowInput(
+  request: CreateOrderRequest,
+  receivedAt: string,
+  policy: OrderPolicy = PRODUCTION_POLICY,
+): OrderWorkflowInput {
   return {
     request,
     requestHash: `hash-${request.orderId}`,

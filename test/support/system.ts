@@ -52,7 +52,11 @@ export async function startSystem(options: {
   const app = createApp({
     db,
     temporal: options.tracing
-      ? new Client({ connection: env.connection, namespace: env.namespace ?? 'default', interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } })
+      ? new Client({
+          connection: env.connection,
+          namespace: env.namespace ?? 'default',
+          interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+        })
       : env.client,
     auth: testAuth,
     orderPolicy: options.policy,
@@ -62,7 +66,9 @@ export async function startSystem(options: {
   // A test may watch every answer (with the parsed body of its request).
   const observed = express();
   observed.use((req, res, next) => {
-    res.on('finish', () => options.observe?.({ method: req.method, path: req.path, status: res.statusCode, body: req.body as unknown }));
+    res.on('finish', () =>
+      options.observe?.({ method: req.method, path: req.path, status: res.statusCode, body: req.body as unknown }),
+    );
     next();
   });
   observed.use(app);
@@ -80,7 +86,9 @@ export async function startSystem(options: {
       db,
       payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
       warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
-      carriers: (options.carriers ?? ((simulated) => simulated))(createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 })),
+      carriers: (options.carriers ?? ((simulated) => simulated))(
+        createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 }),
+      ),
       notifier,
     },
     tracing: options.tracing,
@@ -100,10 +108,19 @@ export async function startSystem(options: {
    * Calls the API as an admin unless told otherwise (`as`: a role, or `anonymous` for no
    * credential); every answer is checked against the OpenAPI contract.
    */
-  async function api(method: string, path: string, body?: unknown, options: { as?: Caller; headers?: Record<string, string> } = {}) {
+  async function api(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { as?: Caller; headers?: Record<string, string> } = {},
+  ) {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
-      headers: { ...credentialHeaders(options.as ?? 'admin'), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
+      headers: {
+        ...credentialHeaders(options.as ?? 'admin'),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -118,7 +135,11 @@ export async function startSystem(options: {
    * Posts a carrier webhook signed as a carrier signs it; `secret`, `signedAt` and `tamper` let a
    * test send a wrongly signed, stale or altered one.
    */
-  async function carrierWebhook(carrier: string, event: object, options: { secret?: string; signedAt?: Date; tamper?: (body: string) => string } = {}) {
+  async function carrierWebhook(
+    carrier: string,
+    event: object,
+    options: { secret?: string; signedAt?: Date; tamper?: (body: string) => string } = {},
+  ) {
     const body = JSON.stringify(event);
     const signature = signWebhook(options.secret ?? TEST_CARRIER_SECRET, body, options.signedAt ?? new Date());
     const path = `/carriers/${carrier}/events`;
@@ -135,12 +156,19 @@ export async function startSystem(options: {
   }
 
   /** Polls the read model until the order's status satisfies `done`. */
-  async function waitForOrder(orderId: string, done: (status: string) => boolean, timeoutMs = 60_000): Promise<OrderView> {
+  async function waitForOrder(
+    orderId: string,
+    done: (status: string) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<OrderView> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { body } = await api('GET', `/orders/${orderId}`);
       if (body && done(body.status)) return body as OrderView;
-      if (Date.now() > deadline) throw new Error(`order ${orderId} stuck at ${body?.status}: ${JSON.stringify(body?.timeline?.map((e: { type: string }) => e.type))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `order ${orderId} stuck at ${body?.status}: ${JSON.stringify(body?.timeline?.map((e: { type: string }) => e.type))}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }

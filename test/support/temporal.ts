@@ -17,7 +17,8 @@ function quietRuntime(): void {
 
 /** For a test that needs its own Runtime (a metrics endpoint, a logger it reads): before any environment. */
 export function installRuntime(options: Parameters<typeof Runtime.install>[0]): void {
-  if (runtimeInstalled) throw new Error('the Runtime is installed already: call installRuntime before the first environment');
+  if (runtimeInstalled)
+    throw new Error('the Runtime is installed already: call installRuntime before the first environment');
   Runtime.install(options);
   runtimeInstalled = true;
 }
@@ -26,11 +27,18 @@ export function installRuntime(options: Parameters<typeof Runtime.install>[0]): 
 export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   const path = temporalTestServerPath();
-  const env = await TestWorkflowEnvironment.createTimeSkipping(path ? { server: { executable: executable(path) } } : {});
+  const env = await TestWorkflowEnvironment.createTimeSkipping(
+    path ? { server: { executable: executable(path) } } : {},
+  );
   // The test server rejects undeclared search attributes, like a real server; declare ours.
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(ORDER_SEARCH_ATTRIBUTES.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      ORDER_SEARCH_ATTRIBUTES.map((key) => [
+        key.name,
+        temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
   });
   return env;
 }

@@ -11,7 +11,11 @@ import { refundCapture } from './undos.js';
 export async function price(order: Order): Promise<void> {
   const { orderId, request, view } = order;
   const quote = await order
-    .runStep('price the order', () => steps.quoteOrder({ items: request.items, shippingSpeed: request.shippingSpeed }), [FailureType.UnknownSku])
+    .runStep(
+      'price the order',
+      () => steps.quoteOrder({ items: request.items, shippingSpeed: request.shippingSpeed }),
+      [FailureType.UnknownSku],
+    )
     .catch((error: unknown) => {
       if (failureType(error) !== FailureType.UnknownSku) throw error;
       throw new OrderClosing('rejected', 'order_rejected', failureMessage(error), {
@@ -35,7 +39,12 @@ export async function authorize(order: Order): Promise<void> {
       const { voided, refunded = 0 } = await act.voidPayment({ orderId });
       // The gateway had captured after all (the capture's answer was lost): that money came back by refund.
       if (refunded > 0) {
-        view.payment = { ...view.payment, status: 'refunded', captured: Math.max(view.payment.captured, refunded), refunded: view.payment.refunded + refunded };
+        view.payment = {
+          ...view.payment,
+          status: 'refunded',
+          captured: Math.max(view.payment.captured, refunded),
+          refunded: view.payment.refunded + refunded,
+        };
         return `refunded ${formatMoney(refunded, totals.currency)}`;
       }
       if (voided === 0) return null;
@@ -44,9 +53,17 @@ export async function authorize(order: Order): Promise<void> {
     },
   });
   await order
-    .runStep('authorize the payment', () => steps.authorizePayment({ orderId, token: request.payment.token, amount: totals.total, currency: totals.currency }), [
-      FailureType.PaymentDeclined,
-    ])
+    .runStep(
+      'authorize the payment',
+      () =>
+        steps.authorizePayment({
+          orderId,
+          token: request.payment.token,
+          amount: totals.total,
+          currency: totals.currency,
+        }),
+      [FailureType.PaymentDeclined],
+    )
     .catch((error: unknown) => {
       if (failureType(error) !== FailureType.PaymentDeclined) throw error;
       view.payment = { ...view.payment, status: 'declined' };
@@ -68,14 +85,17 @@ export async function authorize(order: Order): Promise<void> {
 /** The free-cancel buffer: nothing is charged or picked before it ends (or a cancel arrives). */
 export async function cancellationBuffer(order: Order): Promise<void> {
   const bufferLeft = Date.parse(order.view.cancellableUntil) - Date.now();
-  if (bufferLeft > 0) await condition(() => order.cancelRequest !== null, bufferLeft, { summary: 'cancellation buffer' });
+  if (bufferLeft > 0)
+    await condition(() => order.cancelRequest !== null, bufferLeft, { summary: 'cancellation buffer' });
 }
 
 /** Captures the total (its refund registered first). */
 export async function capture(order: Order): Promise<void> {
   const { orderId, totals } = order;
   order.undo.push(refundCapture(order));
-  await order.runStep('capture the payment', () => steps.capturePayment({ orderId, amount: totals.total, currency: totals.currency }));
+  await order.runStep('capture the payment', () =>
+    steps.capturePayment({ orderId, amount: totals.total, currency: totals.currency }),
+  );
   order.captured = true;
   order.view.payment = { ...order.view.payment, status: 'captured', captured: totals.total };
   await order.record('payment_captured', 'processing');

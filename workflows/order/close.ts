@@ -1,4 +1,12 @@
-import { ActivityFailure, allHandlersFinished, CancellationScope, CancelledFailure, condition, log, patched } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  log,
+  patched,
+} from '@temporalio/workflow';
 import { cancellationRefusal, TEMPORAL_OPERATOR } from '../../domain/cancellation.js';
 import { undoSequence } from '../../domain/compensation.js';
 import type { OrderView } from '../../domain/order.js';
@@ -50,10 +58,15 @@ async function onOperatorCancel(order: Order, cancelEverything: () => void): Pro
   if (!patched(Patch.OperatorCancel)) return cancelEverything();
   if (order.closed || order.cancelRequest) return;
   const { status } = order.view;
-  const refusal = cancellationRefusal({ status, captured: order.captured, leftWarehouse: order.leftWarehouse, closing: order.closing }, TEMPORAL_OPERATOR);
+  const refusal = cancellationRefusal(
+    { status, captured: order.captured, leftWarehouse: order.leftWarehouse, closing: order.closing },
+    TEMPORAL_OPERATOR,
+  );
   if (refusal) {
     log.warn('Cancel in Temporal Web refused', { orderId: order.orderId, reason: refusal.message });
-    await CancellationScope.nonCancellable(() => order.record('cancel_refused', status, `Cancel in Temporal Web refused: ${refusal.message}`));
+    await CancellationScope.nonCancellable(() =>
+      order.record('cancel_refused', status, `Cancel in Temporal Web refused: ${refusal.message}`),
+    );
     return;
   }
   order.cancelledByOperator = true;
@@ -68,7 +81,8 @@ export async function close(order: Order, outcome: OrderClosing): Promise<void> 
   const undone = patched(Patch.UndoMoneyFirst) ? await undoEachOnItsOwn(order) : await undoNewestFirst(order.undo);
   const { cancelRequest } = order;
   const by = outcome.status === 'cancelled' && cancelRequest ? cancelRequest.requestedBy : null;
-  if (by && cancelRequest) view.cancellation = { reason: cancelRequest.reason, requestedBy: by.id, free: !order.captured };
+  if (by && cancelRequest)
+    view.cancellation = { reason: cancelRequest.reason, requestedBy: by.id, free: !order.captured };
   view.attention = null;
   const who = by ? `by ${by.id} (${by.role})` : null;
   await order.record(outcome.type, outcome.status, [outcome.detail, who, ...undone].filter(Boolean).join('; '));

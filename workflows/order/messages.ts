@@ -42,26 +42,36 @@ export function handleMessages(order: Order): void {
       await CancellationScope.nonCancellable(() => condition(() => order.closed || order.undoParked));
       // An undo that needs a human: the caller learns it now (needs_attention, with the reason).
       if (!order.closed) return view;
-      if (view.status !== 'cancelled') throw ApplicationFailure.nonRetryable(`order closed as ${view.status}`, FailureType.OrderClosed);
+      if (view.status !== 'cancelled')
+        throw ApplicationFailure.nonRetryable(`order closed as ${view.status}`, FailureType.OrderClosed);
       return view;
     },
     {
       validator: ({ requestedBy }) => {
         // A cancel already under way: this one waits for it and gets the same answer.
         if (order.cancelRequest && !order.closed) return;
-        const state = { status: view.status, captured: order.captured, leftWarehouse: order.leftWarehouse, closing: order.closing };
+        const state = {
+          status: view.status,
+          captured: order.captured,
+          leftWarehouse: order.leftWarehouse,
+          closing: order.closing,
+        };
         const refusal = cancellationRefusal(state, requestedBy);
         if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.failureType);
       },
     },
   );
 
-  setHandler(requestReturnUpdate, (requested) => CancellationScope.nonCancellable(() => authorizeReturn(order, requested)), {
-    validator: ({ items }) => {
-      const refusal = returnRefusalOf(order, items);
-      if (refusal) throw ApplicationFailure.nonRetryable(refusal, FailureType.ReturnNotAllowed);
+  setHandler(
+    requestReturnUpdate,
+    (requested) => CancellationScope.nonCancellable(() => authorizeReturn(order, requested)),
+    {
+      validator: ({ items }) => {
+        const refusal = returnRefusalOf(order, items);
+        if (refusal) throw ApplicationFailure.nonRetryable(refusal, FailureType.ReturnNotAllowed);
+      },
     },
-  });
+  );
 
   setHandler(
     retryUpdate,
@@ -73,7 +83,11 @@ export function handleMessages(order: Order): void {
     },
     {
       validator: (_request) => {
-        if (!order.parked) throw ApplicationFailure.nonRetryable(`order is ${view.status}, not parked in needs_attention`, FailureType.NothingToRetry);
+        if (!order.parked)
+          throw ApplicationFailure.nonRetryable(
+            `order is ${view.status}, not parked in needs_attention`,
+            FailureType.NothingToRetry,
+          );
       },
     },
   );

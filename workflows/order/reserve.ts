@@ -25,7 +25,13 @@ export async function reserve(order: Order): Promise<void> {
     try {
       const { warehouseId } = await order.runStep(
         'reserve stock',
-        () => steps.reserveStock({ orderId, round: reservationRound, lines: order.warehouseLines(), shippingAddress: request.shippingAddress }),
+        () =>
+          steps.reserveStock({
+            orderId,
+            round: reservationRound,
+            lines: order.warehouseLines(),
+            shippingAddress: request.shippingAddress,
+          }),
         [FailureType.OutOfStock],
       );
       view.warehouseId = warehouseId;
@@ -55,9 +61,13 @@ export async function reserve(order: Order): Promise<void> {
     // A restock nobody signalled (it landed before the order was listed as backordered) is found
     // by trying again on a timer.
     const wakeAt = restockNeverLost ? Math.min(deadline, Date.now() + retryEvery) : deadline;
-    const arrived = await condition(() => order.stockArrived || order.cancelRequest !== null, Math.max(1, wakeAt - Date.now()), {
-      summary: wakeAt < deadline ? 'backorder: try the reservation again' : 'backorder deadline',
-    });
+    const arrived = await condition(
+      () => order.stockArrived || order.cancelRequest !== null,
+      Math.max(1, wakeAt - Date.now()),
+      {
+        summary: wakeAt < deadline ? 'backorder: try the reservation again' : 'backorder deadline',
+      },
+    );
     order.checkpoint();
     if (!arrived && Date.now() >= deadline) {
       throw new OrderClosing('cancelled', 'backorder_expired', `no stock arrived within ${policy.backorderWait}`, {

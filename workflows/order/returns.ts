@@ -29,25 +29,43 @@ export async function returnWindow(order: Order): Promise<void> {
     if (!feedbackAsked && Date.now() >= feedbackAt) {
       feedbackAsked = true;
       if (unitsLeftToReturn(order.lines, view.returns) > 0) {
-        await order.notify({ kind: 'feedback_request', subject: `How was order ${orderId}?`, body: 'Tell us how we did: it takes a minute.' });
+        await order.notify({
+          kind: 'feedback_request',
+          subject: `How was order ${orderId}?`,
+          body: 'Tell us how we did: it takes a minute.',
+        });
       }
     }
     const open = view.returns.filter((ret) => ret.status === 'authorized');
     if (Date.now() >= windowEnds && open.length === 0 && allHandlersFinished()) break;
-    const wakeAt = Math.min(Date.now() >= windowEnds ? Infinity : windowEnds, feedbackAsked ? Infinity : feedbackAt, ...open.map((ret) => Date.parse(ret.expiresAt)));
+    const wakeAt = Math.min(
+      Date.now() >= windowEnds ? Infinity : windowEnds,
+      feedbackAsked ? Infinity : feedbackAt,
+      ...open.map((ret) => Date.parse(ret.expiresAt)),
+    );
     order.returnsChanged = false;
-    const pending = () => order.returnsChanged || view.returns.some((ret) => ret.status !== 'refunded' && receipts.has(ret.returnId));
+    const pending = () =>
+      order.returnsChanged || view.returns.some((ret) => ret.status !== 'refunded' && receipts.has(ret.returnId));
     if (wakeAt === Infinity) await condition(() => pending() || allHandlersFinished());
     else await condition(pending, Math.max(1, wakeAt - Date.now()), { summary: 'return window' });
   }
-  if (unitsLeftToReturn(order.lines, view.returns) === 0) await order.record('order_returned', 'returned', `every unit came back; refunded ${formatMoney(view.payment.refunded, order.totals.currency)}`);
+  if (unitsLeftToReturn(order.lines, view.returns) === 0)
+    await order.record(
+      'order_returned',
+      'returned',
+      `every unit came back; refunded ${formatMoney(view.payment.refunded, order.totals.currency)}`,
+    );
   else await order.record('order_completed', 'completed');
 }
 
 /** Why these items cannot be returned now, or null. */
 export function returnRefusalOf(order: Order, items: Items): string | null {
   const { view } = order;
-  return returnRefusal({ status: view.status, returnableUntil: view.returnableUntil, delivered: order.lines, returns: view.returns }, items, Date.now());
+  return returnRefusal(
+    { status: view.status, returnableUntil: view.returnableUntil, delivered: order.lines, returns: view.returns },
+    items,
+    Date.now(),
+  );
 }
 
 /**
@@ -57,16 +75,24 @@ export function returnRefusalOf(order: Order, items: Items): string | null {
  * the carrier did sell is the one it gets). Recorded before the warehouse hears of it, so its
  * receipt always finds the return.
  */
-export async function authorizeReturn(order: Order, { items, reason, comment }: { items: Items; reason: string; comment?: string | undefined }): Promise<ReturnView> {
+export async function authorizeReturn(
+  order: Order,
+  { items, reason, comment }: { items: Items; reason: string; comment?: string | undefined },
+): Promise<ReturnView> {
   const { orderId, request, view } = order;
   const refusal = returnRefusalOf(order, items);
   if (refusal) throw ApplicationFailure.nonRetryable(refusal, FailureType.ReturnNotAllowed);
   const ret = newReturn(order, reason, items, comment ?? null);
-  const returnLabel = await steps.buyReturnLabel({ returnId: ret.returnId, warehouseId: view.warehouseId!, from: request.shippingAddress }).catch((error: unknown) => {
-    view.returns.splice(view.returns.indexOf(ret), 1);
-    order.returnsChanged = true;
-    throw ApplicationFailure.nonRetryable(`no return label could be bought: ${failureMessage(error)}`, FailureType.ReturnLabelUnavailable);
-  });
+  const returnLabel = await steps
+    .buyReturnLabel({ returnId: ret.returnId, warehouseId: view.warehouseId!, from: request.shippingAddress })
+    .catch((error: unknown) => {
+      view.returns.splice(view.returns.indexOf(ret), 1);
+      order.returnsChanged = true;
+      throw ApplicationFailure.nonRetryable(
+        `no return label could be bought: ${failureMessage(error)}`,
+        FailureType.ReturnLabelUnavailable,
+      );
+    });
   ret.returnLabel = returnLabel;
   // The answer is the authorization as issued; the parcel may be back before this handler ends.
   const authorization: ReturnView = { ...ret, items: ret.items.map((item) => ({ ...item })) };
@@ -91,10 +117,23 @@ export async function authorizeReturn(order: Order, { items, reason, comment }: 
 export async function parcelReturnedToSender(order: Order): Promise<void> {
   const { orderId, view, totals } = order;
   const ret = newReturn(order, 'returned_to_sender', order.warehouseLines(), null);
-  await order.record('returned_to_sender', 'delivery_exception', `after ${MAX_DELIVERY_ATTEMPTS} failed attempts; ${ret.returnId} expected back by ${ret.expiresAt}`);
+  await order.record(
+    'returned_to_sender',
+    'delivery_exception',
+    `after ${MAX_DELIVERY_ATTEMPTS} failed attempts; ${ret.returnId} expected back by ${ret.expiresAt}`,
+  );
   await mustComplete.recordReturn({ orderId, ret });
-  await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: view.warehouseId!, items: ret.items });
-  const received = await condition(() => order.receipts.has(ret.returnId), Math.max(1, Date.parse(ret.expiresAt) - Date.now()), { summary: 'parcel back to sender' });
+  await mustComplete.expectReturnParcel({
+    returnId: ret.returnId,
+    orderId,
+    warehouseId: view.warehouseId!,
+    items: ret.items,
+  });
+  const received = await condition(
+    () => order.receipts.has(ret.returnId),
+    Math.max(1, Date.parse(ret.expiresAt) - Date.now()),
+    { summary: 'parcel back to sender' },
+  );
   if (!received) {
     throw new OrderClosing('cancelled', 'parcel_lost_refunded', `${ret.returnId} never came back`, {
       kind: 'refund_issued',
@@ -103,7 +142,11 @@ export async function parcelReturnedToSender(order: Order): Promise<void> {
     });
   }
   await settleReturn(order, ret, totals.total);
-  await order.record('order_returned', 'returned', `every unit came back; refunded ${formatMoney(view.payment.refunded, totals.currency)}`);
+  await order.record(
+    'order_returned',
+    'returned',
+    `every unit came back; refunded ${formatMoney(view.payment.refunded, totals.currency)}`,
+  );
 }
 
 function newReturn(order: Order, reason: string, items: Items, comment: string | null): ReturnView {
@@ -135,21 +178,43 @@ async function settleReturn(order: Order, ret: ReturnView, amount?: number): Pro
   // A parcel that arrives after its authorization expired counts only for units no later return claimed.
   const authorized =
     ret.status === 'expired'
-      ? ret.items.map((item) => ({ sku: item.sku, quantity: Math.min(item.quantity, unitsLeftToReturn(order.lines, view.returns, item.sku)) }))
+      ? ret.items.map((item) => ({
+          sku: item.sku,
+          quantity: Math.min(item.quantity, unitsLeftToReturn(order.lines, view.returns, item.sku)),
+        }))
       : ret.items;
-  const refund = returnRefund({ authorized, received: receipt.units, prices: order.lines, reason: ret.reason, shipping: totals.shipping, shippingRefunded: order.shippingRefunded });
+  const refund = returnRefund({
+    authorized,
+    received: receipt.units,
+    prices: order.lines,
+    reason: ret.reason,
+    shipping: totals.shipping,
+    shippingRefunded: order.shippingRefunded,
+  });
   const { units } = refund;
   await mustComplete.restockReturnedUnits({ orderId, returnId: ret.returnId, warehouseId: view.warehouseId!, units });
   if (refund.shipping > 0) order.shippingRefunded = true;
-  const { refunded } = await mustComplete.refundPayment({ orderId, reason: `return:${ret.returnId}`, amount: amount ?? refund.itemsPrice + refund.shipping });
+  const { refunded } = await mustComplete.refundPayment({
+    orderId,
+    reason: `return:${ret.returnId}`,
+    amount: amount ?? refund.itemsPrice + refund.shipping,
+  });
   ret.status = 'refunded';
   ret.units = units;
   ret.refunded = refunded;
   const refundedTotal = view.payment.refunded + refunded;
-  view.payment = { ...view.payment, refunded: refundedTotal, status: refundedTotal >= view.payment.captured ? 'refunded' : view.payment.status };
+  view.payment = {
+    ...view.payment,
+    refunded: refundedTotal,
+    status: refundedTotal >= view.payment.captured ? 'refunded' : view.payment.status,
+  };
   await mustComplete.recordReturn({ orderId, ret });
   const summary = units.map((unit) => `${unit.quantity} × ${unit.sku} ${unit.condition}`).join(', ');
-  await order.record('return_refunded', view.status, `${ret.returnId}: ${summary}; refunded ${formatMoney(refunded, totals.currency)}`);
+  await order.record(
+    'return_refunded',
+    view.status,
+    `${ret.returnId}: ${summary}; refunded ${formatMoney(refunded, totals.currency)}`,
+  );
   await order.notify({
     kind: 'refund_issued',
     about: ret.returnId,

@@ -26,12 +26,18 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
   // A short pick writes the missing units off and starts over with a new reservation.
   for (;;) {
     const warehouseId = view.warehouseId!;
-    const pick = await warehouseTask(order, 'pick', (taskId) => steps.requestPick({ taskId, orderId, warehouseId, lines: order.warehouseLines() }));
+    const pick = await warehouseTask(order, 'pick', (taskId) =>
+      steps.requestPick({ taskId, orderId, warehouseId, lines: order.warehouseLines() }),
+    );
     if (!pick.shortages?.length) break;
     const shortages = pick.shortages;
     await order.runStep('record the short pick', () => steps.recordShortPick({ orderId, shortages }));
     await order.runStep('release the rest of the pick', () => steps.releaseStock({ orderId }));
-    await order.record('short_pick', 'processing', shortages.map((s) => `${s.quantity} × ${s.sku} ${s.reason} at ${warehouseId}`).join('; '));
+    await order.record(
+      'short_pick',
+      'processing',
+      shortages.map((s) => `${s.quantity} × ${s.sku} ${s.reason} at ${warehouseId}`).join('; '),
+    );
     await reserve(order);
   }
 
@@ -40,7 +46,13 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
     name: 'put picked units back on the shelf',
     phase: 'shelf',
     run: async (act) => {
-      await act.requestReturnToShelf({ taskId: `${orderId}-reshelve-${number}`, orderId, warehouseId: view.warehouseId!, lines: order.warehouseLines(), unpack: packRequested });
+      await act.requestReturnToShelf({
+        taskId: `${orderId}-reshelve-${number}`,
+        orderId,
+        warehouseId: view.warehouseId!,
+        lines: order.warehouseLines(),
+        unpack: packRequested,
+      });
       await act.returnPickedToShelf({ orderId });
       return packRequested ? 'unpacked and re-shelved' : 're-shelved';
     },
@@ -51,15 +63,24 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
   const warehouseId = view.warehouseId!;
   const box = chooseBox(order.lines) ?? BOXES[BOXES.length - 1]!;
   const expectedWeightGrams = packedWeightGrams(order.lines, box);
-  if (!chooseBox(order.lines)) log.warn('items exceed the standard boxes; the warehouse packs by hand', { orderId, box: box.code });
+  if (!chooseBox(order.lines))
+    log.warn('items exceed the standard boxes; the warehouse packs by hand', { orderId, box: box.code });
   const packed = await warehouseTask(
     order,
     'pack',
     (taskId) => {
       packRequested = true;
-      return steps.requestPack({ taskId, orderId, warehouseId, lines: order.warehouseLines(), box, expectedWeightGrams });
+      return steps.requestPack({
+        taskId,
+        orderId,
+        warehouseId,
+        lines: order.warehouseLines(),
+        box,
+        expectedWeightGrams,
+      });
     },
-    (event) => event.measuredWeightGrams === undefined || weightWithinTolerance(expectedWeightGrams, event.measuredWeightGrams),
+    (event) =>
+      event.measuredWeightGrams === undefined || weightWithinTolerance(expectedWeightGrams, event.measuredWeightGrams),
   );
   const weightGrams = packed.measuredWeightGrams ?? expectedWeightGrams;
   await order.record('packed', 'processing', `box ${box.code}, ${weightGrams} g`);
@@ -75,17 +96,33 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
     },
   });
   const shipment = await order.runStep('buy the label', () =>
-    steps.buyLabel({ orderId, shipmentNumber: number, warehouseId, shippingAddress: request.shippingAddress, shippingSpeed: request.shippingSpeed, box, weightGrams }),
+    steps.buyLabel({
+      orderId,
+      shipmentNumber: number,
+      warehouseId,
+      shippingAddress: request.shippingAddress,
+      shippingSpeed: request.shippingSpeed,
+      box,
+      weightGrams,
+    }),
   );
   view.shipment = shipment;
   view.deliveryAttempts = 0;
-  await order.record('label_created', 'processing', `${shipment.carrier} ${shipment.service} ${shipment.trackingNumber}`);
+  await order.record(
+    'label_created',
+    'processing',
+    `${shipment.carrier} ${shipment.service} ${shipment.trackingNumber}`,
+  );
 
   // The point of no return: once the carrier has the parcel, only a return helps.
   order.checkpoint();
   order.leftWarehouse = true;
   await CancellationScope.nonCancellable(async () => {
-    await mustComplete.handOverToCarrier({ carrier: shipment.carrier, service: shipment.service, trackingNumber: shipment.trackingNumber });
+    await mustComplete.handOverToCarrier({
+      carrier: shipment.carrier,
+      service: shipment.service,
+      trackingNumber: shipment.trackingNumber,
+    });
     await mustComplete.recordShipped({ orderId });
   });
   // What is left to undo is the money (and a reship's reservation); the units are with the carrier.

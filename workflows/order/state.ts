@@ -1,6 +1,19 @@
-import { ActivityFailure, CancellationScope, condition, isCancellation, log, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { UndoPhase } from '../../domain/compensation.js';
-import { initialOrderView, type OrderView, type OrderWorkflowInput, type PricedLine, type Totals } from '../../domain/order.js';
+import {
+  initialOrderView,
+  type OrderView,
+  type OrderWorkflowInput,
+  type PricedLine,
+  type Totals,
+} from '../../domain/order.js';
 import type { Actor, CarrierEvent, ReturnReceipt, WarehouseEvent } from '../../domain/schemas.js';
 import { OrderStatusAttribute } from '../../domain/search-attributes.js';
 import type { OrderStatus } from '../../domain/statuses.js';
@@ -84,7 +97,13 @@ export class Order {
   async record(type: string, status: OrderStatus = this.view.status, detail?: string): Promise<void> {
     this.seq += 1;
     this.view.status = status;
-    this.view.timeline.push({ seq: this.seq, at: new Date().toISOString(), type, status, ...(detail ? { detail } : {}) });
+    this.view.timeline.push({
+      seq: this.seq,
+      at: new Date().toISOString(),
+      type,
+      status,
+      ...(detail ? { detail } : {}),
+    });
     upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
     await mustComplete.recordOrderUpdate({ order: this.input, view: this.view });
   }
@@ -99,7 +118,9 @@ export class Order {
     throw new OrderClosing('cancelled', 'order_cancelled', this.cancelRequest.reason, {
       kind: 'cancelled',
       subject: `Order ${this.orderId} was cancelled`,
-      body: this.captured ? 'Your order was cancelled and your payment refunded.' : 'Your order was cancelled. Nothing was charged.',
+      body: this.captured
+        ? 'Your order was cancelled and your payment refunded.'
+        : 'Your order was cancelled. Nothing was charged.',
     });
   }
 

@@ -70,16 +70,23 @@ async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'retu
   };
 
   for (;;) {
-    const deadline = exceptionSince === null ? promiseDeadline : exceptionSince + durationMs(policy.deliveryExceptionWait);
+    const deadline =
+      exceptionSince === null ? promiseDeadline : exceptionSince + durationMs(policy.deliveryExceptionWait);
     const hasEvents = () => carrierEvents.length > 0;
     const arrived =
       deadline > Date.now()
-        ? await condition(hasEvents, deadline - Date.now(), { summary: exceptionSince === null ? 'delivery promise' : 'delivery exception' })
+        ? await condition(hasEvents, deadline - Date.now(), {
+            summary: exceptionSince === null ? 'delivery promise' : 'delivery exception',
+          })
         : hasEvents();
     if (!arrived) {
       if (exceptionSince !== null) {
         view.shipment = { ...view.shipment!, status: 'lost' };
-        await order.record('parcel_lost', 'delivery_exception', `${trackingNumber} not found within ${policy.deliveryExceptionWait}`);
+        await order.record(
+          'parcel_lost',
+          'delivery_exception',
+          `${trackingNumber} not found within ${policy.deliveryExceptionWait}`,
+        );
         return 'lost';
       }
       await enterException(`not delivered by the promised ${promisedBy} plus ${policy.deliveryGrace}`);
@@ -91,7 +98,11 @@ async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'retu
       seen.add(key);
       if (event.type === 'delivery_failed') {
         view.deliveryAttempts += 1;
-        await order.record('delivery_failed', view.status, `attempt ${view.deliveryAttempts}${event.detail ? `: ${event.detail}` : ''}`);
+        await order.record(
+          'delivery_failed',
+          view.status,
+          `attempt ${view.deliveryAttempts}${event.detail ? `: ${event.detail}` : ''}`,
+        );
         if (view.deliveryAttempts >= MAX_DELIVERY_ATTEMPTS) {
           view.shipment = { ...view.shipment!, status: 'returned_to_sender' };
           return 'returned_to_sender';
@@ -112,13 +123,19 @@ async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'retu
       if (next <= SHIPPING_PROGRESS.indexOf(view.shipment!.status)) continue;
       view.shipment = { ...view.shipment!, status: event.type };
       if (event.type === 'delivered') {
-        if (exceptionSince !== null) await order.record('delivery_exception_closed', 'delivery_exception', 'delivered after all');
+        if (exceptionSince !== null)
+          await order.record('delivery_exception_closed', 'delivery_exception', 'delivered after all');
         view.attention = null;
         return 'delivered';
       }
       await order.record(event.type, exceptionSince === null ? event.type : 'delivery_exception', event.location);
       if (event.type === 'out_for_delivery') {
-        await order.notify({ kind: 'out_for_delivery', about: trackingNumber, subject: `Order ${orderId} is out for delivery`, body: 'Your parcel will arrive today.' });
+        await order.notify({
+          kind: 'out_for_delivery',
+          about: trackingNumber,
+          subject: `Order ${orderId} is out for delivery`,
+          body: 'Your parcel will arrive today.',
+        });
       }
     }
   }
@@ -129,5 +146,9 @@ export async function delivered(order: Order): Promise<void> {
   const { orderId, policy, view } = order;
   view.returnableUntil = addDuration(new Date().toISOString(), policy.returnWindow);
   await order.record('delivered', 'delivered');
-  await order.notify({ kind: 'delivered', subject: `Order ${orderId} was delivered`, body: `Your order was delivered. You can return items until ${view.returnableUntil}.` });
+  await order.notify({
+    kind: 'delivered',
+    subject: `Order ${orderId} was delivered`,
+    body: `Your order was delivered. You can return items until ${view.returnableUntil}.`,
+  });
 }

@@ -4,7 +4,11 @@ import type { Order, Undo } from './state.js';
 // The undos registered more than once (a reship reserves again; the hand-over keeps only these).
 
 export function releaseReservation(order: Order): Undo {
-  return { name: 'release the reservation', phase: 'reservation', run: async (act) => (await act.releaseStock({ orderId: order.orderId }), null) };
+  return {
+    name: 'release the reservation',
+    phase: 'reservation',
+    run: async (act) => (await act.releaseStock({ orderId: order.orderId }), null),
+  };
 }
 
 export function refundCapture(order: Order): Undo {
@@ -14,7 +18,11 @@ export function refundCapture(order: Order): Undo {
     run: async (act) => {
       const { refunded } = await act.refundPayment({ orderId: order.orderId, reason: 'cancel' });
       if (refunded === 0) return null;
-      order.view.payment = { ...order.view.payment, status: 'refunded' as const, refunded: order.view.payment.refunded + refunded };
+      order.view.payment = {
+        ...order.view.payment,
+        status: 'refunded' as const,
+        refunded: order.view.payment.refunded + refunded,
+      };
       return `refunded ${formatMoney(refunded, order.totals.currency)}`;
     },
   };

@@ -47,17 +47,28 @@ export async function warehouseTask(
       await order.runStep(`ask the warehouse to ${kind}`, () => ask(taskId));
       rejected = false;
       // A rejected answer asks again at once; a late one after the SLA.
-      await condition(() => done() || (askAgainAtOnce && rejected) || order.cancelRequest !== null, durationMs(policy.warehouseTaskSla), {
-        summary: `${kind} SLA (attempt ${attempt})`,
-      });
+      await condition(
+        () => done() || (askAgainAtOnce && rejected) || order.cancelRequest !== null,
+        durationMs(policy.warehouseTaskSla),
+        {
+          summary: `${kind} SLA (attempt ${attempt})`,
+        },
+      );
       order.checkpoint();
       if (accepted) return accepted;
       const wrong = askAgainAtOnce ? rejected : seen.size > 0;
-      await order.record(wrong ? `${kind}_rejected` : `${kind}_late`, order.view.status, wrong ? 'done, but it failed the check' : `${taskId} not done within ${policy.warehouseTaskSla}`);
+      await order.record(
+        wrong ? `${kind}_rejected` : `${kind}_late`,
+        order.view.status,
+        wrong ? 'done, but it failed the check' : `${taskId} not done within ${policy.warehouseTaskSla}`,
+      );
       // (Before the patch every answer was looked at again on each attempt, a rejected one too.)
       if (!askAgainAtOnce) seen.clear();
     }
-    const how = await order.park(`the warehouse did not complete the ${kind} after ${policy.warehouseTaskAttempts} attempts`, done);
+    const how = await order.park(
+      `the warehouse did not complete the ${kind} after ${policy.warehouseTaskAttempts} attempts`,
+      done,
+    );
     if (how === 'resumed') return accepted!;
   }
 }

@@ -21,7 +21,8 @@
   const num = (x, digits = 0) => (x === null || x === undefined ? '—' : x.toFixed(digits));
   const hours = (x) => (x === null || x === undefined ? '—' : `${x.toFixed(1)} h`);
   const money = (minor, currency) => `${(minor / 100).toFixed(2)} ${currency || ''}`.trim();
-  const ymd = (date) => `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
+  const ymd = (date) =>
+    `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
   const localMidnight = (text) => {
     const [y, m, d] = text.split('-').map(Number);
     return new Date(y, m - 1, d);
@@ -50,7 +51,9 @@
     body.replaceChildren(
       ...rows.map((cells) => {
         const tr = document.createElement('tr');
-        tr.append(...cells.map((c) => (c instanceof Node ? wrap(c) : cell(String(c), typeof c === 'number' ? 'num' : ''))));
+        tr.append(
+          ...cells.map((c) => (c instanceof Node ? wrap(c) : cell(String(c), typeof c === 'number' ? 'num' : ''))),
+        );
         return tr;
       }),
     );
@@ -89,7 +92,12 @@
     if (target) {
       const t = document.createElement('div');
       t.className = 'target';
-      const shown = kpi.startsWith('processing') || kpi.startsWith('lead') ? hours(target.target) : target.target < 1 ? pct(target.target) : num(target.target);
+      const shown =
+        kpi.startsWith('processing') || kpi.startsWith('lead')
+          ? hours(target.target)
+          : target.target < 1
+            ? pct(target.target)
+            : num(target.target);
       t.textContent = `target ${target.better === 'higher' ? '≥' : '≤'} ${shown}`;
       div.append(t);
     }
@@ -104,8 +112,22 @@
   const COLORS = ['#2f5bea', '#137333', '#e37400', '#b3261e', '#7b1fa2', '#00838f', '#6d4c41', '#546e7a'];
   const line = (labels, sets) => ({
     type: 'line',
-    data: { labels, datasets: sets.map(([label, data], i) => ({ label, data, borderColor: COLORS[i], backgroundColor: COLORS[i], pointRadius: 2, spanGaps: true, tension: 0 })) },
-    options: { plugins: { legend: { position: 'bottom', labels: { boxWidth: 10 } } }, scales: { x: { ticks: { maxRotation: 0, autoSkip: true } } } },
+    data: {
+      labels,
+      datasets: sets.map(([label, data], i) => ({
+        label,
+        data,
+        borderColor: COLORS[i],
+        backgroundColor: COLORS[i],
+        pointRadius: 2,
+        spanGaps: true,
+        tension: 0,
+      })),
+    },
+    options: {
+      plugins: { legend: { position: 'bottom', labels: { boxWidth: 10 } } },
+      scales: { x: { ticks: { maxRotation: 0, autoSkip: true } } },
+    },
   });
 
   function render(report) {
@@ -121,13 +143,37 @@
       tile('orderAccuracy', 'Order accuracy', pct(t.orderAccuracy), g.orderAccuracy, t.orderAccuracy),
       tile('pickingAccuracy', 'Picking accuracy', pct(t.pickingAccuracy), g.pickingAccuracy, t.pickingAccuracy),
       tile('perfectOrderRate', 'Perfect orders', pct(t.perfectOrderRate), g.perfectOrderRate, t.perfectOrderRate),
-      tile('onTimeDeliveryRate', 'On-time delivery', pct(t.onTimeDeliveryRate), g.onTimeDeliveryRate, t.onTimeDeliveryRate),
+      tile(
+        'onTimeDeliveryRate',
+        'On-time delivery',
+        pct(t.onTimeDeliveryRate),
+        g.onTimeDeliveryRate,
+        t.onTimeDeliveryRate,
+      ),
       tile('cancellationRate', 'Cancellation rate', pct(t.cancellationRate), g.cancellationRate, t.cancellationRate),
       tile('returnRate', 'Return rate (units)', pct(t.returnRate), g.returnRate, t.returnRate),
-      tile('exceptionsPer100', 'Delivery exceptions / 100', num(t.exceptionsPer100, 1), g.exceptionsPer100, t.exceptionsPer100),
+      tile(
+        'exceptionsPer100',
+        'Delivery exceptions / 100',
+        num(t.exceptionsPer100, 1),
+        g.exceptionsPer100,
+        t.exceptionsPer100,
+      ),
       tile('reshipsPer100', 'Reships / 100', num(t.reshipsPer100, 1), g.reshipsPer100, t.reshipsPer100),
-      tile('processingHoursP90', 'Processing p50 / p90', `${hours(t.processingHours.p50)} / ${hours(t.processingHours.p90)}`, g.processingHoursP90, t.processingHours.p90),
-      tile('leadTimeHoursP90', 'Lead time p50 / p90', `${hours(t.leadTimeHours.p50)} / ${hours(t.leadTimeHours.p90)}`, g.leadTimeHoursP90, t.leadTimeHours.p90),
+      tile(
+        'processingHoursP90',
+        'Processing p50 / p90',
+        `${hours(t.processingHours.p50)} / ${hours(t.processingHours.p90)}`,
+        g.processingHoursP90,
+        t.processingHours.p90,
+      ),
+      tile(
+        'leadTimeHoursP90',
+        'Lead time p50 / p90',
+        `${hours(t.leadTimeHours.p50)} / ${hours(t.leadTimeHours.p90)}`,
+        g.leadTimeHoursP90,
+        t.leadTimeHours.p90,
+      ),
       tile('refunded', 'Refunded (returns)', money(r.refunded, report.currency)),
       tile('needsAttention', 'Needs attention now', num(report.open.needsAttentionCount)),
       tile('backorders', 'Backorders waiting', num(report.open.backorders.waiting)),
@@ -165,20 +211,36 @@
     );
     chart('chart-returns', {
       type: 'bar',
-      data: { labels: r.byReason.map((x) => x.reason), datasets: [{ label: 'units', data: r.byReason.map((x) => x.units), backgroundColor: COLORS[2] }] },
+      data: {
+        labels: r.byReason.map((x) => x.reason),
+        datasets: [{ label: 'units', data: r.byReason.map((x) => x.units), backgroundColor: COLORS[2] }],
+      },
       options: { indexAxis: 'y', plugins: { legend: { display: false } } },
     });
     chart('chart-cancellations', {
       type: 'doughnut',
-      data: { labels: report.cancellations.byStage.map((x) => x.stage), datasets: [{ data: report.cancellations.byStage.map((x) => x.orders), backgroundColor: COLORS }] },
+      data: {
+        labels: report.cancellations.byStage.map((x) => x.stage),
+        datasets: [{ data: report.cancellations.byStage.map((x) => x.orders), backgroundColor: COLORS }],
+      },
       options: { plugins: { legend: { position: 'right', labels: { boxWidth: 10 } } } },
     });
 
-    fillTable('cancel-reasons', report.cancellations.byReason.map((x) => [x.reason, x.orders]));
-    fillTable('open', report.open.byStatus.map((x) => [x.status, x.orders]));
-    fillTable('skus', r.bySku.map((x) => [x.sku, x.unitsSold, x.unitsReturned, pct(x.rate)]));
+    fillTable(
+      'cancel-reasons',
+      report.cancellations.byReason.map((x) => [x.reason, x.orders]),
+    );
+    fillTable(
+      'open',
+      report.open.byStatus.map((x) => [x.status, x.orders]),
+    );
+    fillTable(
+      'skus',
+      r.bySku.map((x) => [x.sku, x.unitsSold, x.unitsReturned, pct(x.rate)]),
+    );
     const b = report.open.backorders;
-    $('backorders').textContent = b.waiting > 0 ? `${b.waiting} backordered, the oldest for ${hours(b.oldestAgeHours)}` : 'No backorders waiting.';
+    $('backorders').textContent =
+      b.waiting > 0 ? `${b.waiting} backordered, the oldest for ${hours(b.oldestAgeHours)}` : 'No backorders waiting.';
     $('attention-count').textContent = String(report.open.needsAttentionCount);
     fillTable(
       'attention',
@@ -192,8 +254,10 @@
       }),
     );
     document.querySelectorAll('.gran').forEach((el) => (el.textContent = report.range.granularity));
-    const scope = [report.range.channel, report.range.warehouseId].filter(Boolean).join(', ') || 'all channels and warehouses';
-    $('status').textContent = `Orders placed ${report.range.from} → ${report.range.to} (${scope}, buckets in ${report.range.tz}); updated ${new Date(report.generatedAt).toLocaleTimeString()}.`;
+    const scope =
+      [report.range.channel, report.range.warehouseId].filter(Boolean).join(', ') || 'all channels and warehouses';
+    $('status').textContent =
+      `Orders placed ${report.range.from} → ${report.range.to} (${scope}, buckets in ${report.range.tz}); updated ${new Date(report.generatedAt).toLocaleTimeString()}.`;
     renders += 1;
     document.body.dataset.loaded = String(renders);
   }
@@ -213,7 +277,12 @@
     const from = localMidnight($('from').value);
     const to = localMidnight($('to').value);
     to.setDate(to.getDate() + 1);
-    const query = new URLSearchParams({ from: from.toISOString(), to: to.toISOString(), granularity: $('granularity').value, tz: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
+    const query = new URLSearchParams({
+      from: from.toISOString(),
+      to: to.toISOString(),
+      granularity: $('granularity').value,
+      tz: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    });
     if ($('channel').value) query.set('channel', $('channel').value);
     if ($('warehouse').value) query.set('warehouseId', $('warehouse').value);
     let answer;
@@ -226,7 +295,10 @@
     if (answer.status === 401 || answer.status === 403) {
       sessionStorage.removeItem(KEY);
       show('login');
-      const why = answer.status === 401 ? 'The key was not accepted (401).' : 'This key’s role may not read the reports (403): use a support or admin key.';
+      const why =
+        answer.status === 401
+          ? 'The key was not accepted (401).'
+          : 'This key’s role may not read the reports (403): use a support or admin key.';
       say(`${why} ${answer.body.detail || ''}`.trim());
       return;
     }
