@@ -19,6 +19,22 @@ export const PRODUCTION_POLICY: OrderPolicy = {
   feedbackDelay: '7d',
 };
 
+/** The timeline of an order that goes the happy path, from receipt to the end of its return window. */
+export const HAPPY_PATH_TIMELINE = [
+  'order_received',
+  'stock_reserved',
+  'order_confirmed',
+  'payment_captured',
+  'picked',
+  'packed',
+  'label_created',
+  'shipped',
+  'in_transit',
+  'out_for_delivery',
+  'delivered',
+  'order_completed',
+];
+
 export function newOrderId(prefix = 'test'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
