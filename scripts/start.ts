@@ -245,6 +245,8 @@ async function main(): Promise<void> {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
     CARRIER_WEBHOOK_SECRET: credentials.carrierWebhookSecret,
+    // One worker, replaced at every start: the code started is the code that runs (docs/operations.md#safe-deploys).
+    WORKER_MAKE_CURRENT: process.env.WORKER_MAKE_CURRENT ?? 'always',
   };
   // The worker gets only the key its simulated warehouse needs; the API gets them all.
   runTs(
