@@ -5,7 +5,9 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderWorkflowId } from '../domain/ids.js';
+import proto from '@temporalio/proto';
+import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
+import type { reconcileOrdersWorkflow } from '../workflows/index.js';
 import type { OrderPolicy } from '../domain/order.js';
 import { bundleForGate, committedSource, liveSource, replayGate } from '../scripts/replay-gate.js';
 import { currentBuildId, ensureCurrentVersion, type WorkerVersion } from '../workers/versioning.js';
@@ -163,6 +165,21 @@ describe('a rollout with worker deployment versioning', () => {
     expect((await system.api('POST', '/orders', fresh)).status).toBe(202);
     await system.waitForOrder(fresh.orderId, (status) => status === 'completed', 120_000);
     expect(new Set(await buildsOf(fresh.orderId))).toEqual(new Set([buildB.buildId]));
+
+    // Each type runs with the behaviour it names (workflows/index.ts): orders move, a reconcile run stays.
+    const { VersioningBehavior } = proto.temporal.api.enums.v1;
+    const behaviourOf = async (workflowId: string) =>
+      (await client.workflow.getHandle(workflowId).describe()).raw.workflowExecutionInfo?.versioningInfo?.behavior;
+    expect(await behaviourOf(orderWorkflowId(fresh.orderId))).toBe(VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE);
+    const reconcile = await client.workflow.execute<typeof reconcileOrdersWorkflow>('reconcileOrdersWorkflow', {
+      workflowId: `reconcile-deploy-test-${deploymentName}`,
+      taskQueue: TASK_QUEUE,
+      args: [{ grace: '5m', orderIds: [] }],
+    });
+    expect(reconcile.orders).toEqual([]);
+    expect(await behaviourOf(`reconcile-deploy-test-${deploymentName}`)).toBe(
+      VersioningBehavior.VERSIONING_BEHAVIOR_PINNED,
+    );
   });
 
   it("replays the live cluster's histories per workflow type and status, in process and through npm run deploy:check --address", async () => {
