@@ -189,7 +189,7 @@ export const Env = z.object({
     .enum(['when-none', 'always'])
     .default('when-none')
     .describe(
-      "With versioning on: `when-none`, a worker makes its build the deployment's current version only when there is none (the first deploy; later builds are ramped and made current by an operator). `always`: every start makes its build current, for topologies that replace all workers at once (`npm start`, `npm run cluster` set it).",
+      "With versioning on: `when-none`, a worker makes its build the deployment's current version only when there is none (the first deploy; later builds are ramped and made current by an operator). `always`: every start makes its build current, for topologies that replace every worker at each start (`npm start` on its own dev server and `npm run cluster` set it).",
     ),
   OTEL_EXPORTER_OTLP_ENDPOINT: z
     .url()
