@@ -227,6 +227,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       TEMPORAL_NAMESPACE: namespace,
       CARRIER_WEBHOOK_SECRET: token() + token(),
       SIMULATOR_CALLBACK_URL: apiUrl,
+      // Every worker is replaced at each start: the build started is the one that runs.
+      WORKER_MAKE_CURRENT: options.env?.WORKER_MAKE_CURRENT ?? 'always',
     };
     const tsx = `${root}node_modules/.bin/tsx`;
     const workers = options.workers ?? 2;
