@@ -22,19 +22,22 @@ async function main(): Promise<void> {
     throw new Error('CARRIER_WEBHOOK_SECRET is required (npm start generates one for you)');
   const db = createDatabase(settings.DATABASE_URL);
   // Connects lazily, so the API comes up (and answers 503) while Temporal is still starting.
-  const { connectionOptions, namespace } = temporalConnectConfig(settings);
+  const { connectionOptions, namespace, dataConverter, description } = temporalConnectConfig(settings);
+  logger.info(`Temporal: ${description}`);
   const connection = Connection.lazy(connectionOptions);
   const tracing = tracingFromConfig(settings, 'orders-api');
   // Carries the request's trace into the workflow start, signals and updates (a no-op without tracing).
   const temporal = new Client({
     connection,
     namespace,
+    dataConverter,
     interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
   });
   const app = createApp({
     db,
     temporal,
     auth: { apiKeys: settings.API_KEYS, carrierWebhookSecret: settings.CARRIER_WEBHOOK_SECRET },
+    codec: { payloadCodecs: dataConverter.payloadCodecs, corsOrigins: settings.CODEC_CORS_ORIGINS },
     orderPolicy: orderPolicyFrom(settings),
     log: {
       error: (error, message) => logger.error({ err: error }, message),

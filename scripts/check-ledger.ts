@@ -65,7 +65,7 @@ async function database(): Promise<{ url: string; stop: () => Promise<unknown> }
 
 /** Non-final orders whose workflow Temporal says is closed or gone, with what it said. */
 async function closedWorkflows(db: Database): Promise<Map<string, string>> {
-  const { connectionOptions, namespace } = temporalConnectConfig(config());
+  const { connectionOptions, namespace, dataConverter } = temporalConnectConfig(config());
   const { address } = connectionOptions;
   const open = await db
     .select({ orderId: orders.orderId })
@@ -80,7 +80,7 @@ async function closedWorkflows(db: Database): Promise<Map<string, string>> {
     );
   }
   try {
-    const client = new Client({ connection, namespace });
+    const client = new Client({ connection, namespace, dataConverter });
     const closed = await closedOrderWorkflows(
       client,
       open.map((row) => row.orderId),

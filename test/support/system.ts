@@ -18,7 +18,15 @@ import { createSimulatedWarehouse } from '../../simulators/warehouse.js';
 import type { Tracing } from '../../platform/tracing.js';
 import { createOrderWorker } from '../../workers/create-worker.js';
 import { assertConforms } from './contract.js';
-import { type Caller, credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './credentials.js';
+import {
+  type Caller,
+  credentialHeaders,
+  TEST_CARRIER_SECRET,
+  TEST_KEYS,
+  TEST_WEB_ORIGIN,
+  testAuth,
+  testDataConverter,
+} from './credentials.js';
 import { testDatabase } from './database.js';
 import { devServerEnvironment } from './temporal.js';
 
@@ -47,7 +55,8 @@ export async function startSystem(options: {
   /** Trace as the processes do: the API's client and the worker carry the trace to these spans. */
   tracing?: Tracing;
 }) {
-  const env: TestWorkflowEnvironment = await devServerEnvironment();
+  // Payloads encrypted as in production: the client, the worker and `/codec/*` share one codec.
+  const env: TestWorkflowEnvironment = await devServerEnvironment({ dataConverter: testDataConverter });
   const db: Database = await testDatabase();
   const app = createApp({
     db,
@@ -55,10 +64,12 @@ export async function startSystem(options: {
       ? new Client({
           connection: env.connection,
           namespace: env.namespace ?? 'default',
+          dataConverter: testDataConverter,
           interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
         })
       : env.client,
     auth: testAuth,
+    codec: { payloadCodecs: testDataConverter.payloadCodecs, corsOrigins: [TEST_WEB_ORIGIN] },
     orderPolicy: options.policy,
     temporalUpdateDeadlineMs: options.temporalUpdateDeadlineMs,
     log: { error: (e, m) => console.error(m, e), info: () => {} },
@@ -82,6 +93,7 @@ export async function startSystem(options: {
   const worker: Worker = await createOrderWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
+    dataConverter: testDataConverter,
     deps: {
       db,
       payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
