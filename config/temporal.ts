@@ -12,8 +12,6 @@ import {
 import { EncryptionCodec } from '../platform/payload-codec.js';
 import { type Config, ConfigurationError, orExit } from './index.js';
 
-/** Where Temporal is when neither TEMPORAL_ADDRESS nor the TOML profile says: the local dev server `npm start` runs. */
-export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 export const DEFAULT_NAMESPACE = 'default';
 /** Where Temporal's CLI (`temporal config`) keeps its profiles; read when TEMPORAL_CONFIG_FILE is unset. */
 export const DEFAULT_CONFIG_FILE = join(homedir(), '.config', 'temporalio', 'temporal.toml');
@@ -25,8 +23,11 @@ export const DEFAULT_CONFIG_FILE = join(homedir(), '.config', 'temporalio', 'tem
  * data converter that encrypts payloads, so every process reads and writes histories alike.
  */
 export interface TemporalConnectConfig {
-  /** For `NativeConnection.connect`, `Connection.connect` or `Connection.lazy`. */
-  connectionOptions: ClientConnectConfig['connectionOptions'] & { address: string };
+  /**
+   * For `NativeConnection.connect`, `Connection.connect` or `Connection.lazy`. No address when no
+   * setting names one: the SDK's default (`localhost:7233`); `npm start` passes its dev server's.
+   */
+  connectionOptions: ClientConnectConfig['connectionOptions'];
   namespace: string;
   /** For the Client (`dataConverter`) and the Worker (`dataConverter`). */
   dataConverter: DataConverter;
@@ -94,7 +95,7 @@ export function loadTemporalConnectConfig(settings: TemporalSettings): TemporalC
       { variable: 'TEMPORAL_TLS', message: 'is false, but TEMPORAL_API_KEY would then be sent in clear; remove one' },
     ]);
   }
-  const address = connectionOptions.address ?? DEFAULT_TEMPORAL_ADDRESS;
+  const address = connectionOptions.address ?? 'the SDK default address';
   const namespace = connect.namespace ?? DEFAULT_NAMESPACE;
   const tls = connectionOptions.tls ? 'tls' : 'plain';
   const auth =
@@ -104,7 +105,7 @@ export function loadTemporalConnectConfig(settings: TemporalSettings): TemporalC
         ? ', mTLS'
         : '';
   return {
-    connectionOptions: { ...connectionOptions, address },
+    connectionOptions,
     namespace,
     dataConverter: payloadDataConverter(settings),
     description: `${address} (namespace ${namespace}), ${tls}${auth}`,

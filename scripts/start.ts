@@ -105,7 +105,7 @@ async function startPostgres(): Promise<string> {
 async function startTemporal(): Promise<{ address: string; ui: string | null }> {
   if (temporalConfig.addressConfigured) {
     say(`Temporal: using ${temporalConfig.description}`);
-    return { address: temporalConfig.connectionOptions.address, ui: null };
+    return { address: temporalConfig.connectionOptions.address!, ui: null };
   }
   const cli = temporalCliPath();
   if (!cli)

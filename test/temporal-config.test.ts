@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, parseConfig } from '../config/index.js';
-import { DEFAULT_TEMPORAL_ADDRESS, loadTemporalConnectConfig } from '../config/temporal.js';
+import { loadTemporalConnectConfig } from '../config/temporal.js';
 
 // Temporal's environment configuration (TEMPORAL_* and the TOML profile) → the connection every process makes.
 
@@ -33,13 +33,17 @@ function configurationError(env: Record<string, string>): ConfigurationError {
 }
 
 describe('the Temporal connection', () => {
-  it('plain: the local dev server and the default namespace when nothing is set', () => {
+  it("plain: the SDK's default address (the local dev server) and the default namespace when nothing is set", () => {
     const config = connect({});
-    expect(config.connectionOptions).toMatchObject({ address: DEFAULT_TEMPORAL_ADDRESS });
+    expect(config.connectionOptions.address).toBeUndefined();
     expect(config.connectionOptions.tls).toBeUndefined();
     expect(config.connectionOptions.apiKey).toBeUndefined();
     expect(config.namespace).toBe('default');
     expect(config.addressConfigured).toBe(false);
+    const local = connect({ TEMPORAL_ADDRESS: 'localhost:7300' });
+    expect(local.connectionOptions).toMatchObject({ address: 'localhost:7300' });
+    expect(local.connectionOptions.tls).toBeUndefined();
+    expect(local.description).toBe('localhost:7300 (namespace default), plain');
   });
 
   it('API key (Temporal Cloud): TLS on, the key sent, the namespace given', () => {

@@ -13,10 +13,12 @@ import { parseOr400, problem, problemForFailure } from '../http/problem.js';
  * Temporal Web origins (CODEC_CORS_ORIGINS).
  */
 
-const Base64 = z
-  .string()
-  .max(1_000_000)
-  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+/** Base64 of at most `max` characters; the limits keep any too-long field under the API's body limit (64 kB), so it is named in a 400. */
+const base64 = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 
 const JsonPayload = z
   .object({
@@ -27,15 +29,15 @@ const JsonPayload = z
           .min(1)
           .max(200)
           .regex(/^[\x21-\x7e]+$/, 'printable ASCII'),
-        Base64,
+        base64(1_000),
       )
       .optional()
       .meta({ description: 'Metadata values, base64.' }),
-    data: Base64.optional().meta({ description: 'The payload bytes, base64.' }),
+    data: base64(40_000).optional().meta({ description: 'The payload bytes, base64.' }),
   })
   .meta({ id: 'CodecPayload' });
 
-export const CodecRequest = z.strictObject({ payloads: z.array(JsonPayload).max(1000) }).meta({
+export const CodecRequest = z.strictObject({ payloads: z.array(JsonPayload).max(100) }).meta({
   id: 'CodecPayloads',
   example: { payloads: [{ metadata: { encoding: 'anNvbi9wbGFpbg==' }, data: 'eyJvcmRlcklkIjoiZGVtby0xMDAxIn0=' }] },
 });

@@ -4,6 +4,7 @@ import { Client } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import type { ActivityDependencies } from '../../activities/deps.js';
 import type { Carriers, PaymentGateway } from '../../activities/ports.js';
 import { createApp } from '../../api/app.js';
 import { signWebhook } from '../../platform/credentials.js';
@@ -54,6 +55,8 @@ export async function startSystem(options: {
   observe?: (answer: Observed) => void;
   /** Trace as the processes do: the API's client and the worker carry the trace to these spans. */
   tracing?: Tracing;
+  /** `false`: no order worker; the test runs its own on the task queue, with `deps`. */
+  worker?: boolean;
 }) {
   // Payloads encrypted as in production: the client, the worker and `/codec/*` share one codec.
   const env: TestWorkflowEnvironment = await devServerEnvironment({ dataConverter: testDataConverter });
@@ -90,22 +93,27 @@ export async function startSystem(options: {
   // What the customer's mail provider accepted, by idempotency key, in order; `notifier.setDown` stages an outage.
   const notices: string[] = [];
   const notifier = createLoggingNotifier((_message, fields) => notices.push(String(fields.idempotencyKey)));
-  const worker: Worker = await createOrderWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    dataConverter: testDataConverter,
-    deps: {
-      db,
-      payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
-      warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
-      carriers: (options.carriers ?? ((simulated) => simulated))(
-        createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 }),
-      ),
-      notifier,
-    },
-    tracing: options.tracing,
-  });
-  const running = worker.run();
+  const deps: ActivityDependencies = {
+    db,
+    payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
+    warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
+    carriers: (options.carriers ?? ((simulated) => simulated))(
+      createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 }),
+    ),
+    notifier,
+  };
+  // Unless the test runs workers of its own (with `deps`) on the task queue.
+  const worker: Worker | null =
+    options.worker === false
+      ? null
+      : await createOrderWorker({
+          connection: env.nativeConnection,
+          namespace: env.namespace ?? 'default',
+          dataConverter: testDataConverter,
+          deps,
+          tracing: options.tracing,
+        });
+  const running = worker?.run();
   const stopSimulators = new AbortController();
   // The simulated warehouse calls with its warehouse key; the carriers sign with the shared secret.
   const target = { baseUrl, apiKey: TEST_KEYS.warehouse, carrierWebhookSecret: TEST_CARRIER_SECRET };
@@ -188,14 +196,14 @@ export async function startSystem(options: {
   async function stop(): Promise<void> {
     stopSimulators.abort();
     await Promise.all([simulators, dispatcher]);
-    worker.shutdown();
+    worker?.shutdown();
     await running;
     await new Promise((resolve) => server.close(resolve));
     await env.teardown();
     await db.close();
   }
 
-  return { env, db, api, carrierWebhook, waitForOrder, baseUrl, target, notifier, notices, stop };
+  return { env, db, deps, api, carrierWebhook, waitForOrder, baseUrl, target, notifier, notices, stop };
 }
 
 export type System = Awaited<ReturnType<typeof startSystem>>;
