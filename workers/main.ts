@@ -36,6 +36,8 @@ function simulatorTarget(settings: Config): DeliveryTarget {
  */
 async function main(): Promise<void> {
   const settings = config();
+  // Before anything starts: a wrong TEMPORAL_* or PAYLOAD_ENCRYPTION_* setting ends the process with its name.
+  const { connectionOptions, namespace, dataConverter, description } = temporalConnectConfig(settings);
   const logger = createLogger('worker', settings.LOG_LEVEL);
   // Once per process: SDK logs into pino, and one Prometheus endpoint for temporal_* and the business counters.
   Runtime.install({ logger: sdkLogger(logger, settings.LOG_LEVEL), telemetryOptions: workerTelemetry(settings) });
@@ -49,7 +51,6 @@ async function main(): Promise<void> {
   const target = settings.SIMULATORS ? simulatorTarget(settings) : null;
   // Sized together: a connection for every activity the worker runs at once (see config).
   const db = createDatabase(settings.DATABASE_URL, { max: workerDatabasePoolSize(settings) });
-  const { connectionOptions, namespace, dataConverter, description } = temporalConnectConfig(settings);
   logger.info(`Temporal: ${description}`);
   // Temporal restarting (or not up yet) is a wait, not a crash: up to two minutes.
   const connection = await retryConnect(() => NativeConnection.connect(connectionOptions), {
