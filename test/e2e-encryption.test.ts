@@ -133,17 +133,20 @@ describe('customer data in Temporal histories', () => {
 
   it('decode through the codec endpoint for support and admins', async () => {
     for (const as of ['support', 'admin'] as const) {
-      const answer = await system.api(
-        'POST',
-        '/codec/decode',
-        { payloads },
-        {
-          as,
-          headers: { 'x-namespace': system.env.namespace ?? 'default' },
-        },
-      );
-      expect(answer.status).toBe(200);
-      expect(answer.body.payloads).toHaveLength(payloads.length);
+      // As Temporal Web asks: a few payloads at a time (the endpoint takes at most 100 per request).
+      const decoded: JsonPayload[] = [];
+      for (let start = 0; start < payloads.length; start += 50) {
+        const answer = await system.api(
+          'POST',
+          '/codec/decode',
+          { payloads: payloads.slice(start, start + 50) },
+          { as, headers: { 'x-namespace': system.env.namespace ?? 'default' } },
+        );
+        expect(answer.status).toBe(200);
+        decoded.push(...(answer.body.payloads as JsonPayload[]));
+      }
+      expect(decoded).toHaveLength(payloads.length);
+      const answer = { body: { payloads: decoded } };
       const text = decodedText(answer.body.payloads);
       for (const secret of [customer.email, customer.name, street]) expect(text).toContain(secret);
       const encodings = answer.body.payloads.map((p: JsonPayload) =>
@@ -155,11 +158,16 @@ describe('customer data in Temporal histories', () => {
 
   it('decode nothing for other roles (403) or without a credential (401)', async () => {
     for (const as of ['service', 'warehouse', 'monitoring'] as const) {
-      const answer = await system.api('POST', '/codec/decode', { payloads }, { as });
+      const answer = await system.api('POST', '/codec/decode', { payloads: payloads.slice(0, 50) }, { as });
       expect(answer.status).toBe(403);
       expect(JSON.stringify(answer.body)).not.toContain(customer.email);
     }
-    const anonymous = await system.api('POST', '/codec/decode', { payloads }, { as: 'anonymous' });
+    const anonymous = await system.api(
+      'POST',
+      '/codec/decode',
+      { payloads: payloads.slice(0, 50) },
+      { as: 'anonymous' },
+    );
     expect(anonymous.status).toBe(401);
     expect(JSON.stringify(anonymous.body)).not.toContain(customer.email);
   });
