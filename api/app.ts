@@ -5,6 +5,7 @@ import { callerId } from './http/actor.js';
 import { accessControl, BODY_LIMIT, requireJsonBody } from './http/auth.js';
 import { catalogRouter } from './inventory/catalog.js';
 import type { ApiContext } from './context.js';
+import { codecCors, codecRouter } from './operations/codec.js';
 import { docsRouter } from './operations/docs.js';
 import { eventsRouter } from './webhooks/events.js';
 import { healthRouter } from './operations/health.js';
@@ -120,6 +121,8 @@ export function createApp(context: ApiContext): Express {
   const metrics = context.metrics ?? new ApiMetrics(context.db);
   app.use(metrics.observe());
   app.use(traceRequests());
+  // Temporal Web's preflight carries no credential: answered before access control.
+  app.use(codecCors(context.codec));
   // Who may call what (api/contract.ts) is settled before a body is read.
   app.use(accessControl(context.auth));
   app.use(requireJsonBody);
@@ -129,6 +132,7 @@ export function createApp(context: ApiContext): Express {
   app.use(docsRouter());
   app.use(healthRouter(context));
   app.use(metrics.router());
+  app.use(codecRouter(context));
   app.use(catalogRouter(context));
   app.use(ordersRouter(context));
   app.use(eventsRouter(context));

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Database } from '../db/client.js';
 import type { OrderPolicy } from '../domain/order.js';
 import type { AuthSettings } from './http/auth.js';
+import type { CodecSettings } from './operations/codec.js';
 import type { ApiMetrics } from './operations/metrics.js';
 
 /** What the API's routes need; the server wires real ones, tests their own. */
@@ -10,6 +11,8 @@ export interface ApiContext {
   temporal: Client;
   /** API keys and the carrier webhook secret (from configuration). */
   auth: AuthSettings;
+  /** The payload codec `/codec/*` applies (the Temporal client's) and the Temporal Web origins it answers. */
+  codec?: CodecSettings;
   /** The policy new orders are placed under (from configuration). */
   orderPolicy: OrderPolicy;
   /** Milliseconds a request may wait on Temporal before it answers 503. */

@@ -14,6 +14,7 @@ import {
 } from '../domain/schemas.js';
 import type { CallerFailureType } from '../domain/failures.js';
 import { KpiReport, KpisQuery } from '../domain/kpis.js';
+import { CodecRequest } from './operations/codec.js';
 import { ORDER_STATUSES } from '../domain/statuses.js';
 import {
   Accepted,
@@ -515,8 +516,36 @@ export const KPI_OPERATIONS: Operation[] = [
   })),
 ];
 
+/** Issue 9: Temporal Web's remote codec (api/operations/codec.ts): payloads in clear for operators. */
+export const CODEC_OPERATIONS: Operation[] = (['decode', 'encode'] as const).map((direction): Operation => ({
+  method: 'post',
+  path: `/codec/${direction}`,
+  operationId: `codec${direction === 'decode' ? 'Decode' : 'Encode'}`,
+  tag: 'operations',
+  summary: direction === 'decode' ? 'Decrypt payloads for Temporal Web' : 'Encrypt payloads from Temporal Web',
+  description:
+    direction === 'decode'
+      ? 'Temporal Web’s remote codec protocol: the payloads of a history (proto JSON, base64 fields) come back decrypted; payloads that are not encrypted come back as they are. `X-Namespace` is accepted and ignored (one namespace). For support and admins only: a decoded history holds customer data. CORS for the Temporal Web origins in `CODEC_CORS_ORIGINS`.'
+      : 'Temporal Web’s remote codec protocol: payloads an operator sends from Temporal Web (a signal’s input) come back encrypted with the current key. For support and admins only.',
+  access: { kind: 'apiKey', roles: SUPPORT },
+  request: { body: CodecRequest, bodyExample: CodecRequest.meta()?.example },
+  ...(direction === 'decode' ? { failures: ['UnknownEncryptionKey'] as const } : {}),
+  responses:
+    direction === 'decode'
+      ? {
+          200: { description: 'The payloads, decrypted, in the same order.', schema: CodecRequest },
+          422: { description: 'A payload was encrypted with a key this API does not have.' },
+        }
+      : { 200: { description: 'The payloads, encrypted, in the same order.', schema: CodecRequest } },
+}));
+
 /** Every operation the API serves. */
-export const ALL_OPERATIONS: Operation[] = [...OPERATIONS, ...RETURN_OPERATIONS, ...KPI_OPERATIONS];
+export const ALL_OPERATIONS: Operation[] = [
+  ...OPERATIONS,
+  ...RETURN_OPERATIONS,
+  ...KPI_OPERATIONS,
+  ...CODEC_OPERATIONS,
+];
 
 /**
  * Every failure an operation can answer with: its own (`failures`) and those its flags imply. The

@@ -13,6 +13,8 @@ import { isDatabaseUnavailable } from '../db/unavailable.js';
 /** The API process: one database pool and one Temporal client for all requests. */
 async function main(): Promise<void> {
   const settings = config();
+  // Before anything starts: a wrong TEMPORAL_* or PAYLOAD_ENCRYPTION_* setting ends the process with its name.
+  const { connectionOptions, namespace, dataConverter, description } = temporalConnectConfig(settings);
   const logger = createLogger('api', settings.LOG_LEVEL);
   if (!settings.DATABASE_URL) throw new Error('DATABASE_URL is required (npm start sets it for you)');
   // Nothing but the public endpoints would answer without keys: refuse to start rather than run locked.
@@ -22,19 +24,21 @@ async function main(): Promise<void> {
     throw new Error('CARRIER_WEBHOOK_SECRET is required (npm start generates one for you)');
   const db = createDatabase(settings.DATABASE_URL);
   // Connects lazily, so the API comes up (and answers 503) while Temporal is still starting.
-  const { connectionOptions, namespace } = temporalConnectConfig(settings);
+  logger.info(`Temporal: ${description}`);
   const connection = Connection.lazy(connectionOptions);
   const tracing = tracingFromConfig(settings, 'orders-api');
   // Carries the request's trace into the workflow start, signals and updates (a no-op without tracing).
   const temporal = new Client({
     connection,
     namespace,
+    dataConverter,
     interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
   });
   const app = createApp({
     db,
     temporal,
     auth: { apiKeys: settings.API_KEYS, carrierWebhookSecret: settings.CARRIER_WEBHOOK_SECRET },
+    codec: { payloadCodecs: dataConverter.payloadCodecs, corsOrigins: settings.CODEC_CORS_ORIGINS },
     orderPolicy: orderPolicyFrom(settings),
     log: {
       error: (error, message) => logger.error({ err: error }, message),

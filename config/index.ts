@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type ApiKey, firstKeyFor, parseApiKeys } from '../platform/credentials.js';
 import { durationMs } from '../domain/durations.js';
+import { type EncryptionKey, parseEncryptionKeys } from '../platform/payload-codec.js';
 
 /**
  * The one place that reads `process.env`. Every name here is part of the contract (docs/configuration.md);
@@ -34,6 +35,19 @@ const apiKeys = z
     }
   });
 
+/** `PAYLOAD_ENCRYPTION_KEYS` as keys; an invalid entry is reported by position, never echoed. */
+const encryptionKeys = z
+  .string()
+  .optional()
+  .transform((text, ctx): EncryptionKey[] => {
+    try {
+      return parseEncryptionKeys(text ?? '');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
 /**
  * Every setting, with what it means in `.describe()`: docs/configuration.md is generated from this
  * schema (`npm run docs:config`), and a test fails when the two disagree.
@@ -51,9 +65,95 @@ export const Env = z.object({
     .min(1)
     .optional()
     .describe(
-      'Temporal frontend (`host:port`). Unset: `npm start` runs a local Temporal dev server, and the worker and API connect to `127.0.0.1:7233`.',
+      'Temporal frontend (`host:port`), e.g. `<namespace>.<account>.tmprl.cloud:7233`. Unset (and not in the TOML profile): `npm start` runs a local Temporal dev server and every process connects to it. See `TEMPORAL_PROFILE` for the rest of Temporal’s own environment configuration.',
     ),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('The Temporal namespace orders run in.'),
+  TEMPORAL_NAMESPACE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The Temporal namespace orders run in. Unset (and not in the TOML profile): `default`.'),
+  TEMPORAL_API_KEY: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'API key for Temporal Cloud (or a cluster that takes one). Turns TLS on unless `TEMPORAL_TLS` says otherwise.',
+    ),
+  TEMPORAL_TLS: flag
+    .optional()
+    .describe(
+      '`true` connects with TLS (server certificate checked against the system CAs unless a CA is given); `false` forces plain text.',
+    ),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('mTLS: the client certificate (PEM) file; needs `TEMPORAL_TLS_CLIENT_KEY_PATH` (or the `_DATA` forms).'),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional().describe('mTLS: the client private key (PEM) file.'),
+  TEMPORAL_TLS_CLIENT_CERT_DATA: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('mTLS: the client certificate itself (PEM), instead of a path.'),
+  TEMPORAL_TLS_CLIENT_KEY_DATA: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('mTLS: the client private key itself (PEM), instead of a path.'),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('A CA certificate (PEM) file to check the server with, for a self-hosted cluster with its own CA.'),
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The server CA certificate itself (PEM), instead of a path.'),
+  TEMPORAL_TLS_SERVER_NAME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The name the server certificate must carry, when it differs from the address’s host.'),
+  TEMPORAL_PROFILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Profile to read from the Temporal TOML configuration file (`temporal config` writes it); the `TEMPORAL_*` variables above override its fields. Unset: the `default` profile, if the file has one.',
+    ),
+  TEMPORAL_CONFIG_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'The Temporal TOML configuration file. Unset: `~/.config/temporalio/temporal.toml` (or under `XDG_CONFIG_HOME`), used only if it exists.',
+    ),
+  PAYLOAD_ENCRYPTION_KEYS: encryptionKeys.describe(
+    'Keys that encrypt workflow payloads (customer data in Temporal histories), comma-separated `id:base64key` (32 bytes: `openssl rand -base64 32`). The first encrypts, every one decrypts: rotate by putting a new key first and keeping the old ones while histories need them. Required with `NODE_ENV=production` unless `PAYLOAD_ENCRYPTION=off`; `npm start` generates one.',
+  ),
+  PAYLOAD_ENCRYPTION: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe(
+      '`off` stores new payloads in clear (keys still given go on decrypting old ones). The only way to run in production without keys.',
+    ),
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .default('http://localhost:8233,http://127.0.0.1:8233')
+    .transform((text) =>
+      text
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .describe(
+      'Browser origins allowed to call `/codec/decode` and `/codec/encode` (Temporal Web’s address), comma-separated.',
+    ),
+  NODE_ENV: z
+    .string()
+    .optional()
+    .describe('`production` makes missing payload encryption keys an error instead of running unencrypted.'),
   CANCELLATION_BUFFER: duration
     .default('30m')
     .describe('The free-cancel window after receipt: nothing is captured or picked before it ends.'),
@@ -235,23 +335,39 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     SIMULATOR_API_KEY: env.SIMULATOR_API_KEY || firstKeyFor(env.API_KEYS, 'warehouse'),
   });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
-    throw new Error(`Invalid configuration:\n${problems}`);
+    throw new ConfigurationError(
+      parsed.error.issues.map((issue) => ({ variable: issue.path.join('.'), message: issue.message })),
+    );
   }
   return parsed.data;
+}
+
+/** Settings that cannot work, each with the variable to fix: the process says so and exits. */
+export class ConfigurationError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/**
+ * Runs a step of reading the configuration; when the configuration is wrong, writes what to fix
+ * (never a stack trace) and exits. Any other error is thrown as it is.
+ */
+export function orExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
 }
 
 let cached: Config | undefined;
 
 /** The process's configuration, parsed once; exits with the offending variables when invalid. */
 export function config(): Config {
-  if (!cached) {
-    try {
-      cached = parseConfig();
-    } catch (error) {
-      process.stderr.write(`${(error as Error).message}\n`);
-      process.exit(1);
-    }
-  }
+  cached ??= orExit(() => parseConfig());
   return cached;
 }

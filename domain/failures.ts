@@ -106,6 +106,21 @@ export const FAILURES = {
     handledBy: 'The order is closing anyway: the workflow drops the shipment (a label bought meanwhile was voided).',
   },
 
+  UnknownEncryptionKey: {
+    meaning:
+      'A payload was encrypted with a key ID that is not in PAYLOAD_ENCRYPTION_KEYS (a key removed too early, or a process started without it).',
+    raisedBy: ['activity', 'workflow', 'api'],
+    retryable: false,
+    http: {
+      status: 422,
+      title: 'Unknown encryption key',
+      exampleDetail: 'payload encrypted with key ID "k2024", which is not in PAYLOAD_ENCRYPTION_KEYS',
+      advice: 'Add the key back to PAYLOAD_ENCRYPTION_KEYS (after the first one) and restart.',
+    },
+    handledBy:
+      'An activity whose input cannot be decrypted fails without retrying and the order parks in needs_attention; a workflow task that cannot be decrypted fails and is retried by Temporal. Nothing is lost: put the key back into PAYLOAD_ENCRYPTION_KEYS, restart, and retry the order.',
+  },
+
   // --- Raised by the order workflow's update handlers (and by the API from the read model). ---
   AlreadyShipped: {
     meaning: 'Cancel refused: the parcel has left (a return is possible after delivery).',

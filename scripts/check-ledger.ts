@@ -17,8 +17,8 @@ import { FINAL_STATUSES } from '../domain/statuses.js';
  * the whole database and prints every violation; exits 1 when there is any. Uses DATABASE_URL, else
  * the embedded Postgres `npm start` runs (started here, and stopped again, only if it is not running).
  *
- * The tables cannot tell a terminated order from a running one, so it asks Temporal (TEMPORAL_ADDRESS,
- * default 127.0.0.1:7233, and TEMPORAL_NAMESPACE, as the worker does) about every non-final order's
+ * The tables cannot tell a terminated order from a running one, so it asks Temporal (connected as the
+ * worker is: config/temporal.ts) about every non-final order's
  * workflow; closed or missing ones are judged like final orders. Temporal unreachable is a failure;
  * `--without-temporal` skips those rules and says so.
  */
@@ -65,8 +65,8 @@ async function database(): Promise<{ url: string; stop: () => Promise<unknown> }
 
 /** Non-final orders whose workflow Temporal says is closed or gone, with what it said. */
 async function closedWorkflows(db: Database): Promise<Map<string, string>> {
-  const { connectionOptions, namespace } = temporalConnectConfig(config());
-  const { address } = connectionOptions;
+  const { connectionOptions, namespace, dataConverter } = temporalConnectConfig(config());
+  const address = connectionOptions.address ?? 'the default address';
   const open = await db
     .select({ orderId: orders.orderId })
     .from(orders)
@@ -80,7 +80,7 @@ async function closedWorkflows(db: Database): Promise<Map<string, string>> {
     );
   }
   try {
-    const client = new Client({ connection, namespace });
+    const client = new Client({ connection, namespace, dataConverter });
     const closed = await closedOrderWorkflows(
       client,
       open.map((row) => row.orderId),

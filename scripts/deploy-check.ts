@@ -41,6 +41,9 @@ const settings = config();
 // `--bundle dist/workflow-bundle.js`: the very artifact `npm run build` made for the image.
 const bundle = values.bundle ? { codePath: values.bundle } : await bundleForGate();
 const sources: HistorySource[] = [committedSource()];
+// The workers' codec: live histories are encrypted (PAYLOAD_ENCRYPTION_KEYS), and the committed
+// ones recorded before encryption pass through it unchanged.
+const { dataConverter } = temporalConnectConfig(settings);
 let connection: Connection | undefined;
 if (values.address || values.live) {
   // Connected the way every process of the engine connects (config/temporal.ts).
@@ -51,10 +54,10 @@ if (values.address || values.live) {
   });
   connection = await Connection.connect(connectionOptions);
   const workflowTypes = Object.keys(await import('../workflows/index.js'));
-  sources.push(liveSource(new Client({ connection, namespace }), { workflowTypes, perGroup }));
+  sources.push(liveSource(new Client({ connection, namespace, dataConverter }), { workflowTypes, perGroup }));
 }
 try {
-  const report = await replayGate({ workflowBundle: bundle, sources });
+  const report = await replayGate({ workflowBundle: bundle, sources, dataConverter });
   process.stdout.write(`${formatReport(report)}\n`);
   process.exitCode = report.ok ? 0 : 1;
 } finally {

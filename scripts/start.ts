@@ -10,6 +10,8 @@ import { seedDemoData } from '../db/seed.js';
 import { roles, type Role } from '../domain/schemas.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { watchParent } from '../platform/parent-watch.js';
+import { generateEncryptionKey } from '../platform/payload-codec.js';
+import { temporalConnectConfig } from '../config/temporal.js';
 import { temporalCliPath } from './tools.js';
 
 /**
@@ -26,6 +28,9 @@ const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
 
 const settings = config();
+/** Where Temporal is (TEMPORAL_ADDRESS or the TOML profile), if anywhere yet; exits on a configuration error. */
+const temporalConfig = temporalConnectConfig(settings);
+const namespace = temporalConfig.namespace;
 const children: { name: string; child: ChildProcess }[] = [];
 
 function say(message: string): void {
@@ -98,9 +103,9 @@ async function startPostgres(): Promise<string> {
 }
 
 async function startTemporal(): Promise<{ address: string; ui: string | null }> {
-  if (settings.TEMPORAL_ADDRESS) {
-    say(`Temporal: using TEMPORAL_ADDRESS ${settings.TEMPORAL_ADDRESS}`);
-    return { address: settings.TEMPORAL_ADDRESS, ui: null };
+  if (temporalConfig.addressConfigured) {
+    say(`Temporal: using ${temporalConfig.description}`);
+    return { address: temporalConfig.connectionOptions.address!, ui: null };
   }
   const cli = temporalCliPath();
   if (!cli)
@@ -120,7 +125,10 @@ async function startTemporal(): Promise<{ address: string; ui: string | null }> 
     '--db-filename',
     `${dataDir}/temporal.db`,
     '--namespace',
-    settings.TEMPORAL_NAMESPACE,
+    namespace,
+    // Temporal Web asks the API to decrypt payloads (POST /codec/decode); see docs/operations.md.
+    '--ui-codec-endpoint',
+    `http://localhost:${settings.PORT}/codec`,
     '--log-level',
     'warn',
     ...ORDER_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
@@ -128,7 +136,7 @@ async function startTemporal(): Promise<{ address: string; ui: string | null }> 
   await waitFor('Temporal', async () => {
     const connection = await Connection.connect({ address, connectTimeout: 1_000 });
     try {
-      await connection.workflowService.describeNamespace({ namespace: settings.TEMPORAL_NAMESPACE });
+      await connection.workflowService.describeNamespace({ namespace });
       return true;
     } finally {
       await connection.close();
@@ -144,17 +152,21 @@ interface LocalCredentials {
   carrierWebhookSecret: string;
   /** What the simulated warehouse calls the API with. */
   simulatorKey: string | undefined;
+  /** PAYLOAD_ENCRYPTION_KEYS for the worker and the API: the environment's, else a generated development key. */
+  payloadEncryptionKeys: string;
 }
 
 /**
- * API_KEYS and CARRIER_WEBHOOK_SECRET from the environment, else generated once for local
- * development and kept in .data/api-keys.json (readable by this user only), so they survive
- * restarts. A deployment passes its own (or sha256 digests) and this file is never made.
+ * API_KEYS, CARRIER_WEBHOOK_SECRET and PAYLOAD_ENCRYPTION_KEYS from the environment, else generated
+ * once for local development and kept in .data/api-keys.json (readable by this user only), so they
+ * survive restarts (and histories stay readable). A deployment passes its own and this file is never made.
  */
 function localCredentials(): LocalCredentials {
   const file = `${dataDir}/api-keys.json`;
-  let stored: { keys: Record<Role, string>; carrierWebhookSecret: string } | null = null;
-  const useStored = !process.env.API_KEYS || !process.env.CARRIER_WEBHOOK_SECRET;
+  let stored: { keys: Record<Role, string>; carrierWebhookSecret: string; payloadEncryptionKeys?: string } | null =
+    null;
+  const useStored =
+    !process.env.API_KEYS || !process.env.CARRIER_WEBHOOK_SECRET || !process.env.PAYLOAD_ENCRYPTION_KEYS;
   if (useStored) {
     const token = () => randomBytes(24).toString('base64url');
     if (existsSync(file)) stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
@@ -174,8 +186,14 @@ function localCredentials(): LocalCredentials {
       stored = {
         keys: Object.fromEntries(roles.map((role) => [role, `dev_${role}_${token()}`])) as Record<Role, string>,
         carrierWebhookSecret: token() + token(),
+        payloadEncryptionKeys: generateEncryptionKey(),
       };
       mkdirSync(dataDir, { recursive: true });
+      writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
+    }
+    // A file written before payloads were encrypted gets its key now.
+    if (!stored.payloadEncryptionKeys) {
+      stored = { ...stored, payloadEncryptionKeys: generateEncryptionKey() };
       writeFileSync(file, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
     }
   }
@@ -185,6 +203,7 @@ function localCredentials(): LocalCredentials {
     apiKeys: process.env.API_KEYS ?? roles.map((role) => `local-${role}=${stored!.keys[role]}:${role}`).join(','),
     carrierWebhookSecret: process.env.CARRIER_WEBHOOK_SECRET ?? stored!.carrierWebhookSecret,
     simulatorKey: settings.SIMULATOR_API_KEY ?? generated?.warehouse,
+    payloadEncryptionKeys: process.env.PAYLOAD_ENCRYPTION_KEYS || stored!.payloadEncryptionKeys!,
   };
 }
 
@@ -248,6 +267,7 @@ async function main(): Promise<void> {
     // On the local dev server one worker is replaced at every start: the code started is the code
     // that runs. A shared cluster (TEMPORAL_ADDRESS) keeps production's rule (docs/operations.md#safe-deploys).
     WORKER_MAKE_CURRENT: process.env.WORKER_MAKE_CURRENT ?? (settings.TEMPORAL_ADDRESS ? 'when-none' : 'always'),
+    PAYLOAD_ENCRYPTION_KEYS: credentials.payloadEncryptionKeys,
   };
   // The worker gets only the key its simulated warehouse needs; the API gets them all.
   runTs(
@@ -274,8 +294,9 @@ async function main(): Promise<void> {
           ]
         : ['  API keys       from API_KEYS']),
       temporal.ui
-        ? `  Temporal Web   ${temporal.ui}/namespaces/${settings.TEMPORAL_NAMESPACE}/workflows`
+        ? `  Temporal Web   ${temporal.ui}/namespaces/${namespace}/workflows`
         : `  Temporal       ${temporal.address}`,
+      `  Payloads       encrypted (${process.env.PAYLOAD_ENCRYPTION_KEYS ? 'PAYLOAD_ENCRYPTION_KEYS' : 'development key in .data/api-keys.json'}); Temporal Web decodes them through ${api}/codec with a support or admin key (docs/operations.md)`,
       `  Find an order  in Temporal Web: workflow ID order-<orderId>, or filter OrderStatus="needs_attention"`,
       `  Policy         cancellation buffer ${settings.CANCELLATION_BUFFER}, return window ${settings.RETURN_WINDOW}, simulator delay scale ${settings.SIM_DELAY_SCALE}`,
       '  Ctrl-C stops everything; data stays in .data/',

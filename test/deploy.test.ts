@@ -11,6 +11,7 @@ import type { reconcileOrdersWorkflow } from '../workflows/index.js';
 import type { OrderPolicy } from '../domain/order.js';
 import { bundleForGate, committedSource, liveSource, replayGate } from '../scripts/replay-gate.js';
 import { currentBuildId, ensureCurrentVersion, type WorkerVersion } from '../workers/versioning.js';
+import { TEST_PAYLOAD_ENCRYPTION_KEYS, testDataConverter } from './support/credentials.js';
 import { isolatedProduct } from './support/database.js';
 import { orderRequest, PRODUCTION_POLICY } from './support/orders.js';
 import { startSystem, type System } from './support/system.js';
@@ -204,6 +205,8 @@ describe('a rollout with worker deployment versioning', () => {
       const report = await replayGate({
         workflowBundle: await bundleForGate(),
         sources: [liveSource(client, { workflowTypes: ['orderWorkflow', 'reconcileOrdersWorkflow'], perGroup: 5 })],
+        // Live histories are encrypted, as in production: the gate decodes with the workers' codec.
+        dataConverter: testDataConverter,
       });
       expect(report.failures).toEqual([]);
       expect(report.sources[0]!.replayed).toBeGreaterThanOrEqual(2);
@@ -211,7 +214,14 @@ describe('a rollout with worker deployment versioning', () => {
       const { stdout } = await promisify(execFile)(
         process.execPath,
         ['--import', 'tsx', 'scripts/deploy-check.ts', '--address', system.env.address, '--per-group', '3'],
-        { cwd: root, env: { ...process.env, TEMPORAL_NAMESPACE: client.options.namespace } },
+        {
+          cwd: root,
+          env: {
+            ...process.env,
+            TEMPORAL_NAMESPACE: client.options.namespace,
+            PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_ENCRYPTION_KEYS,
+          },
+        },
       );
       expect(stdout).toMatch(/committed \(test\/fixtures\/histories\)\s+\d+\s+0/);
       expect(stdout).toMatch(/live \(default\)\s+[2-9]\d*\s+0/);

@@ -19,6 +19,7 @@ import { reconcileOrdersWorkflow } from '../workflows/reconcile.js';
 import { isolatedProduct, stockOf } from './support/database.js';
 import { newOrderId, orderRequest, PRODUCTION_POLICY, workflowInput } from './support/orders.js';
 import { startSystem, type System } from './support/system.js';
+import { TEST_PAYLOAD_ENCRYPTION_KEYS } from './support/credentials.js';
 
 /**
  * An operator terminates an order's workflow (Temporal Web, `temporal workflow terminate`): no
@@ -107,6 +108,7 @@ describe('an order whose workflow an operator terminated', () => {
         DATABASE_URL: inject('databaseUrl'),
         TEMPORAL_ADDRESS: system.env.address,
         TEMPORAL_NAMESPACE: system.env.namespace ?? 'default',
+        PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_ENCRYPTION_KEYS,
       },
     }).then(
       () => ({ code: 0, stdout: '' }),

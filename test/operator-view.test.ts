@@ -5,6 +5,7 @@ import { orderWorkflowId } from '../domain/ids.js';
 import { initialOrderView, type OrderPolicy } from '../domain/order.js';
 import { orderCurrentDetails, orderDetails, orderSummary } from '../domain/operator-view.js';
 import { activitySummary } from '../workflows/activity-summaries.js';
+import { testDataConverter } from './support/credentials.js';
 import { orderRequest, PRODUCTION_POLICY, workflowInput } from './support/orders.js';
 import { startSystem, type System } from './support/system.js';
 
@@ -117,18 +118,22 @@ describe('an order in Temporal Web', () => {
     const metadata = await handle.query(workflowMetadataQuery);
     expect(metadata.currentDetails).toContain('**completed** · last step order_completed');
 
+    // Summaries go through the payload codec like every payload: Temporal Web shows them through /codec.
     const history = await handle.fetchHistory();
-    const scheduled = (history.events ?? []).flatMap((event) =>
-      event.activityTaskScheduledEventAttributes
-        ? [
-            {
-              type: event.activityTaskScheduledEventAttributes.activityType?.name,
-              summary: event.userMetadata?.summary
-                ? defaultPayloadConverter.fromPayload<string>(event.userMetadata.summary)
-                : undefined,
-            },
-          ]
-        : [],
+    const [codec] = testDataConverter.payloadCodecs!;
+    const scheduled = await Promise.all(
+      (history.events ?? []).flatMap((event) =>
+        event.activityTaskScheduledEventAttributes
+          ? [
+              (async () => ({
+                type: event.activityTaskScheduledEventAttributes!.activityType?.name,
+                summary: event.userMetadata?.summary
+                  ? defaultPayloadConverter.fromPayload<string>((await codec!.decode([event.userMetadata.summary]))[0]!)
+                  : undefined,
+              }))(),
+            ]
+          : [],
+      ),
     );
     expect(scheduled.length).toBeGreaterThan(10);
     expect(scheduled.filter((activity) => !activity.summary)).toEqual([]);

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CHANGED_BEFORE_THE_FIRST_RELEASE } from '../scripts/replay-gate.js';
 import { committedHistories } from './support/histories.js';
 import { workflowBundle } from './support/workers.js';
+import { testDataConverter } from './support/credentials.js';
 
 /**
  * Orders already running replay their history on every new worker. These histories, recorded from
@@ -18,9 +19,13 @@ import { workflowBundle } from './support/workers.js';
 const histories = committedHistories();
 const replayable = histories.filter((h) => !(h.name in CHANGED_BEFORE_THE_FIRST_RELEASE));
 
+/**
+ * Replayed as workers run: with the payload codec (config/temporal.ts). These histories were
+ * recorded before payloads were encrypted; the codec passes their payloads through.
+ */
 async function replay(name: string, json: unknown): Promise<void> {
   await Worker.runReplayHistory(
-    { workflowBundle: await workflowBundle() },
+    { workflowBundle: await workflowBundle(), dataConverter: testDataConverter },
     historyFromJSON(json),
     `order-${name.replaceAll('/', '-')}`,
   );

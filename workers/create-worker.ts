@@ -8,7 +8,7 @@ import {
   OpenTelemetryActivityInboundInterceptor,
   OpenTelemetryActivityOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry';
-import type { Duration } from '@temporalio/common';
+import type { DataConverter, Duration } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkerDeploymentOptions } from '@temporalio/worker';
 import type { Tracing } from '../platform/tracing.js';
 import { createActivities } from '../activities/index.js';
@@ -53,6 +53,8 @@ export function simulatedParties(
 export async function createOrderWorker(options: {
   connection: NativeConnection;
   namespace: string;
+  /** The payload codec (config/temporal.ts), the same as the clients': histories are encrypted. */
+  dataConverter?: DataConverter;
   deps: ActivityDependencies;
   taskQueue?: string;
   /**
@@ -75,6 +77,7 @@ export async function createOrderWorker(options: {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(bundled ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
     activities: createActivities(options.deps),

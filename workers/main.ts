@@ -37,6 +37,8 @@ function simulatorTarget(settings: Config): DeliveryTarget {
  */
 async function main(): Promise<void> {
   const settings = config();
+  // Before anything starts: a wrong TEMPORAL_* or PAYLOAD_ENCRYPTION_* setting ends the process with its name.
+  const { connectionOptions, namespace, dataConverter, description } = temporalConnectConfig(settings);
   const logger = createLogger('worker', settings.LOG_LEVEL);
   // Once per process: SDK logs into pino, and one Prometheus endpoint for temporal_* and the business counters.
   Runtime.install({ logger: sdkLogger(logger, settings.LOG_LEVEL), telemetryOptions: workerTelemetry(settings) });
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
   const target = settings.SIMULATORS ? simulatorTarget(settings) : null;
   // Sized together: a connection for every activity the worker runs at once (see config).
   const db = createDatabase(settings.DATABASE_URL, { max: workerDatabasePoolSize(settings) });
-  const { connectionOptions, namespace } = temporalConnectConfig(settings);
+  logger.info(`Temporal: ${description}`);
   // Temporal restarting (or not up yet) is a wait, not a crash: up to two minutes.
   const connection = await retryConnect(() => NativeConnection.connect(connectionOptions), {
     forMs: 120_000,
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
         createOrderWorker({
           connection,
           namespace,
+          dataConverter,
           deps: { db, ...parties },
           maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
           tracing,
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
       // Orphaned, Temporal or Postgres may be gone too: never outlive the drain by much.
       setTimeout(() => process.exit(1), 40_000).unref();
     });
-    const client = new Client({ connection, namespace });
+    const client = new Client({ connection, namespace, dataConverter });
     const schedule = await retryConnect(
       () => ensureReconcileSchedule(client, { every: settings.RECONCILE_EVERY, grace: settings.RECONCILE_GRACE }),
       {

@@ -4,6 +4,7 @@ import { Client } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkerDeploymentOptions } from '@temporalio/worker';
+import type { ActivityDependencies } from '../../activities/deps.js';
 import type { Carriers, PaymentGateway } from '../../activities/ports.js';
 import { createApp } from '../../api/app.js';
 import { signWebhook } from '../../platform/credentials.js';
@@ -18,7 +19,15 @@ import { createSimulatedWarehouse } from '../../simulators/warehouse.js';
 import type { Tracing } from '../../platform/tracing.js';
 import { createOrderWorker } from '../../workers/create-worker.js';
 import { assertConforms } from './contract.js';
-import { type Caller, credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './credentials.js';
+import {
+  type Caller,
+  credentialHeaders,
+  TEST_CARRIER_SECRET,
+  TEST_KEYS,
+  TEST_WEB_ORIGIN,
+  testAuth,
+  testDataConverter,
+} from './credentials.js';
 import { testDatabase } from './database.js';
 import { devServerEnvironment } from './temporal.js';
 
@@ -48,8 +57,11 @@ export async function startSystem(options: {
   tracing?: Tracing;
   /** A versioned worker (workers/versioning.ts); unset, unversioned. */
   workerDeploymentOptions?: WorkerDeploymentOptions;
+  /** `false`: no order worker; the test runs its own on the task queue, with `deps`. */
+  worker?: boolean;
 }) {
-  const env: TestWorkflowEnvironment = await devServerEnvironment();
+  // Payloads encrypted as in production: the client, the worker and `/codec/*` share one codec.
+  const env: TestWorkflowEnvironment = await devServerEnvironment({ dataConverter: testDataConverter });
   const db: Database = await testDatabase();
   const app = createApp({
     db,
@@ -57,10 +69,12 @@ export async function startSystem(options: {
       ? new Client({
           connection: env.connection,
           namespace: env.namespace ?? 'default',
+          dataConverter: testDataConverter,
           interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
         })
       : env.client,
     auth: testAuth,
+    codec: { payloadCodecs: testDataConverter.payloadCodecs, corsOrigins: [TEST_WEB_ORIGIN] },
     orderPolicy: options.policy,
     temporalUpdateDeadlineMs: options.temporalUpdateDeadlineMs,
     log: { error: (e, m) => console.error(m, e), info: () => {} },
@@ -81,7 +95,7 @@ export async function startSystem(options: {
   // What the customer's mail provider accepted, by idempotency key, in order; `notifier.setDown` stages an outage.
   const notices: string[] = [];
   const notifier = createLoggingNotifier((_message, fields) => notices.push(String(fields.idempotencyKey)));
-  const deps = {
+  const deps: ActivityDependencies = {
     db,
     payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
     warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
@@ -90,19 +104,23 @@ export async function startSystem(options: {
     ),
     notifier,
   };
-  const worker: Worker = await createOrderWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    deps,
-    tracing: options.tracing,
-    workerDeploymentOptions: options.workerDeploymentOptions,
-  });
-  const running = worker.run();
+  const worker: Worker | null =
+    options.worker === false
+      ? null
+      : await createOrderWorker({
+          connection: env.nativeConnection,
+          namespace: env.namespace ?? 'default',
+          dataConverter: testDataConverter,
+          deps,
+          tracing: options.tracing,
+          workerDeploymentOptions: options.workerDeploymentOptions,
+        });
+  const running = worker?.run();
   let firstWorkerStopped = false;
 
   /** The system's first worker drains and stops (as a deploy retires the old build's workers). */
   async function stopFirstWorker(): Promise<void> {
-    if (firstWorkerStopped) return;
+    if (firstWorkerStopped || !worker) return;
     firstWorkerStopped = true;
     worker.shutdown();
     await running;
@@ -113,6 +131,7 @@ export async function startSystem(options: {
     const another = await createOrderWorker({
       connection: env.nativeConnection,
       namespace: env.namespace ?? 'default',
+      dataConverter: testDataConverter,
       deps,
       tracing: options.tracing,
       workerDeploymentOptions,
@@ -216,6 +235,7 @@ export async function startSystem(options: {
   return {
     env,
     db,
+    deps,
     api,
     carrierWebhook,
     waitForOrder,

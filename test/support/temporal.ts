@@ -1,3 +1,4 @@
+import type { DataConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -48,10 +49,14 @@ export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment
  * queue acknowledges every second (30 s by default), so a deleted closed run (what retention does
  * to it) is gone in seconds.
  */
-export async function devServerEnvironment(): Promise<TestWorkflowEnvironment> {
+export async function devServerEnvironment(
+  options: { dataConverter?: DataConverter } = {},
+): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   const path = temporalCliPath();
   return TestWorkflowEnvironment.createLocal({
+    // The environment's client (env.client) encodes as the API's does; its workers must get the same.
+    ...(options.dataConverter ? { client: { dataConverter: options.dataConverter } } : {}),
     server: {
       ...(path ? { executable: executable(path) } : {}),
       searchAttributes: ORDER_SEARCH_ATTRIBUTES,
