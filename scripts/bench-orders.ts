@@ -18,7 +18,8 @@ import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { FINAL_STATUSES } from '../domain/statuses.js';
 import { runDeliveryLoop } from '../simulators/deliveries.js';
 import { createOrderWorker, simulatedParties } from '../workers/create-worker.js';
-import { executable, temporalCliPath } from './tools.js';
+import { SAMPLE_PLACES } from './sample-addresses.js';
+import { devServerDynamicConfigArgs, executable, temporalCliPath } from './tools.js';
 
 /**
  * `npm run bench`: how fast the whole system takes orders and carries them to the end, on this
@@ -63,7 +64,11 @@ async function main(): Promise<void> {
   await seedDemoData(db);
   const cli = temporalCliPath();
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { ...(cli ? { executable: executable(cli) } : {}), searchAttributes: ORDER_SEARCH_ATTRIBUTES },
+    server: {
+      ...(cli ? { executable: executable(cli) } : {}),
+      searchAttributes: ORDER_SEARCH_ATTRIBUTES,
+      extraArgs: devServerDynamicConfigArgs(),
+    },
   });
 
   const key = randomBytes(24).toString('hex');
@@ -105,7 +110,6 @@ async function main(): Promise<void> {
 
   const runId = Date.now().toString(36);
   const skus = ['MUG-CERAMIC', 'BOOK-TEMPORAL', 'TSHIRT-ORG-M', 'CHARGER-65W', 'BOTTLE-STEEL'];
-  const regions = ['WA', 'CA', 'TX', 'NY', 'FL', 'IL', 'MA'];
   const ids = Array.from({ length: ORDERS }, (_, i) => `bench-${runId}-${i}`);
   const latencies: number[] = [];
   const accepted = new Map<string, number>();
@@ -124,9 +128,7 @@ async function main(): Promise<void> {
           shippingAddress: {
             name: 'Bench',
             line1: '1 Main St',
-            city: 'Somewhere',
-            region: regions[i % regions.length]!,
-            postalCode: '00000',
+            ...SAMPLE_PLACES[i % SAMPLE_PLACES.length]!,
             country: 'US',
           },
           shippingSpeed: (['standard', 'expedited', 'overnight'] as const)[i % 3],

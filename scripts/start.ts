@@ -10,7 +10,7 @@ import { seedDemoData } from '../db/seed.js';
 import { roles, type Role } from '../domain/schemas.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { watchParent } from '../platform/parent-watch.js';
-import { temporalCliPath } from './tools.js';
+import { devServerDynamicConfigArgs, temporalCliPath } from './tools.js';
 
 /**
  * `npm start`: the whole system on one machine. Postgres (DATABASE_URL, else an embedded server
@@ -124,6 +124,7 @@ async function startTemporal(): Promise<{ address: string; ui: string | null }> 
     '--log-level',
     'warn',
     ...ORDER_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...devServerDynamicConfigArgs(),
   ]);
   await waitFor('Temporal', async () => {
     const connection = await Connection.connect({ address, connectTimeout: 1_000 });

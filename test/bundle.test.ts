@@ -11,6 +11,11 @@ describe('workflow bundle', () => {
     expect(bundle.code).toContain('orderWorkflow');
   });
 
+  it('leaves the postal data out: workflows never import the address check or the geo lookup', async () => {
+    const bundle = await bundleWorkflowCode({ workflowsPath, logger: silent });
+    expect(bundle.code).not.toMatch(/zipcodes|postal-codes-js/);
+  });
+
   it('refuses workflow code that imports a Node built-in', async () => {
     const forbidden = fileURLToPath(new URL('./fixtures/forbidden-workflows/index.ts', import.meta.url));
     const reported: string[] = [];

@@ -4,7 +4,7 @@ import { Client } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { Carriers, PaymentGateway } from '../../activities/ports.js';
+import type { Carriers, PaymentGateway, WarehouseSystem } from '../../activities/ports.js';
 import { createApp } from '../../api/app.js';
 import { signWebhook } from '../../platform/credentials.js';
 import type { Database } from '../../db/client.js';
@@ -41,6 +41,10 @@ export async function startSystem(options: {
   /** Wrap the simulated carriers or payment gateway, e.g. to slow one call down. */
   carriers?: (simulated: Carriers) => Carriers;
   payments?: (simulated: PaymentGateway) => PaymentGateway;
+  /** Wrap the simulated warehouse, e.g. to see in which order it is asked to pick. */
+  warehouse?: (simulated: WarehouseSystem) => WarehouseSystem;
+  /** Activities the worker runs at once (the SDK's default unless set): 1 makes a backlog of any flood. */
+  maxConcurrentActivityTaskExecutions?: number;
   /** How long the API waits on a workflow update before it answers 503 (30 s unless set). */
   temporalUpdateDeadlineMs?: number;
   observe?: (answer: Observed) => void;
@@ -85,13 +89,16 @@ export async function startSystem(options: {
     deps: {
       db,
       payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
-      warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
+      warehouse: (options.warehouse ?? ((simulated) => simulated))(
+        createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
+      ),
       carriers: (options.carriers ?? ((simulated) => simulated))(
         createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 }),
       ),
       notifier,
     },
     tracing: options.tracing,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
   });
   const running = worker.run();
   const stopSimulators = new AbortController();
