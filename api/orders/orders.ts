@@ -11,6 +11,7 @@ import {
   type PricedLine,
   type Quote,
 } from '../../domain/order.js';
+import { orderDetails, orderSummary } from '../../domain/operator-view.js';
 import { orderTotals } from '../../domain/pricing.js';
 import { DEFAULT_HIGH_VALUE_ORDER, orderPriority, priorityKey } from '../../domain/priority.js';
 import { CancelOrderRequest, CreateOrderRequest } from '../../domain/schemas.js';
@@ -84,7 +85,10 @@ export function ordersRouter(context: ApiContext): Router {
    * and starts afresh. A start that succeeded but whose answer was lost is safe too: the workflow's
    * first activity writes the row again (activities/read-model.ts), marked started by the default.
    */
-  async function startWorkflow(input: OrderWorkflowInput, { owner }: { owner: boolean }): Promise<void> {
+  async function startWorkflow(
+    input: OrderWorkflowInput,
+    { owner, quote }: { owner: boolean; quote: Quote | null },
+  ): Promise<void> {
     const orderId = input.request.orderId;
     const priority = input.priority ?? 'normal';
     try {
@@ -96,6 +100,9 @@ export function ordersRouter(context: ApiContext): Router {
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           // The order's activities and child workflows inherit it: under a backlog, urgent work is matched first.
           priority: { priorityKey: priorityKey(priority) },
+          // What Temporal Web shows in the list and on the order's page (no personal data).
+          staticSummary: orderSummary(input.request, quote?.totals ?? null),
+          staticDetails: orderDetails(input.request, quote),
           typedSearchAttributes: [
             { key: OrderStatusAttribute, value: 'received' },
             { key: CustomerIdAttribute, value: input.request.customer.id },
@@ -170,7 +177,7 @@ export function ordersRouter(context: ApiContext): Router {
       .returning({ orderId: orders.orderId });
 
     if (inserted.length === 1) {
-      await startWorkflow(input, { owner: true });
+      await startWorkflow(input, { owner: true, quote });
       context.log.info({ orderId: request.orderId }, 'order received');
       res
         .status(202)
@@ -189,7 +196,7 @@ export function ordersRouter(context: ApiContext): Router {
     // A row whose start is still unconfirmed (the first try in flight, or its process gone) is
     // started here too, unless the reconciler already closed it (a never-started order it cancelled).
     const closed = (FINAL_STATUSES as readonly string[]).includes(existing.status);
-    if (existing.workflowStartedAt === null && !closed) await startWorkflow(existing.input, { owner: false });
+    if (existing.workflowStartedAt === null && !closed) await startWorkflow(existing.input, { owner: false, quote });
     // The read model as it is: an order closed before the workflow priced it (cancelled at once) has no totals.
     res.status(200).json(await currentView(request.orderId));
   });
