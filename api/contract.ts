@@ -182,7 +182,7 @@ export const OPERATIONS: Operation[] = [
     access: { kind: 'apiKey', roles: SERVICE_AND_UP },
     request: { body: bodies.CreateOrderRequest, bodyExample: EXAMPLE_ORDER_REQUEST },
     temporal: true,
-    failures: ['OrderIdTaken'],
+    failures: ['InvalidAddress', 'OrderIdTaken'],
     responses: {
       202: {
         ...orderAnswer('Order received; its workflow runs.'),
@@ -190,6 +190,10 @@ export const OPERATIONS: Operation[] = [
       },
       200: orderAnswer('The same order again (a retry): the order as it is now.'),
       409: conflict('The `orderId` is taken by a different order.'),
+      422: {
+        description:
+          'The shipping address cannot exist by postal data (a US ZIP that does not exist or lies in another state, a city that is not the ZIP’s, a postal code of the wrong format): `errors` names each field with a hint. Nothing was started.',
+      },
     },
   },
   {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ReturnView } from '../domain/order.js';
 import type { listOrders, OrderResource } from './orders/read-model.js';
 import { channels, roles, shippingSpeeds } from '../domain/schemas.js';
+import { customerTiers, orderPriorities } from '../domain/priority.js';
 import { ORDER_STATUSES, type ShipmentStatus } from '../domain/statuses.js';
 
 /**
@@ -89,6 +90,7 @@ const EXAMPLE_ORDER: OrderResource = {
   status: 'confirmed',
   customer: { id: 'cust-1', email: 'ada@example.com', name: 'Ada Lovelace' },
   channel: 'web',
+  priority: 'high',
   items: [{ sku: 'MUG-CERAMIC', name: 'Ceramic mug', quantity: 2, unitPrice: 1400 }],
   totals: { subtotal: 2800, shipping: 899, total: 3699, currency: 'USD' },
   payment: { status: 'authorized', authorized: 3699, captured: 0, refunded: 0 },
@@ -123,8 +125,17 @@ export const OrderViewSchema = z
   .object({
     orderId: z.string(),
     status: z.enum(ORDER_STATUSES),
-    customer: z.object({ id: z.string(), email: z.string(), name: z.string() }),
+    customer: z.object({
+      id: z.string(),
+      email: z.string(),
+      name: z.string(),
+      tier: z.enum(customerTiers).optional(),
+    }),
     channel: z.enum(channels),
+    priority: z.enum(orderPriorities).meta({
+      description:
+        'How soon its work is served: `urgent` (overnight), `high` (expedited, a `vip` customer or a total at or above `HIGH_VALUE_ORDER`) or `normal`. Temporal matches its tasks in this order under a backlog; also the `OrderPriority` search attribute.',
+    }),
     items: z.array(
       z.object({
         sku: z.string(),

@@ -194,6 +194,14 @@ export const Env = z.object({
     .default('14d')
     .describe("How long a return authorization waits for the customer's parcel before it expires."),
   FEEDBACK_DELAY: duration.default('7d').describe('When the customer is asked for feedback, after delivery.'),
+  HIGH_VALUE_ORDER: z
+    .string()
+    .regex(/^\d{1,9}(\.\d{1,2})?$/, 'an amount such as 500 or 500.00')
+    .default('500.00')
+    .transform((amount) => Math.round(Number(amount) * 100))
+    .describe(
+      "An order whose total (in the order's currency) is at least this is `high` priority: its work is served before `normal` orders' (overnight ones are `urgent`).",
+    ),
   WORKER_ACTIVITY_CONCURRENCY: z.coerce
     .number()
     .int()

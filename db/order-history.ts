@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { createHash } from 'node:crypto';
 import type { OrderView, OrderWorkflowInput, ReturnView, ShipmentView, TimelineEvent } from '../domain/order.js';
+import { DEFAULT_HIGH_VALUE_ORDER, orderPriority } from '../domain/priority.js';
 import type { returnReasons } from '../domain/returns.js';
 import type { Channel, CreateOrderRequest, ShippingSpeed } from '../domain/schemas.js';
 import { FINAL_STATUSES, type OrderStatus, type ShipmentStatus } from '../domain/statuses.js';
@@ -193,6 +194,7 @@ function simulateOrder(
       returnShippingWindow: '14d',
       feedbackDelay: '3d',
     },
+    priority: orderPriority({ shippingSpeed: speed, total, highValueOrder: DEFAULT_HIGH_VALUE_ORDER }),
   };
 
   const timeline: TimelineEvent[] = [{ seq: 0, at: receivedAt, type: 'order_received', status: 'received' }];
@@ -493,6 +495,7 @@ function simulateOrder(
     status,
     customer: request.customer,
     channel,
+    priority: input.priority!,
     items: lines.map((line) => ({
       sku: line.product.sku,
       name: line.product.name,

@@ -251,6 +251,17 @@ export const FAILURES = {
       exampleDetail: 'Order demo-1001 exists with a different request; use a new orderId.',
     },
   },
+  InvalidAddress: {
+    meaning:
+      'The shipping address cannot exist: a US ZIP code that does not exist or lies in another state, a city that is not the ZIP’s, a postal code of the wrong format for its country. `errors` names each field with a hint. Nothing was started.',
+    raisedBy: ['api'],
+    retryable: false,
+    http: {
+      status: 422,
+      title: 'Invalid shipping address',
+      exampleDetail: 'The shipping address does not match postal data: 94105 is in CA, not NV.',
+    },
+  },
   IdempotencyKeyReused: {
     meaning: 'The Idempotency-Key was used for a different request.',
     raisedBy: ['api'],

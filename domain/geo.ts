@@ -1,7 +1,11 @@
+import { lookup as lookupZip } from 'zipcodes';
+
 /**
- * Where a shipping address roughly is, to find the nearest warehouse. Addresses are located by
- * US state (approximate population centre); an address outside the table has no location and
- * every warehouse counts as equally near.
+ * Where a shipping address is, to find the nearest warehouse and rate a parcel. A US address is
+ * located by its ZIP code's coordinates (the `zipcodes` data; the API let only real ZIPs in,
+ * domain/address.ts); one whose ZIP is not in the data (an order placed before addresses were
+ * checked) by its state's approximate population centre. Elsewhere it has no location and every
+ * warehouse counts as equally near. Carries the ZIP database: workflow code never imports it.
  */
 export interface LatLon {
   lat: number;
@@ -62,8 +66,11 @@ const US_STATES: Record<string, LatLon> = {
   WY: { lat: 42.7, lon: -107.3 },
 };
 
-export function locateAddress(address: { country: string; region: string }): LatLon | null {
+export function locateAddress(address: { country: string; region: string; postalCode?: string }): LatLon | null {
   if (address.country !== 'US') return null;
+  const zip = address.postalCode === undefined ? undefined : /^\d{5}/.exec(address.postalCode.trim())?.[0];
+  const place = zip === undefined ? undefined : lookupZip(zip);
+  if (place) return { lat: place.latitude, lon: place.longitude };
   return US_STATES[address.region.trim().toUpperCase()] ?? null;
 }
 

@@ -1,4 +1,5 @@
 import type { Channel, CreateOrderRequest, ShippingAddress, ShippingSpeed } from './schemas.js';
+import type { OrderPriority } from './priority.js';
 import type { OrderStatus, ShipmentStatus } from './statuses.js';
 
 /**
@@ -33,6 +34,11 @@ export interface OrderPolicy {
   returnShippingWindow: string;
   /** When the customer is asked for feedback, after delivery. */
   feedbackDelay: string;
+  /**
+   * Minor units: an order whose total is at least this is high priority (`HIGH_VALUE_ORDER`).
+   * Absent in orders received before it existed: the domain default.
+   */
+  highValueOrder?: number;
 }
 
 export interface OrderWorkflowInput {
@@ -42,6 +48,11 @@ export interface OrderWorkflowInput {
   receivedAt: string;
   cancellableUntil: string;
   policy: OrderPolicy;
+  /**
+   * Decided by the API before the start (domain/priority.ts) and given to Temporal as the run's
+   * task-queue priority. Absent in orders received before priorities existed: `normal`.
+   */
+  priority?: OrderPriority;
 }
 
 export interface PricedLine {
@@ -130,6 +141,8 @@ export interface OrderView {
   status: OrderStatus;
   customer: CreateOrderRequest['customer'];
   channel: Channel;
+  /** How soon its work is served (domain/priority.ts); also the `OrderPriority` search attribute. */
+  priority: OrderPriority;
   items: { sku: string; name: string | null; quantity: number; unitPrice: number | null }[];
   totals: Totals | null;
   payment: PaymentView;
@@ -158,6 +171,7 @@ export function initialOrderView(input: OrderWorkflowInput): OrderView {
     status: 'received',
     customer: request.customer,
     channel: request.channel,
+    priority: input.priority ?? 'normal',
     items: request.items.map((item) => ({ sku: item.sku, name: null, quantity: item.quantity, unitPrice: null })),
     totals: null,
     payment: { status: 'pending', authorized: 0, captured: 0, refunded: 0 },

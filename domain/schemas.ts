@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { customerTiers } from './priority.js';
 import { returnReasons } from './returns.js';
 
 /**
@@ -85,6 +86,8 @@ export const CreateOrderRequest = z.strictObject({
     id,
     email: z.email().max(254),
     name: freeText(200).trim().min(1),
+    /** A `vip` customer's orders are high priority (domain/priority.ts). Absent: standard. */
+    tier: z.enum(customerTiers).optional(),
   }),
   channel: z.enum(channels),
   items: orderLines,

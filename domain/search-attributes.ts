@@ -7,5 +7,12 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const OrderStatusAttribute = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
 export const CustomerIdAttribute = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
 export const ChannelAttribute = defineSearchAttributeKey('Channel', SearchAttributeType.KEYWORD);
+/** `urgent`, `high` or `normal` (domain/priority.ts), set once when the order's workflow starts. */
+export const OrderPriorityAttribute = defineSearchAttributeKey('OrderPriority', SearchAttributeType.KEYWORD);
 
-export const ORDER_SEARCH_ATTRIBUTES = [OrderStatusAttribute, CustomerIdAttribute, ChannelAttribute];
+export const ORDER_SEARCH_ATTRIBUTES = [
+  OrderStatusAttribute,
+  CustomerIdAttribute,
+  ChannelAttribute,
+  OrderPriorityAttribute,
+];

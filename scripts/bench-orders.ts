@@ -5,30 +5,39 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { sql } from 'drizzle-orm';
+import { and, eq, like, sql } from 'drizzle-orm';
 import { createApp } from '../api/app.js';
 import { parseApiKeys } from '../platform/credentials.js';
 import { createDatabase } from '../db/client.js';
+import { payments } from '../db/schema.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { checkInvariants } from '../db/invariants.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { seedDemoData } from '../db/seed.js';
 import type { OrderPolicy } from '../domain/order.js';
+import { type OrderPriority, orderPriorities } from '../domain/priority.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { FINAL_STATUSES } from '../domain/statuses.js';
 import { runDeliveryLoop } from '../simulators/deliveries.js';
 import { createOrderWorker, simulatedParties } from '../workers/create-worker.js';
-import { executable, temporalCliPath } from './tools.js';
+import { SAMPLE_PLACES } from './sample-addresses.js';
+import { devServerDynamicConfigArgs, executable, temporalCliPath } from './tools.js';
 
 /**
  * `npm run bench`: how fast the whole system takes orders and carries them to the end, on this
  * machine. A real Postgres and a Temporal dev server, one worker, the API on a local port, the
  * simulated parties answering at once. Prints numbers; asserts nothing.
  *
- *   BENCH_ORDERS=300 BENCH_CONCURRENCY=30 npm run bench
+ * One order in ten ships overnight (urgent), two expedited (high): the worker runs
+ * `BENCH_ACTIVITY_SLOTS` activities at once (default 8, as a busy worker would have free), so a
+ * backlog forms in the task queue and Temporal's priority decides whose work goes first; the time
+ * from capture to pick start (and from receipt to pick start) is reported per priority.
+ *
+ *   BENCH_ORDERS=300 BENCH_CONCURRENCY=30 BENCH_ACTIVITY_SLOTS=8 npm run bench
  */
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 20);
+const ACTIVITY_SLOTS = Number(process.env.BENCH_ACTIVITY_SLOTS ?? 8);
 const policy: OrderPolicy = {
   cancellationBuffer: '1s',
   returnWindow: '1s',
@@ -63,7 +72,11 @@ async function main(): Promise<void> {
   await seedDemoData(db);
   const cli = temporalCliPath();
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { ...(cli ? { executable: executable(cli) } : {}), searchAttributes: ORDER_SEARCH_ATTRIBUTES },
+    server: {
+      ...(cli ? { executable: executable(cli) } : {}),
+      searchAttributes: ORDER_SEARCH_ATTRIBUTES,
+      extraArgs: devServerDynamicConfigArgs(),
+    },
   });
 
   const key = randomBytes(24).toString('hex');
@@ -84,10 +97,24 @@ async function main(): Promise<void> {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  // When the warehouse was first asked to pick each order (the pick's start), by the real simulator behind it.
+  const pickStartedAt = new Map<string, number>();
+  const parties = simulatedParties(db, 0, () => {});
   const worker = await createOrderWorker({
     connection: env.nativeConnection,
     namespace: 'default',
-    deps: { db, ...simulatedParties(db, 0, () => {}) },
+    deps: {
+      db,
+      ...parties,
+      warehouse: {
+        ...parties.warehouse,
+        async requestPick(task) {
+          if (!pickStartedAt.has(task.orderId)) pickStartedAt.set(task.orderId, Date.now());
+          return parties.warehouse.requestPick(task);
+        },
+      },
+    },
+    maxConcurrentActivityTaskExecutions: ACTIVITY_SLOTS,
   });
   const running = worker.run();
   const stop = new AbortController();
@@ -105,10 +132,12 @@ async function main(): Promise<void> {
 
   const runId = Date.now().toString(36);
   const skus = ['MUG-CERAMIC', 'BOOK-TEMPORAL', 'TSHIRT-ORG-M', 'CHARGER-65W', 'BOTTLE-STEEL'];
-  const regions = ['WA', 'CA', 'TX', 'NY', 'FL', 'IL', 'MA'];
   const ids = Array.from({ length: ORDERS }, (_, i) => `bench-${runId}-${i}`);
   const latencies: number[] = [];
   const accepted = new Map<string, number>();
+  const priorityOf = new Map<string, OrderPriority>();
+  /** Wall clock, like the ledger's capture times and the pick starts. */
+  const acceptedAt = new Map<string, number>();
   const started = performance.now();
   let next = 0;
   await Promise.all(
@@ -124,12 +153,11 @@ async function main(): Promise<void> {
           shippingAddress: {
             name: 'Bench',
             line1: '1 Main St',
-            city: 'Somewhere',
-            region: regions[i % regions.length]!,
-            postalCode: '00000',
+            ...SAMPLE_PLACES[i % SAMPLE_PLACES.length]!,
             country: 'US',
           },
-          shippingSpeed: (['standard', 'expedited', 'overnight'] as const)[i % 3],
+          // One order in ten overnight (urgent), two expedited (high), the rest standard (normal).
+          shippingSpeed: i % 10 === 0 ? 'overnight' : i % 10 <= 2 ? 'expedited' : 'standard',
           payment: { token: 'tok_visa' },
         };
         const t0 = performance.now();
@@ -138,10 +166,12 @@ async function main(): Promise<void> {
           headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
           body: JSON.stringify(body),
         });
-        await response.text();
+        const answer = (await response.json()) as { priority?: OrderPriority };
         latencies.push(performance.now() - t0);
         if (response.status !== 202) throw new Error(`POST /orders answered ${response.status}`);
+        priorityOf.set(orderId, answer.priority!);
         accepted.set(orderId, performance.now());
+        acceptedAt.set(orderId, Date.now());
       }
     }),
   );
@@ -167,11 +197,28 @@ async function main(): Promise<void> {
   const statuses = await db.execute<{ status: string; n: number }>(
     sql`select status, count(*)::int as n from orders where order_id like ${`bench-${runId}-%`} group by status`,
   );
+  // Capture as the payment ledger recorded it; pick start as the warehouse saw it (one clock, this machine).
+  const captures = await db
+    .select({ orderId: payments.orderId, at: payments.at })
+    .from(payments)
+    .where(and(eq(payments.kind, 'capture'), like(payments.orderId, `bench-${runId}-%`)));
+  const captureToPick = new Map<OrderPriority, number[]>(orderPriorities.map((priority) => [priority, []]));
+  // The first capture of each order (one per order today; a split order will capture per shipment).
+  const capturedAt = new Map<string, number>();
+  for (const row of captures)
+    capturedAt.set(row.orderId, Math.min(capturedAt.get(row.orderId) ?? Infinity, row.at.getTime()));
+  for (const [orderId, at] of capturedAt) {
+    const pickAt = pickStartedAt.get(orderId);
+    if (pickAt !== undefined) captureToPick.get(priorityOf.get(orderId)!)!.push(pickAt - at);
+  }
+  const receiptToPick = new Map<OrderPriority, number[]>(orderPriorities.map((priority) => [priority, []]));
+  for (const [orderId, pickAt] of pickStartedAt)
+    if (acceptedAt.has(orderId)) receiptToPick.get(priorityOf.get(orderId)!)!.push(pickAt - acceptedAt.get(orderId)!);
   const historySample = await env.client.workflow.getHandle(`order-${ids[0]}`).fetchHistory();
   const violations = await checkInvariants(db, { orderIds: ids });
 
   process.stdout.write(
-    `\nbench: ${ORDERS} orders, ${CONCURRENCY} concurrent clients, simulators at once, buffer ${policy.cancellationBuffer}, return window ${policy.returnWindow}\n`,
+    `\nbench: ${ORDERS} orders, ${CONCURRENCY} concurrent clients, ${ACTIVITY_SLOTS} activity slots, simulators at once, buffer ${policy.cancellationBuffer}, return window ${policy.returnWindow}\n`,
   );
   line(
     'POST /orders latency p50 / p95 / p99',
@@ -187,6 +234,17 @@ async function main(): Promise<void> {
     'receipt to final status p50 / p95',
     `${(percentile(lifetimes, 50) / 1000).toFixed(1)} / ${(percentile(lifetimes, 95) / 1000).toFixed(1)} s (includes the 1 s buffer and 1 s window)`,
   );
+  for (const [label, byPriority] of [
+    ['capture', captureToPick],
+    ['receipt', receiptToPick],
+  ] as const)
+    for (const [priority, waits] of byPriority) {
+      waits.sort((a, b) => a - b);
+      line(
+        `${label} to pick start p50 / p95 ${priority}`,
+        `${(percentile(waits, 50) / 1000).toFixed(2)} / ${(percentile(waits, 95) / 1000).toFixed(2)} s (${waits.length} orders)`,
+      );
+    }
   line('workflow history events per order', String(historySample.events?.length ?? 0));
   line('ledger invariant violations', String(violations.length));
 

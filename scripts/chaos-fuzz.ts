@@ -29,9 +29,9 @@ function order(overrides: Record<string, unknown> = {}) {
     shippingAddress: {
       name: 'Fuzz',
       line1: '1 Main St',
-      city: 'Somewhere',
+      city: 'New York',
       region: 'NY',
-      postalCode: '00000',
+      postalCode: '10001',
       country: 'US',
     },
     shippingSpeed: 'standard',

@@ -7,7 +7,7 @@ import { Connection } from '@temporalio/client';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { prepareTemporalDatabases, registerNamespace, temporalServerProcess } from './cluster-topology.js';
-import { temporalCliPath } from './tools.js';
+import { devServerDynamicConfigArgs, temporalCliPath } from './tools.js';
 
 /**
  * The processes `npm run chaos` runs and kills: Postgres (embedded), the Temporal dev server, the
@@ -141,6 +141,7 @@ export function temporalServer(dir: string, port: number, namespace: string): Ma
       '--log-level',
       'warn',
       ...ORDER_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+      ...devServerDynamicConfigArgs(),
     ],
     process.env,
     `${dir}/temporal.log`,

@@ -12,6 +12,7 @@ import { seedDemoData } from '../db/seed.js';
 import { orderWorkflowId } from '../domain/ids.js';
 import { FINAL_STATUSES } from '../domain/statuses.js';
 import { runFuzzer } from './chaos-fuzz.js';
+import { SAMPLE_PLACES } from './sample-addresses.js';
 import {
   freePort,
   type Managed,
@@ -208,7 +209,6 @@ const SKUS = [
   'HEADPHONES-BT',
   'COFFEE-1KG',
 ];
-const REGIONS = ['WA', 'CA', 'TX', 'NY', 'FL', 'IL', 'MA', 'NV', 'NJ'];
 const runId = randomBytes(3).toString('hex');
 const orders: Planned[] = [];
 let orderSeq = 0;
@@ -228,9 +228,7 @@ function plan(kind: Kind): Planned {
     shippingAddress: {
       name: 'Chaos',
       line1: '1 Main St',
-      city: 'Somewhere',
-      region: pick(REGIONS),
-      postalCode: '00000',
+      ...pick(SAMPLE_PLACES),
       country: 'US',
     },
     shippingSpeed: urgent ? 'overnight' : pick(['standard', 'expedited'] as const),

@@ -12,7 +12,7 @@ import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { watchParent } from '../platform/parent-watch.js';
 import { generateEncryptionKey } from '../platform/payload-codec.js';
 import { temporalConnectConfig } from '../config/temporal.js';
-import { temporalCliPath } from './tools.js';
+import { devServerDynamicConfigArgs, temporalCliPath } from './tools.js';
 
 /**
  * `npm start`: the whole system on one machine. Postgres (DATABASE_URL, else an embedded server
@@ -132,6 +132,7 @@ async function startTemporal(): Promise<{ address: string; ui: string | null }> 
     '--log-level',
     'warn',
     ...ORDER_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...devServerDynamicConfigArgs(),
   ]);
   await waitFor('Temporal', async () => {
     const connection = await Connection.connect({ address, connectTimeout: 1_000 });

@@ -24,3 +24,20 @@ function pick(override: string | undefined, local: string): string | undefined {
 export function executable(path: string | undefined) {
   return path ? ({ type: 'existing-path', path } as const) : undefined;
 }
+
+/**
+ * Dynamic configuration every Temporal server of ours runs with (`--dynamic-config-value` for the
+ * CLI dev server; deploy/temporal/dynamicconfig.yaml says the same for the Go-built server and
+ * docker-compose). `matching.useNewMatcher` is the matcher that serves backlogged tasks by
+ * `priorityKey` (domain/priority.ts); it is the default in newer servers and off by default in
+ * 1.29, so it is set everywhere rather than left to the version.
+ */
+export const TEMPORAL_DYNAMIC_CONFIG: Record<string, string> = { 'matching.useNewMatcher': 'true' };
+
+/** `TEMPORAL_DYNAMIC_CONFIG` as CLI dev server arguments. */
+export function devServerDynamicConfigArgs(): string[] {
+  return Object.entries(TEMPORAL_DYNAMIC_CONFIG).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${value}`,
+  ]);
+}

@@ -4,11 +4,19 @@ import { describe, expect, it } from 'vitest';
 import { workflowsPath } from '../workers/create-worker.js';
 
 const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+/** Bundled once for the tests that read it (bundling is the slow part). */
+let orderBundle: ReturnType<typeof bundleWorkflowCode> | undefined;
+const bundled = () => (orderBundle ??= bundleWorkflowCode({ workflowsPath, logger: silent }));
 
 describe('workflow bundle', () => {
   it('bundles the order workflows for the sandbox', async () => {
-    const bundle = await bundleWorkflowCode({ workflowsPath, logger: silent });
+    const bundle = await bundled();
     expect(bundle.code).toContain('orderWorkflow');
+  });
+
+  it('leaves the postal data out: workflows never import the address check or the geo lookup', async () => {
+    const bundle = await bundled();
+    expect(bundle.code).not.toMatch(/zipcodes|postal-codes-js/);
   });
 
   it('refuses workflow code that imports a Node built-in', async () => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { checkShippingAddress } from '../domain/address.js';
 import { addBusinessDays } from '../domain/calendar.js';
+import { distanceKm, locateAddress } from '../domain/geo.js';
+import { DEFAULT_HIGH_VALUE_ORDER, orderPriority, type PriorityFacts, priorityKey } from '../domain/priority.js';
 import { cancellationRefusal } from '../domain/cancellation.js';
 import { type UndoPhase, undoSequence } from '../domain/compensation.js';
 import type { PricedLine } from '../domain/order.js';
@@ -226,5 +229,109 @@ describe('returnRefund: what a return parcel is refunded', () => {
     expect(refund.units.reduce((sum, unit) => sum + unit.quantity, 0)).toBe(units);
     expect(refund.itemsPrice).toBe(itemsPrice);
     expect(refund.shipping).toBe(shipping);
+  });
+});
+
+describe('orderPriority: how soon an order is served', () => {
+  const facts = (overrides: Partial<PriorityFacts>): PriorityFacts => ({
+    shippingSpeed: 'standard',
+    total: 2599,
+    highValueOrder: DEFAULT_HIGH_VALUE_ORDER,
+    ...overrides,
+  });
+  it.each<[string, Partial<PriorityFacts>, string]>([
+    ['overnight shipping is urgent', { shippingSpeed: 'overnight' }, 'urgent'],
+    [
+      'overnight beats every other reason',
+      { shippingSpeed: 'overnight', customerTier: 'vip', total: 99_999 },
+      'urgent',
+    ],
+    ['expedited shipping is high', { shippingSpeed: 'expedited' }, 'high'],
+    ['a vip customer is high', { customerTier: 'vip' }, 'high'],
+    ['a standard-tier customer is normal', { customerTier: 'standard' }, 'normal'],
+    ['a total at the threshold is high', { total: 50_000 }, 'high'],
+    ['a total one cent under it is normal', { total: 49_999 }, 'normal'],
+    ['the threshold is configurable', { total: 20_000, highValueOrder: 20_000 }, 'high'],
+    ['an order not priced yet is not high-value', { total: null }, 'normal'],
+    ['standard shipping, small, no tier: normal', {}, 'normal'],
+  ])('%s', (_rule, overrides, expected) => {
+    expect(orderPriority(facts(overrides))).toBe(expected);
+  });
+
+  it('maps to Temporal priority keys: urgent first, normal at the server default', () => {
+    expect([priorityKey('urgent'), priorityKey('high'), priorityKey('normal')]).toEqual([1, 2, 3]);
+  });
+});
+
+describe('checkShippingAddress: real postal data', () => {
+  const address = {
+    name: 'Grace Hopper',
+    line1: '1 Market St',
+    city: 'San Francisco',
+    region: 'CA',
+    postalCode: '94105',
+    country: 'US',
+  };
+  it.each<[string, Partial<typeof address>, Partial<typeof address>]>([
+    ['a real ZIP in its state and city', {}, {}],
+    ['ZIP+4 becomes five digits', { postalCode: '94105-1234' }, { postalCode: '94105' }],
+    ['ZIP+4 without a dash too', { postalCode: '941051234' }, { postalCode: '94105' }],
+    ['a lower-case state becomes its code', { region: 'ca' }, { region: 'CA' }],
+    ['a state by its name becomes its code', { region: 'california' }, { region: 'CA' }],
+    ['the city matched leniently, spelt as the ZIP has it', { city: '  SAN  francisco ' }, { city: 'San Francisco' }],
+    ['"St." is "Saint"', { city: 'St. Louis', region: 'MO', postalCode: '63101' }, { city: 'Saint Louis' }],
+    [
+      'punctuation does not matter, the ZIP’s spelling is kept',
+      { city: 'Winston-Salem', region: 'NC', postalCode: '27101' },
+      { city: 'Winston Salem' },
+    ],
+    [
+      'another country: its postal-code format',
+      { country: 'DE', region: 'Berlin', city: 'Berlin', postalCode: '10115' },
+      {},
+    ],
+    [
+      'a postal code is upper-cased',
+      { country: 'GB', region: 'London', city: 'London', postalCode: 'sw1a 1aa' },
+      { postalCode: 'SW1A 1AA' },
+    ],
+  ])('accepts %s', (_case, overrides, normalized) => {
+    const check = checkShippingAddress({ ...address, ...overrides });
+    expect(check).toEqual({ ok: true, address: expect.objectContaining({ ...address, ...overrides, ...normalized }) });
+  });
+
+  it.each<[string, Partial<typeof address>, string, string]>([
+    ['a ZIP in another state', { region: 'NV' }, 'postalCode', '94105 is in CA, not NV'],
+    ['a ZIP that does not exist', { postalCode: '00000' }, 'postalCode', 'ZIP code 00000 does not exist'],
+    ['a ZIP that is not five digits', { postalCode: '9410' }, 'postalCode', '9410 is not a US ZIP code'],
+    ['letters for a ZIP', { postalCode: 'SW1A 1AA' }, 'postalCode', 'is not a US ZIP code'],
+    ['a state that is not one', { region: 'Narnia' }, 'region', '94105 is in CA, not Narnia'],
+    ['a city the ZIP is not in', { city: 'Oakland' }, 'city', '94105 is San Francisco, CA, not Oakland'],
+    [
+      'a postal code of the wrong format',
+      { country: 'DE', postalCode: '1011' },
+      'postalCode',
+      '1011 is not a postal code of DE',
+    ],
+    ['a country that does not exist', { country: 'XX' }, 'country', 'XX is not a country we know'],
+  ])('refuses %s, naming the field with a hint', (_case, overrides, field, hint) => {
+    const check = checkShippingAddress({ ...address, ...overrides });
+    expect(check.ok).toBe(false);
+    const problems = check.ok ? [] : check.problems;
+    expect(problems).toContainEqual({ field, message: expect.stringContaining(hint) });
+  });
+});
+
+describe('locateAddress: where a parcel goes', () => {
+  it('locates a US address by its ZIP, finer than its state', () => {
+    const sf = locateAddress({ country: 'US', region: 'CA', postalCode: '94105' })!;
+    const la = locateAddress({ country: 'US', region: 'CA', postalCode: '90012' })!;
+    expect(distanceKm(sf, { lat: 37.79, lon: -122.39 })).toBeLessThan(5);
+    expect(distanceKm(sf, la)).toBeGreaterThan(500);
+  });
+
+  it('falls back to the state for a ZIP the data lacks, and has no location abroad', () => {
+    expect(locateAddress({ country: 'US', region: 'CA', postalCode: '00000' })).toEqual({ lat: 35.5, lon: -119.4 });
+    expect(locateAddress({ country: 'DE', region: 'Berlin', postalCode: '10115' })).toBeNull();
   });
 });

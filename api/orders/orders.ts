@@ -1,6 +1,7 @@
 import { type Request, Router } from 'express';
 import { type WorkflowHandle, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { checkShippingAddress } from '../../domain/address.js';
 import { addDuration } from '../../domain/durations.js';
 import { orderWorkflowId, TASK_QUEUE } from '../../domain/ids.js';
 import {
@@ -12,9 +13,15 @@ import {
 } from '../../domain/order.js';
 import { orderDetails, orderSummary } from '../../domain/operator-view.js';
 import { orderTotals } from '../../domain/pricing.js';
+import { DEFAULT_HIGH_VALUE_ORDER, orderPriority, priorityKey } from '../../domain/priority.js';
 import { CancelOrderRequest, CreateOrderRequest } from '../../domain/schemas.js';
 import { cancelOrderUpdate, retryUpdate } from '../../domain/messages.js';
-import { ChannelAttribute, CustomerIdAttribute, OrderStatusAttribute } from '../../domain/search-attributes.js';
+import {
+  ChannelAttribute,
+  CustomerIdAttribute,
+  OrderPriorityAttribute,
+  OrderStatusAttribute,
+} from '../../domain/search-attributes.js';
 import { FINAL_STATUSES } from '../../domain/statuses.js';
 import { orders, products } from '../../db/schema.js';
 import { actorOf } from '../http/actor.js';
@@ -53,6 +60,19 @@ function withQuote<View extends Pick<OrderView, 'items' | 'totals'>>(view: View,
   };
 }
 
+/**
+ * The request with its shipping address normalized by postal data (domain/address.ts), or a 422
+ * naming each field that cannot be right. Runs before anything is written or started; the
+ * normalized address is what the order keeps (and what a retry's request hash is taken over).
+ */
+export function withCheckedAddress(request: CreateOrderRequest): CreateOrderRequest {
+  const check = checkShippingAddress(request.shippingAddress);
+  if (check.ok) return { ...request, shippingAddress: check.address };
+  throw problem('InvalidAddress', `The shipping address does not match postal data: ${check.problems[0]!.message}.`, {
+    errors: check.problems.map(({ field, message }) => ({ field: `shippingAddress.${field}`, message })),
+  });
+}
+
 export function ordersRouter(context: ApiContext): Router {
   const { db } = context;
   const router = Router();
@@ -70,6 +90,7 @@ export function ordersRouter(context: ApiContext): Router {
     { owner, quote }: { owner: boolean; quote: Quote | null },
   ): Promise<void> {
     const orderId = input.request.orderId;
+    const priority = input.priority ?? 'normal';
     try {
       await withTemporalDeadline(context, () =>
         context.temporal.workflow.start<typeof orderWorkflow>('orderWorkflow', {
@@ -77,6 +98,8 @@ export function ordersRouter(context: ApiContext): Router {
           taskQueue: TASK_QUEUE,
           args: [input],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          // The order's activities and child workflows inherit it: under a backlog, urgent work is matched first.
+          priority: { priorityKey: priorityKey(priority) },
           // What Temporal Web shows in the list and on the order's page (no personal data).
           staticSummary: orderSummary(input.request, quote?.totals ?? null),
           staticDetails: orderDetails(input.request, quote),
@@ -84,6 +107,7 @@ export function ordersRouter(context: ApiContext): Router {
             { key: OrderStatusAttribute, value: 'received' },
             { key: CustomerIdAttribute, value: input.request.customer.id },
             { key: ChannelAttribute, value: input.request.channel },
+            { key: OrderPriorityAttribute, value: priority },
           ],
         }),
       );
@@ -106,7 +130,7 @@ export function ordersRouter(context: ApiContext): Router {
   }
 
   router.post('/orders', async (req, res) => {
-    const request = parseOr400(CreateOrderRequest, req.body, 'order');
+    const request = withCheckedAddress(parseOr400(CreateOrderRequest, req.body, 'order'));
     const skus = request.items.map((item) => item.sku);
     const catalog = await db.select().from(products).where(inArray(products.sku, skus));
     const known = new Set(catalog.map((p) => p.sku));
@@ -125,6 +149,12 @@ export function ordersRouter(context: ApiContext): Router {
       receivedAt,
       cancellableUntil: addDuration(receivedAt, context.orderPolicy.cancellationBuffer),
       policy: context.orderPolicy,
+      priority: orderPriority({
+        shippingSpeed: request.shippingSpeed,
+        customerTier: request.customer.tier,
+        total: quote?.totals.total ?? null,
+        highValueOrder: context.orderPolicy.highValueOrder ?? DEFAULT_HIGH_VALUE_ORDER,
+      }),
     };
     const view = withQuote(initialOrderView(input), quote);
     const { timeline: _timeline, ...snapshot } = view;

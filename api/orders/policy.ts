@@ -16,5 +16,6 @@ export function orderPolicyFrom(settings: Config): OrderPolicy {
     deliveryExceptionPolicy: settings.DELIVERY_EXCEPTION_POLICY,
     returnShippingWindow: settings.RETURN_SHIPPING_WINDOW,
     feedbackDelay: settings.FEEDBACK_DELAY,
+    highValueOrder: settings.HIGH_VALUE_ORDER,
   };
 }

@@ -89,7 +89,11 @@ export async function orderView(db: Database, orderId: string): Promise<OrderRes
   // jsonb keeps keys sorted; answer in the view's own field order, which reads better.
   const fieldOrder = Object.keys(initialOrderView(row.input)) as (keyof OrderView)[];
   const view = Object.fromEntries(
-    fieldOrder.map((key) => [key, key === 'timeline' ? timeline : row.view[key]]),
+    fieldOrder.map((key) => [
+      key,
+      // Rows written before priorities existed have none: they ran as normal ones.
+      key === 'timeline' ? timeline : key === 'priority' ? (row.view.priority ?? 'normal') : row.view[key],
+    ]),
   ) as unknown as OrderView;
   return { ...view, ...told };
 }

@@ -5,7 +5,7 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkerDeploymentOptions } from '@temporalio/worker';
 import type { ActivityDependencies } from '../../activities/deps.js';
-import type { Carriers, PaymentGateway } from '../../activities/ports.js';
+import type { Carriers, PaymentGateway, WarehouseSystem } from '../../activities/ports.js';
 import { createApp } from '../../api/app.js';
 import { signWebhook } from '../../platform/credentials.js';
 import type { Database } from '../../db/client.js';
@@ -50,6 +50,10 @@ export async function startSystem(options: {
   /** Wrap the simulated carriers or payment gateway, e.g. to slow one call down. */
   carriers?: (simulated: Carriers) => Carriers;
   payments?: (simulated: PaymentGateway) => PaymentGateway;
+  /** Wrap the simulated warehouse, e.g. to see in which order it is asked to pick. */
+  warehouse?: (simulated: WarehouseSystem) => WarehouseSystem;
+  /** Activities the worker runs at once (the SDK's default unless set): 1 makes a backlog of any flood. */
+  maxConcurrentActivityTaskExecutions?: number;
   /** How long the API waits on a workflow update before it answers 503 (30 s unless set). */
   temporalUpdateDeadlineMs?: number;
   observe?: (answer: Observed) => void;
@@ -98,7 +102,9 @@ export async function startSystem(options: {
   const deps: ActivityDependencies = {
     db,
     payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
-    warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
+    warehouse: (options.warehouse ?? ((simulated) => simulated))(
+      createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
+    ),
     carriers: (options.carriers ?? ((simulated) => simulated))(
       createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 }),
     ),
@@ -114,6 +120,7 @@ export async function startSystem(options: {
           deps,
           tracing: options.tracing,
           workerDeploymentOptions: options.workerDeploymentOptions,
+          maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
         });
   const running = worker?.run();
   let firstWorkerStopped = false;

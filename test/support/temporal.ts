@@ -3,7 +3,12 @@ import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ORDER_SEARCH_ATTRIBUTES } from '../../domain/search-attributes.js';
-import { executable, temporalCliPath, temporalTestServerPath } from '../../scripts/tools.js';
+import {
+  devServerDynamicConfigArgs,
+  executable,
+  temporalCliPath,
+  temporalTestServerPath,
+} from '../../scripts/tools.js';
 
 const { temporal } = proto;
 
@@ -60,7 +65,12 @@ export async function devServerEnvironment(
     server: {
       ...(path ? { executable: executable(path) } : {}),
       searchAttributes: ORDER_SEARCH_ATTRIBUTES,
-      extraArgs: ['--dynamic-config-value', 'history.transferProcessorUpdateAckInterval="1s"'],
+      extraArgs: [
+        '--dynamic-config-value',
+        'history.transferProcessorUpdateAckInterval="1s"',
+        // Task-queue priority, as every server of ours runs (scripts/tools.ts).
+        ...devServerDynamicConfigArgs(),
+      ],
     },
   });
 }
