@@ -1,3 +1,5 @@
 // The one workflowsPath of the worker: every workflow type the order engine runs.
 export { orderWorkflow } from './order.js';
 export { reconcileOrdersWorkflow } from './reconcile.js';
+export { wavesWorkflow } from './waves.js';
+export { waveWorkflow } from './wave.js';

@@ -1,5 +1,5 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/index.js';
+import type { OrderActivities, WaveActivities } from '../activities/index.js';
 
 // The two ways the order workflow runs activities.
 
@@ -18,4 +18,15 @@ export const steps = proxyActivities<OrderActivities>({
 export const mustComplete = proxyActivities<OrderActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+/** The wave workflows' activities: bookkeeping retries until it succeeds; the pick and label steps as forward steps. */
+export const waveBookkeeping = proxyActivities<WaveActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+export const waveSteps = proxyActivities<WaveActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
