@@ -361,6 +361,29 @@ describe('wave picking', () => {
     expect((await api(`/waves/${result.waveId}`)).body.shipments[0].pickStatus).toBe('unanswered');
   });
 
+  it('continues as new before its history grows large, carrying the waiting shipments', async () => {
+    const warehouseId = await newWarehouse();
+    const [row] = await db.select().from(warehouses).where(eq(warehouses.id, warehouseId));
+    const batcher = await client.workflow.start('wavesWorkflow', {
+      workflowId: wavesWorkflowId(warehouseId),
+      taskQueue,
+      args: [{ warehouseId, policy: { ...settings, timeZone: row!.timeZone }, historyLimit: 20 }],
+    });
+    const a = await ship(warehouseId, 'normal', [{ sku: 'MUG-CERAMIC', quantity: 1 }]);
+    const b = await ship(warehouseId, 'high', [{ sku: 'BOOK-TEMPORAL', quantity: 1 }]);
+    // Two joins and their open-wave writes take the history past 20 events: a new run holds them.
+    let described = await client.workflow.getHandle(batcher.workflowId).describe();
+    for (let i = 0; i < 100 && described.runId === batcher.firstExecutionRunId; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      described = await client.workflow.getHandle(batcher.workflowId).describe();
+    }
+    expect(described.runId).not.toBe(batcher.firstExecutionRunId);
+    const c = await ship(warehouseId, 'normal', [{ sku: 'CHARGER-65W', quantity: 1 }]);
+    const [ra, rb, rc] = await Promise.all([a.result(), b.result(), c.result()]);
+    expect(new Set([ra.waveId, rb.waveId, rc.waveId])).toEqual(new Set([`${warehouseId}-w1`]));
+    expect((await waveRow(ra.waveId)).reason).toBe('size');
+  });
+
   it('answers 404 for an unknown wave, its labels, and a warehouse answer to it', async () => {
     expect((await api('/waves/wh-east-w999999')).status).toBe(404);
     expect((await api('/waves/wh-east-w999999')).body.title).toBe('Unknown wave');
