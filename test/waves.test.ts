@@ -19,10 +19,12 @@ import { waveStats } from '../db/waves.js';
 import { wavesWorkflowId, waveWorkflowId, type ShipmentPriority, type WavePolicy } from '../domain/waves.js';
 import { createSimulatedCarriers } from '../simulators/carriers.js';
 import { createLoggingNotifier } from '../simulators/notifier.js';
+import { runDeliveryLoop } from '../simulators/deliveries.js';
 import { createSimulatedPaymentGateway } from '../simulators/payment-gateway.js';
+import { createSimulatedWarehouse } from '../simulators/warehouse.js';
 import type { WaveOutcome } from '../workflows/wave.js';
 import { assertConforms } from './support/contract.js';
-import { credentialHeaders, TEST_KEYS, testAuth } from './support/credentials.js';
+import { credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './support/credentials.js';
 import { testDatabase } from './support/database.js';
 import { saveHistory } from './support/histories.js';
 import { PRODUCTION_POLICY } from './support/orders.js';
@@ -62,6 +64,8 @@ const floor = {
   tasks: [] as Parameters<WarehouseSystem['requestWavePick']>[0][],
   short: new Map<string, { sku: string; quantity: number; reason: 'missing' | 'damaged' }[]>(),
   silent: new Set<string>(),
+  /** Warehouses whose floor is the built-in simulated WMS (its answers come by the delivery loop). */
+  simulated: new Set<string>(),
   answers: [] as { shipmentId: string; status: number }[],
 };
 
@@ -75,9 +79,14 @@ async function api(path: string, as: 'warehouse' | 'support' | 'service' = 'ware
   return { status: response.status, type, body };
 }
 
+let simulatedWarehouse: WarehouseSystem;
+const stopDeliveries = new AbortController();
+let deliveries: Promise<void> = Promise.resolve();
+
 const warehouseFloor: WarehouseSystem = {
   async requestWavePick(task) {
     floor.tasks.push(task);
+    if (floor.simulated.has(task.warehouseId)) return simulatedWarehouse.requestWavePick(task);
     // The pickers answer per shipment through the API before the hand-over returns: the test
     // server skips time only while no activity runs, so an answer cannot lose a race with the SLA.
     await (async () => {
@@ -122,6 +131,13 @@ beforeAll(async () => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  simulatedWarehouse = createSimulatedWarehouse({ db, delayScale: 0 });
+  deliveries = runDeliveryLoop(
+    db,
+    { baseUrl, apiKey: TEST_KEYS.warehouse, carrierWebhookSecret: TEST_CARRIER_SECRET },
+    stopDeliveries.signal,
+    () => {},
+  );
   worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
@@ -147,6 +163,8 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  stopDeliveries.abort();
+  await deliveries;
   worker?.shutdown();
   await running;
   await new Promise((resolve) => server?.close(resolve));
@@ -359,6 +377,25 @@ describe('wave picking', () => {
       `${result.waveId}-pick-2`,
     ]);
     expect((await api(`/waves/${result.waveId}`)).body.shipments[0].pickStatus).toBe('unanswered');
+  });
+
+  it('works with the simulated warehouse: it answers the batch pick per shipment through the API', async () => {
+    const warehouseId = await newWarehouse();
+    floor.simulated.add(warehouseId);
+    const drivers = [
+      await ship(warehouseId, 'normal', [{ sku: 'LAMP-DESK', quantity: 1 }]),
+      await ship(warehouseId, 'normal', [{ sku: 'TSHIRT-ORG-M', quantity: 1 }]),
+      await ship(warehouseId, 'high', [{ sku: 'YOGA-MAT', quantity: 1 }]),
+    ];
+    const results = await Promise.all(drivers.map((d) => d.result()));
+    expect(results.every((r) => r.label?.labelled)).toBe(true);
+    const wave = await api(`/waves/${results[0]!.waveId}`);
+    expect(wave.body).toMatchObject({ status: 'closed', shipmentCount: 3 });
+    expect(wave.body.shipments.map((s: { pickStatus: string }) => s.pickStatus)).toEqual([
+      'picked',
+      'picked',
+      'picked',
+    ]);
   });
 
   it('continues as new before its history grows large, carrying the waiting shipments', async () => {
