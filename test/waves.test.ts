@@ -6,17 +6,23 @@ import { randomUUID } from 'node:crypto';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../activities/index.js';
 import type { WarehouseSystem } from '../activities/ports.js';
-import { DEFAULT_WAVE_SETTINGS } from '../activities/waves.js';
+import { createWaveActivities, DEFAULT_WAVE_SETTINGS } from '../activities/waves.js';
 import { createApp } from '../api/app.js';
 import type { Database } from '../db/client.js';
-import { warehouses, waves } from '../db/schema.js';
+import { simulatorLabels, warehouses, waves, waveShipments } from '../db/schema.js';
 import { waveStats } from '../db/waves.js';
-import { wavesWorkflowId, waveWorkflowId, type ShipmentPriority, type WavePolicy } from '../domain/waves.js';
+import {
+  type ShipmentPriority,
+  type ShipmentReady,
+  type WavePolicy,
+  wavesWorkflowId,
+  waveWorkflowId,
+} from '../domain/waves.js';
 import { createSimulatedCarriers } from '../simulators/carriers.js';
 import { createLoggingNotifier } from '../simulators/notifier.js';
 import { runDeliveryLoop } from '../simulators/deliveries.js';
@@ -297,6 +303,38 @@ describe('wave picking', () => {
     expect(document.getPageCount()).toBe(3);
     expect(document.getTitle()).toBe(`Labels of wave ${waveId}`);
     expect(await waveStats(db)).toMatchObject({ released: expect.any(Number) });
+
+    // A retried batch buys nothing twice; a label's undo voids it at the carrier, once.
+    const activities = createWaveActivities({
+      db,
+      payments: createSimulatedPaymentGateway({ db, delayScale: 0 }),
+      warehouse: warehouseFloor,
+      carriers: createSimulatedCarriers({ db, delayScale: 0 }),
+      notifier: createLoggingNotifier(() => {}),
+    });
+    // The same shipments as the wave sent, from what it recorded, in print order.
+    const recorded = await db.select().from(waveShipments).where(eq(waveShipments.waveId, waveId));
+    const printOrder = [third, first, second].map((d) => {
+      const row = recorded.find((r) => r.shipmentId === d.shipmentId)!;
+      return { ...row, warehouseId, readyAt: row.readyAt.toISOString(), attempt: 1 } as ShipmentReady;
+    });
+    const again = await activities.buyWaveLabels({ waveId, warehouseId, shipments: printOrder });
+    expect(again.map((l) => l.trackingNumber)).toEqual(outcome.labels.map((l) => l.label.trackingNumber));
+    const soldLabels = await db
+      .select()
+      .from(simulatorLabels)
+      .where(
+        inArray(
+          simulatorLabels.trackingNumber,
+          again.map((l) => l.trackingNumber),
+        ),
+      );
+    expect(soldLabels).toHaveLength(3);
+    const undo = await activities.voidWaveLabel({ waveId, shipmentId: third.shipmentId });
+    expect(undo.voided).toBe(outcome.labels[0]!.label.trackingNumber);
+    expect(await activities.voidWaveLabel({ waveId, shipmentId: third.shipmentId })).toEqual(undo);
+    const [voided] = await db.select().from(simulatorLabels).where(eq(simulatorLabels.trackingNumber, undo.voided!));
+    expect(voided!.status).toBe('voided');
 
     if (process.env.RECORD_HISTORIES === '1') {
       saveHistory('wave-released-by-size', await waveOf(waveId).fetchHistory());
