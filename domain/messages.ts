@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderView, ReturnView } from './order.js';
 import type { Actor, CarrierEvent, CreateReturnRequest, ReturnReceipt, WarehouseEvent } from './schemas.js';
-import type { ShipmentReady, WaveProgress } from './waves.js';
+import type { ShipmentReady, WaveProgress, WavesView } from './waves.js';
 
 /** The warehouse finished a pick or pack task (sent by the API's warehouse endpoint). */
 export const warehouseEventSignal = defineSignal<[WarehouseEvent]>('warehouseEvent');
@@ -47,3 +47,6 @@ export const wavePickAnswerSignal = defineSignal<[WarehouseEvent]>('wavePickAnsw
 
 /** A wave tells one of its shipments how far it got (to the shipment's workflow). */
 export const waveProgressSignal = defineSignal<[WaveProgress]>('waveProgress');
+
+/** What a warehouse's wave workflow holds now (`waves-<warehouseId>`). */
+export const wavesViewQuery = defineQuery<WavesView>('wavesView');

@@ -234,6 +234,14 @@ export interface ShipmentLine {
   quantity: number;
 }
 
+/** What a warehouse's wave workflow holds now (the `wavesView` query). */
+export interface WavesView {
+  warehouseId: string;
+  /** The wave the waiting shipments will form (`open` in the `waves` table). */
+  openWaveId: string;
+  waiting: ShipmentReady[];
+}
+
 /** A shipment ready to pick, as it joins its warehouse's waves (`shipmentReady` signal). */
 export interface ShipmentReady {
   shipmentId: string;

@@ -29,13 +29,14 @@ import { runDeliveryLoop } from '../simulators/deliveries.js';
 import { createSimulatedPaymentGateway } from '../simulators/payment-gateway.js';
 import { createSimulatedWarehouse } from '../simulators/warehouse.js';
 import type { WaveOutcome } from '../workflows/wave.js';
+import { wavesViewQuery } from '../domain/messages.js';
 import { assertConforms } from './support/contract.js';
 import { credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './support/credentials.js';
 import { testDatabase } from './support/database.js';
 import { saveHistory } from './support/histories.js';
 import { PRODUCTION_POLICY } from './support/orders.js';
 import { timeSkippingEnvironment } from './support/temporal.js';
-import type { shipmentDriverWorkflow } from './support/wave-driver-workflows.js';
+import type { leavingShipmentWorkflow, shipmentDriverWorkflow } from './support/wave-driver-workflows.js';
 
 /**
  * Wave picking on the time-skipping server with the real wave activities on the run's Postgres,
@@ -414,6 +415,7 @@ describe('wave picking', () => {
       `${result.waveId}-pick-1`,
       `${result.waveId}-pick-2`,
     ]);
+    expect((await waveOf(result.waveId).result()).unanswered).toEqual([quiet.shipmentId]);
     expect((await api(`/waves/${result.waveId}`)).body.shipments[0].pickStatus).toBe('unanswered');
   });
 
@@ -427,6 +429,8 @@ describe('wave picking', () => {
     ];
     const results = await Promise.all(drivers.map((d) => d.result()));
     expect(results.every((r) => r.label?.labelled)).toBe(true);
+    // The shipments have their labels before the wave records itself closed.
+    await waveOf(results[0]!.waveId).result();
     const wave = await api(`/waves/${results[0]!.waveId}`);
     expect(wave.body).toMatchObject({ status: 'closed', shipmentCount: 3 });
     expect(wave.body.shipments.map((s: { pickStatus: string }) => s.pickStatus)).toEqual([
@@ -434,6 +438,45 @@ describe('wave picking', () => {
       'picked',
       'picked',
     ]);
+  });
+
+  it('lets a shipment cancelled while it waits leave, and the open wave with it', async () => {
+    const warehouseId = await newWarehouse();
+    const orderId = `wv-${randomUUID().slice(0, 8)}`;
+    const leaving = await client.workflow.start<typeof leavingShipmentWorkflow>('leavingShipmentWorkflow', {
+      workflowId: `shipment-${orderId}-1`,
+      taskQueue,
+      args: [
+        {
+          shipmentId: `${orderId}-1`,
+          orderId,
+          warehouseId,
+          priority: 'normal',
+          carrier: 'swiftship',
+          service: 'ground',
+          items: [{ sku: 'MUG-CERAMIC', quantity: 1 }],
+          shipTo,
+        },
+      ],
+    });
+    const batcher = client.workflow.getHandle(wavesWorkflowId(warehouseId));
+    const waitingIds = async () => {
+      try {
+        return (await batcher.query(wavesViewQuery)).waiting.map((s) => s.shipmentId);
+      } catch {
+        return [];
+      }
+    };
+    for (let i = 0; i < 100 && !(await waitingIds()).length; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await waitingIds()).toEqual([`${orderId}-1`]);
+    expect((await api(`/waves?warehouseId=${warehouseId}&status=open`)).body.waves).toHaveLength(1);
+    await leaving.signal('cancelShipment');
+    expect(await leaving.result()).toBe('left');
+    for (let i = 0; i < 100 && (await waitingIds()).length; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await waitingIds()).toEqual([]);
+    for (let i = 0; i < 100 && (await api(`/waves?warehouseId=${warehouseId}`)).body.waves.length; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await api(`/waves?warehouseId=${warehouseId}`)).body.waves).toEqual([]);
   });
 
   it('continues as new before its history grows large, carrying the waiting shipments', async () => {

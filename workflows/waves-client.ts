@@ -1,7 +1,13 @@
-import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { WaveActivities } from '../activities/index.js';
-import { waveProgressSignal } from '../domain/messages.js';
-import type { ShipmentReady, WaveLabel, WaveProgress, WaveShortage } from '../domain/waves.js';
+import { leaveWaveSignal, waveProgressSignal } from '../domain/messages.js';
+import {
+  type ShipmentReady,
+  type WaveLabel,
+  type WaveProgress,
+  type WaveShortage,
+  wavesWorkflowId,
+} from '../domain/waves.js';
 
 /**
  * How a shipment's workflow gets picked and labelled in its warehouse's waves: the protocol.
@@ -19,7 +25,7 @@ import type { ShipmentReady, WaveLabel, WaveProgress, WaveShortage } from '../do
  *      wave's label sheet), or `label_failed`: `assignment.labelled()`.
  * 3. A short pick is the shipment's to handle, as today: record it, reserve again, then `joinWave`
  *    again (the next attempt). The label's undo is `voidWaveLabel({ waveId, shipmentId })`.
- *    A shipment cancelled while it waits sends `leaveWave` to `waves-<warehouseId>`.
+ *    A shipment cancelled while it waits calls `leaveWave` (a `leaveWave` signal to `waves-<warehouseId>`).
  *
  * Call it only from the workflow of the shipment (it installs the `waveProgress` handler).
  */
@@ -93,4 +99,19 @@ export async function joinWave(shipment: WaveShipment): Promise<WaveAssignment> 
         : { labelled: false, reason: p.stage === 'label_failed' ? p.reason : p.stage };
     },
   };
+}
+
+/**
+ * The shipment no longer wants picking (its order was cancelled) while it still waits to be
+ * released: it leaves the waiting shipments. Once released, the wave goes on; the shipment's undos
+ * put back what was picked and void its label (`voidWaveLabel`).
+ */
+export async function leaveWave(shipment: Pick<ShipmentReady, 'warehouseId' | 'shipmentId'>): Promise<void> {
+  if (attempts === 0) return;
+  const released = progressOf(shipment.shipmentId, attempts, ['released']);
+  if (released) return;
+  await getExternalWorkflowHandle(wavesWorkflowId(shipment.warehouseId)).signal(leaveWaveSignal, {
+    shipmentId: shipment.shipmentId,
+    attempt: attempts,
+  });
 }

@@ -2,13 +2,12 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
   ParentClosePolicy,
   setHandler,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { leaveWaveSignal, shipmentReadySignal } from '../domain/messages.js';
+import { leaveWaveSignal, shipmentReadySignal, wavesViewQuery } from '../domain/messages.js';
 import { decideRelease, type ShipmentReady, waveIdOf, type WavePolicy, waveWorkflowId } from '../domain/waves.js';
 import { waveBookkeeping } from './proxies.js';
 import { waveWorkflow } from './wave.js';
@@ -24,16 +23,6 @@ export interface WavesInput {
   /** Continue as new past this many history events (default 2000), before the history grows large. */
   historyLimit?: number;
 }
-
-export interface WavesView {
-  warehouseId: string;
-  /** The wave the waiting shipments will form (`open` in the `waves` table). */
-  openWaveId: string;
-  waiting: ShipmentReady[];
-}
-
-/** What a warehouse's wave workflow holds now. */
-export const wavesViewQuery = defineQuery<WavesView>('wavesView');
 
 const RECENT_JOINS_KEPT = 2000;
 

@@ -1,5 +1,12 @@
 // The worker's workflows plus a test fixture playing a shipment's part in the wave protocol.
-import { joinWave, type LabelResult, type PickResult, type WaveShipment } from '../../workflows/waves-client.js';
+import { condition, defineSignal, setHandler } from '@temporalio/workflow';
+import {
+  joinWave,
+  type LabelResult,
+  leaveWave,
+  type PickResult,
+  type WaveShipment,
+} from '../../workflows/waves-client.js';
 
 export * from '../../workflows/index.js';
 
@@ -14,4 +21,20 @@ export async function shipmentDriverWorkflow(
   const pick = await assignment.picked();
   if (!pick.picked || pick.shortages.length) return { waveId: assignment.waveId, pick, label: null };
   return { waveId: assignment.waveId, pick, label: await assignment.labelled() };
+}
+
+/** Cancelled (by the test) while it waits to be released: the shipment leaves its warehouse's waves. */
+export const cancelShipmentSignal = defineSignal('cancelShipment');
+
+export async function leavingShipmentWorkflow(shipment: WaveShipment): Promise<string> {
+  let cancelled = false;
+  setHandler(cancelShipmentSignal, () => {
+    cancelled = true;
+  });
+  const released = joinWave(shipment).then((assignment) => assignment.waveId);
+  await condition(() => cancelled);
+  await leaveWave(shipment);
+  // Never released, so `released` never settles; the test reads the waves instead.
+  void released;
+  return 'left';
 }
