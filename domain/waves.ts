@@ -81,7 +81,14 @@ function chunks<T>(items: T[], size: number): T[][] {
  * `waveSize` in priority order; and the rest once the oldest has waited `maxWait`.
  */
 export function decideRelease(waiting: readonly WaitingShipment[], now: number, policy: WavePolicy): ReleaseDecision {
-  let left = [...waiting].sort(byPriority);
+  // Sorted once, each time parsed once (the rule runs on every turn of the wave workflow).
+  const readyAt = new Map(waiting.map((s) => [s.shipmentId, Date.parse(s.readyAt)]));
+  let left = [...waiting].sort(
+    (a, b) =>
+      RANK[a.priority] - RANK[b.priority] ||
+      readyAt.get(a.shipmentId)! - readyAt.get(b.shipmentId)! ||
+      a.shipmentId.localeCompare(b.shipmentId),
+  );
   const waves: WaveRelease[] = [];
   const release = (reason: WaveReason, chosen: WaitingShipment[]) => {
     for (const chunk of chunks(chosen, policy.waveSize))
@@ -95,21 +102,27 @@ export function decideRelease(waiting: readonly WaitingShipment[], now: number, 
     if (urgent.length) release('urgent', urgent);
   }
   const lead = durationMs(policy.cutoffLead);
+  const cutoffAt = new Map<string, number>();
+  const carriersWaiting = new Set(left.map((s) => s.carrier));
   for (const carrier of Object.keys(policy.cutoffs).sort()) {
-    const theirs = left.filter((s) => s.carrier === carrier);
-    if (theirs.length && now >= nextCutoff(now, policy.cutoffs[carrier]!, policy.timeZone) - lead)
-      release('cutoff', theirs);
+    if (!carriersWaiting.has(carrier)) continue;
+    cutoffAt.set(carrier, nextCutoff(now, policy.cutoffs[carrier]!, policy.timeZone));
+    if (now >= cutoffAt.get(carrier)! - lead)
+      release(
+        'cutoff',
+        left.filter((s) => s.carrier === carrier),
+      );
   }
   while (left.length >= policy.waveSize) release('size', left.slice(0, policy.waveSize));
   const maxWait = durationMs(policy.maxWait);
-  const oldest = Math.min(...left.map((s) => Date.parse(s.readyAt)));
+  const oldest = Math.min(...left.map((s) => readyAt.get(s.shipmentId)!));
   if (left.length && now >= oldest + maxWait) release('max_wait', left);
 
   if (!left.length) return { waves, nextCheckAt: null };
-  const checks = [Math.min(...left.map((s) => Date.parse(s.readyAt))) + maxWait];
+  const checks = [Math.min(...left.map((s) => readyAt.get(s.shipmentId)!)) + maxWait];
   for (const carrier of new Set(left.map((s) => s.carrier))) {
-    const cutoff = policy.cutoffs[carrier];
-    if (cutoff) checks.push(nextCutoff(now, cutoff, policy.timeZone) - lead);
+    const at = cutoffAt.get(carrier);
+    if (at !== undefined) checks.push(at - lead);
   }
   return { waves, nextCheckAt: Math.min(...checks) };
 }
@@ -136,17 +149,25 @@ export function parseCarrierCutoffs(text: string): Record<string, string> {
   return cutoffs;
 }
 
+/** Building a formatter is the slow part of a time-zone lookup: one per zone. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** Minutes the zone is ahead of UTC at `instant`. */
 function zoneOffsetMinutes(instant: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  }).formatToParts(new Date(instant));
+  let format = formatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+    formatters.set(timeZone, format);
+  }
+  const parts = format.formatToParts(new Date(instant));
   const part = (type: string) => Number(parts.find((p) => p.type === type)!.value);
   const local = Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'));
   return Math.round((local - Math.floor(instant / 60_000) * 60_000) / 60_000);
