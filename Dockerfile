@@ -9,7 +9,10 @@ COPY scripts/patch-postgres-driver.mjs scripts/
 # npm install, not npm ci: the lock lacks other platforms' optional builds (see .ci/run).
 RUN npm install --no-audit --no-fund
 COPY . .
-RUN npm run build
+# The worker deployment version (dist/build-id); .git is not in the context, so pass it:
+# docker build --build-arg WORKER_BUILD_ID="$(node -p "require('./package.json').version")+$(git rev-parse --short=12 HEAD)" .
+ARG WORKER_BUILD_ID=""
+RUN WORKER_BUILD_ID="$WORKER_BUILD_ID" npm run build
 
 # --- runtime: production dependencies and dist/ only ---
 FROM node:20-bookworm-slim AS runtime

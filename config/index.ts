@@ -199,6 +199,33 @@ export const Env = z.object({
     .min(1)
     .default('0.0.0.0')
     .describe("Address the worker's Prometheus endpoint binds to."),
+  WORKER_VERSIONING: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe(
+      "Worker deployment versioning: `on`, the worker polls as version `WORKER_BUILD_ID` of deployment `WORKER_DEPLOYMENT_NAME`, gets only the work Temporal routes to that version, and makes itself current when the deployment has no current version yet; rolling out a new build is a ramp, then set-current (docs/operations.md). `off`: an unversioned worker (the tests' own workers).",
+    ),
+  WORKER_DEPLOYMENT_NAME: z
+    .string()
+    .min(1)
+    .default('order-fulfillment')
+    .describe(
+      'The worker deployment every order worker belongs to (`temporal worker deployment ... --deployment-name`).',
+    ),
+  WORKER_BUILD_ID: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .describe(
+      "This worker's version within the deployment. Unset: what `npm run build` recorded in `dist/build-id`, else the package version and git revision (`0.1.0+3f2c1a9b7d10`, `.dirty` with uncommitted changes).",
+    ),
+  WORKER_MAKE_CURRENT: z
+    .enum(['when-none', 'always'])
+    .default('when-none')
+    .describe(
+      "With versioning on: `when-none`, a worker makes its build the deployment's current version only when there is none (the first deploy; later builds are ramped and made current by an operator). `always`: every start makes its build current, for topologies that replace every worker at each start (`npm start` on its own dev server and `npm run cluster` set it).",
+    ),
   OTEL_EXPORTER_OTLP_ENDPOINT: z
     .url()
     .optional()

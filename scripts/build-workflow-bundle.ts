@@ -2,12 +2,15 @@ import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { workflowInterceptorModules } from '../workers/create-worker.js';
+import { computeBuildId } from '../workers/versioning.js';
 
 /**
  * The second half of `npm run build` (after `tsc -p tsconfig.build.json`):
  * - prebundles the workflows so the compiled worker (dist/workers/create-worker.js) loads
  *   dist/workflow-bundle.js instead of running webpack at every start;
- * - copies the SQL migrations next to the compiled migrator (dist/db/migrate.js resolves ./migrations).
+ * - copies the SQL migrations next to the compiled migrator (dist/db/migrate.js resolves ./migrations);
+ * - records the build ID (`WORKER_BUILD_ID`, else package version + git revision) in dist/build-id,
+ *   the worker deployment version the compiled worker polls as (workers/versioning.ts).
  */
 const root = new URL('../', import.meta.url);
 const workflowsPath = fileURLToPath(new URL('workflows/index.ts', root));
@@ -19,6 +22,11 @@ const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorMo
 await mkdir(fileURLToPath(new URL('dist/', root)), { recursive: true });
 await writeFile(bundlePath, code);
 process.stdout.write(`workflow bundle: ${bundlePath} (${(code.length / 1024).toFixed(0)} KiB)\n`);
+
+// An image has no .git: docker build passes WORKER_BUILD_ID (see Dockerfile).
+const buildId = process.env.WORKER_BUILD_ID || computeBuildId();
+await writeFile(fileURLToPath(new URL('dist/build-id', root)), `${buildId}\n`);
+process.stdout.write(`build ID: ${buildId}\n`);
 
 await rm(migrationsTarget, { recursive: true, force: true });
 await mkdir(fileURLToPath(new URL('dist/db/', root)), { recursive: true });

@@ -160,15 +160,22 @@ export interface FuzzResult {
   wrong: string[];
 }
 
-/** Sends one case after another, round robin, every `gapMs`, until `signal` aborts. */
+/**
+ * Sends one case after another, round robin, every `gapMs`, until `signal` aborts; while `active()`
+ * says no it holds back, so good traffic can be timed with and without it.
+ */
 export async function runFuzzer(
   baseUrl: string,
   keys: FuzzKeys,
   signal: AbortSignal,
-  gapMs = 700,
+  { gapMs = 700, active = () => true }: { gapMs?: number; active?: () => boolean } = {},
 ): Promise<FuzzResult> {
   const result: FuzzResult = { sent: 0, byStatus: new Map(), wrong: [] };
   for (let i = 0; !signal.aborted; i += 1) {
+    if (!active()) {
+      await new Promise((resolve) => setTimeout(resolve, gapMs));
+      continue;
+    }
     const cases = fuzzCases(keys);
     const sent = cases[i % cases.length]!;
     let label: string;

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
+import { prepareTemporalDatabases, registerNamespace, temporalServerProcess } from './cluster-topology.js';
 import { temporalCliPath } from './tools.js';
 
 /**
@@ -144,6 +145,23 @@ export function temporalServer(dir: string, port: number, namespace: string): Ma
     process.env,
     `${dir}/temporal.log`,
   );
+}
+
+/**
+ * `--cluster`: the Go-built Temporal server of `npm run cluster` (scripts/cluster-topology.ts) on
+ * the run's own Postgres, persistence and visibility both there, so a Postgres restart takes
+ * Temporal's database away too. Restarted on the same ports and databases.
+ */
+export async function temporalClusterServer(
+  dir: string,
+  port: number,
+  databaseUrl: string,
+  namespace: string,
+): Promise<{ server: Managed; ready: () => Promise<void> }> {
+  await prepareTemporalDatabases(databaseUrl);
+  const { command, args, env, temporalAddress } = await temporalServerProcess(databaseUrl, { frontendPort: port });
+  const server = new Managed('temporal', command, args, env, `${dir}/temporal.log`);
+  return { server, ready: () => registerNamespace(temporalAddress, namespace) };
 }
 
 export async function temporalAnswers(address: string, namespace: string): Promise<boolean> {

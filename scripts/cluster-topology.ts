@@ -90,15 +90,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const managed: Managed[] = [];
   let stopping = false;
 
-  const binary = (name: string) => {
-    const path = `${serverHome}/bin/${name}`;
-    if (!existsSync(path))
-      throw new Error(
-        `${path} not found: run \`bash scripts/install-temporal-server.sh\` (npm run cluster does it for you)`,
-      );
-    return path;
-  };
-
   function spawnManaged(
     name: string,
     command: string,
@@ -190,35 +181,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         void postgres.exited.then(() => reject(new Error('the embedded Postgres exited at start')));
       });
     }
-    const pg = postgresServer(databaseUrl);
-
-    // Temporal's schemas, with its own SQL tool from the module's versioned schema files: a fresh
-    // database gets every version, an older one the missing ones, a current one nothing.
-    const sqlTool = binary('temporal-sql-tool');
-    for (const [database, dir] of [
-      ['temporal', 'temporal'],
-      ['temporal_visibility', 'visibility'],
-    ] as const) {
-      await createDatabaseIfMissing(pg.adminUrl, database);
-      const base = [
-        '--plugin',
-        'postgres12',
-        '--ep',
-        pg.host,
-        '-p',
-        pg.port,
-        '-u',
-        pg.user,
-        '--pw',
-        pg.password,
-        '--db',
-        database,
-      ];
-      await run(sqlTool, [...base, 'setup-schema', '-v', '0.0']);
-      await run(sqlTool, [...base, 'update-schema', '-d', `${serverHome}/schema/postgresql/v12/${dir}/versioned`]);
-    }
+    await prepareTemporalDatabases(databaseUrl);
     say('Temporal schemas: persistence (temporal) and visibility (temporal_visibility) up to date');
-    await forgetPreviousMembers(Object.assign(new URL(pg.adminUrl), { pathname: '/temporal' }).toString());
 
     // The orders database.
     const db = createDatabase(databaseUrl, { max: 1 });
@@ -230,37 +194,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     }
 
     // The Temporal server, every port its own so it runs beside `npm start`.
-    const port = async () => String(await freePort());
-    const frontend = options.ports?.temporal ?? Number(await port());
-    const metricsPort = await port();
-    const serverEnv: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      LOG_LEVEL: options.serverLogLevel ?? 'warn',
-      POSTGRES_SEEDS: pg.host,
-      DB_PORT: pg.port,
-      POSTGRES_USER: pg.user,
-      POSTGRES_PWD: pg.password,
-      BIND_ON_IP: '127.0.0.1',
-      TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
-      FRONTEND_GRPC_PORT: String(frontend),
-      FRONTEND_HTTP_PORT: await port(),
-      FRONTEND_MEMBERSHIP_PORT: await port(),
-      HISTORY_GRPC_PORT: await port(),
-      HISTORY_MEMBERSHIP_PORT: await port(),
-      MATCHING_GRPC_PORT: await port(),
-      MATCHING_MEMBERSHIP_PORT: await port(),
-      WORKER_GRPC_PORT: await port(),
-      WORKER_MEMBERSHIP_PORT: await port(),
-      PROMETHEUS_ENDPOINT: `127.0.0.1:${metricsPort}`,
-      DYNAMIC_CONFIG_FILE_PATH: `${root}deploy/temporal/dynamicconfig.yaml`,
-    };
-    const temporalAddress = `127.0.0.1:${frontend}`;
-    spawnManaged(
-      'temporal',
-      binary('temporal-server'),
-      ['--root', root, '--config', 'deploy/temporal', '--env', 'config', '--allow-no-auth', 'start'],
-      serverEnv,
-    );
+    const server = await temporalServerProcess(databaseUrl, {
+      frontendPort: options.ports?.temporal,
+      logLevel: options.serverLogLevel,
+    });
+    const { temporalAddress, metricsPort } = server;
+    spawnManaged('temporal', server.command, server.args, server.env);
     await waitFor('Temporal server', 90_000, async () => {
       await withConnection(temporalAddress, (connection) => connection.workflowService.getSystemInfo({}));
       return true;
@@ -288,6 +227,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       TEMPORAL_NAMESPACE: namespace,
       CARRIER_WEBHOOK_SECRET: token() + token(),
       SIMULATOR_CALLBACK_URL: apiUrl,
+      // Every worker is replaced at each start: the build started is the one that runs.
+      WORKER_MAKE_CURRENT: options.env?.WORKER_MAKE_CURRENT ?? 'always',
     };
     const tsx = `${root}node_modules/.bin/tsx`;
     const workers = options.workers ?? 2;
@@ -296,7 +237,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         ...appEnv,
         SIMULATOR_API_KEY: apiKeys.warehouse,
         PORT: String(apiPort),
-        WORKER_METRICS_PORT: await port(),
+        WORKER_METRICS_PORT: String(await freePort()),
       });
     }
     spawnManaged('api', tsx, ['api/server.ts'], {
@@ -326,6 +267,85 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await stop();
     throw error;
   }
+}
+
+function serverBinary(name: string): string {
+  const path = `${serverHome}/bin/${name}`;
+  if (!existsSync(path))
+    throw new Error(
+      `${path} not found: run \`bash scripts/install-temporal-server.sh\` (npm run cluster does it for you)`,
+    );
+  return path;
+}
+
+/**
+ * Temporal's schemas, with its own SQL tool from the module's versioned schema files, on the
+ * Postgres server of `databaseUrl` (databases `temporal` and `temporal_visibility`): a fresh database
+ * gets every version, an older one the missing ones, a current one nothing. Then the last run's
+ * cluster members are forgotten (see forgetPreviousMembers).
+ */
+export async function prepareTemporalDatabases(databaseUrl: string): Promise<void> {
+  const pg = postgresServer(databaseUrl);
+  const sqlTool = serverBinary('temporal-sql-tool');
+  for (const [database, dir] of [
+    ['temporal', 'temporal'],
+    ['temporal_visibility', 'visibility'],
+  ] as const) {
+    await createDatabaseIfMissing(pg.adminUrl, database);
+    const base = ['--plugin', 'postgres12', '--ep', pg.host, '-p', pg.port, '-u', pg.user, '--pw', pg.password];
+    await run(sqlTool, [...base, '--db', database, 'setup-schema', '-v', '0.0']);
+    await run(sqlTool, [
+      ...base,
+      '--db',
+      database,
+      'update-schema',
+      '-d',
+      `${serverHome}/schema/postgresql/v12/${dir}/versioned`,
+    ]);
+  }
+  await forgetPreviousMembers(Object.assign(new URL(pg.adminUrl), { pathname: '/temporal' }).toString());
+}
+
+/**
+ * How to run the Go-built server on the databases prepared above, configured by
+ * deploy/temporal/config.yaml, every port a free one (or the frontend's given): the command, its
+ * arguments and environment, for whoever supervises the process (the cluster here, the chaos suite).
+ */
+export async function temporalServerProcess(
+  databaseUrl: string,
+  options: { frontendPort?: number; logLevel?: string } = {},
+): Promise<{ command: string; args: string[]; env: NodeJS.ProcessEnv; temporalAddress: string; metricsPort: string }> {
+  const pg = postgresServer(databaseUrl);
+  const port = async () => String(await freePort());
+  const frontend = options.frontendPort ?? Number(await port());
+  const metricsPort = await port();
+  return {
+    command: serverBinary('temporal-server'),
+    args: ['--root', root, '--config', 'deploy/temporal', '--env', 'config', '--allow-no-auth', 'start'],
+    env: {
+      PATH: process.env.PATH,
+      LOG_LEVEL: options.logLevel ?? 'warn',
+      POSTGRES_SEEDS: pg.host,
+      DB_PORT: pg.port,
+      POSTGRES_USER: pg.user,
+      POSTGRES_PWD: pg.password,
+      BIND_ON_IP: '127.0.0.1',
+      TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
+      FRONTEND_GRPC_PORT: String(frontend),
+      FRONTEND_HTTP_PORT: await port(),
+      FRONTEND_MEMBERSHIP_PORT: await port(),
+      HISTORY_GRPC_PORT: await port(),
+      HISTORY_MEMBERSHIP_PORT: await port(),
+      MATCHING_GRPC_PORT: await port(),
+      MATCHING_MEMBERSHIP_PORT: await port(),
+      WORKER_GRPC_PORT: await port(),
+      WORKER_MEMBERSHIP_PORT: await port(),
+      PROMETHEUS_ENDPOINT: `127.0.0.1:${metricsPort}`,
+      DYNAMIC_CONFIG_FILE_PATH: `${root}deploy/temporal/dynamicconfig.yaml`,
+    },
+    temporalAddress: `127.0.0.1:${frontend}`,
+    metricsPort,
+  };
 }
 
 /**
@@ -385,7 +405,7 @@ async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boo
  * operator does once per cluster; what exists is kept. Waits until visibility answers a query by
  * every attribute, so the first order can be found at once.
  */
-async function registerNamespace(address: string, namespace: string): Promise<void> {
+export async function registerNamespace(address: string, namespace: string): Promise<void> {
   await withConnection(address, async (connection) => {
     try {
       await connection.workflowService.registerNamespace({

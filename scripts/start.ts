@@ -245,6 +245,9 @@ async function main(): Promise<void> {
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: temporal.address,
     CARRIER_WEBHOOK_SECRET: credentials.carrierWebhookSecret,
+    // On the local dev server one worker is replaced at every start: the code started is the code
+    // that runs. A shared cluster (TEMPORAL_ADDRESS) keeps production's rule (docs/operations.md#safe-deploys).
+    WORKER_MAKE_CURRENT: process.env.WORKER_MAKE_CURRENT ?? (settings.TEMPORAL_ADDRESS ? 'when-none' : 'always'),
   };
   // The worker gets only the key its simulated warehouse needs; the API gets them all.
   runTs(

@@ -1,5 +1,5 @@
-import { Client, Connection, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { Client, Connection, ServiceError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { NamespaceNotFoundError, WorkflowNotFoundError } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import type { Express } from 'express';
 import request from 'supertest';
@@ -519,6 +519,50 @@ describe('hardening', () => {
       .send({ reason: 'too slow' });
     expect(response.status).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
+  });
+
+  it("answers 503, not 500, to what a Temporal server restarting on its database says: namespace not found, an update refused while the workflow's task is in failed state", async () => {
+    // Both came from `npm run chaos -- --cluster` (the Go-built server): a start while the server
+    // reloaded its namespaces, a cancel right after a worker was killed mid-task.
+    const order = orderRequest();
+    let starting = true;
+    const restarting = createApp({
+      db,
+      temporal: {
+        withDeadline: <T>(_deadline: number, call: () => Promise<T>) => call(),
+        workflow: {
+          start: async () => {
+            if (starting) throw new NamespaceNotFoundError('default');
+          },
+          getHandle: () => ({
+            async executeUpdate() {
+              throw new ServiceError('Workflow Update failed', {
+                cause: Object.assign(
+                  new Error(
+                    '9 FAILED_PRECONDITION: Unable to perform workflow execution update due to Workflow Task in failed state.',
+                  ),
+                  { code: 9 },
+                ),
+              });
+            },
+          }),
+        },
+      } as unknown as Client,
+      auth: testAuth,
+      orderPolicy: PRODUCTION_POLICY,
+      log: { error: () => {}, info: () => {} },
+    });
+    const refused = await request(restarting).post('/orders').set(credentialHeaders('service')).send(order);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
+    starting = false;
+    expect((await request(restarting).post('/orders').set(credentialHeaders('service')).send(order)).status).toBe(202);
+    const cancel = await request(restarting)
+      .post(`/orders/${order.orderId}/cancel`)
+      .set(credentialHeaders('support'))
+      .send({ reason: 'changed my mind' });
+    expect(cancel.status).toBe(503);
+    expect(cancel.headers['retry-after']).toBe('5');
   });
 
   it('runs cancel, retry and return updates under an ID from the Idempotency-Key: a retry after a 503 reaches the same update; callers never share one', async () => {

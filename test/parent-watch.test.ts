@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { isLauncher } from '../platform/parent-watch.js';
 
 /**
  * `kill <pid of npm start>` used to leave Postgres, Temporal, the worker and the API running: npm
@@ -43,4 +44,52 @@ describe('watchParent', () => {
     parent.kill('SIGKILL');
     expect(await until(() => !alive(childPid), 10_000)).toBe(true);
   }, 40_000);
+
+  it('keeps running when something above its supervisor goes away (the chaos suite started from a shell that exited)', async () => {
+    // grandparent → supervisor → child. The grandparent's end is none of the child's business;
+    // the supervisor's is. Before, every ancestor was watched and the chaos suite's workers
+    // stopped when the shell that started it in the background exited.
+    const childCode = `
+      import { watchParent } from './platform/parent-watch.ts';
+      watchParent(() => process.exit(0), 100);
+      setInterval(() => {}, 1000);
+      process.stdout.write('watching\\n');`;
+    const supervisorCode = `
+      import { spawn } from 'node:child_process';
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ${JSON.stringify(childCode)}], { stdio: ['ignore', 'inherit', 'inherit'] });
+      process.stdout.write('child ' + child.pid + ' supervisor ' + process.pid + '\\n');
+      setInterval(() => {}, 1000);`;
+    const grandparentCode = `
+      import { spawn } from 'node:child_process';
+      spawn(process.execPath, ['--input-type=module', '-e', ${JSON.stringify(supervisorCode)}], { stdio: ['ignore', 'inherit', 'inherit'] });
+      setInterval(() => {}, 1000);`;
+    const grandparent = spawn(process.execPath, ['--input-type=module', '-e', grandparentCode], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    grandparent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const until = async (predicate: () => boolean, ms = 20_000) => {
+      const deadline = Date.now() + ms;
+      while (!predicate() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      return predicate();
+    };
+    expect(await until(() => output.includes('watching'))).toBe(true);
+    const [, childPid, supervisorPid] = /child (\d+) supervisor (\d+)/.exec(output)!.map(Number);
+    grandparent.kill('SIGKILL');
+    // The child polls every 100 ms: a second is ten chances to stop wrongly.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(alive(childPid!)).toBe(true);
+    process.kill(supervisorPid!, 'SIGKILL');
+    expect(await until(() => !alive(childPid!), 10_000)).toBe(true);
+  }, 40_000);
+
+  it('sees through launchers (npm, sh -c, tsx) to the process that supervises', () => {
+    expect(isLauncher(['npm run chaos'])).toBe(true);
+    expect(isLauncher(['/usr/bin/node', '/usr/lib/node_modules/npm/bin/npm-cli.js', 'run', 'worker'])).toBe(true);
+    expect(isLauncher(['sh', '-c', 'tsx workers/main.ts'])).toBe(true);
+    expect(isLauncher(['node', '/work/main/node_modules/tsx/dist/cli.mjs', 'workers/main.ts'])).toBe(true);
+    expect(isLauncher(['node', '--import', 'tsx', 'scripts/start.ts'])).toBe(false);
+    expect(isLauncher(['/usr/bin/bash'])).toBe(false);
+    expect(isLauncher(['timeout', '1500', 'npm', 'run', 'chaos'])).toBe(false);
+  });
 });

@@ -4,37 +4,17 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { CHANGED_BEFORE_THE_FIRST_RELEASE } from '../scripts/replay-gate.js';
 import { committedHistories } from './support/histories.js';
 import { workflowBundle } from './support/workers.js';
 
 /**
  * Orders already running replay their history on every new worker. These histories, recorded from
  * real runs (RECORD_HISTORIES=1 with a new history name), must replay without a non-determinism
- * error on the current workflow code; a change of commands goes behind `patched()`.
- *
- * `pre-release/recorded-at-<commit>/` keeps, untouched, the histories that commit recorded before
- * later commits re-recorded them. The few below cannot replay: their commands changed before the
- * first release (stop 6, 20d7d49) without a patch, so no order of theirs ever ran in production, and
- * the released histories they conflict with win. They stay as proof that this suite catches a
- * command change: each must still fail with a determinism error.
+ * error on the current workflow code; a change of commands goes behind `patched()`. The few in
+ * CHANGED_BEFORE_THE_FIRST_RELEASE (scripts/replay-gate.ts says why) must still fail: proof that
+ * replay catches a command change. `npm run deploy:check` replays the same histories before a deploy.
  */
-const CHANGED_BEFORE_THE_FIRST_RELEASE: Record<string, string> = {
-  'pre-release/recorded-at-4233432/order-backordered':
-    'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
-  'pre-release/recorded-at-4233432/order-completed':
-    'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
-  'pre-release/recorded-at-4233432/order-parked-and-retried':
-    'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
-  'pre-release/recorded-at-4233432/order-repacked':
-    'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
-  'pre-release/recorded-at-4233432/order-short-pick':
-    'tracking and the return window (924f0f5) replaced the 30-day timer after shipping',
-  'pre-release/recorded-at-cc19e80/order-reshipped':
-    'a reship asks for new warehouse task IDs (1395fc3), released as the only behaviour',
-  'pre-release/recorded-at-87f5495/order-reshipped':
-    'a reship asks for new warehouse task IDs (1395fc3), released as the only behaviour',
-};
-
 const histories = committedHistories();
 const replayable = histories.filter((h) => !(h.name in CHANGED_BEFORE_THE_FIRST_RELEASE));
 

@@ -9,7 +9,7 @@ import {
   OpenTelemetryActivityOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry';
 import type { Duration } from '@temporalio/common';
-import { type NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkerDeploymentOptions } from '@temporalio/worker';
 import type { Tracing } from '../platform/tracing.js';
 import { createActivities } from '../activities/index.js';
 import type { ActivityDependencies } from '../activities/deps.js';
@@ -68,6 +68,8 @@ export async function createOrderWorker(options: {
    */
   shutdownGraceTime?: Duration;
   shutdownForceTime?: Duration;
+  /** Worker deployment versioning (workers/versioning.ts); unset, an unversioned worker (the tests' default). */
+  workerDeploymentOptions?: WorkerDeploymentOptions;
 }): Promise<Worker> {
   const bundled = existsSync(workflowBundlePath);
   return Worker.create({
@@ -97,5 +99,6 @@ export async function createOrderWorker(options: {
       : {}),
     ...(options.shutdownGraceTime ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
     ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),
+    ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),
   });
 }

@@ -15,6 +15,7 @@ import { createOrderWorker, simulatedParties } from './create-worker.js';
 import { watchParent } from '../platform/parent-watch.js';
 import { retryConnect } from './retry-connect.js';
 import { ensureReconcileSchedule } from './reconcile-schedule.js';
+import { ensureCurrentVersion, workerDeploymentOptions } from './versioning.js';
 
 /** How the simulated warehouse and carriers reach the API: SIMULATOR_API_KEY (or the first warehouse key) and the carrier secret. */
 function simulatorTarget(settings: Config): DeliveryTarget {
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
     if (!isDatabaseUnavailable(reason)) throw reason;
     logger.warn({ err: reason }, 'a query lost its connection (Postgres restarting?)');
   });
+  const deployment = workerDeploymentOptions(settings);
   const stopLoops = new AbortController();
   let loops: Promise<unknown> = Promise.resolve();
   try {
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
           // Drain on SIGTERM: activities in flight get 10 s to finish, the whole stop at most 25 s.
           shutdownGraceTime: '10s',
           shutdownForceTime: '25s',
+          workerDeploymentOptions: deployment,
         }),
       { forMs: 120_000, log: (message) => logger.warn(`worker: ${message}`) },
     );
@@ -102,9 +105,23 @@ async function main(): Promise<void> {
       runNotificationDispatcher({ db, notifier: parties.notifier }, stopLoops.signal, (m) => logger.warn(m)),
       target ? runDeliveryLoop(db, target, stopLoops.signal, (m) => logger.warn(m)) : null,
     ]);
-    logger.info({ taskQueue: worker.options.taskQueue, namespace }, 'worker running');
+    logger.info({ taskQueue: worker.options.taskQueue, namespace, version: deployment?.version }, 'worker running');
     // Resolves once the SDK's own SIGINT/SIGTERM handling has drained in-flight tasks.
-    await worker.run();
+    const running = worker.run();
+    // The server learns of this version from the worker's polls, so this runs beside them.
+    if (deployment)
+      ensureCurrentVersion(client, deployment.version, { mode: settings.WORKER_MAKE_CURRENT }).then(
+        ({ outcome, current }) =>
+          outcome === 'not-current'
+            ? logger.warn(
+                { version: deployment.version, current },
+                'this build is not the current version: it gets work once ramped or made current (docs/operations.md#safe-deploys)',
+              )
+            : logger.info({ version: deployment.version }, `worker deployment version ${outcome}`),
+        (error: unknown) =>
+          logger.error({ err: error, version: deployment.version }, 'could not read or set the current version'),
+      );
+    await running;
   } finally {
     // The loops finish the round in flight (a send is bounded by its timeout) before the database closes.
     stopLoops.abort();

@@ -1,5 +1,30 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { OrderActivities, WaveActivities } from '../activities/index.js';
+import { activitySummary } from './activity-summaries.js';
+
+type ActivityProxy = ((...args: unknown[]) => Promise<unknown>) & {
+  executeWithOptions: (options: object, args: unknown[]) => Promise<unknown>;
+};
+
+/**
+ * The proxy with a summary on every call (workflows/activity-summaries.ts): `steps.capturePayment(x)`
+ * schedules the same activity, with the same options, and says what it does for this order.
+ */
+function withSummaries<A extends object>(activities: A): A {
+  return new Proxy(activities, {
+    get(target, name, receiver) {
+      const activity = Reflect.get(target, name, receiver) as unknown;
+      if (typeof name !== 'string' || typeof activity !== 'function' || !('executeWithOptions' in activity))
+        return activity;
+      const proxied = activity as ActivityProxy;
+      const call = (...args: unknown[]) => {
+        const summary = activitySummary(name, args);
+        return summary ? proxied.executeWithOptions({ summary }, args) : proxied(...args);
+      };
+      return Object.assign(call, { executeWithOptions: proxied.executeWithOptions });
+    },
+  });
+}
 
 // The two ways the order workflow runs activities.
 
@@ -8,25 +33,33 @@ import type { OrderActivities, WaveActivities } from '../activities/index.js';
  * its attempts parks the order in needs_attention until an operator retries it. A cancelled step
  * waits for its activity to finish or acknowledge, so no effect lands after its undo ran.
  */
-export const steps = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+export const steps = withSummaries(
+  proxyActivities<OrderActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  }),
+);
 
 /** Undos and bookkeeping must happen eventually: they retry until they succeed. */
-export const mustComplete = proxyActivities<OrderActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+export const mustComplete = withSummaries(
+  proxyActivities<OrderActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  }),
+);
 
 /** The wave workflows' activities: bookkeeping retries until it succeeds; the pick and label steps as forward steps. */
-export const waveBookkeeping = proxyActivities<WaveActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-});
+export const waveBookkeeping = withSummaries(
+  proxyActivities<WaveActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  }),
+);
 
-export const waveSteps = proxyActivities<WaveActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+export const waveSteps = withSummaries(
+  proxyActivities<WaveActivities>({
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+  }),
+);

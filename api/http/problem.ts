@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import {
   ApplicationFailure,
+  NamespaceNotFoundError,
   WorkflowNotFoundError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
@@ -118,7 +119,9 @@ export function sendProblem(res: Response, problem: ProblemError): void {
  * way its outcome is unknown and the caller should retry (with its Idempotency-Key, the same update).
  */
 function isTemporalUnavailable(error: unknown): boolean {
-  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+  // A server restarting on its database cannot load its namespaces for a moment and says the
+  // namespace is not found; one that is really missing is an outage of ours too, never the caller's.
+  if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || error instanceof NamespaceNotFoundError) return true;
   for (
     let current = error, depth = 0;
     current && depth < 5;
@@ -133,6 +136,9 @@ function isTemporalUnavailable(error: unknown): boolean {
       /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|Failed to connect|deadline/i.test(text)
     )
       return true;
+    // An update while the workflow's last task failed or timed out (a worker killed mid-task): the
+    // server refuses it (FAILED_PRECONDITION) until the task is retried, seconds later.
+    if (code === 9 && /Workflow Task in failed state/i.test(text)) return true;
   }
   return false;
 }

@@ -10,6 +10,7 @@ import {
   type PricedLine,
   type Quote,
 } from '../../domain/order.js';
+import { orderDetails, orderSummary } from '../../domain/operator-view.js';
 import { orderTotals } from '../../domain/pricing.js';
 import { CancelOrderRequest, CreateOrderRequest } from '../../domain/schemas.js';
 import { cancelOrderUpdate, retryUpdate } from '../../domain/messages.js';
@@ -64,7 +65,10 @@ export function ordersRouter(context: ApiContext): Router {
    * and starts afresh. A start that succeeded but whose answer was lost is safe too: the workflow's
    * first activity writes the row again (activities/read-model.ts), marked started by the default.
    */
-  async function startWorkflow(input: OrderWorkflowInput, { owner }: { owner: boolean }): Promise<void> {
+  async function startWorkflow(
+    input: OrderWorkflowInput,
+    { owner, quote }: { owner: boolean; quote: Quote | null },
+  ): Promise<void> {
     const orderId = input.request.orderId;
     try {
       await withTemporalDeadline(context, () =>
@@ -73,6 +77,9 @@ export function ordersRouter(context: ApiContext): Router {
           taskQueue: TASK_QUEUE,
           args: [input],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          // What Temporal Web shows in the list and on the order's page (no personal data).
+          staticSummary: orderSummary(input.request, quote?.totals ?? null),
+          staticDetails: orderDetails(input.request, quote),
           typedSearchAttributes: [
             { key: OrderStatusAttribute, value: 'received' },
             { key: CustomerIdAttribute, value: input.request.customer.id },
@@ -140,7 +147,7 @@ export function ordersRouter(context: ApiContext): Router {
       .returning({ orderId: orders.orderId });
 
     if (inserted.length === 1) {
-      await startWorkflow(input, { owner: true });
+      await startWorkflow(input, { owner: true, quote });
       context.log.info({ orderId: request.orderId }, 'order received');
       res
         .status(202)
@@ -159,7 +166,7 @@ export function ordersRouter(context: ApiContext): Router {
     // A row whose start is still unconfirmed (the first try in flight, or its process gone) is
     // started here too, unless the reconciler already closed it (a never-started order it cancelled).
     const closed = (FINAL_STATUSES as readonly string[]).includes(existing.status);
-    if (existing.workflowStartedAt === null && !closed) await startWorkflow(existing.input, { owner: false });
+    if (existing.workflowStartedAt === null && !closed) await startWorkflow(existing.input, { owner: false, quote });
     // The read model as it is: an order closed before the workflow priced it (cancelled at once) has no totals.
     res.status(200).json(await currentView(request.orderId));
   });

@@ -38,6 +38,8 @@ export default async function setup(project: TestProject) {
       WAREHOUSE_TASK_SLA: '1m',
       SIM_DELAY_SCALE: '0',
       LOG_LEVEL: 'warn',
+      // Production's rule: the first worker of a deployment without a current version makes its build current.
+      WORKER_MAKE_CURRENT: 'when-none',
     },
     say: (message) => process.stderr.write(`[cluster] ${message}\n`),
     output: (name, line) => log.write(`[${name}] ${line}\n`),

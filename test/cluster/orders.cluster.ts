@@ -3,6 +3,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { orderWorkflowId, TASK_QUEUE } from '../../domain/ids.js';
 import { TEMPORAL_SERVER_VERSION } from '../../scripts/cluster-topology.js';
+import { bundleForGate, liveSource, replayGate } from '../../scripts/replay-gate.js';
+import { computeBuildId, currentBuildId } from '../../workers/versioning.js';
 import { HAPPY_PATH_TIMELINE, orderRequest } from '../support/orders.js';
 
 /**
@@ -134,5 +136,29 @@ describe('orders on a Temporal cluster on Postgres', () => {
       `OrderStatus = 'cancelled' AND WorkflowId = '${orderWorkflowId(request.orderId)}'`,
     );
     expect(found).toEqual([orderWorkflowId(request.orderId)]);
+  });
+
+  it("runs orders on the workers' deployment version, made current by the first start, and passes the replay gate on the cluster's histories", async () => {
+    // Both workers poll as this tree's build; the first to start found no current version and set it.
+    const build = computeBuildId();
+    expect(await currentBuildId(temporal, 'order-fulfillment')).toBe(build);
+    const [completed] = await waitForVisibility('WorkflowType = "orderWorkflow" AND ExecutionStatus = "Completed"');
+    const history = await temporal.workflow.getHandle(completed!).fetchHistory();
+    const builds = new Set(
+      (history.events ?? []).flatMap((event) =>
+        event.workflowTaskCompletedEventAttributes
+          ? [event.workflowTaskCompletedEventAttributes.deploymentVersion?.buildId]
+          : [],
+      ),
+    );
+    expect(builds).toEqual(new Set([build]));
+
+    // npm run deploy:check --address against this cluster, in process.
+    const report = await replayGate({
+      workflowBundle: await bundleForGate(),
+      sources: [liveSource(temporal, { workflowTypes: ['orderWorkflow', 'reconcileOrdersWorkflow'], perGroup: 3 })],
+    });
+    expect(report.failures).toEqual([]);
+    expect(report.sources[0]!.replayed).toBeGreaterThanOrEqual(3);
   });
 });

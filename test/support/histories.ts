@@ -1,9 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { temporal } from '@temporalio/proto';
+import { committedHistoriesDir } from '../../scripts/replay-gate.js';
 
-export const historiesDir = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
+// Reading them is shared with the replay gate (`npm run deploy:check`).
+export { committedHistories, type CommittedHistory } from '../../scripts/replay-gate.js';
+
+export const historiesDir = committedHistoriesDir;
 
 /**
  * Saves a new history for the replay suite; one that exists is left as it is. A committed history
@@ -15,26 +18,4 @@ export function saveHistory(name: string, history: temporal.api.history.v1.IHist
   if (existsSync(file)) return;
   mkdirSync(historiesDir, { recursive: true });
   writeFileSync(file, historyToJSON(history));
-}
-
-export interface CommittedHistory {
-  /** The path below the histories folder, without `.json` (`order-completed`, `pre-release/recorded-at-cc19e80/order-completed`). */
-  name: string;
-  json: unknown;
-}
-
-/** Every committed history, in every folder below fixtures/histories, sorted by name. */
-export function committedHistories(dir = historiesDir, prefix = ''): CommittedHistory[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((entry) => {
-      if (entry.isDirectory()) return committedHistories(`${dir}${entry.name}/`, `${prefix}${entry.name}/`);
-      if (!entry.name.endsWith('.json')) return [];
-      return [
-        {
-          name: `${prefix}${entry.name.replace(/\.json$/, '')}`,
-          json: JSON.parse(readFileSync(`${dir}${entry.name}`, 'utf8')),
-        },
-      ];
-    });
 }

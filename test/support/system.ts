@@ -3,7 +3,7 @@ import express from 'express';
 import { Client } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
+import type { Worker, WorkerDeploymentOptions } from '@temporalio/worker';
 import type { Carriers, PaymentGateway } from '../../activities/ports.js';
 import { createApp } from '../../api/app.js';
 import { signWebhook } from '../../platform/credentials.js';
@@ -46,6 +46,8 @@ export async function startSystem(options: {
   observe?: (answer: Observed) => void;
   /** Trace as the processes do: the API's client and the worker carry the trace to these spans. */
   tracing?: Tracing;
+  /** A versioned worker (workers/versioning.ts); unset, unversioned. */
+  workerDeploymentOptions?: WorkerDeploymentOptions;
 }) {
   const env: TestWorkflowEnvironment = await devServerEnvironment();
   const db: Database = await testDatabase();
@@ -79,21 +81,50 @@ export async function startSystem(options: {
   // What the customer's mail provider accepted, by idempotency key, in order; `notifier.setDown` stages an outage.
   const notices: string[] = [];
   const notifier = createLoggingNotifier((_message, fields) => notices.push(String(fields.idempotencyKey)));
+  const deps = {
+    db,
+    payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
+    warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
+    carriers: (options.carriers ?? ((simulated) => simulated))(
+      createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 }),
+    ),
+    notifier,
+  };
   const worker: Worker = await createOrderWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
-    deps: {
-      db,
-      payments: (options.payments ?? ((simulated) => simulated))(createSimulatedPaymentGateway({ db, delayScale: 0 })),
-      warehouse: createSimulatedWarehouse({ db, delayScale: options.warehouseDelayScale ?? 0 }),
-      carriers: (options.carriers ?? ((simulated) => simulated))(
-        createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 }),
-      ),
-      notifier,
-    },
+    deps,
     tracing: options.tracing,
+    workerDeploymentOptions: options.workerDeploymentOptions,
   });
   const running = worker.run();
+  let firstWorkerStopped = false;
+
+  /** The system's first worker drains and stops (as a deploy retires the old build's workers). */
+  async function stopFirstWorker(): Promise<void> {
+    if (firstWorkerStopped) return;
+    firstWorkerStopped = true;
+    worker.shutdown();
+    await running;
+  }
+
+  /** Another worker process beside the first, with the same parties (a new build, in a rollout). */
+  async function startWorker(workerDeploymentOptions?: WorkerDeploymentOptions) {
+    const another = await createOrderWorker({
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      deps,
+      tracing: options.tracing,
+      workerDeploymentOptions,
+    });
+    const run = another.run();
+    extraWorkers.push(async () => {
+      if (another.getState() === 'RUNNING') another.shutdown();
+      await run;
+    });
+    return another;
+  }
+  const extraWorkers: (() => Promise<void>)[] = [];
   const stopSimulators = new AbortController();
   // The simulated warehouse calls with its warehouse key; the carriers sign with the shared secret.
   const target = { baseUrl, apiKey: TEST_KEYS.warehouse, carrierWebhookSecret: TEST_CARRIER_SECRET };
@@ -176,14 +207,26 @@ export async function startSystem(options: {
   async function stop(): Promise<void> {
     stopSimulators.abort();
     await Promise.all([simulators, dispatcher]);
-    worker.shutdown();
-    await running;
+    await Promise.all([stopFirstWorker(), ...extraWorkers.map((stopWorker) => stopWorker())]);
     await new Promise((resolve) => server.close(resolve));
     await env.teardown();
     await db.close();
   }
 
-  return { env, db, api, carrierWebhook, waitForOrder, baseUrl, target, notifier, notices, stop };
+  return {
+    env,
+    db,
+    api,
+    carrierWebhook,
+    waitForOrder,
+    baseUrl,
+    target,
+    notifier,
+    notices,
+    startWorker,
+    stopFirstWorker,
+    stop,
+  };
 }
 
 export type System = Awaited<ReturnType<typeof startSystem>>;

@@ -4,6 +4,7 @@ import {
   condition,
   isCancellation,
   log,
+  setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { UndoPhase } from '../../domain/compensation.js';
@@ -14,6 +15,7 @@ import {
   type PricedLine,
   type Totals,
 } from '../../domain/order.js';
+import { orderCurrentDetails } from '../../domain/operator-view.js';
 import type { Actor, CarrierEvent, ReturnReceipt, WarehouseEvent } from '../../domain/schemas.js';
 import { OrderStatusAttribute } from '../../domain/search-attributes.js';
 import type { OrderStatus } from '../../domain/statuses.js';
@@ -64,6 +66,8 @@ export class Order {
   undoParked = false;
   /** The step in flight, so a cancel can stop it. */
   activeStep: CancellationScope | null = null;
+  /** Why the order last parked, kept after it resumed: Temporal Web's current details show it. */
+  lastProblem: string | null = null;
 
   // What the outside world said, by signal.
   stockArrived = false;
@@ -82,6 +86,7 @@ export class Order {
     this.policy = input.policy;
     this.orderId = input.request.orderId;
     this.view = initialOrderView(input);
+    setCurrentDetails(orderCurrentDetails(this.view, null));
   }
 
   get totals(): Totals {
@@ -105,6 +110,8 @@ export class Order {
       ...(detail ? { detail } : {}),
     });
     upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
+    // What Temporal Web shows as the order's current details; no command, so no patch.
+    setCurrentDetails(orderCurrentDetails(this.view, this.lastProblem));
     await mustComplete.recordOrderUpdate({ order: this.input, view: this.view });
   }
 
@@ -156,6 +163,7 @@ export class Order {
     this.parked = true;
     this.retryRequested = false;
     this.view.attention = reason;
+    this.lastProblem = reason;
     // Operators find parked orders by search attribute; the customer is not bothered with it.
     log.warn('order needs attention', { orderId: this.orderId, reason });
     await this.record('needs_attention', 'needs_attention', reason);
