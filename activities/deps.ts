@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.js';
+import type { WavePolicy } from '../domain/waves.js';
 import type { Carriers, Notifier, PaymentGateway, WarehouseSystem } from './ports.js';
 
 /** Everything activities touch outside the process; the worker wires real ones, tests their own. */
@@ -9,4 +10,6 @@ export interface ActivityDependencies {
   carriers: Carriers;
   notifier: Notifier;
   now?: () => Date;
+  /** How warehouses release waves (config `waveSettings`); unset: the configuration's defaults. */
+  waves?: Omit<WavePolicy, 'timeZone'>;
 }

@@ -8,6 +8,7 @@ import { createReconcileActivities } from './reconcile.js';
 import { createReturnActivities } from './returns.js';
 import { createShippingActivities } from './shipping.js';
 import { createWarehouseActivities } from './warehouse.js';
+import { createWaveActivities } from './waves.js';
 
 export type { ActivityDependencies } from './deps.js';
 
@@ -25,10 +26,13 @@ export function createOrderActivities(deps: ActivityDependencies) {
   };
 }
 
-/** Every activity the worker runs: the order workflow's, and the order reconciler's own. */
+/** Every activity the worker runs: the order workflow's, the wave workflows', and the order reconciler's own. */
 export function createActivities(deps: ActivityDependencies) {
-  return { ...createOrderActivities(deps), ...createReconcileActivities(deps) };
+  return { ...createOrderActivities(deps), ...createWaveActivities(deps), ...createReconcileActivities(deps) };
 }
+
+/** The activities of the wave workflows, and the one a shipment joins its warehouse's waves with. */
+export type WaveActivities = ReturnType<typeof createWaveActivities>;
 
 export type OrderActivities = ReturnType<typeof createOrderActivities>;
 export type ReconcilerActivities = ReturnType<typeof createActivities>;

@@ -1,4 +1,5 @@
 import type { Box } from '../domain/order.js';
+import type { PickZone } from '../domain/waves.js';
 import type { ShippingAddress } from '../domain/schemas.js';
 
 /**
@@ -69,6 +70,18 @@ export interface WarehouseSystem {
     expectedWeightGrams: number;
   }): Promise<void>;
   /**
+   * A wave's batch pick: one walk over the floor for several shipments (`pickList`, zones in order,
+   * each line marked with its shipment). The warehouse answers per shipment through the API's
+   * warehouse endpoint (`waveId` and `shipmentId` in the event). The same task ID again changes nothing.
+   */
+  requestWavePick(task: {
+    taskId: string;
+    waveId: string;
+    warehouseId: string;
+    pickList: PickZone[];
+    shipments: { shipmentId: string; orderId: string }[];
+  }): Promise<void>;
+  /**
    * Withdraws a task not yet done (the order was cancelled); a done or unknown task is left alone.
    * The same key again changes nothing.
    */
@@ -131,6 +144,13 @@ export interface Carriers {
   buyLabel(
     request: ParcelRequest & { idempotencyKey: string; carrier: string; service: string },
   ): Promise<{ trackingNumber: string; cost: number }>;
+  /**
+   * Several labels in one call (a wave's batch), answered in the order asked; each is idempotent
+   * under its own key, as `buyLabel` is.
+   */
+  buyLabels(
+    requests: (ParcelRequest & { idempotencyKey: string; carrier: string; service: string })[],
+  ): Promise<{ trackingNumber: string; cost: number }[]>;
   /**
    * The label sold under this idempotency key (by any of the carriers), or null if none was sold.
    * How an undo learns of a label whose answer was lost.

@@ -18,6 +18,7 @@ import { dashboardRouter } from './reports/dashboard.js';
 import { kpisRouter } from './reports/kpis.js';
 import { reportsRouter } from './reports/reports.js';
 import { returnsRouter } from './returns/returns.js';
+import { wavesRouter } from './waves/waves.js';
 import { errorHandler, fieldPath, problem, sendProblem } from './http/problem.js';
 
 const SECURITY_HEADERS = {
@@ -140,6 +141,7 @@ export function createApp(context: ApiContext): Express {
   app.use(returnsRouter(context));
   app.use(reportsRouter(context));
   app.use(kpisRouter(context));
+  app.use(wavesRouter(context));
   app.use(dashboardRouter());
   app.use((req, res) => sendProblem(res, problem('NotFound', `No route ${req.method} ${req.path}.`)));
   app.use(errorHandler(context.log.error));

@@ -27,7 +27,10 @@ import {
   ProductList,
   ReturnsReport,
   ReturnViewSchema,
+  WaveList,
+  WaveViewSchema,
 } from './responses.js';
+import { waveStatuses } from '../domain/waves.js';
 
 /**
  * The API's contract: every operation with who may call it, what it takes and what it answers.
@@ -90,6 +93,8 @@ const SUPPORT: readonly Role[] = ['support', 'admin'];
 const WAREHOUSE: readonly Role[] = ['warehouse', 'admin'];
 const EVERY_ROLE: readonly Role[] = ['service', 'support', 'warehouse', 'admin'];
 const MONITORING: readonly Role[] = ['monitoring', 'admin'];
+/** Operational reads of the floor: the warehouse runs the waves, support answers for them. */
+const WAVE_READERS: readonly Role[] = ['warehouse', 'support', 'admin'];
 
 /** Same rules as ids in requests (domain/schemas.ts). */
 const orderId = CreateOrderRequest.shape.orderId.meta({
@@ -281,7 +286,7 @@ export const OPERATIONS: Operation[] = [
     tag: 'warehouse',
     summary: 'The warehouse reports a task done',
     description:
-      'A pick or pack task finished (`pick_completed`, `pack_completed`); becomes a signal to the order’s workflow.',
+      'A pick or pack task finished (`pick_completed`, `pack_completed`); becomes a signal to the order’s workflow. A wave’s batch pick is answered per shipment, with `waveId` and `shipmentId`: the signal goes to the wave, which passes it to the shipment (a late answer to a closed wave is accepted and ignored).',
     access: { kind: 'apiKey', roles: WAREHOUSE },
     request: {
       body: bodies.WarehouseEvent,
@@ -294,8 +299,8 @@ export const OPERATIONS: Operation[] = [
     },
     idempotencyKey: 'replay',
     temporal: true,
-    failures: ['NotFound'],
-    responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Order') },
+    failures: ['NotFound', 'UnknownWave'],
+    responses: { 202: { description: 'Accepted.', schema: Accepted }, 404: notFound('Order or wave') },
   },
   {
     method: 'post',
@@ -543,12 +548,74 @@ export const CODEC_OPERATIONS: Operation[] = (['decode', 'encode'] as const).map
       : { 200: { description: 'The payloads, encrypted, in the same order.', schema: CodecRequest } },
 }));
 
+const waveId = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, "_", "-" and "." only')
+  .meta({ description: 'A wave: `<warehouseId>-w<n>`.', example: 'wh-east-w12' });
+export const WaveIdParams = z.strictObject({ waveId });
+export const ListWavesQuery = z.strictObject({
+  warehouseId: freeText(64).min(1).optional().meta({ example: 'wh-east' }),
+  status: z.enum(waveStatuses).optional(),
+});
+
+/** Issue 10: wave picking (api/waves/waves.ts). Operational reads, for the warehouse and support. */
+export const WAVE_OPERATIONS: Operation[] = [
+  {
+    method: 'get',
+    path: '/waves',
+    operationId: 'listWaves',
+    tag: 'waves',
+    summary: 'List waves',
+    description:
+      'Waves of shipments released to the warehouse floor, newest first (at most 100); filters `warehouseId` and `status` (`open`: shipments still gathering).',
+    access: { kind: 'apiKey', roles: WAVE_READERS },
+    request: { query: ListWavesQuery },
+    responses: { 200: { description: 'Waves.', schema: WaveList } },
+  },
+  {
+    method: 'get',
+    path: '/waves/{waveId}',
+    operationId: 'getWave',
+    tag: 'waves',
+    summary: 'Read a wave',
+    description:
+      'Its shipments with priority, carrier, pick answer and label; the batch pick list by zone in bin order; status and the time of each status.',
+    access: { kind: 'apiKey', roles: WAVE_READERS },
+    request: { params: WaveIdParams },
+    failures: ['UnknownWave'],
+    responses: {
+      200: {
+        description: 'The wave.',
+        schema: WaveViewSchema,
+        links: { getWaveLabels: { operationId: 'getWaveLabels', parameters: { waveId: '$response.body#/waveId' } } },
+      },
+      404: notFound('Wave'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/waves/{waveId}/labels.pdf',
+    operationId: 'getWaveLabels',
+    tag: 'waves',
+    summary: 'The wave’s label sheet',
+    description:
+      'A printable PDF: one 4×6 in page per label bought in the wave’s batch, in print order (priority), each with its tracking barcode. No labels yet: a PDF with none is not made, 404.',
+    access: { kind: 'apiKey', roles: WAVE_READERS },
+    request: { params: WaveIdParams },
+    failures: ['UnknownWave'],
+    responses: { 200: { description: 'The label sheet.', contentType: 'application/pdf' }, 404: notFound('Wave') },
+  },
+];
+
 /** Every operation the API serves. */
 export const ALL_OPERATIONS: Operation[] = [
   ...OPERATIONS,
   ...RETURN_OPERATIONS,
   ...KPI_OPERATIONS,
   ...CODEC_OPERATIONS,
+  ...WAVE_OPERATIONS,
 ];
 
 /**

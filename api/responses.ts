@@ -4,6 +4,7 @@ import type { listOrders, OrderResource } from './orders/read-model.js';
 import { channels, roles, shippingSpeeds } from '../domain/schemas.js';
 import { customerTiers, orderPriorities } from '../domain/priority.js';
 import { ORDER_STATUSES, type ShipmentStatus } from '../domain/statuses.js';
+import { shipmentPriorities, waveStatuses } from '../domain/waves.js';
 
 /**
  * What the API answers with, as zod schemas: the OpenAPI document's response schemas
@@ -277,6 +278,8 @@ export const ProductList = z
         lengthMm: z.number().int(),
         widthMm: z.number().int(),
         heightMm: z.number().int(),
+        zone: z.string().meta({ description: 'The floor zone pickers find it in (wave pick lists go zone by zone).' }),
+        bin: z.string().meta({ description: 'Its bin, `<zone>-<aisle>-<shelf>`, in walking order.' }),
         stock: z.array(StockLevel.extend({ warehouseId: z.string() })),
       }),
     ),
@@ -291,6 +294,8 @@ export const ProductList = z
           price: 1400,
           currency: 'USD',
           weightGrams: 350,
+          zone: 'B',
+          bin: 'B-01-01',
           lengthMm: 120,
           widthMm: 90,
           heightMm: 100,
@@ -326,6 +331,73 @@ export const AdjustmentResult = StockLevel.extend({
     wokeOrders: [],
   },
 });
+
+const waveShipment = z.object({
+  shipmentId: z.string(),
+  orderId: z.string(),
+  priority: z.enum(shipmentPriorities),
+  carrier: z.string(),
+  service: z.string(),
+  items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
+  readyAt: timestamp,
+  pickStatus: z.enum(['pending', 'picked', 'short', 'unanswered']),
+  shortages: z.array(z.object({ sku: z.string(), quantity: z.number().int(), reason: z.string() })).nullable(),
+  label: z
+    .object({
+      printPosition: z.number().int(),
+      trackingNumber: z.string(),
+      cost: minorUnits,
+      box: z.string(),
+      weightGrams: z.number().int(),
+      status: z.enum(['sold', 'voided']),
+    })
+    .nullable()
+    .meta({ description: 'Bought in the wave’s batch; `printPosition` is its page of `labels.pdf`.' }),
+});
+
+const waveSummary = {
+  waveId: z.string().meta({ example: 'wh-east-w12' }),
+  warehouseId: z.string(),
+  status: z.enum(waveStatuses),
+  reason: z.enum(['size', 'max_wait', 'cutoff', 'urgent']).nullable().meta({
+    description:
+      'Why it went out: enough shipments, the oldest waited `WAVE_MAX_WAIT`, a carrier cut-off, urgent ones alone; null while open.',
+  }),
+  shipmentCount: z.number().int(),
+  timestamps: z.object({
+    opened: timestamp,
+    released: timestamp.nullable(),
+    picking: timestamp.nullable(),
+    picked: timestamp.nullable(),
+    labelled: timestamp.nullable(),
+    closed: timestamp.nullable(),
+  }),
+};
+
+export const WaveList = z
+  .object({ waves: z.array(z.object(waveSummary)) })
+  .meta({ id: 'WaveList', description: 'Waves, newest first (at most 100).' });
+
+export const WaveViewSchema = z
+  .object({
+    ...waveSummary,
+    shipments: z.array(waveShipment).meta({ description: 'In pick priority.' }),
+    pickList: z
+      .array(
+        z.object({
+          zone: z.string(),
+          lines: z.array(
+            z.object({ bin: z.string(), sku: z.string(), quantity: z.number().int(), shipmentId: z.string() }),
+          ),
+        }),
+      )
+      .nullable()
+      .meta({
+        description:
+          'The batch pick: zones in order, each in bin order, every line marked with its shipment; null until picking.',
+      }),
+  })
+  .meta({ id: 'Wave' });
 
 export const Accepted = z.object({ accepted: z.literal(true) }).meta({ id: 'Accepted', example: { accepted: true } });
 

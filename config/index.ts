@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type ApiKey, firstKeyFor, parseApiKeys } from '../platform/credentials.js';
 import { durationMs } from '../domain/durations.js';
 import { type EncryptionKey, parseEncryptionKeys } from '../platform/payload-codec.js';
+import { parseCarrierCutoffs, type WavePolicy } from '../domain/waves.js';
 
 /**
  * The one place that reads `process.env`. Every name here is part of the contract (docs/configuration.md);
@@ -202,6 +203,40 @@ export const Env = z.object({
     .describe(
       "An order whose total (in the order's currency) is at least this is `high` priority: its work is served before `normal` orders' (overnight ones are `urgent`).",
     ),
+  WAVE_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(20)
+    .describe(
+      'A warehouse releases a wave to the floor once this many shipments wait to be picked; also the most one wave holds.',
+    ),
+  WAVE_MAX_WAIT: duration
+    .default('15m')
+    .describe('A wave goes out, however small, once its oldest shipment has waited this long.'),
+  CARRIER_CUTOFFS: z
+    .string()
+    .default('parcelpost=17:00,swiftship=18:00,coastline=17:30')
+    .transform((text, ctx): Record<string, string> => {
+      try {
+        return parseCarrierCutoffs(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .describe(
+      "Each carrier's daily pick-up cut-off in the warehouse's local time, `carrier=HH:MM` comma-separated (e.g. `ups=17:00,fedex=18:00`); empty: none. Near a cut-off (`WAVE_CUTOFF_LEAD`) that carrier's shipments go out in a wave whatever their number.",
+    ),
+  WAVE_CUTOFF_LEAD: duration
+    .default('1h')
+    .describe(
+      "How long before a carrier's cut-off its waiting shipments are released, to be picked and labelled in time.",
+    ),
+  WAVE_URGENT_ALONE: flag
+    .default(true)
+    .describe('Urgent shipments go to the floor at once, in a wave of their own, instead of waiting for one to fill.'),
   WORKER_ACTIVITY_CONCURRENCY: z.coerce
     .number()
     .int()
@@ -334,6 +369,19 @@ export const WORKER_POOL_RESERVE = 2;
  */
 export function workerDatabasePoolSize(settings: Pick<Config, 'WORKER_ACTIVITY_CONCURRENCY'>): number {
   return settings.WORKER_ACTIVITY_CONCURRENCY + WORKER_POOL_RESERVE;
+}
+
+/** How warehouses release waves, from the settings (each warehouse adds its time zone). */
+export function waveSettings(settings: Config): Omit<WavePolicy, 'timeZone'> {
+  return {
+    waveSize: settings.WAVE_SIZE,
+    maxWait: settings.WAVE_MAX_WAIT,
+    cutoffs: settings.CARRIER_CUTOFFS,
+    cutoffLead: settings.WAVE_CUTOFF_LEAD,
+    urgentAlone: settings.WAVE_URGENT_ALONE,
+    pickSla: settings.WAREHOUSE_TASK_SLA,
+    pickAttempts: settings.WAREHOUSE_TASK_ATTEMPTS,
+  };
 }
 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {

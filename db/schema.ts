@@ -14,6 +14,8 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { OrderView, OrderWorkflowInput } from '../domain/order.js';
+import type { ShippingAddress } from '../domain/schemas.js';
+import type { PickZone } from '../domain/waves.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -29,6 +31,9 @@ export const products = pgTable(
     lengthMm: integer('length_mm').notNull(),
     widthMm: integer('width_mm').notNull(),
     heightMm: integer('height_mm').notNull(),
+    /** Where pickers find it: the zone of the floor, and the bin (aisle-shelf), sortable in walking order. */
+    zone: text('zone').notNull().default('A'),
+    bin: text('bin').notNull().default('A-00-00'),
   },
   (t) => [
     check('products_price_positive', sql`${t.price} > 0`),
@@ -47,6 +52,8 @@ export const warehouses = pgTable('warehouses', {
   country: text('country').notNull(),
   lat: doublePrecision('lat').notNull(),
   lon: doublePrecision('lon').notNull(),
+  /** IANA time zone: carrier cut-offs are in the warehouse's local time. */
+  timeZone: text('time_zone').notNull().default('UTC'),
 });
 
 /** Units per warehouse and sku. `reserved` are promised to orders but still on the shelf. */
@@ -459,4 +466,60 @@ export const apiIdempotencyKeys = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] }), index('api_idempotency_keys_created_at').on(t.createdAt)],
+);
+
+/**
+ * A wave of a warehouse (domain/waves.ts): written by its workflows at every status change, with
+ * the time of each. `open` while shipments gather; `released`, `picking`, `picked`, `labelled`, `closed`.
+ */
+export const waves = pgTable(
+  'waves',
+  {
+    id: text('id').primaryKey(),
+    warehouseId: text('warehouse_id').notNull(),
+    status: text('status').notNull(),
+    /** Why it was released: size | max_wait | cutoff | urgent; null while open. */
+    reason: text('reason'),
+    /** The batch pick list, zones in order, each in bin order (domain/waves.ts PickZone[]). */
+    pickList: jsonb('pick_list').$type<PickZone[]>(),
+    openedAt: createdAt(),
+    releasedAt: timestamp('released_at', { withTimezone: true }),
+    pickingAt: timestamp('picking_at', { withTimezone: true }),
+    pickedAt: timestamp('picked_at', { withTimezone: true }),
+    labelledAt: timestamp('labelled_at', { withTimezone: true }),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('waves_warehouse_status').on(t.warehouseId, t.status)],
+);
+
+/**
+ * A shipment in a wave: what to pick, the warehouse's answer, and its label (bought in the wave's
+ * batch under the key `<shipmentId>:wave-label:<waveId>`, printed at `print_position`).
+ */
+export const waveShipments = pgTable(
+  'wave_shipments',
+  {
+    waveId: text('wave_id').notNull(),
+    shipmentId: text('shipment_id').notNull(),
+    orderId: text('order_id').notNull(),
+    workflowId: text('workflow_id').notNull(),
+    priority: text('priority').notNull(),
+    carrier: text('carrier').notNull(),
+    service: text('service').notNull(),
+    items: jsonb('items').$type<{ sku: string; quantity: number }[]>().notNull(),
+    shipTo: jsonb('ship_to').$type<ShippingAddress>().notNull(),
+    readyAt: timestamp('ready_at', { withTimezone: true }).notNull(),
+    /** pending | picked | short | unanswered */
+    pickStatus: text('pick_status').notNull().default('pending'),
+    shortages: jsonb('shortages').$type<{ sku: string; quantity: number; reason: string }[]>(),
+    printPosition: integer('print_position'),
+    trackingNumber: text('tracking_number'),
+    labelCost: integer('label_cost'),
+    box: text('box'),
+    weightGrams: integer('weight_grams'),
+    /** sold | voided; null until bought. */
+    labelStatus: text('label_status'),
+  },
+  (t) => [primaryKey({ columns: [t.waveId, t.shipmentId] }), index('wave_shipments_shipment').on(t.shipmentId)],
 );

@@ -2,6 +2,26 @@ import { moveStock } from './stock.js';
 import type { Database } from './client.js';
 import { products, stock, warehouses } from './schema.js';
 
+/**
+ * Where each demo product sits on the floor, by catalog position: apparel in zone A, hard goods in
+ * B, bulky and consumables in C; bins `<zone>-<aisle>-<shelf>` sort in walking order. The same in
+ * every warehouse (migration 0009 sets them on a catalog seeded before).
+ */
+const PRODUCT_LOCATIONS = [
+  { zone: 'A', bin: 'A-01-02' },
+  { zone: 'A', bin: 'A-01-04' },
+  { zone: 'A', bin: 'A-02-01' },
+  { zone: 'B', bin: 'B-01-01' },
+  { zone: 'B', bin: 'B-01-03' },
+  { zone: 'A', bin: 'A-03-02' },
+  { zone: 'B', bin: 'B-02-02' },
+  { zone: 'B', bin: 'B-02-05' },
+  { zone: 'C', bin: 'C-01-01' },
+  { zone: 'B', bin: 'B-03-01' },
+  { zone: 'C', bin: 'C-02-03' },
+  { zone: 'C', bin: 'C-03-01' },
+];
+
 /** The demo catalog: prices in cents, weights in grams, dimensions in millimetres. */
 export const DEMO_PRODUCTS = [
   {
@@ -96,13 +116,40 @@ export const DEMO_PRODUCTS = [
     widthMm: 150,
     heightMm: 90,
   },
-].map((product) => ({ ...product, currency: 'USD' }));
+].map((product, index) => ({ ...product, currency: 'USD', ...PRODUCT_LOCATIONS[index]! }));
 
-/** One warehouse per coast and one in the middle. */
+/** One warehouse per coast and one in the middle, each in its own time zone (carrier cut-offs are local). */
 export const DEMO_WAREHOUSES = [
-  { id: 'wh-east', name: 'East Coast DC', city: 'Newark', region: 'NJ', country: 'US', lat: 40.74, lon: -74.17 },
-  { id: 'wh-central', name: 'Central DC', city: 'Dallas', region: 'TX', country: 'US', lat: 32.78, lon: -96.8 },
-  { id: 'wh-west', name: 'West Coast DC', city: 'Reno', region: 'NV', country: 'US', lat: 39.53, lon: -119.81 },
+  {
+    id: 'wh-east',
+    name: 'East Coast DC',
+    city: 'Newark',
+    region: 'NJ',
+    country: 'US',
+    lat: 40.74,
+    lon: -74.17,
+    timeZone: 'America/New_York',
+  },
+  {
+    id: 'wh-central',
+    name: 'Central DC',
+    city: 'Dallas',
+    region: 'TX',
+    country: 'US',
+    lat: 32.78,
+    lon: -96.8,
+    timeZone: 'America/Chicago',
+  },
+  {
+    id: 'wh-west',
+    name: 'West Coast DC',
+    city: 'Reno',
+    region: 'NV',
+    country: 'US',
+    lat: 39.53,
+    lon: -119.81,
+    timeZone: 'America/Los_Angeles',
+  },
 ];
 
 /** Units each warehouse starts with, per sku (the central one carries a narrower range). */

@@ -234,6 +234,12 @@ export const FAILURES = {
     retryable: false,
     http: { status: 404, title: 'Unknown return', exampleDetail: 'No return demo-1001-r1.' },
   },
+  UnknownWave: {
+    meaning: 'No wave has this ID (a warehouse answered, or someone asked, for a wave we never released).',
+    raisedBy: ['api'],
+    retryable: false,
+    http: { status: 404, title: 'Unknown wave', exampleDetail: 'No wave wh-east-w42.' },
+  },
   MethodNotAllowed: {
     meaning: 'The path exists, but not with this method; `Allow` lists the methods it has.',
     raisedBy: ['api'],

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderView, ReturnView } from './order.js';
 import type { Actor, CarrierEvent, CreateReturnRequest, ReturnReceipt, WarehouseEvent } from './schemas.js';
+import type { ShipmentReady, WaveProgress, WavesView } from './waves.js';
 
 /** The warehouse finished a pick or pack task (sent by the API's warehouse endpoint). */
 export const warehouseEventSignal = defineSignal<[WarehouseEvent]>('warehouseEvent');
@@ -34,3 +35,18 @@ export const requestReturnUpdate = defineUpdate<ReturnView, [CreateReturnRequest
 
 /** The warehouse received a return parcel and inspected it (sent by the API's return receipt endpoint). */
 export const returnReceivedSignal = defineSignal<[ReturnReceipt & { returnId: string }]>('returnReceived');
+
+/** A shipment is ready to pick (to its warehouse's `waves-<warehouseId>` workflow, by signal-with-start). */
+export const shipmentReadySignal = defineSignal<[ShipmentReady]>('shipmentReady');
+
+/** A shipment no longer wants picking (its order was cancelled): it leaves the waiting shipments. */
+export const leaveWaveSignal = defineSignal<[{ shipmentId: string; attempt: number }]>('leaveWave');
+
+/** The warehouse answered a wave's batch pick for one shipment (to `wave-<waveId>`, sent by the API's warehouse endpoint). */
+export const wavePickAnswerSignal = defineSignal<[WarehouseEvent]>('wavePickAnswer');
+
+/** A wave tells one of its shipments how far it got (to the shipment's workflow). */
+export const waveProgressSignal = defineSignal<[WaveProgress]>('waveProgress');
+
+/** What a warehouse's wave workflow holds now (`waves-<warehouseId>`). */
+export const wavesViewQuery = defineQuery<WavesView>('wavesView');

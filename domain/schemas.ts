@@ -112,10 +112,15 @@ export const ListOrdersQuery = z.strictObject({
 
 export const warehouseEventTypes = ['pick_completed', 'pack_completed'] as const;
 
-/** What a warehouse management system reports when a task it was given is done. */
+/**
+ * What a warehouse management system reports when a task it was given is done. A batch pick of a
+ * wave is answered per shipment: `waveId` and `shipmentId` say which (the event goes to the wave).
+ */
 export const WarehouseEvent = z.strictObject({
   taskId: freeText(100).min(1),
   orderId: id,
+  waveId: id.optional(),
+  shipmentId: id.optional(),
   type: z.enum(warehouseEventTypes),
   at: z.iso.datetime({ offset: true }),
   /** Pack only: what the scale read for the closed box, in grams. */

@@ -84,40 +84,14 @@ export function createSimulatedCarriers(options: { db: Database; delayScale: num
     },
     async buyLabel(request) {
       await wait(simulatedDelayMs(400, options.delayScale));
-      const terms = CARRIERS[request.carrier]?.services.find((s) => s.service === request.service);
-      if (!terms) throw new Error(`carrier ${request.carrier} has no service ${request.service}`);
-      const [rate] = (await carriers.rates(request)).filter(
-        (r) => r.carrier === request.carrier && r.service === request.service,
-      );
-      return underKey(options.db, `carrier-label:${request.carrier}:${request.idempotencyKey}`, async (tx) => {
-        // The same key again at the same carrier: the label sold the first time. Another carrier
-        // knows nothing of this one's keys and sells a label of its own.
-        const [sold] = await tx
-          .select()
-          .from(simulatorLabels)
-          .where(
-            and(
-              eq(simulatorLabels.carrier, request.carrier),
-              eq(simulatorLabels.idempotencyKey, request.idempotencyKey),
-            ),
-          );
-        if (sold) return { trackingNumber: sold.trackingNumber, cost: sold.cost };
-        const digest = createHash('sha256').update(`${request.carrier}:${request.idempotencyKey}`).digest('hex');
-        const trackingNumber = `${CARRIERS[request.carrier]!.prefix}${BigInt(`0x${digest.slice(0, 15)}`)
-          .toString()
-          .padStart(18, '0')
-          .slice(0, 18)}`;
-        await tx.insert(simulatorLabels).values({
-          idempotencyKey: request.idempotencyKey,
-          carrier: request.carrier,
-          service: request.service,
-          trackingNumber,
-          cost: rate!.cost,
-          currency: rate!.currency,
-          status: 'sold',
-        });
-        return { trackingNumber, cost: rate!.cost };
-      });
+      return sellLabel(request);
+    },
+    async buyLabels(requests) {
+      // One round trip for the batch; each label is sold under its own key.
+      await wait(simulatedDelayMs(400 + 50 * requests.length, options.delayScale));
+      const labels = [];
+      for (const request of requests) labels.push(await sellLabel(request));
+      return labels;
     },
     async findLabel({ idempotencyKey }) {
       await wait(simulatedDelayMs(100, options.delayScale));
@@ -174,6 +148,43 @@ export function createSimulatedCarriers(options: { db: Database; delayScale: num
     },
   };
   return carriers;
+
+  /** Sells one label under its key: the same key again at the same carrier is the label sold the first time. */
+  async function sellLabel(
+    request: ParcelRequest & { idempotencyKey: string; carrier: string; service: string },
+  ): Promise<{ trackingNumber: string; cost: number }> {
+    const terms = CARRIERS[request.carrier]?.services.find((s) => s.service === request.service);
+    if (!terms) throw new Error(`carrier ${request.carrier} has no service ${request.service}`);
+    const [rate] = (await carriers.rates(request)).filter(
+      (r) => r.carrier === request.carrier && r.service === request.service,
+    );
+    return underKey(options.db, `carrier-label:${request.carrier}:${request.idempotencyKey}`, async (tx) => {
+      // The same key again at the same carrier: the label sold the first time. Another carrier
+      // knows nothing of this one's keys and sells a label of its own.
+      const [sold] = await tx
+        .select()
+        .from(simulatorLabels)
+        .where(
+          and(eq(simulatorLabels.carrier, request.carrier), eq(simulatorLabels.idempotencyKey, request.idempotencyKey)),
+        );
+      if (sold) return { trackingNumber: sold.trackingNumber, cost: sold.cost };
+      const digest = createHash('sha256').update(`${request.carrier}:${request.idempotencyKey}`).digest('hex');
+      const trackingNumber = `${CARRIERS[request.carrier]!.prefix}${BigInt(`0x${digest.slice(0, 15)}`)
+        .toString()
+        .padStart(18, '0')
+        .slice(0, 18)}`;
+      await tx.insert(simulatorLabels).values({
+        idempotencyKey: request.idempotencyKey,
+        carrier: request.carrier,
+        service: request.service,
+        trackingNumber,
+        cost: rate!.cost,
+        currency: rate!.currency,
+        status: 'sold',
+      });
+      return { trackingNumber, cost: rate!.cost };
+    });
+  }
 
   /** Schedules the parcel's scans over the days the service promises. */
   async function scheduleScans(

@@ -5,8 +5,8 @@ import { DAY, MINUTE, simulatedDelayMs } from './delays.js';
 import { cancelDelivery, scheduleDelivery } from './deliveries.js';
 
 /**
- * A warehouse management system: a picker takes ~20 minutes, packing ~10, and the WMS reports each
- * task done through `POST /warehouse/events`, as a real one would. Asking twice for the same task
+ * A warehouse management system: a picker takes ~20 minutes, packing ~10, a wave's batch pick
+ * ~10 minutes plus 2 a line (answered per shipment), and the WMS reports each task done through `POST /warehouse/events`, as a real one would. Asking twice for the same task
  * changes nothing, and so does withdrawing a task again under the same idempotency key.
  */
 export function createSimulatedWarehouse(options: {
@@ -26,6 +26,29 @@ export function createSimulatedWarehouse(options: {
         path: '/warehouse/events',
         body: { taskId: task.taskId, orderId: task.orderId, type: 'pick_completed', at: dueAt.toISOString() },
       });
+    },
+    async requestWavePick(task) {
+      // One picker walks the list; each shipment's tote is done (and reported) as its last line is
+      // taken, a few minutes apart, in the order the list reaches them.
+      const lastLine = new Map<string, number>();
+      task.pickList.flatMap((zone) => zone.lines).forEach((line, index) => lastLine.set(line.shipmentId, index + 1));
+      const orderOf = new Map(task.shipments.map((s) => [s.shipmentId, s.orderId]));
+      for (const [shipmentId, lines] of lastLine) {
+        const dueAt = doneAt(10 * MINUTE + lines * 2 * MINUTE);
+        await scheduleDelivery(options.db, {
+          dedupeKey: `wms:${task.taskId}:${shipmentId}`,
+          dueAt,
+          path: '/warehouse/events',
+          body: {
+            taskId: task.taskId,
+            orderId: orderOf.get(shipmentId),
+            waveId: task.waveId,
+            shipmentId,
+            type: 'pick_completed',
+            at: dueAt.toISOString(),
+          },
+        });
+      }
     },
     async requestPack(task) {
       const dueAt = doneAt(10 * MINUTE);

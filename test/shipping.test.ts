@@ -56,6 +56,7 @@ function unreliableCarriers() {
       }
       return label;
     },
+    buyLabels: (requests) => carriers.buyLabels(requests),
     findLabel: (request) => carriers.findLabel(request),
     buyReturnLabel: (request) => carriers.buyReturnLabel(request),
     openTrace: (request) => (line.calls.push({ method: 'openTrace', request }), carriers.openTrace(request)),

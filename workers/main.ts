@@ -1,6 +1,6 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { type Config, config, workerDatabasePoolSize } from '../config/index.js';
+import { type Config, config, waveSettings, workerDatabasePoolSize } from '../config/index.js';
 import { temporalConnectConfig } from '../config/temporal.js';
 import { registerBusinessCounters } from '../activities/metrics.js';
 import { runNotificationDispatcher } from '../activities/notification-dispatcher.js';
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
           connection,
           namespace,
           dataConverter,
-          deps: { db, ...parties },
+          deps: { db, ...parties, waves: waveSettings(settings) },
           maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
           tracing,
           // Drain on SIGTERM: activities in flight get 10 s to finish, the whole stop at most 25 s.

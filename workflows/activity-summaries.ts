@@ -48,6 +48,14 @@ const SUMMARIES: Record<string, (input: Input) => string> = {
     `read model: order ${i.view?.orderId} ${i.view?.status}${i.view?.timeline?.length ? ` (${i.view.timeline.at(-1).type})` : ''}`,
   recordReturn: (i) => `read model: return ${i.ret?.returnId} of order ${i.orderId} ${i.ret?.status}`,
   restockReturnedUnits: (i) => `book return ${i.returnId} of order ${i.orderId} into warehouse ${i.warehouseId}`,
+  joinWaves: (i) =>
+    `shipment ${i.shipmentId} (${i.priority}, ${i.carrier}) joins the waves of warehouse ${i.warehouseId} (attempt ${i.attempt})`,
+  recordWave: (i) =>
+    `wave ${i.waveId} ${i.status}${i.shipments ? ` with ${i.shipments.length} shipments` : ''}${i.reason ? ` (${i.reason})` : ''}`,
+  requestWavePick: (i) =>
+    `ask warehouse ${i.warehouseId} to batch-pick wave ${i.waveId}: ${i.shipments?.length ?? 0} shipments (task ${i.taskId})`,
+  buyWaveLabels: (i) => `buy ${i.shipments?.length ?? 0} labels for wave ${i.waveId} in one batch, priority order`,
+  voidWaveLabel: (i) => `void the wave ${i.waveId} label of shipment ${i.shipmentId}`,
 };
 
 /** The summary of a call of activity `name` with `args`, or undefined for an activity without one. */

@@ -3,6 +3,8 @@ import type { VersioningBehavior } from '@temporalio/common';
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { orderWorkflow } from './order.js';
 import { reconcileOrdersWorkflow } from './reconcile.js';
+import { waveWorkflow } from './wave.js';
+import { wavesWorkflow } from './waves.js';
 
 /*
  * What a new worker deployment version means for each type (docs/operations.md#safe-deploys).
@@ -11,6 +13,8 @@ import { reconcileOrdersWorkflow } from './reconcile.js';
  * current version at their next workflow task; `patched()` (workflows/patches.ts) and the replay
  * gate (`npm run deploy:check`) make that move safe. A reconcile run lasts seconds and is started
  * again every few minutes: it finishes on the build it started on, and nothing of it needs patching.
+ * A warehouse's waves workflow never ends (it continues as new), and one wave can wait out three
+ * pick SLAs (12 h by default): both move to the current version like orders, behind `patched()`.
  *
  * Named only on a versioned worker: the server refuses a workflow task that names a behaviour from
  * an unversioned one (the tests' workers, WORKER_VERSIONING=off).
@@ -21,5 +25,7 @@ const onVersionedWorkers = (versioningBehavior: VersioningBehavior) => () =>
 
 setWorkflowOptions(onVersionedWorkers('AUTO_UPGRADE'), orderWorkflow);
 setWorkflowOptions(onVersionedWorkers('PINNED'), reconcileOrdersWorkflow);
+setWorkflowOptions(onVersionedWorkers('AUTO_UPGRADE'), wavesWorkflow);
+setWorkflowOptions(onVersionedWorkers('AUTO_UPGRADE'), waveWorkflow);
 
-export { orderWorkflow, reconcileOrdersWorkflow };
+export { orderWorkflow, reconcileOrdersWorkflow, wavesWorkflow, waveWorkflow };

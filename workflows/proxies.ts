@@ -1,5 +1,5 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/index.js';
+import type { OrderActivities, WaveActivities } from '../activities/index.js';
 import { activitySummary } from './activity-summaries.js';
 
 type ActivityProxy = ((...args: unknown[]) => Promise<unknown>) & {
@@ -58,5 +58,20 @@ export const mustComplete = withSummaries(
   proxyActivities<OrderActivities>({
     startToCloseTimeout: '1 minute',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  }),
+);
+
+/** The wave workflows' activities: bookkeeping retries until it succeeds; the pick and label steps as forward steps. */
+export const waveBookkeeping = withSummaries(
+  proxyActivities<WaveActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  }),
+);
+
+export const waveSteps = withSummaries(
+  proxyActivities<WaveActivities>({
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
   }),
 );

@@ -2,12 +2,38 @@ import { Router } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { orderWorkflowId } from '../../domain/ids.js';
-import { carrierEventSignal, warehouseEventSignal } from '../../domain/messages.js';
+import { carrierEventSignal, warehouseEventSignal, wavePickAnswerSignal } from '../../domain/messages.js';
+import { waveWorkflowId } from '../../domain/waves.js';
 import { CarrierEvent, WarehouseEvent } from '../../domain/schemas.js';
-import { shipments, trackingEvents } from '../../db/schema.js';
+import { shipments, trackingEvents, waves } from '../../db/schema.js';
 import { type ApiContext, withTemporalDeadline } from '../context.js';
 import { CarrierParams } from '../contract.js';
 import { parseOr400, problem } from '../http/problem.js';
+
+/**
+ * Where a warehouse event goes: a task of an order to the order's workflow; a wave's batch pick,
+ * answered per shipment (`waveId` and `shipmentId`), to the wave's workflow, which passes it to the
+ * shipment. An unknown wave is a 404; an answer to a closed wave has nobody left to hear it.
+ */
+export async function deliverWarehouseEvent(context: ApiContext, event: WarehouseEvent): Promise<void> {
+  if (event.waveId || event.shipmentId) {
+    if (!event.waveId || !event.shipmentId)
+      throw problem('InvalidRequest', 'A wave pick answer names both the wave and the shipment.', {
+        title: 'Invalid warehouse event',
+        errors: [{ field: event.waveId ? 'shipmentId' : 'waveId', message: 'required with a wave pick answer' }],
+      });
+    const [wave] = await context.db.select({ status: waves.status }).from(waves).where(eq(waves.id, event.waveId));
+    if (!wave || wave.status === 'open') throw problem('UnknownWave', `No wave ${event.waveId}.`);
+    if (wave.status === 'closed') return;
+    await withTemporalDeadline(context, () =>
+      context.temporal.workflow.getHandle(waveWorkflowId(event.waveId!)).signal(wavePickAnswerSignal, event),
+    );
+    return;
+  }
+  await withTemporalDeadline(context, () =>
+    context.temporal.workflow.getHandle(orderWorkflowId(event.orderId)).signal(warehouseEventSignal, event),
+  );
+}
 
 /**
  * The doors external parties report through: a warehouse management system saying a task is done
@@ -20,9 +46,7 @@ export function eventsRouter(context: ApiContext): Router {
 
   router.post('/warehouse/events', async (req, res) => {
     const event = parseOr400(WarehouseEvent, req.body, 'warehouse event');
-    await withTemporalDeadline(context, () =>
-      context.temporal.workflow.getHandle(orderWorkflowId(event.orderId)).signal(warehouseEventSignal, event),
-    );
+    await deliverWarehouseEvent(context, event);
     res.status(202).json({ accepted: true });
   });
 

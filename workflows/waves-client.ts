@@ -1,0 +1,117 @@
+import { condition, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { WaveActivities } from '../activities/index.js';
+import { leaveWaveSignal, waveProgressSignal } from '../domain/messages.js';
+import {
+  type ShipmentReady,
+  type WaveLabel,
+  type WaveProgress,
+  type WaveShortage,
+  wavesWorkflowId,
+} from '../domain/waves.js';
+
+/**
+ * How a shipment's workflow gets picked and labelled in its warehouse's waves: the protocol.
+ *
+ * 1. `joinWave(shipment)` runs the `joinWaves` activity, which signal-with-starts
+ *    `waves-<warehouseId>` with `shipmentReady` (workflow code cannot signal-with-start, and
+ *    `getExternalWorkflowHandle().signal` needs the workflow to exist). The shipment's own workflow
+ *    ID and attempt number travel with it; a retried join counts once.
+ * 2. The wave workflow releases the shipment in a wave (by size, age, carrier cut-off or urgency)
+ *    and signals `waveProgress` back to the shipment's workflow, in order:
+ *    - `released` with the `waveId`: `joinWave` resolves with the assignment;
+ *    - `picked` with `shortages` (empty: picked whole), or `not_picked` (the warehouse did not answer
+ *      the batch pick within its SLA after its attempts): `assignment.picked()`;
+ *    - for a whole pick, `labelled` with the label bought in the wave's batch (print position on the
+ *      wave's label sheet), or `label_failed`: `assignment.labelled()`.
+ * 3. A short pick is the shipment's to handle, as today: record it, reserve again, then `joinWave`
+ *    again (the next attempt). The label's undo is `voidWaveLabel({ waveId, shipmentId })`.
+ *    A shipment cancelled while it waits calls `leaveWave` (a `leaveWave` signal to `waves-<warehouseId>`).
+ *
+ * Call it only from the workflow of the shipment (it installs the `waveProgress` handler).
+ */
+
+export type WaveShipment = Omit<ShipmentReady, 'workflowId' | 'readyAt' | 'attempt'>;
+
+export type PickResult = { picked: true; shortages: WaveShortage[] } | { picked: false; reason: string };
+
+export type LabelResult = { labelled: true; label: WaveLabel } | { labelled: false; reason: string };
+
+export interface WaveAssignment {
+  waveId: string;
+  /** The attempt this assignment is for (1 on the first join). */
+  attempt: number;
+  /** The warehouse's answer to the batch pick for this shipment. */
+  picked(): Promise<PickResult>;
+  /** The label from the wave's batch (only after a whole pick). */
+  labelled(): Promise<LabelResult>;
+}
+
+const joining = proxyActivities<WaveActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/** Every `waveProgress` this workflow received, per shipment and attempt (module state is per workflow run). */
+const received: WaveProgress[] = [];
+let attempts = 0;
+let listening = false;
+
+function listen(): void {
+  if (listening) return;
+  listening = true;
+  setHandler(waveProgressSignal, (progress) => {
+    received.push(progress);
+  });
+}
+
+function progressOf(shipmentId: string, attempt: number, stages: WaveProgress['stage'][]): WaveProgress | undefined {
+  return received.find((p) => p.shipmentId === shipmentId && p.attempt === attempt && stages.includes(p.stage));
+}
+
+/** Joins the shipment's warehouse's waves and resolves once it is released in a wave (see the protocol above). */
+export async function joinWave(shipment: WaveShipment): Promise<WaveAssignment> {
+  listen();
+  const attempt = ++attempts;
+  const { shipmentId } = shipment;
+  await joining.joinWaves({
+    ...shipment,
+    workflowId: workflowInfo().workflowId,
+    readyAt: new Date(Date.now()).toISOString(),
+    attempt,
+  });
+  await condition(() => progressOf(shipmentId, attempt, ['released']) !== undefined);
+  const waveId = progressOf(shipmentId, attempt, ['released'])!.waveId;
+  return {
+    waveId,
+    attempt,
+    async picked() {
+      await condition(() => progressOf(shipmentId, attempt, ['picked', 'not_picked']) !== undefined);
+      const p = progressOf(shipmentId, attempt, ['picked', 'not_picked'])!;
+      return p.stage === 'picked'
+        ? { picked: true, shortages: p.shortages }
+        : { picked: false, reason: p.stage === 'not_picked' ? p.reason : p.stage };
+    },
+    async labelled() {
+      await condition(() => progressOf(shipmentId, attempt, ['labelled', 'label_failed']) !== undefined);
+      const p = progressOf(shipmentId, attempt, ['labelled', 'label_failed'])!;
+      return p.stage === 'labelled'
+        ? { labelled: true, label: p.label }
+        : { labelled: false, reason: p.stage === 'label_failed' ? p.reason : p.stage };
+    },
+  };
+}
+
+/**
+ * The shipment no longer wants picking (its order was cancelled) while it still waits to be
+ * released: it leaves the waiting shipments. Once released, the wave goes on; the shipment's undos
+ * put back what was picked and void its label (`voidWaveLabel`).
+ */
+export async function leaveWave(shipment: Pick<ShipmentReady, 'warehouseId' | 'shipmentId'>): Promise<void> {
+  if (attempts === 0) return;
+  const released = progressOf(shipment.shipmentId, attempts, ['released']);
+  if (released) return;
+  await getExternalWorkflowHandle(wavesWorkflowId(shipment.warehouseId)).signal(leaveWaveSignal, {
+    shipmentId: shipment.shipmentId,
+    attempt: attempts,
+  });
+}
