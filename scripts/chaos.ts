@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { signWebhook } from '../platform/credentials.js';
+import { generateEncryptionKey } from '../platform/payload-codec.js';
 import { createDatabase, type Database } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { seedDemoData } from '../db/seed.js';
@@ -507,6 +508,8 @@ async function main(): Promise<number> {
     PORT: String(apiPort),
     API_KEYS: `chaos-admin=${keys.admin}:admin,chaos-wms=${keys.warehouse}:warehouse,chaos-fuzz=${keys.service}:service`,
     CARRIER_WEBHOOK_SECRET: carrierSecret,
+    // Payloads encrypted, as in production.
+    PAYLOAD_ENCRYPTION_KEYS: generateEncryptionKey(),
     SIMULATOR_API_KEY: keys.warehouse,
     SIMULATOR_CALLBACK_URL: `http://127.0.0.1:${proxyPort}`,
     // A day of the simulated parties lasts about 4 s; the policy's windows are seconds long.

@@ -12,6 +12,7 @@ import { seedDemoData } from '../db/seed.js';
 import { TASK_QUEUE } from '../domain/ids.js';
 import { roles, type Role } from '../domain/schemas.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
+import { generateEncryptionKey } from '../platform/payload-codec.js';
 import { freePort } from './ports.js';
 
 /**
@@ -38,6 +39,11 @@ export interface ClusterOptions {
   /** Fixed ports; every one not given is a free one. */
   ports?: { api?: number; temporal?: number; postgres?: number };
   workers?: number;
+  /**
+   * PAYLOAD_ENCRYPTION_KEYS for the workers and the API (as in production, payloads are encrypted);
+   * unset, a key is made for this run, which suits only data that does not outlive it.
+   */
+  payloadEncryptionKeys?: string;
   /** Extra environment for the worker and API processes (policy durations, SIM_DELAY_SCALE, LOG_LEVEL). */
   env?: NodeJS.ProcessEnv;
   /** The Temporal server's log level (its logs are JSON lines; `warn` keeps them quiet). */
@@ -57,6 +63,8 @@ export interface Cluster {
   temporalAddress: string;
   namespace: string;
   databaseUrl: string;
+  /** The payload encryption keys the workers and the API use (PAYLOAD_ENCRYPTION_KEYS's format). */
+  payloadEncryptionKeys: string;
   /** The plain API keys generated for this run, by role. */
   apiKeys: Record<Role, string>;
   /** The Temporal server's own Prometheus metrics. */
@@ -219,9 +227,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     >;
     const apiPort = options.ports?.api ?? (await freePort());
     const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const payloadEncryptionKeys = options.payloadEncryptionKeys ?? generateEncryptionKey();
     const appEnv: NodeJS.ProcessEnv = {
       ...process.env,
       ...options.env,
+      PAYLOAD_ENCRYPTION_KEYS: payloadEncryptionKeys,
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_NAMESPACE: namespace,
@@ -260,6 +270,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       namespace,
       databaseUrl,
       apiKeys,
+      payloadEncryptionKeys,
       temporalMetricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
       stop,
     };

@@ -1,7 +1,10 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { config } from '../config/index.js';
 import { roles } from '../domain/schemas.js';
+import { generateEncryptionKey } from '../platform/payload-codec.js';
 import { type Cluster, startCluster, TEMPORAL_SERVER_VERSION } from './cluster-topology.js';
 
 /**
@@ -42,6 +45,20 @@ async function stop(code: number): Promise<never> {
   process.exit(code);
 }
 
+/**
+ * PAYLOAD_ENCRYPTION_KEYS, else a key made on the first start and kept beside the cluster's data:
+ * the histories it encrypted stay readable across restarts.
+ */
+function payloadEncryptionKeys(): string {
+  if (process.env.PAYLOAD_ENCRYPTION_KEYS) return process.env.PAYLOAD_ENCRYPTION_KEYS;
+  const file = `${root}.data/cluster/payload-encryption-keys`;
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${generateEncryptionKey()}\n`, { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 async function main(): Promise<void> {
   // `on`, not `once`: a Ctrl-C reaches this process twice (from the terminal and relayed by tsx), and
   // a second signal without a handler would end it in the middle of the teardown.
@@ -49,6 +66,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   const cluster: Cluster = await startCluster({
     dataDir: `${root}.data/cluster/postgres`,
+    payloadEncryptionKeys: payloadEncryptionKeys(),
     databaseUrl: settings.DATABASE_URL,
     namespace: settings.TEMPORAL_NAMESPACE,
     ports: {

@@ -13,6 +13,7 @@ declare module 'vitest' {
       namespace: string;
       databaseUrl: string;
       apiKeys: Record<Role, string>;
+      payloadEncryptionKeys: string;
     };
   }
 }
@@ -47,8 +48,8 @@ export default async function setup(project: TestProject) {
       process.stderr.write(`[cluster] ${name} exited unexpectedly (${signal ?? code}); see ${logFile}\n`),
   });
   process.stderr.write(`[cluster] up in ${((Date.now() - started) / 1000).toFixed(1)} s; logs in ${logFile}\n`);
-  const { apiUrl, temporalAddress, namespace, databaseUrl, apiKeys } = cluster;
-  project.provide('cluster', { apiUrl, temporalAddress, namespace, databaseUrl, apiKeys });
+  const { apiUrl, temporalAddress, namespace, databaseUrl, apiKeys, payloadEncryptionKeys } = cluster;
+  project.provide('cluster', { apiUrl, temporalAddress, namespace, databaseUrl, apiKeys, payloadEncryptionKeys });
   return async () => {
     await cluster.stop();
     log.end();

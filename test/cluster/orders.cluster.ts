@@ -1,4 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import { payloadDataConverter } from '../../config/temporal.js';
+import { parseEncryptionKeys } from '../../platform/payload-codec.js';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { orderWorkflowId, TASK_QUEUE } from '../../domain/ids.js';
@@ -15,10 +18,17 @@ import { HAPPY_PATH_TIMELINE, orderRequest } from '../support/orders.js';
 const cluster = inject('cluster');
 let connection: Connection;
 let temporal: Client;
+let dataConverter: DataConverter;
 
 beforeAll(async () => {
   connection = await Connection.connect({ address: cluster.temporalAddress });
-  temporal = new Client({ connection, namespace: cluster.namespace });
+  // Payloads are encrypted on the cluster, as in production: the test reads them with the workers' keys.
+  dataConverter = payloadDataConverter({
+    PAYLOAD_ENCRYPTION_KEYS: parseEncryptionKeys(cluster.payloadEncryptionKeys),
+    PAYLOAD_ENCRYPTION: 'on',
+    NODE_ENV: 'production',
+  });
+  temporal = new Client({ connection, namespace: cluster.namespace, dataConverter });
 });
 
 afterAll(async () => {
@@ -157,6 +167,7 @@ describe('orders on a Temporal cluster on Postgres', () => {
     const report = await replayGate({
       workflowBundle: await bundleForGate(),
       sources: [liveSource(temporal, { workflowTypes: ['orderWorkflow', 'reconcileOrdersWorkflow'], perGroup: 3 })],
+      dataConverter,
     });
     expect(report.failures).toEqual([]);
     expect(report.sources[0]!.replayed).toBeGreaterThanOrEqual(3);
