@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
-import { orderWorkflowId } from '../../domain/ids.js';
+import { orderWorkflowId, shipmentOfLabel, shipmentOfTask, shipmentWorkflowId } from '../../domain/ids.js';
 import { carrierEventSignal, warehouseEventSignal } from '../../domain/messages.js';
 import { CarrierEvent, WarehouseEvent } from '../../domain/schemas.js';
 import { shipments, trackingEvents } from '../../db/schema.js';
@@ -18,10 +18,31 @@ export function eventsRouter(context: ApiContext): Router {
   const { db } = context;
   const router = Router();
 
+  /**
+   * Signals the workflow of the shipment an event is about (`shipment-<orderId>-<n>`), or the
+   * order's when there is none: an order of the old shape, or a shipment whose workflow has ended
+   * (the order forwards what still matters).
+   */
+  async function signalShipmentOrOrder(
+    orderId: string,
+    shipment: number | undefined,
+    signal: (id: string) => Promise<void>,
+  ) {
+    if (shipment !== undefined) {
+      try {
+        return await withTemporalDeadline(context, () => signal(shipmentWorkflowId(orderId, shipment)));
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    }
+    await withTemporalDeadline(context, () => signal(orderWorkflowId(orderId)));
+  }
+
   router.post('/warehouse/events', async (req, res) => {
     const event = parseOr400(WarehouseEvent, req.body, 'warehouse event');
-    await withTemporalDeadline(context, () =>
-      context.temporal.workflow.getHandle(orderWorkflowId(event.orderId)).signal(warehouseEventSignal, event),
+    // A shipment's task is `<orderId>-<n>-pick-<k>`; an old-shape order's `<orderId>-pick-<k>`.
+    await signalShipmentOrOrder(event.orderId, shipmentOfTask(event.orderId, event.taskId), (id) =>
+      context.temporal.workflow.getHandle(id).signal(warehouseEventSignal, event),
     );
     res.status(202).json({ accepted: true });
   });
@@ -30,7 +51,7 @@ export function eventsRouter(context: ApiContext): Router {
     const { carrier } = parseOr400(CarrierParams, req.params, 'carrier');
     const event = parseOr400(CarrierEvent, req.body, 'carrier event');
     const [shipment] = await db
-      .select({ orderId: shipments.orderId })
+      .select({ orderId: shipments.orderId, id: shipments.id })
       .from(shipments)
       .where(and(eq(shipments.carrier, carrier), eq(shipments.trackingNumber, event.trackingNumber)));
     if (!shipment)
@@ -46,9 +67,13 @@ export function eventsRouter(context: ApiContext): Router {
         detail: event.detail ?? null,
       })
       .onConflictDoNothing();
+    // The label's row is `<orderId>-<label number>`; the label number names its shipment.
+    const label = Number(shipment.id.slice(shipment.orderId.length + 1));
     try {
-      await withTemporalDeadline(context, () =>
-        context.temporal.workflow.getHandle(orderWorkflowId(shipment.orderId)).signal(carrierEventSignal, event),
+      await signalShipmentOrOrder(
+        shipment.orderId,
+        Number.isInteger(label) ? shipmentOfLabel(label) : undefined,
+        (id) => context.temporal.workflow.getHandle(id).signal(carrierEventSignal, event),
       );
     } catch (error) {
       // The order is closed (a late or retried scan after completion): the scan is in the shipment's
