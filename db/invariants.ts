@@ -279,14 +279,14 @@ async function doubleEffect(db: Queryable, filter: InvariantFilter): Promise<Vio
     db,
     sql`
       select order_id,
-             count(*) filter (where kind = 'capture' and idempotency_key not like order_id || ':capture:%') as captures,
+             count(*) filter (where kind = 'capture' and substring(idempotency_key from length(order_id) + 2) !~ '^capture:[0-9]+$') as captures,
              coalesce(sum(amount) filter (where kind = 'authorize'), 0) as authorized,
              coalesce(sum(amount) filter (where kind = 'capture'), 0) as captured,
              coalesce(sum(amount) filter (where kind = 'refund'), 0) as refunded
       from payments
       where ${orderFilter(sql`order_id`, filter)}
       group by order_id
-      having count(*) filter (where kind = 'capture' and idempotency_key not like order_id || ':capture:%') > 1
+      having count(*) filter (where kind = 'capture' and substring(idempotency_key from length(order_id) + 2) !~ '^capture:[0-9]+$') > 1
           or coalesce(sum(amount) filter (where kind = 'capture'), 0) > coalesce(sum(amount) filter (where kind = 'authorize'), 0)
           or coalesce(sum(amount) filter (where kind = 'refund'), 0) > coalesce(sum(amount) filter (where kind = 'capture'), 0)
       order by order_id`,
