@@ -80,7 +80,31 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
    * Pays back up to `amount` (default: all) of the capture not yet refunded, under `refund:<reason>`.
    * Nothing captured, or nothing left: 0.
    */
+  /** The shipment numbers an order captured for (`capture:<n>` in the ledger); none for the old shape. */
+  async function capturedShipments(orderId: string): Promise<number[]> {
+    const ledger = await db.select().from(payments).where(eq(payments.orderId, orderId));
+    return ledger
+      .filter((row) => row.kind === 'capture')
+      .map((row) => /^capture:(\d+)$/.exec(row.idempotencyKey.slice(orderId.length + 1))?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
   async function refund(orderId: string, reason: string, requested?: number, shipment?: number): Promise<number> {
+    // A whole order's refund of shipments' captures (the reconciler's): each shipment's capture in turn.
+    if (shipment === undefined) {
+      const shipments = await capturedShipments(orderId);
+      if (shipments.length > 0) {
+        let refunded = 0;
+        for (const n of shipments) {
+          const left = requested === undefined ? undefined : requested - refunded;
+          if (left !== undefined && left <= 0) break;
+          refunded += await refund(orderId, reason, left, n);
+        }
+        return refunded;
+      }
+    }
     const idempotencyKey = effectKey(orderId, `refund:${reason}${shipment === undefined ? '' : `@${shipment}`}`);
     const done = await recorded(idempotencyKey);
     if (done) return done.amount;
@@ -193,6 +217,9 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
     async voidPayment(input: { orderId: string }): Promise<{ voided: number; refunded?: number }> {
       const authorization = await reconciled(input.orderId, 'authorize');
       if (!authorization) return { voided: 0 };
+      // An order captured per shipment (the reconciler's void): what the shipments did not capture.
+      const shipments = await capturedShipments(input.orderId);
+      if (shipments.length > 0) return voidUncaptured({ orderId: input.orderId, shipments });
       const idempotencyKey = effectKey(input.orderId, 'void');
       const done = await recorded(idempotencyKey);
       if (done) return { voided: done.amount };
@@ -234,34 +261,36 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
       return { refunded: await refund(input.orderId, input.reason, input.amount, input.shipment) };
     },
 
-    /**
-     * Releases what the shipments did not capture: the authorization less the captures of
-     * `shipments` (each learned from the gateway if the ledger missed it), under the key `void`.
-     * Everything captured: nothing to void. Voiding again answers the first void.
-     */
-    async voidUncaptured(input: { orderId: string; shipments: number[] }): Promise<{ voided: number }> {
-      const authorization = await reconciled(input.orderId, 'authorize');
-      if (!authorization) return { voided: 0 };
-      const idempotencyKey = effectKey(input.orderId, 'void');
-      const done = await recorded(idempotencyKey);
-      if (done) return { voided: done.amount };
-      let captured = 0;
-      for (const shipment of input.shipments)
-        captured += (await reconciled(input.orderId, 'capture', captureStep(shipment)))?.amount ?? 0;
-      const left = authorization.amount - captured;
-      if (left <= 0) return { voided: 0 };
-      const { reference } = await refusalsFinal(() =>
-        gateway.void({ idempotencyKey, authorization: authorization.gatewayReference }),
-      );
-      await record({
-        idempotencyKey,
-        orderId: input.orderId,
-        kind: 'void',
-        amount: left,
-        currency: authorization.currency,
-        gatewayReference: reference,
-      });
-      return { voided: left };
-    },
+    voidUncaptured,
   };
+
+  /**
+   * Releases what the shipments did not capture: the authorization less the captures of
+   * `shipments` (each learned from the gateway if the ledger missed it), under the key `void`.
+   * Everything captured: nothing to void. Voiding again answers the first void.
+   */
+  async function voidUncaptured(input: { orderId: string; shipments: number[] }): Promise<{ voided: number }> {
+    const authorization = await reconciled(input.orderId, 'authorize');
+    if (!authorization) return { voided: 0 };
+    const idempotencyKey = effectKey(input.orderId, 'void');
+    const done = await recorded(idempotencyKey);
+    if (done) return { voided: done.amount };
+    let captured = 0;
+    for (const shipment of input.shipments)
+      captured += (await reconciled(input.orderId, 'capture', captureStep(shipment)))?.amount ?? 0;
+    const left = authorization.amount - captured;
+    if (left <= 0) return { voided: 0 };
+    const { reference } = await refusalsFinal(() =>
+      gateway.void({ idempotencyKey, authorization: authorization.gatewayReference }),
+    );
+    await record({
+      idempotencyKey,
+      orderId: input.orderId,
+      kind: 'void',
+      amount: left,
+      currency: authorization.currency,
+      gatewayReference: reference,
+    });
+    return { voided: left };
+  }
 }

@@ -220,8 +220,8 @@ async function followShipments(order: Order, planned: Planned[]): Promise<Shipme
           parentWorkflowId,
         },
       ],
-      // A closing order (terminated, or cancelled with no workflow code left to run) cancels its shipments.
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      // A terminated order runs no code, and neither do its shipments: the reconciler settles both from the tables.
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
     });
     order.children.set(p.shipment, handle);
