@@ -9,6 +9,11 @@ import { PaymentDeclinedError, RequestRefusedError } from './ports.js';
 
 type LedgerKind = 'authorize' | 'capture' | 'void' | 'refund';
 
+/** The capture's step: `capture` for the old shape's one capture, `capture:<n>` for shipment n's. */
+function captureStep(shipment?: number): string {
+  return shipment === undefined ? 'capture' : `capture:${shipment}`;
+}
+
 /** A refusal is the gateway's last word: retrying cannot change it. */
 async function refusalsFinal<T>(call: () => Promise<T>): Promise<T> {
   try {
@@ -55,8 +60,8 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
    * The ledger row of an order's step, learned from the gateway when the ledger missed it (the
    * attempt that asked died before writing it down); null when the gateway did nothing under its key.
    */
-  async function reconciled(orderId: string, kind: 'authorize' | 'capture') {
-    const idempotencyKey = effectKey(orderId, kind);
+  async function reconciled(orderId: string, kind: 'authorize' | 'capture', step: string = kind) {
+    const idempotencyKey = effectKey(orderId, step);
     const done = await recorded(idempotencyKey);
     if (done) return done;
     const found = await gateway.lookup({ idempotencyKey });
@@ -75,14 +80,41 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
    * Pays back up to `amount` (default: all) of the capture not yet refunded, under `refund:<reason>`.
    * Nothing captured, or nothing left: 0.
    */
-  async function refund(orderId: string, reason: string, requested?: number): Promise<number> {
-    const idempotencyKey = effectKey(orderId, `refund:${reason}`);
+  /** The shipment numbers an order captured for (`capture:<n>` in the ledger); none for the old shape. */
+  async function capturedShipments(orderId: string): Promise<number[]> {
+    const ledger = await db.select().from(payments).where(eq(payments.orderId, orderId));
+    return ledger
+      .filter((row) => row.kind === 'capture')
+      .map((row) => /^capture:(\d+)$/.exec(row.idempotencyKey.slice(orderId.length + 1))?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+  }
+
+  async function refund(orderId: string, reason: string, requested?: number, shipment?: number): Promise<number> {
+    // A whole order's refund of shipments' captures (the reconciler's): each shipment's capture in turn.
+    if (shipment === undefined) {
+      const shipments = await capturedShipments(orderId);
+      if (shipments.length > 0) {
+        let refunded = 0;
+        for (const n of shipments) {
+          const left = requested === undefined ? undefined : requested - refunded;
+          if (left !== undefined && left <= 0) break;
+          refunded += await refund(orderId, reason, left, n);
+        }
+        return refunded;
+      }
+    }
+    const idempotencyKey = effectKey(orderId, `refund:${reason}${shipment === undefined ? '' : `@${shipment}`}`);
     const done = await recorded(idempotencyKey);
     if (done) return done.amount;
-    const capture = await reconciled(orderId, 'capture');
+    const capture = await reconciled(orderId, 'capture', captureStep(shipment));
     if (!capture) return 0;
     const ledger = await db.select().from(payments).where(eq(payments.orderId, orderId));
-    const refundedSoFar = ledger.filter((row) => row.kind === 'refund').reduce((sum, row) => sum + row.amount, 0);
+    // A shipment's capture is refunded only by refunds keyed to it (`…@<n>`).
+    const refundedSoFar = ledger
+      .filter((row) => row.kind === 'refund' && (shipment === undefined || row.idempotencyKey.endsWith(`@${shipment}`)))
+      .reduce((sum, row) => sum + row.amount, 0);
     const amount = Math.min(requested ?? capture.amount, capture.amount - refundedSoFar);
     if (amount <= 0) return 0;
     const { reference } = await refusalsFinal(() =>
@@ -140,8 +172,17 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
       }
     },
 
-    async capturePayment(input: { orderId: string; amount: number; currency: string }): Promise<{ reference: string }> {
-      const idempotencyKey = effectKey(input.orderId, 'capture');
+    /**
+     * Captures `amount` of the authorization: the whole order (old shape), or one shipment's share
+     * under `capture:<n>` (an authorization is then captured once per shipment, never past its amount).
+     */
+    async capturePayment(input: {
+      orderId: string;
+      amount: number;
+      currency: string;
+      shipment?: number;
+    }): Promise<{ reference: string }> {
+      const idempotencyKey = effectKey(input.orderId, captureStep(input.shipment));
       const done = await recorded(idempotencyKey);
       if (done) return { reference: done.gatewayReference };
       const authorization = await authorizationOf(input.orderId);
@@ -176,6 +217,9 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
     async voidPayment(input: { orderId: string }): Promise<{ voided: number; refunded?: number }> {
       const authorization = await reconciled(input.orderId, 'authorize');
       if (!authorization) return { voided: 0 };
+      // An order captured per shipment (the reconciler's void): what the shipments did not capture.
+      const shipments = await capturedShipments(input.orderId);
+      if (shipments.length > 0) return voidUncaptured({ orderId: input.orderId, shipments });
       const idempotencyKey = effectKey(input.orderId, 'void');
       const done = await recorded(idempotencyKey);
       if (done) return { voided: done.amount };
@@ -207,8 +251,46 @@ export function createPaymentActivities({ db, payments: gateway }: ActivityDepen
      * is learned from the gateway when the ledger missed it (a cancel that stopped the capture
      * step after the gateway captured).
      */
-    async refundPayment(input: { orderId: string; reason: string; amount?: number }): Promise<{ refunded: number }> {
-      return { refunded: await refund(input.orderId, input.reason, input.amount) };
+    async refundPayment(input: {
+      orderId: string;
+      reason: string;
+      amount?: number;
+      /** Refund from this shipment's capture (key `refund:<reason>@<n>`); orders of the old shape: none. */
+      shipment?: number;
+    }): Promise<{ refunded: number }> {
+      return { refunded: await refund(input.orderId, input.reason, input.amount, input.shipment) };
     },
+
+    voidUncaptured,
   };
+
+  /**
+   * Releases what the shipments did not capture: the authorization less the captures of
+   * `shipments` (each learned from the gateway if the ledger missed it), under the key `void`.
+   * Everything captured: nothing to void. Voiding again answers the first void.
+   */
+  async function voidUncaptured(input: { orderId: string; shipments: number[] }): Promise<{ voided: number }> {
+    const authorization = await reconciled(input.orderId, 'authorize');
+    if (!authorization) return { voided: 0 };
+    const idempotencyKey = effectKey(input.orderId, 'void');
+    const done = await recorded(idempotencyKey);
+    if (done) return { voided: done.amount };
+    let captured = 0;
+    for (const shipment of input.shipments)
+      captured += (await reconciled(input.orderId, 'capture', captureStep(shipment)))?.amount ?? 0;
+    const left = authorization.amount - captured;
+    if (left <= 0) return { voided: 0 };
+    const { reference } = await refusalsFinal(() =>
+      gateway.void({ idempotencyKey, authorization: authorization.gatewayReference }),
+    );
+    await record({
+      idempotencyKey,
+      orderId: input.orderId,
+      kind: 'void',
+      amount: left,
+      currency: authorization.currency,
+      gatewayReference: reference,
+    });
+    return { voided: left };
+  }
 }

@@ -1,8 +1,12 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { OrderView, OrderWorkflowInput } from '../domain/order.js';
+import { HANDED_OVER_SHIPMENT_STATUSES } from '../domain/statuses.js';
 import { orderEvents, orders, shipments } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
 import { countBusinessEvent } from './metrics.js';
+
+/** The view's shipment statuses that are a label's own (written to its `shipments` row). */
+const LABEL_PROGRESS: readonly string[] = ['label_created', ...HANDED_OVER_SHIPMENT_STATUSES];
 
 /**
  * Writes the workflow's view of an order to the read model: the snapshot row (never replaced by an
@@ -57,16 +61,13 @@ export function createReadModelActivities({ db }: ActivityDependencies) {
             )
             .onConflictDoNothing();
         }
-        if (snapshot.shipment) {
+        // Each parcel's carrier progress goes to its label's row (the view's other states are the order's).
+        for (const shipment of snapshot.shipments) {
+          if (!shipment.trackingNumber || !LABEL_PROGRESS.includes(shipment.status)) continue;
           await tx
             .update(shipments)
-            .set({ status: snapshot.shipment.status, updatedAt: new Date() })
-            .where(
-              and(
-                eq(shipments.orderId, snapshot.orderId),
-                eq(shipments.trackingNumber, snapshot.shipment.trackingNumber),
-              ),
-            );
+            .set({ status: shipment.status, updatedAt: new Date() })
+            .where(and(eq(shipments.orderId, snapshot.orderId), eq(shipments.trackingNumber, shipment.trackingNumber)));
         }
         // The row moved into needs_attention by this write (a repeat of the same snapshot moves nothing).
         return written[0]?.status === 'needs_attention' && before?.status !== 'needs_attention';

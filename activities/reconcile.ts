@@ -194,10 +194,11 @@ export function createReconcileActivities({ db, now = () => new Date() }: Activi
           ...row.view,
           status: input.outcome,
           payment: ledgerPayment(ledger, row.view.payment),
-          shipment:
-            row.view.shipment && input.voidedLabels.includes(row.view.shipment.trackingNumber)
-              ? null
-              : row.view.shipment,
+          shipments: (row.view.shipments ?? []).map((shipment) =>
+            shipment.trackingNumber && input.voidedLabels.includes(shipment.trackingNumber)
+              ? { ...shipment, status: 'voided' as const, trackingNumber: null }
+              : shipment,
+          ),
           ...(input.outcome === 'cancelled'
             ? {
                 cancellation: {

@@ -3,7 +3,7 @@ import type { ReturnView } from '../domain/order.js';
 import type { listOrders, OrderResource } from './orders/read-model.js';
 import { channels, roles, shippingSpeeds } from '../domain/schemas.js';
 import { customerTiers, orderPriorities } from '../domain/priority.js';
-import { ORDER_STATUSES, type ShipmentStatus } from '../domain/statuses.js';
+import { ORDER_STATUSES, type ShipmentProgress, type ShipmentStatus } from '../domain/statuses.js';
 import { shipmentPriorities, waveStatuses } from '../domain/waves.js';
 
 /**
@@ -54,7 +54,18 @@ export const shipmentStatuses = [
   'lost',
   'returned_to_sender',
   'voided',
-] as const;
+] as const satisfies readonly ShipmentStatus[];
+/** Where one shipment of an order is (domain/statuses.ts `ShipmentProgress`). */
+export const shipmentProgressStatuses = [
+  'reserved',
+  'backordered',
+  'picked',
+  'packed',
+  'needs_attention',
+  'delivery_exception',
+  'cancelled',
+  ...shipmentStatuses,
+] as const satisfies readonly ShipmentProgress[];
 export const returnStatuses = ['authorized', 'received', 'refunded', 'expired'] as const;
 
 const Address = z.object({
@@ -95,7 +106,6 @@ const EXAMPLE_ORDER: OrderResource = {
   items: [{ sku: 'MUG-CERAMIC', name: 'Ceramic mug', quantity: 2, unitPrice: 1400 }],
   totals: { subtotal: 2800, shipping: 899, total: 3699, currency: 'USD' },
   payment: { status: 'authorized', authorized: 3699, captured: 0, refunded: 0 },
-  warehouseId: 'wh-west',
   shippingSpeed: 'expedited',
   shippingAddress: {
     name: 'Ada Lovelace',
@@ -105,7 +115,21 @@ const EXAMPLE_ORDER: OrderResource = {
     postalCode: '98101',
     country: 'US',
   },
-  shipment: null,
+  shipments: [
+    {
+      shipmentId: 'demo-1001-1',
+      warehouseId: 'wh-west',
+      items: [{ sku: 'MUG-CERAMIC', quantity: 2 }],
+      status: 'reserved',
+      carrier: null,
+      service: null,
+      trackingNumber: null,
+      promisedBy: null,
+      waveId: null,
+      priority: null,
+      timeline: [],
+    },
+  ],
   receivedAt: '2025-01-15T10:30:00.000Z',
   cancellableUntil: '2025-01-15T11:00:00.000Z',
   returnableUntil: null,
@@ -154,21 +178,31 @@ export const OrderViewSchema = z
       captured: minorUnits,
       refunded: minorUnits,
     }),
-    warehouseId: z.string().nullable(),
     shippingSpeed: z.enum(shippingSpeeds),
     shippingAddress: Address,
-    shipment: z
-      .object({
-        shipmentId: z.string(),
-        carrier: z.string(),
-        service: z.string(),
-        trackingNumber: z.string(),
-        status: z.enum(shipmentStatuses),
-        box: z.string(),
-        weightGrams: z.number().int(),
-        promisedBy: timestamp,
-      })
-      .nullable(),
+    shipments: z
+      .array(
+        z.object({
+          shipmentId: z.string().meta({ description: '`<orderId>-<n>`; its workflow is `shipment-<orderId>-<n>`.' }),
+          warehouseId: z.string(),
+          items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
+          status: z.enum(shipmentProgressStatuses),
+          carrier: z.string().nullable(),
+          service: z.string().nullable(),
+          trackingNumber: z.string().nullable(),
+          promisedBy: timestamp.nullable(),
+          waveId: z
+            .string()
+            .nullable()
+            .meta({ description: 'The warehouse wave that picks it (null until waves exist).' }),
+          priority: z.string().nullable(),
+          timeline: z.array(z.object({ at: timestamp, type: z.string(), detail: z.string().optional() })),
+        }),
+      )
+      .meta({
+        description:
+          'The parcels the order ships as: one per warehouse the allocation planner chose (and one for a backordered remainder). The order is `shipped`/`delivered` when every live one is.',
+      }),
     receivedAt: timestamp,
     cancellableUntil: timestamp.meta({ description: 'End of the free-cancel buffer.' }),
     returnableUntil: timestamp.nullable(),

@@ -1,3 +1,4 @@
+import { PARTIAL_FULFILLMENT_POLICIES } from '../domain/allocation.js';
 import { z } from 'zod';
 import { type ApiKey, firstKeyFor, parseApiKeys } from '../platform/credentials.js';
 import { durationMs } from '../domain/durations.js';
@@ -175,6 +176,12 @@ export const Env = z.object({
     .default('wait')
     .describe(
       'When no warehouse can ship a whole order: `wait` for a restock (up to `BACKORDER_WAIT`) or `reject` it. An order may set its own.',
+    ),
+  PARTIAL_FULFILLMENT: z
+    .enum(PARTIAL_FULFILLMENT_POLICIES)
+    .default('ship_available')
+    .describe(
+      'When the warehouses together cannot ship the whole order now: `ship_available` ships what is in stock (split across warehouses if need be) and backorders the rest as a later shipment, `wait_complete` waits for all of it (`BACKORDER_WAIT`), `reject` rejects the order.',
     ),
   BACKORDER_WAIT: duration
     .default('7d')

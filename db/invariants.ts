@@ -11,7 +11,7 @@ import type { Transaction } from './stock.js';
 export interface Violation {
   /**
    * money | open_authorization | held_reservation | picked_reservation | unused_label | closed_workflow |
-   * double_effect | stock_matches_movements | stock_bounds.
+   * double_effect | shipment_money | stock_matches_movements | stock_bounds.
    * `closed_workflow`: the order's workflow is closed (terminated, failed, timed out) or gone, but its read
    * model is not final. open_authorization, held_reservation, picked_reservation and unused_label
    * judge final orders and orders of closed workflows: nothing will ever capture, pick or ship for them.
@@ -42,11 +42,36 @@ type Queryable = Pick<Database | Transaction, 'execute'>;
  * `rejected` owe nothing. A final status missing here owes NULL, which the money rule reports,
  * so a new final status (e.g. `returned`, or partial refunds) cannot slip through unchecked.
  */
+/**
+ * What shipment `n` of order `o` shipped, in minor units: its last round's units that left with a
+ * carrier (a reship's round replaces the lost parcel's) at the order's prices, and the shipping
+ * charge with shipment 1. From the reservations and the order's items, never from the ledger.
+ */
+function shippedValue(shipment: SQL): SQL {
+  return sql`(
+    (select coalesce(sum(r.quantity * (select (i ->> 'unitPrice')::int from jsonb_array_elements(o.view -> 'items') i
+                                        where i ->> 'sku' = r.sku limit 1)), 0)
+     from reservations r
+     where r.order_id = o.order_id and r.shipment = ${shipment} and r.status = 'shipped'
+       and r.round = (select max(r2.round) from reservations r2 where r2.order_id = r.order_id and r2.shipment = r.shipment))
+    + case when ${shipment} = 1 and exists (select 1 from reservations r where r.order_id = o.order_id and r.shipment = 1 and r.status = 'shipped')
+           then coalesce((o.view -> 'totals' ->> 'shipping')::int, 0) else 0 end)`;
+}
+
+/** Orders whose parcels are shipments (reservations keyed by shipment), not one parcel of the old shape. */
+const inShipments = sql`exists (select 1 from reservations r where r.order_id = o.order_id and r.shipment > 0)`;
+
+/** What a delivered order's parcels carried: the sum of its shipments' shipped value, or its total (old shape). */
+const delivered = sql`(case when ${inShipments}
+  then (select coalesce(sum(${shippedValue(sql`n.shipment`)}), 0)
+        from (select distinct r.shipment from reservations r where r.order_id = o.order_id and r.shipment > 0) n)
+  else o.total end)`;
+
 const OWED_BY_FINAL_STATUS: Record<string, SQL> = {
-  // A delivered order owes its total less what its returns refunded (by the `returns` records,
-  // written by the workflow, not by the ledger this rule checks).
-  completed: sql`o.total - (select coalesce(sum(r.refunded), 0) from returns r where r.order_id = o.order_id)`,
-  returned: sql`o.total - (select coalesce(sum(r.refunded), 0) from returns r where r.order_id = o.order_id)`,
+  // A delivered order owes what shipped (its total, for one parcel of the old shape) less what its
+  // returns refunded (by the `returns` records, written by the workflow, not by the ledger this rule checks).
+  completed: sql`${delivered} - (select coalesce(sum(r.refunded), 0) from returns r where r.order_id = o.order_id)`,
+  returned: sql`${delivered} - (select coalesce(sum(r.refunded), 0) from returns r where r.order_id = o.order_id)`,
   cancelled: sql`0`,
   payment_failed: sql`0`,
   rejected: sql`0`,
@@ -239,19 +264,30 @@ async function closedWorkflow(db: Queryable, filter: InvariantFilter): Promise<V
   }));
 }
 
-/** Every order (final or not): at most one capture, and never more refunded than captured. */
+/**
+ * Every order (final or not): at most one capture of the old shape's kind (shipments: one per
+ * shipment, by key), never more captured than authorized, never more refunded than captured.
+ */
 async function doubleEffect(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
-  const found = await rows<{ order_id: string; captures: unknown; captured: unknown; refunded: unknown }>(
+  const found = await rows<{
+    order_id: string;
+    captures: unknown;
+    authorized: unknown;
+    captured: unknown;
+    refunded: unknown;
+  }>(
     db,
     sql`
       select order_id,
-             count(*) filter (where kind = 'capture') as captures,
+             count(*) filter (where kind = 'capture' and substring(idempotency_key from length(order_id) + 2) !~ '^capture:[0-9]+$') as captures,
+             coalesce(sum(amount) filter (where kind = 'authorize'), 0) as authorized,
              coalesce(sum(amount) filter (where kind = 'capture'), 0) as captured,
              coalesce(sum(amount) filter (where kind = 'refund'), 0) as refunded
       from payments
       where ${orderFilter(sql`order_id`, filter)}
       group by order_id
-      having count(*) filter (where kind = 'capture') > 1
+      having count(*) filter (where kind = 'capture' and substring(idempotency_key from length(order_id) + 2) !~ '^capture:[0-9]+$') > 1
+          or coalesce(sum(amount) filter (where kind = 'capture'), 0) > coalesce(sum(amount) filter (where kind = 'authorize'), 0)
           or coalesce(sum(amount) filter (where kind = 'refund'), 0) > coalesce(sum(amount) filter (where kind = 'capture'), 0)
       order by order_id`,
   );
@@ -259,7 +295,14 @@ async function doubleEffect(db: Queryable, filter: InvariantFilter): Promise<Vio
     const captures = num(row.captures)!;
     const captured = num(row.captured)!;
     const refunded = num(row.refunded)!;
+    const authorized = num(row.authorized)!;
     const problems: Violation[] = [];
+    if (captured > authorized)
+      problems.push({
+        rule: 'double_effect',
+        subject: row.order_id,
+        detail: `captured ${captured}, more than the ${authorized} authorized`,
+      });
     if (captures > 1)
       problems.push({
         rule: 'double_effect',
@@ -274,6 +317,37 @@ async function doubleEffect(db: Queryable, filter: InvariantFilter): Promise<Vio
       });
     return problems;
   });
+}
+
+/**
+ * Per shipment of a final order: what its capture kept (captured less refunds keyed to it, returns
+ * aside) is what it shipped; nothing else was captured for it.
+ */
+async function shipmentMoney(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
+  const found = await rows<{ order_id: string; shipment: number; kept: unknown; shipped: unknown }>(
+    db,
+    sql`
+      with shipment as (
+        select distinct r.order_id, r.shipment from reservations r where r.shipment > 0
+      ), money as (
+        select s.order_id, s.shipment,
+               coalesce(sum(p.amount) filter (where p.kind = 'capture' and p.idempotency_key = s.order_id || ':capture:' || s.shipment), 0)
+               - coalesce(sum(p.amount) filter (where p.kind = 'refund' and p.idempotency_key like s.order_id || ':refund:%@' || s.shipment
+                                                  and p.idempotency_key not like s.order_id || ':refund:return:%'), 0) as kept
+        from shipment s left join payments p on p.order_id = s.order_id
+        group by s.order_id, s.shipment
+      )
+      select m.order_id, m.shipment, m.kept, ${shippedValue(sql`m.shipment`)} as shipped
+      from money m join orders o on o.order_id = m.order_id
+      where o.status in ${finalStatuses} and ${orderFilter(sql`o.order_id`, filter)}
+        and m.kept is distinct from ${shippedValue(sql`m.shipment`)}
+      order by m.order_id, m.shipment`,
+  );
+  return found.map((row) => ({
+    rule: 'shipment_money',
+    subject: row.order_id,
+    detail: `shipment ${row.shipment} kept ${num(row.kept)} of its capture but shipped ${num(row.shipped)}`,
+  }));
 }
 
 /** Each stock row is the sum of its movements; movements without a stock row must sum to nothing. */
@@ -340,6 +414,7 @@ export async function checkInvariants(db: Queryable, filter: InvariantFilter = {
     await pickedReservation(db, filter),
     await unusedLabel(db, filter),
     await doubleEffect(db, filter),
+    await shipmentMoney(db, filter),
     await stockMatchesMovements(db),
     await stockBounds(db),
   ];

@@ -98,7 +98,10 @@ function figures(row: FigureRow): KpiReport['totals'] {
 function scope(range: KpiRange): SQL {
   const conditions: SQL[] = [sql`true`];
   if (range.channel) conditions.push(sql`o.channel = ${range.channel}`);
-  if (range.warehouseId) conditions.push(sql`(o.view ->> 'warehouseId') = ${range.warehouseId}`);
+  if (range.warehouseId)
+    conditions.push(
+      sql`coalesce(o.view ->> 'warehouseId', o.view -> 'shipments' -> 0 ->> 'warehouseId') = ${range.warehouseId}`,
+    );
   return sql.join(conditions, sql` and `);
 }
 

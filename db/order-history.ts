@@ -490,6 +490,7 @@ function simulateOrder(
     }
   }
 
+  const parcel = shipment as ShipmentView | null;
   const view: Omit<OrderView, 'timeline'> = {
     orderId,
     status,
@@ -504,13 +505,27 @@ function simulateOrder(
     })),
     totals: { subtotal, shipping, total, currency: 'USD' },
     payment,
-    warehouseId:
-      status === 'rejected' || (status === 'backordered' && !timeline.some((e) => e.type === 'stock_reserved'))
-        ? null
-        : warehouseId,
     shippingSpeed: speed,
     shippingAddress: request.shippingAddress,
-    shipment,
+    // One parcel per generated order, from its warehouse, once stock was reserved.
+    shipments:
+      status === 'rejected' || (status === 'backordered' && !timeline.some((e) => e.type === 'stock_reserved'))
+        ? []
+        : [
+            {
+              shipmentId: `${orderId}-1`,
+              warehouseId,
+              items: lines.map((line) => ({ sku: line.product.sku, quantity: line.quantity })),
+              status: parcel?.status ?? (status === 'cancelled' ? 'cancelled' : 'reserved'),
+              carrier: parcel?.carrier ?? null,
+              service: parcel?.service ?? null,
+              trackingNumber: parcel?.trackingNumber ?? null,
+              promisedBy: parcel?.promisedBy ?? null,
+              waveId: null,
+              priority: null,
+              timeline: [],
+            },
+          ],
     receivedAt,
     cancellableUntil,
     returnableUntil,

@@ -111,6 +111,11 @@ export const reservations = pgTable(
   'reservations',
   {
     orderId: text('order_id').notNull(),
+    /**
+     * The shipment (`<orderId>-<n>`) the units are held for: n, or 0 for orders of the old shape,
+     * whose one parcel held every line. One line of an order may be held at two warehouses for two shipments.
+     */
+    shipment: integer('shipment').notNull().default(0),
     round: integer('round').notNull().default(1),
     sku: text('sku').notNull(),
     warehouseId: text('warehouse_id').notNull(),
@@ -120,7 +125,7 @@ export const reservations = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    primaryKey({ columns: [t.orderId, t.round, t.sku] }),
+    primaryKey({ columns: [t.orderId, t.shipment, t.round, t.sku] }),
     check('reservations_quantity_not_negative', sql`${t.quantity} >= 0`),
   ],
 );

@@ -152,8 +152,16 @@ export const DEMO_WAREHOUSES = [
   },
 ];
 
+/**
+ * Skus only one warehouse carries: an order with both ships as two parcels (a split order), while
+ * orders of the other skus (the demo's and the tests') fit in one warehouse.
+ */
+export const SINGLE_WAREHOUSE_SKUS: Record<string, string> = { 'YOGA-MAT': 'wh-west', 'COFFEE-1KG': 'wh-east' };
+
 /** Units each warehouse starts with, per sku (the central one carries a narrower range). */
 function initialUnits(warehouseId: string, index: number): number {
+  const only = SINGLE_WAREHOUSE_SKUS[DEMO_PRODUCTS[index]!.sku];
+  if (only && only !== warehouseId) return 0;
   if (warehouseId === 'wh-central') return index % 3 === 0 ? 0 : 25;
   return 40 + ((index * 7) % 30);
 }

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderView, ReturnView } from './order.js';
+import type { OrderView, ReturnView, ShipmentReport } from './order.js';
 import type { Actor, CarrierEvent, CreateReturnRequest, ReturnReceipt, WarehouseEvent } from './schemas.js';
 import type { ShipmentReady, WaveProgress, WavesView } from './waves.js';
 
@@ -50,3 +50,12 @@ export const waveProgressSignal = defineSignal<[WaveProgress]>('waveProgress');
 
 /** What a warehouse's wave workflow holds now (`waves-<warehouseId>`). */
 export const wavesViewQuery = defineQuery<WavesView>('wavesView');
+
+/** A shipment's milestone, sent by its workflow to its order's (the order keeps the one read model row). */
+export const shipmentReportSignal = defineSignal<[ShipmentReport]>('shipmentReport');
+
+/** The order was cancelled: a shipment still in the warehouse undoes what it did; one that left ignores it. */
+export const cancelShipmentSignal = defineSignal<[{ reason: string; requestedBy: Actor }]>('cancelShipment');
+
+/** An operator retries the order: a shipment parked in needs_attention runs its step again. */
+export const retryShipmentSignal = defineSignal<[{ requestedBy: Actor }]>('retryShipment');

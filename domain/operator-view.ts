@@ -60,7 +60,12 @@ export function orderDetails(
 
 /** What an order in each status waits for, and until when (from the view), for its current details. */
 export function waitingFor(view: OrderView): string | null {
-  const promised = view.shipment?.promisedBy;
+  // The latest promise of the parcels still on their way (each shipment has its own).
+  const promised = view.shipments
+    .map((shipment) => shipment.promisedBy)
+    .filter((at): at is string => at !== null)
+    .sort()
+    .at(-1);
   switch (view.status) {
     case 'received':
       return 'stock and the payment authorization';
@@ -68,6 +73,9 @@ export function waitingFor(view: OrderView): string | null {
       return `the free-cancel buffer, until ${view.cancellableUntil}`;
     case 'processing':
       return 'the warehouse: pick, pack and label';
+    case 'partially_shipped':
+    case 'partially_delivered':
+      return `the warehouse and the carrier: ${view.shipments.length} shipments`;
     case 'shipped':
     case 'in_transit':
     case 'out_for_delivery':

@@ -1,6 +1,7 @@
 import type { Channel, CreateOrderRequest, ShippingAddress, ShippingSpeed } from './schemas.js';
 import type { OrderPriority } from './priority.js';
-import type { OrderStatus, ShipmentStatus } from './statuses.js';
+import type { PartialFulfillmentPolicy } from './allocation.js';
+import type { OrderStatus, ShipmentProgress, ShipmentStatus } from './statuses.js';
 
 /**
  * How long each wait of an order may last. The API fills it from configuration when it starts
@@ -30,6 +31,12 @@ export interface OrderPolicy {
   deliveryExceptionWait: string;
   /** What a lost parcel gets: a new shipment from stock, or the money back. */
   deliveryExceptionPolicy: 'reship' | 'refund';
+  /**
+   * When the network cannot cover the whole order now (domain/allocation.ts): ship what is in stock
+   * and backorder the rest as a later shipment, wait for all of it, or reject. Absent in orders
+   * received before it existed: `ship_available`.
+   */
+  partialFulfillment?: PartialFulfillmentPolicy;
   /** How long a return authorization waits for the customer's parcel. */
   returnShippingWindow: string;
   /** When the customer is asked for feedback, after delivery. */
@@ -109,6 +116,25 @@ export interface ShipmentView {
   promisedBy: string;
 }
 
+/** One parcel of an order as the order view shows it. */
+export interface OrderShipment {
+  /** `<orderId>-<n>`. */
+  shipmentId: string;
+  warehouseId: string;
+  items: { sku: string; quantity: number }[];
+  status: ShipmentProgress;
+  /** Set once a label is bought (a reship's label replaces a lost one's). */
+  carrier: string | null;
+  service: string | null;
+  trackingNumber: string | null;
+  promisedBy: string | null;
+  /** The warehouse wave that picks it; null until waves exist. */
+  waveId: string | null;
+  /** The order's priority (its shipments are served by it); null in orders from before priorities. */
+  priority: string | null;
+  timeline: { at: string; type: string; detail?: string }[];
+}
+
 export type ReturnStatus = 'authorized' | 'received' | 'refunded' | 'expired';
 
 /** A return authorization (RMA) and what became of it. */
@@ -146,10 +172,10 @@ export interface OrderView {
   items: { sku: string; name: string | null; quantity: number; unitPrice: number | null }[];
   totals: Totals | null;
   payment: PaymentView;
-  warehouseId: string | null;
   shippingSpeed: ShippingSpeed;
   shippingAddress: ShippingAddress;
-  shipment: ShipmentView | null;
+  /** The order's parcels, each from one warehouse (a child workflow `shipment-<orderId>-<n>`). */
+  shipments: OrderShipment[];
   receivedAt: string;
   cancellableUntil: string;
   returnableUntil: string | null;
@@ -175,10 +201,9 @@ export function initialOrderView(input: OrderWorkflowInput): OrderView {
     items: request.items.map((item) => ({ sku: item.sku, name: null, quantity: item.quantity, unitPrice: null })),
     totals: null,
     payment: { status: 'pending', authorized: 0, captured: 0, refunded: 0 },
-    warehouseId: null,
     shippingSpeed: request.shippingSpeed,
     shippingAddress: request.shippingAddress,
-    shipment: null,
+    shipments: [],
     receivedAt: input.receivedAt,
     cancellableUntil: input.cancellableUntil,
     returnableUntil: null,
@@ -188,4 +213,57 @@ export function initialOrderView(input: OrderWorkflowInput): OrderView {
     returns: [],
     timeline: [{ seq: 0, at: input.receivedAt, type: 'order_received', status: 'received' }],
   };
+}
+
+/** Shipment n of an order, as its order workflow starts it (workflows/shipment.ts). */
+export interface ShipmentWorkflowInput {
+  /** The order's input, its items narrowed to this shipment's. */
+  order: OrderWorkflowInput;
+  shipment: number;
+  /** Where its units are reserved; null for a backordered remainder, which reserves (and may wait) first. */
+  warehouseId: string | null;
+  lines: PricedLine[];
+  /** This shipment's share of the order: its units, and the shipping charge with shipment 1. */
+  totals: Totals;
+  /** The order workflow, to report to. */
+  parentWorkflowId: string;
+}
+
+/** A customer notice a shipment asks its order to send (the order owns the customer). */
+export interface ShipmentNotice {
+  kind: string;
+  about?: string;
+  subject: string;
+  body: string;
+}
+
+/** What a shipment tells its order at each milestone. */
+export interface ShipmentReport {
+  shipment: number;
+  type: string;
+  detail?: string;
+  summary: OrderShipment;
+  /** The shipment's share of the money: captured, and refunded so far. */
+  payment: PaymentView;
+  attention: string | null;
+  parked: boolean;
+  /** Its undos are parked (one could not complete): a cancel's caller is answered now. */
+  undoParked: boolean;
+  /** A parcel back to sender comes back as a return of the shipment's own (`<orderId>-<n>-r1`). */
+  returns: ReturnView[];
+  /** It is undoing itself: its notices are the order's to send. */
+  closing: boolean;
+  deliveryAttempts: number;
+  leftWarehouse: boolean;
+  /** The shipment's workflow is done (delivered, cancelled, or ended some other way). */
+  closed: boolean;
+  notice?: ShipmentNotice;
+}
+
+/** How a shipment's workflow ended. */
+export interface ShipmentResult {
+  shipment: number;
+  outcome: 'delivered' | 'cancelled' | 'returned';
+  summary: OrderShipment;
+  payment: PaymentView;
 }

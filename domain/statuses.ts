@@ -9,13 +9,17 @@ export const ORDER_STATUSES = [
   'confirmed',
   /** Payment captured; the warehouse is picking and packing. */
   'processing',
-  /** A label exists and the parcel was handed to the carrier. */
+  /** Some of the order's shipments were handed to the carrier, others are still in the warehouse. */
+  'partially_shipped',
+  /** A label exists and the parcel was handed to the carrier (every parcel, for a split order). */
   'shipped',
   /** The carrier reported the parcel moving. */
   'in_transit',
   /** The carrier reported the parcel on the last leg. */
   'out_for_delivery',
-  /** The carrier reported delivery; the return window is open. */
+  /** Some of the order's shipments were delivered, others are still on their way. */
+  'partially_delivered',
+  /** The carrier reported delivery (of every parcel); the return window is open. */
   'delivered',
   /** The return window closed with nothing pending. Final. */
   'completed',
@@ -69,6 +73,53 @@ export const HANDED_OVER_SHIPMENT_STATUSES: readonly ShipmentStatus[] = [
   'lost',
   'returned_to_sender',
 ];
+
+/**
+ * Where one shipment of an order is, from reservation to delivery (or how it ended). Before the
+ * label: `reserved`, `picked`, `packed`; then the parcel's `ShipmentStatus`; `backordered` while it
+ * waits for stock, `needs_attention` while parked, `cancelled` when undone before it left.
+ */
+export type ShipmentProgress =
+  | 'reserved'
+  | 'backordered'
+  | 'picked'
+  | 'packed'
+  | 'needs_attention'
+  | 'delivery_exception'
+  | 'cancelled'
+  | ShipmentStatus;
+
+/** Shipments that are (or were) with a carrier, from the order's point of view. */
+const LEFT: readonly ShipmentProgress[] = [
+  'shipped',
+  'in_transit',
+  'out_for_delivery',
+  'delivered',
+  'lost',
+  'returned_to_sender',
+  'delivery_exception',
+];
+
+/**
+ * The order's status from its live shipments (cancelled ones aside): `delivered` when every one is,
+ * `partially_delivered` when some are, the least advanced carrier status when every one left,
+ * `partially_shipped` when some left, else `processing`. Null when no shipment is live.
+ */
+export function statusFromShipments(statuses: readonly ShipmentProgress[]): OrderStatus | null {
+  const live = statuses.filter((status) => status !== 'cancelled' && status !== 'voided');
+  if (live.length === 0) return null;
+  if (live.includes('needs_attention')) return 'needs_attention';
+  if (live.every((status) => status === 'delivered')) return 'delivered';
+  if (live.includes('delivered')) return 'partially_delivered';
+  if (live.includes('delivery_exception') || live.includes('lost') || live.includes('returned_to_sender'))
+    return live.every((status) => LEFT.includes(status)) ? 'delivery_exception' : 'partially_shipped';
+  if (live.every((status) => LEFT.includes(status))) {
+    const order: readonly ShipmentProgress[] = ['shipped', 'in_transit', 'out_for_delivery'];
+    return order[Math.min(...live.map((status) => order.indexOf(status)))] as OrderStatus;
+  }
+  if (live.some((status) => LEFT.includes(status))) return 'partially_shipped';
+  return 'processing';
+}
 
 /** Order of the delivery milestones; a carrier event never moves a parcel backwards. */
 export const SHIPPING_PROGRESS: readonly ShipmentStatus[] = [

@@ -125,10 +125,11 @@ async function main(): Promise<void> {
     () => {},
   );
 
-  // Enough stock that no order is rejected: the bench measures flow, not scarcity.
-  await db.execute(sql`update stock set on_hand = on_hand + 100000 where true`);
+  // Enough stock that no order is rejected: the bench measures flow, not scarcity. Only where a sku
+  // is carried at all, so the skus one warehouse carries (db/seed.ts) still split an order.
   await db.execute(sql`insert into stock_movements (idempotency_key, warehouse_id, sku, kind, on_hand_delta, reserved_delta, reason)
-    select 'bench:' || warehouse_id || ':' || sku || ':' || ${dataDir}, warehouse_id, sku, 'restock', 100000, 0, 'bench' from stock`);
+    select 'bench:' || warehouse_id || ':' || sku || ':' || ${dataDir}, warehouse_id, sku, 'restock', 100000, 0, 'bench' from stock where on_hand > 0`);
+  await db.execute(sql`update stock set on_hand = on_hand + 100000 where on_hand > 0`);
 
   const runId = Date.now().toString(36);
   const skus = ['MUG-CERAMIC', 'BOOK-TEMPORAL', 'TSHIRT-ORG-M', 'CHARGER-65W', 'BOTTLE-STEEL'];
@@ -149,7 +150,14 @@ async function main(): Promise<void> {
           orderId,
           customer: { id: `cust-${i % 50}`, email: `c${i}@example.com`, name: 'Bench Customer' },
           channel: 'web',
-          items: [{ sku: skus[i % skus.length]!, quantity: 1 + (i % 3) }],
+          // Every fourth order wants skus two different warehouses carry: it ships as two parcels.
+          items:
+            i % 4 === 3
+              ? [
+                  { sku: 'COFFEE-1KG', quantity: 1 },
+                  { sku: 'YOGA-MAT', quantity: 1 },
+                ]
+              : [{ sku: skus[i % skus.length]!, quantity: 1 + (i % 3) }],
           shippingAddress: {
             name: 'Bench',
             line1: '1 Main St',
@@ -215,6 +223,12 @@ async function main(): Promise<void> {
   for (const [orderId, pickAt] of pickStartedAt)
     if (acceptedAt.has(orderId)) receiptToPick.get(priorityOf.get(orderId)!)!.push(pickAt - acceptedAt.get(orderId)!);
   const historySample = await env.client.workflow.getHandle(`order-${ids[0]}`).fetchHistory();
+  const [split] = (await db.execute<{ orders: number; split: number; shipments: number }>(
+    sql`select count(*)::int as orders,
+               count(*) filter (where jsonb_array_length(view -> 'shipments') > 1)::int as split,
+               coalesce(sum(jsonb_array_length(view -> 'shipments')), 0)::int as shipments
+        from orders where order_id like ${`bench-${runId}-%`}`,
+  )) as unknown as [{ orders: number; split: number; shipments: number }];
   const violations = await checkInvariants(db, { orderIds: ids });
 
   process.stdout.write(
@@ -246,6 +260,11 @@ async function main(): Promise<void> {
       );
     }
   line('workflow history events per order', String(historySample.events?.length ?? 0));
+  line(
+    'share of orders split',
+    `${((100 * split.split) / Math.max(1, split.orders)).toFixed(1)} % (${split.split} of ${split.orders})`,
+  );
+  line('shipments per order', (split.shipments / Math.max(1, split.orders)).toFixed(2));
   line('ledger invariant violations', String(violations.length));
 
   stop.abort();

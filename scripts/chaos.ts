@@ -328,7 +328,10 @@ async function drive(order: Planned): Promise<void> {
           violations.push(`order ${order.orderId}: cancel answered ${answer.status}`);
       }
     }
-    const shipment = current?.shipment as { carrier: string; trackingNumber: string } | null | undefined;
+    // The order's first parcel (chaos orders are single-sku: one shipment).
+    const shipment = (
+      current?.shipments as { carrier: string | null; trackingNumber: string | null }[] | undefined
+    )?.[0];
     if (order.kind === 'silent_carrier' && !silenced && shipment?.trackingNumber && status === 'shipped') {
       silenced = true;
       // The carrier goes quiet for 40 s: its scans come late, all at once.

@@ -14,8 +14,9 @@ type Kind = 'authorize' | 'capture' | 'void' | 'refund';
  * transiently on its first `transientFailures` tries per idempotency key, then approves.
  * Like a real gateway it answers a repeated idempotency key with the first answer, keeps its books
  * (in the database: a restarted worker talks to the same gateway) and refuses what contradicts
- * them: a captured authorization cannot be voided, a voided one cannot be captured (nor captured
- * twice, nor for more than was authorized), and refunds never exceed their capture.
+ * them: a fully captured authorization cannot be voided (a partly captured one voids the rest), a
+ * voided one cannot be captured, captures (one per shipment) never exceed the authorization, and
+ * refunds never exceed their capture.
  */
 export function createSimulatedPaymentGateway(options: {
   db: Database;
@@ -65,6 +66,14 @@ export function createSimulatedPaymentGateway(options: {
     return row ?? null;
   }
 
+  async function childrenSum(tx: Transaction, parent: string, kind: Kind): Promise<number> {
+    const [row] = await tx
+      .select({ total: sum(simulatorPayments.amount).mapWith(Number) })
+      .from(simulatorPayments)
+      .where(and(eq(simulatorPayments.parent, parent), eq(simulatorPayments.kind, kind)));
+    return row?.total ?? 0;
+  }
+
   return {
     authorize: ({ idempotencyKey, token, amount, currency }) =>
       once(idempotencyKey, 'authorize', async () => {
@@ -84,11 +93,13 @@ export function createSimulatedPaymentGateway(options: {
         const held = await locked(tx, authorization, 'authorize');
         if (await childOf(tx, authorization, 'void'))
           throw new RequestRefusedError(`authorization ${authorization} was voided; it cannot be captured`);
-        if (await childOf(tx, authorization, 'capture'))
+        // Several captures may share an authorization (one per shipment), never past what it holds.
+        const captured = await childrenSum(tx, authorization, 'capture');
+        if (captured > 0 && captured >= held.amount)
           throw new RequestRefusedError(`authorization ${authorization} was already captured`);
-        if (amount > held.amount)
+        if (amount > held.amount - captured)
           throw new RequestRefusedError(
-            `cannot capture ${amount}: authorization ${authorization} holds ${held.amount}`,
+            `cannot capture ${amount}: authorization ${authorization} holds ${held.amount - captured} more`,
           );
         return { parent: authorization, amount, currency };
       }),
@@ -96,12 +107,14 @@ export function createSimulatedPaymentGateway(options: {
     void: ({ idempotencyKey, authorization }) =>
       once(idempotencyKey, 'void', async (tx) => {
         const held = await locked(tx, authorization, 'authorize');
-        if (await childOf(tx, authorization, 'capture')) {
+        // A partly captured authorization voids what is left of it; a fully captured one has nothing left.
+        const captured = await childrenSum(tx, authorization, 'capture');
+        if (captured >= held.amount) {
           throw new RequestRefusedError(
             `authorization ${authorization} was captured; it cannot be voided (refund the capture)`,
           );
         }
-        return { parent: authorization, amount: held.amount, currency: held.currency };
+        return { parent: authorization, amount: held.amount - captured, currency: held.currency };
       }),
 
     refund: ({ idempotencyKey, capture, amount, currency }) =>

@@ -3,7 +3,8 @@ import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client.js';
 import { notifications, payments, reservations, shipments, trackingEvents } from '../db/schema.js';
-import { orderWorkflowId } from '../domain/ids.js';
+import { checkInvariants } from '../db/invariants.js';
+import { orderWorkflowId, shipmentWorkflowId } from '../domain/ids.js';
 import type { OrderPolicy } from '../domain/order.js';
 import { isolatedProduct, stockOf } from './support/database.js';
 import { HAPPY_PATH_TIMELINE, orderRequest, PRODUCTION_POLICY } from './support/orders.js';
@@ -53,7 +54,7 @@ describe('end to end', () => {
 
     const delivered = await waitForStatus(request.orderId, 'delivered');
     expect(delivered.returnableUntil).not.toBeNull();
-    expect(delivered.shipment).toMatchObject({ status: 'delivered' });
+    expect(delivered.shipments).toMatchObject([{ shipmentId: `${request.orderId}-1`, status: 'delivered' }]);
     const view = await waitForStatus(request.orderId, 'completed');
     // What the customer was told is part of the order view.
     const told = (await api('GET', `/orders/${request.orderId}`)).body.notifications.map(
@@ -70,7 +71,7 @@ describe('end to end', () => {
       captured: view.totals!.total,
       refunded: 0,
     });
-    expect(view.warehouseId).toBe('wh-east');
+    expect(view.shipments).toMatchObject([{ warehouseId: 'wh-east', items: [{ sku, quantity: 3 }] }]);
     expect(view.timeline.map((e) => e.type)).toEqual(HAPPY_PATH_TIMELINE);
 
     // Money: one authorization and one capture, both of the total.
@@ -120,6 +121,51 @@ describe('end to end', () => {
 
     const listed = await api('GET', `/orders?status=completed&customerId=cust-42&limit=100`);
     expect(listed.body.orders.map((o: { orderId: string }) => o.orderId)).toContain(request.orderId);
+  });
+
+  it('delivers an order whose lines sit in two warehouses as two shipments, one capture each, stock down in both', async () => {
+    const east = await isolatedProduct(db, { 'wh-east': 5 }, 1500);
+    const west = await isolatedProduct(db, { 'wh-west': 5 }, 2500);
+    const request = orderRequest({
+      items: [
+        { sku: east, quantity: 2 },
+        { sku: west, quantity: 1 },
+      ],
+    });
+    expect((await api('POST', '/orders', request)).status).toBe(202);
+    const view = await waitForStatus(request.orderId, 'completed');
+
+    // Two parcels, one from each warehouse, each with its own tracking number, both delivered.
+    expect(view.shipments).toHaveLength(2);
+    const byWarehouse = Object.fromEntries(view.shipments.map((s) => [s.warehouseId, s]));
+    expect(byWarehouse['wh-east']).toMatchObject({ status: 'delivered', items: [{ sku: east, quantity: 2 }] });
+    expect(byWarehouse['wh-west']).toMatchObject({ status: 'delivered', items: [{ sku: west, quantity: 1 }] });
+    const tracking = view.shipments.map((s) => s.trackingNumber);
+    expect(new Set(tracking).size).toBe(2);
+    expect(tracking.every((t) => typeof t === 'string' && t.length > 0)).toBe(true);
+    const labels = await db.select().from(shipments).where(eq(shipments.orderId, request.orderId));
+    expect(labels.map((l) => l.status)).toEqual(['delivered', 'delivered']);
+
+    // Money: one authorization of the total, one capture per shipment adding up to it.
+    const ledger = await db.select().from(payments).where(eq(payments.orderId, request.orderId));
+    const captures = ledger.filter((row) => row.kind === 'capture');
+    expect(captures).toHaveLength(2);
+    expect(captures.reduce((sum, row) => sum + row.amount, 0)).toBe(view.totals!.total);
+    expect(ledger.filter((row) => row.kind === 'authorize').map((row) => row.amount)).toEqual([view.totals!.total]);
+    expect(ledger.filter((row) => row.kind !== 'authorize' && row.kind !== 'capture')).toEqual([]);
+    expect(view.payment).toMatchObject({ status: 'captured', captured: view.totals!.total, refunded: 0 });
+
+    // Stock went down in both warehouses, nothing held.
+    expect(await stockOf(db, east)).toEqual({ 'wh-east': { onHand: 3, reserved: 0 } });
+    expect(await stockOf(db, west)).toEqual({ 'wh-west': { onHand: 4, reserved: 0 } });
+    expect(await checkInvariants(db, { orderIds: [request.orderId] })).toEqual([]);
+
+    // Each parcel is a workflow of its own, a child of the order.
+    for (const n of [1, 2]) {
+      const child = await env.client.workflow.getHandle(shipmentWorkflowId(request.orderId, n)).describe();
+      expect(child.status.name).toBe('COMPLETED');
+      expect(child.parentExecution?.workflowId).toBe(orderWorkflowId(request.orderId));
+    }
   });
 
   it('answers bad input with 400 problem+json naming each field, and starts nothing', async () => {

@@ -486,3 +486,77 @@ describe('a committed, correct history', () => {
     expect(violations.filter((v) => v.subject === orderId)).toEqual([]);
   });
 });
+
+describe('shipment_money', () => {
+  /** A completed order of two shipments: 2 mugs (14.00) from shipment 1 with shipping 6.99, a book (36.00) from shipment 2. */
+  async function splitOrder(tx: Transaction, bookShipped: boolean): Promise<string> {
+    const id = await order(tx, 'completed', 7099);
+    const [row] = await tx.select().from(orders).where(eq(orders.orderId, id));
+    const view = {
+      ...row!.view,
+      items: [
+        { sku: 'MUG-CERAMIC', name: 'mug', quantity: 2, unitPrice: 1400 },
+        { sku: 'BOOK-TEMPORAL', name: 'book', quantity: 1, unitPrice: 3600 },
+      ],
+      totals: { subtotal: 6400, shipping: 699, total: 7099, currency: 'USD' },
+    };
+    await tx.update(orders).set({ view }).where(eq(orders.orderId, id));
+    const line = (shipment: number, sku: string, quantity: number, warehouseId: string, status: string) => ({
+      orderId: id,
+      shipment,
+      round: 1,
+      sku,
+      warehouseId,
+      quantity,
+      status,
+    });
+    await tx
+      .insert(reservations)
+      .values([
+        line(1, 'MUG-CERAMIC', 2, 'wh-east', 'shipped'),
+        line(2, 'BOOK-TEMPORAL', 1, 'wh-west', bookShipped ? 'shipped' : 'released'),
+      ]);
+    const entry = (kind: string, step: string, amount: number) => ({
+      idempotencyKey: `${id}:${step}`,
+      orderId: id,
+      kind,
+      amount,
+      currency: 'USD',
+      gatewayReference: `ref-${randomUUID()}`,
+    });
+    await tx
+      .insert(payments)
+      .values([
+        entry('authorize', 'authorize', 7099),
+        entry('capture', 'capture:1', 2800 + 699),
+        entry('capture', 'capture:2', 3600),
+      ]);
+    return id;
+  }
+
+  it('accepts shipments that kept what they shipped, and a split order captured once per shipment', async () => {
+    await rolledBack(async (tx) => {
+      const id = await splitOrder(tx, true);
+      expect(await checkInvariants(tx, { orderIds: [id] })).toEqual([]);
+    });
+  });
+
+  it('reports a shipment that kept the money of units that never shipped, until its refund', async () => {
+    await rolledBack(async (tx) => {
+      const id = await splitOrder(tx, false);
+      expect(about(await checkInvariants(tx, { orderIds: [id] }), [id])).toEqual([
+        `money ${id}`,
+        `shipment_money ${id}`,
+      ]);
+      await tx.insert(payments).values({
+        idempotencyKey: `${id}:refund:cancel@2`,
+        orderId: id,
+        kind: 'refund',
+        amount: 3600,
+        currency: 'USD',
+        gatewayReference: 'ref-refund',
+      });
+      expect(await checkInvariants(tx, { orderIds: [id] })).toEqual([]);
+    });
+  });
+});

@@ -3,7 +3,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { durationMs } from '../domain/durations.js';
-import { orderWorkflowId } from '../domain/ids.js';
+import { orderWorkflowId, shipmentWorkflowId } from '../domain/ids.js';
 import {
   cancelOrderUpdate,
   orderViewQuery,
@@ -62,11 +62,28 @@ async function withOrder<T>(
     });
     try {
       const result = await body(handle, fakes);
-      if (historyName && process.env.RECORD_HISTORIES === '1') saveHistory(historyName, await handle.fetchHistory());
+      if (historyName && process.env.RECORD_HISTORIES === '1') {
+        saveHistory(historyName, await handle.fetchHistory());
+        // Each shipment's own history too (a child workflow replays on its own), for those that started.
+        for (let n = 1; n <= 3; n++) {
+          const child = env.client.workflow.getHandle(shipmentWorkflowId(request.orderId, n));
+          const history = await child.fetchHistory().catch(() => null);
+          if (history) saveHistory(`${historyName}.shipment-${n}`, history);
+        }
+      }
       return result;
     } finally {
       const { status } = await handle.describe();
       if (status.name === 'RUNNING') await handle.terminate('test over');
+      // Its shipments too: a workflow left running without its worker would hold the test server's clock.
+      for (let n = 1; n <= 3; n++) {
+        const child = env.client.workflow.getHandle(shipmentWorkflowId(request.orderId, n));
+        const running = await child.describe().then(
+          (d) => d.status.name === 'RUNNING',
+          () => false,
+        );
+        if (running) await child.terminate('test over');
+      }
     }
   });
 }
@@ -118,7 +135,14 @@ describe('order workflow: the happy path', () => {
     // Prices come from the catalog: 2 mugs at 14.00 and a book at 36.00, 1.4 kg standard shipping.
     expect(view.totals).toEqual({ subtotal: 6400, shipping: 699, total: 7099, currency: 'USD' });
     expect(view.payment).toEqual({ status: 'captured', authorized: 7099, captured: 7099, refunded: 0 });
-    expect(view.shipment).toMatchObject({ carrier: 'parcelpost', status: 'delivered', box: 'S' });
+    expect(view.shipments).toMatchObject([
+      { shipmentId: `${view.orderId}-1`, warehouseId: 'wh-east', carrier: 'parcelpost', status: 'delivered' },
+    ]);
+    expect(view.shipments[0]!.items).toEqual([
+      { sku: 'MUG-CERAMIC', quantity: 2 },
+      { sku: 'BOOK-TEMPORAL', quantity: 1 },
+    ]);
+    expect(fakes.calls.find((c) => c.name === 'buyLabel')?.args).toMatchObject({ box: { code: 'S' } });
     expect(fakes.charged()).toBe(7099);
 
     // Nothing is captured before the free-cancel buffer ends.
@@ -177,7 +201,7 @@ describe('order workflow: cancellation', () => {
         expect(view.cancellation).toEqual({ reason: 'changed my mind', requestedBy: 'checkout-service', free: true });
         expect(view.payment.status).toBe('voided');
         expect(fakes.names()).not.toContain('capturePayment');
-        expect(callsAfter(fakes, 'notifyCustomer')).toEqual(expect.arrayContaining(['voidPayment', 'releaseStock']));
+        expect(callsAfter(fakes, 'notifyCustomer')).toEqual(expect.arrayContaining(['voidUncaptured', 'releaseStock']));
         expect(fakes.ledger.map((entry) => entry.kind)).toEqual(['authorize', 'void']);
         expect(fakes.charged()).toBe(0);
         expect(fakes.notifications.at(-1)).toBe('cancelled');
@@ -203,12 +227,14 @@ describe('order workflow: cancellation', () => {
         expect(view.payment).toMatchObject({ status: 'refunded', captured: 7099, refunded: 7099 });
         const undos = callsAfter(fakes, 'requestPack').filter((name) => name !== 'notifyCustomer');
         expect(undos).toEqual([
+          // The shipment's undos (money first), then the order's: the rest of the authorization, the rest of the stock.
           'refundPayment',
-          'voidPayment',
           'cancelWarehouseTask',
           'cancelWarehouseTask',
           'requestReturnToShelf',
           'returnPickedToShelf',
+          'releaseStock',
+          'voidUncaptured',
           'releaseStock',
         ]);
         expect(fakes.calls.find((c) => c.name === 'requestReturnToShelf')?.args).toMatchObject({ unpack: true });
@@ -239,7 +265,7 @@ describe('order workflow: cancellation', () => {
         args: [{ reason: 'fraud suspected', requestedBy: support }],
       });
       expect(view.status).toBe('cancelled');
-      expect(view.shipment).toBeNull();
+      expect(view.shipments).toMatchObject([{ status: 'cancelled', trackingNumber: null }]);
       expect(fakes.names()).toContain('voidLabel');
       expect(fakes.names()).not.toContain('handOverToCarrier');
       expect(view.timeline.at(-1)?.detail).toMatch(/voided label PP/);
@@ -266,7 +292,7 @@ describe('order workflow: cancellation', () => {
         handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'twice', requestedBy: service }] });
       const [first, second] = await Promise.all([cancel(), cancel()]);
       expect([first.status, second.status]).toEqual(['cancelled', 'cancelled']);
-      expect(fakes.names().filter((name) => name === 'voidPayment')).toHaveLength(1);
+      expect(fakes.names().filter((name) => name === 'voidUncaptured')).toHaveLength(1);
       // The workflow has closed: there is nothing left to take an update (the API answers 409 from the read model).
       await expect(cancel()).rejects.toThrow();
     });
@@ -285,7 +311,7 @@ describe('order workflow: failures', () => {
     const { view, fakes } = await runOrder({}, { payment: { token: 'tok_decline' } }, 'order-payment-declined');
     expect(view.status).toBe('payment_failed');
     expect(view.payment.status).toBe('declined');
-    expect(fakes.names()).toEqual(expect.arrayContaining(['reserveStock', 'authorizePayment', 'releaseStock']));
+    expect(fakes.names()).toEqual(expect.arrayContaining(['reserveShipments', 'authorizePayment', 'releaseStock']));
     expect(fakes.names()).not.toContain('capturePayment');
     expect(fakes.notifications).toEqual(['payment_failed']);
   });
@@ -336,9 +362,12 @@ describe('order workflow: failures', () => {
       expect(fakes.names().filter((name) => name === 'requestPick')).toHaveLength(3);
       expect(timelineTypes(parked).filter((type) => type === 'pick_late')).toHaveLength(3);
 
-      // The warehouse finally reports the second attempt done: the order moves on by itself.
+      // The warehouse finally reports the second attempt done (to the order, which passes it to its shipment):
+      // the order moves on by itself.
+      const secondPick = fakes.calls.filter((c) => c.name === 'requestPick')[1]!.args as { taskId: string };
+      expect(secondPick.taskId).toBe(`${parked.orderId}-1-pick-2`);
       await handle.signal(warehouseEventSignal, {
-        taskId: `${parked.orderId}-pick-2`,
+        taskId: secondPick.taskId,
         orderId: parked.orderId,
         type: 'pick_completed',
         at: new Date(await env.currentTimeMs()).toISOString(),
@@ -364,11 +393,13 @@ describe('order workflow: failures', () => {
       'order-short-pick',
     );
     expect(view.status).toBe('completed');
-    expect(view.warehouseId).toBe('wh-west');
+    expect(view.shipments).toMatchObject([{ warehouseId: 'wh-west' }]);
     expect(fakes.names()).toEqual(expect.arrayContaining(['recordShortPick', 'releaseStock']));
-    expect(
-      fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => (c.args as { round: number }).round),
-    ).toEqual([1, 2]);
+    // The plan reserved round 1; the short shipment reserves its round 2 itself.
+    expect(fakes.names().filter((name) => name === 'reserveShipments')).toHaveLength(1);
+    expect(fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => c.args)).toMatchObject([
+      { shipment: 1, round: 2 },
+    ]);
     expect(timelineTypes(view)).toEqual(expect.arrayContaining(['short_pick', 'stock_reserved', 'picked']));
     expect(fakes.charged()).toBe(view.totals!.total);
   });
@@ -414,7 +445,7 @@ describe('order workflow: after the label', () => {
       expect(late.attention).toMatch(/not delivered by the promised/);
       expect(fakes.notifications).toContain('delayed');
       expect(fakes.names()).toContain('openCarrierTrace');
-      await fakes.carrierSignal(late.shipment!.trackingNumber, 'delivered');
+      await fakes.carrierSignal(late.shipments[0]!.trackingNumber!, 'delivered');
       return { view: await handle.result(), fakes };
     });
     expect(view.status).toBe('completed');
@@ -428,23 +459,29 @@ describe('order workflow: after the label', () => {
   it('reships from stock when the parcel stays lost, charging nothing more', async () => {
     const { view, fakes } = await runOrder({ firstParcelScans: ['in_transit'] }, {}, 'order-reshipped');
     expect(view.status).toBe('completed');
-    expect(view.shipment?.shipmentId).toBe(`${view.orderId}-2`);
+    // The reship is the shipment's second label (number 1001: labels are numbered per shipment).
+    expect(view.shipments).toMatchObject([
+      { shipmentId: `${view.orderId}-1`, trackingNumber: `PP1001-${view.orderId}` },
+    ]);
     expect(timelineTypes(view)).toEqual(
       expect.arrayContaining(['delivery_exception', 'parcel_lost', 'reship_started', 'delivered']),
     );
-    expect(
-      fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => (c.args as { round: number }).round),
-    ).toEqual([1, 2]);
+    // The plan reserved round 1; the reship reserves the shipment's round 2 itself.
+    expect(fakes.names().filter((name) => name === 'reserveShipments')).toHaveLength(1);
+    expect(fakes.calls.filter((c) => c.name === 'reserveStock').map((c) => c.args)).toMatchObject([
+      { shipment: 1, round: 2 },
+    ]);
+    // Labels are numbered per shipment: shipment 1's reship is label 1001.
     expect(
       fakes.calls
         .filter((c) => c.name === 'buyLabel')
         .map((c) => (c.args as { shipmentNumber: number }).shipmentNumber),
-    ).toEqual([1, 2]);
+    ).toEqual([1, 1001]);
     // The reship is picked and packed anew, under task IDs of its own: the first parcel's answers do not count.
     const tasks = (name: string) =>
       fakes.calls.filter((c) => c.name === name).map((c) => (c.args as { taskId: string }).taskId);
-    expect(tasks('requestPick')).toEqual([`${view.orderId}-pick-1`, `${view.orderId}-pick-2`]);
-    expect(tasks('requestPack')).toEqual([`${view.orderId}-pack-1`, `${view.orderId}-pack-2`]);
+    expect(tasks('requestPick')).toEqual([`${view.orderId}-1-pick-1`, `${view.orderId}-1-pick-2`]);
+    expect(tasks('requestPack')).toEqual([`${view.orderId}-1-pack-1`, `${view.orderId}-1-pack-2`]);
     expect(view.attention).toBeNull();
     expect(fakes.notifications).toEqual(expect.arrayContaining(['delayed', 'reshipped']));
     expect(fakes.charged()).toBe(view.totals!.total);
@@ -585,7 +622,7 @@ describe('order workflow: after the label', () => {
         args: [{ items: [{ sku: 'MUG-CERAMIC', quantity: 1 }], reason: 'other', requestedBy: service }],
       });
       await expect(early).rejects.toMatchObject({ cause: { type: 'ReturnNotAllowed' } });
-      await fakes.carrierSignal((await handle.query(orderViewQuery)).shipment!.trackingNumber, 'delivered');
+      await fakes.carrierSignal((await handle.query(orderViewQuery)).shipments[0]!.trackingNumber!, 'delivered');
       await waitForStatus(handle, 'delivered', '1m');
 
       const ret = await handle.executeUpdate(requestReturnUpdate, {
@@ -667,12 +704,14 @@ describe('order workflow: Cancel in Temporal Web', () => {
       await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
       const undos = callsAfter(fakes, 'requestPack').filter((name) => name !== 'notifyCustomer');
       expect(undos).toEqual([
+        // The shipment's undos (money first), then the order's: the rest of the authorization, the rest of the stock.
         'refundPayment',
-        'voidPayment',
         'cancelWarehouseTask',
         'cancelWarehouseTask',
         'requestReturnToShelf',
         'returnPickedToShelf',
+        'releaseStock',
+        'voidUncaptured',
         'releaseStock',
       ]);
       expect(fakes.charged()).toBe(0);
@@ -694,7 +733,7 @@ describe('order workflow: Cancel in Temporal Web', () => {
           view.timeline.some((event) => event.type === 'cancel_refused'),
         );
         expect(noted.timeline.find((event) => event.type === 'cancel_refused')?.detail).toMatch(/has shipped/);
-        await fakes.carrierSignal(shipped.shipment!.trackingNumber, 'delivered');
+        await fakes.carrierSignal(shipped.shipments[0]!.trackingNumber!, 'delivered');
         const view = await handle.result();
         expect(view.status).toBe('completed');
         expect(fakes.charged()).toBe(view.totals!.total);
@@ -763,7 +802,7 @@ describe('order workflow: restocks are never lost', () => {
         const view = await waitForView(handle, (v) => v.status === 'confirmed', '1m');
         expect(signalled).toBe(true);
         expect(eventAt(view, 'stock_reserved') - eventAt(view, 'backordered')).toBeLessThan(durationMs('1h'));
-        expect(fakes.calls.filter((c) => c.name === 'reserveStock')).toHaveLength(2);
+        expect(fakes.calls.filter((c) => c.name === 'reserveShipments')).toHaveLength(2);
       },
       'order-restock-during-backorder',
       { backorderRetryInterval: '30d' },
@@ -777,7 +816,7 @@ describe('order workflow: restocks are never lost', () => {
       async (handle, fakes) => {
         await waitForStatus(handle, 'backordered', '1m');
         await env.sleep('2h');
-        expect(fakes.calls.filter((c) => c.name === 'reserveStock')).toHaveLength(3);
+        expect(fakes.calls.filter((c) => c.name === 'reserveShipments')).toHaveLength(3);
         fakes.world.stockAvailable = true;
         const view = await waitForView(
           handle,

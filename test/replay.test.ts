@@ -43,6 +43,15 @@ describe('replay of committed histories', () => {
         'order-parked-and-retried',
         'order-reshipped',
         'order-returned',
+        // Shipments as child workflows: the order's history and each shipment's.
+        'order-shipments-single-warehouse',
+        'order-shipments-single-warehouse.shipment-1',
+        'order-shipments-split',
+        'order-shipments-split.shipment-1',
+        'order-shipments-split.shipment-2',
+        'order-shipments-cancelled-in-buffer',
+        'order-shipments-short-pick',
+        'order-shipments-short-pick.shipment-1',
       ]),
     );
     for (const commit of ['4233432', 'cc19e80', '87f5495'])

@@ -20,6 +20,8 @@ const money = (input: Input) =>
 const SUMMARIES: Record<string, (input: Input) => string> = {
   quoteOrder: (i) => `price order ${i.orderId} from the catalog`,
   reserveStock: (i) => `reserve stock for order ${i.orderId} (round ${i.round})`,
+  reserveShipments: (i) =>
+    `plan and reserve order ${i.orderId}'s shipments across warehouses (from shipment ${i.firstShipment}, ${i.policy})`,
   releaseStock: (i) => `release the stock order ${i.orderId} holds`,
   authorizePayment: (i) => `authorize ${money(i) ?? 'the total'} for order ${i.orderId}`,
   capturePayment: (i) => `capture ${money(i) ?? 'the payment'} for order ${i.orderId}`,

@@ -3,6 +3,7 @@ import type { VersioningBehavior } from '@temporalio/common';
 import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { orderWorkflow } from './order.js';
 import { reconcileOrdersWorkflow } from './reconcile.js';
+import { shipmentWorkflow } from './shipment.js';
 import { waveWorkflow } from './wave.js';
 import { wavesWorkflow } from './waves.js';
 
@@ -25,7 +26,9 @@ const onVersionedWorkers = (versioningBehavior: VersioningBehavior) => () =>
 
 setWorkflowOptions(onVersionedWorkers('AUTO_UPGRADE'), orderWorkflow);
 setWorkflowOptions(onVersionedWorkers('PINNED'), reconcileOrdersWorkflow);
+// A shipment lives as long as its parcel's journey (days, a reship more): like its order.
+setWorkflowOptions(onVersionedWorkers('AUTO_UPGRADE'), shipmentWorkflow);
 setWorkflowOptions(onVersionedWorkers('AUTO_UPGRADE'), wavesWorkflow);
 setWorkflowOptions(onVersionedWorkers('AUTO_UPGRADE'), waveWorkflow);
 
-export { orderWorkflow, reconcileOrdersWorkflow, wavesWorkflow, waveWorkflow };
+export { orderWorkflow, reconcileOrdersWorkflow, shipmentWorkflow, wavesWorkflow, waveWorkflow };

@@ -8,6 +8,9 @@ import { shipFromWarehouse } from './order/ship.js';
 import { Order } from './order/state.js';
 import { delivered, followParcel } from './order/track.js';
 import { releaseReservation } from './order/undos.js';
+import { patched } from '@temporalio/workflow';
+import { fulfilInShipments } from './order/shipments.js';
+import { Patch } from './patches.js';
 import { mustComplete } from './proxies.js';
 
 /**
@@ -24,6 +27,17 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     // 1. Received: the read model gets its row.
     await mustComplete.recordOrderUpdate({ order: input, view: order.view });
     await price(order);
+    // Orders that reserved before shipments were child workflows replay (and finish) the one-parcel path.
+    order.shipmentsShape = patched(Patch.ShipmentsAsChildWorkflows);
+    if (order.shipmentsShape) {
+      // 2–6. Reserved per shipment, authorized, the buffer, then each shipment captured and run as a child.
+      const outcome = await fulfilInShipments(order);
+      if (outcome === 'returned') return order.record('order_returned', 'returned', 'every parcel came back');
+      // 7. The return window; 8. completed (or returned).
+      await delivered(order);
+      await returnWindow(order);
+      return;
+    }
     // 2. Stock reserved at the best warehouse (or backordered).
     order.undo.push(releaseReservation(order));
     await reserve(order);

@@ -14,4 +14,9 @@ export const Patch = {
   RestockNeverLost: 'restock-never-lost',
   /** A warehouse answer that fails its check is asked for again at once, not after the SLA. */
   RejectedTaskAskedAgainAtOnce: 'rejected-task-asked-again-at-once',
+  /**
+   * The order plans its shipments (domain/allocation.ts), captures each one's share and runs each as
+   * a child workflow `shipment-<orderId>-<n>`; before, one parcel from one warehouse ran inside it.
+   */
+  ShipmentsAsChildWorkflows: 'shipments-as-child-workflows',
 } as const;

@@ -11,6 +11,7 @@ export function orderPolicyFrom(settings: Config): OrderPolicy {
     deliveryGrace: settings.DELIVERY_GRACE,
     backorderPolicy: settings.BACKORDER_POLICY,
     backorderWait: settings.BACKORDER_WAIT,
+    partialFulfillment: settings.PARTIAL_FULFILLMENT,
     backorderRetryInterval: settings.BACKORDER_RETRY_INTERVAL,
     deliveryExceptionWait: settings.DELIVERY_EXCEPTION_WAIT,
     deliveryExceptionPolicy: settings.DELIVERY_EXCEPTION_POLICY,

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
-import { orderWorkflowId } from '../../domain/ids.js';
+import { orderWorkflowId, shipmentOfLabel, shipmentOfTask, shipmentWorkflowId } from '../../domain/ids.js';
 import { carrierEventSignal, warehouseEventSignal, wavePickAnswerSignal } from '../../domain/messages.js';
 import { waveWorkflowId } from '../../domain/waves.js';
 import { CarrierEvent, WarehouseEvent } from '../../domain/schemas.js';
@@ -9,6 +9,27 @@ import { shipments, trackingEvents, waves } from '../../db/schema.js';
 import { type ApiContext, withTemporalDeadline } from '../context.js';
 import { CarrierParams } from '../contract.js';
 import { parseOr400, problem } from '../http/problem.js';
+
+/**
+ * Signals the workflow of the shipment an event is about (`shipment-<orderId>-<n>`), or the
+ * order's when there is none: an order of the old shape, or a shipment whose workflow has ended
+ * (the order forwards what still matters).
+ */
+async function signalShipmentOrOrder(
+  context: ApiContext,
+  orderId: string,
+  shipment: number | undefined,
+  signal: (id: string) => Promise<void>,
+) {
+  if (shipment !== undefined) {
+    try {
+      return await withTemporalDeadline(context, () => signal(shipmentWorkflowId(orderId, shipment)));
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+  await withTemporalDeadline(context, () => signal(orderWorkflowId(orderId)));
+}
 
 /**
  * Where a warehouse event goes: a task of an order to the order's workflow; a wave's batch pick,
@@ -30,8 +51,9 @@ export async function deliverWarehouseEvent(context: ApiContext, event: Warehous
     );
     return;
   }
-  await withTemporalDeadline(context, () =>
-    context.temporal.workflow.getHandle(orderWorkflowId(event.orderId)).signal(warehouseEventSignal, event),
+  // A shipment's task is `<orderId>-<n>-pick-<k>`; an old-shape order's `<orderId>-pick-<k>`.
+  await signalShipmentOrOrder(context, event.orderId, shipmentOfTask(event.orderId, event.taskId), (id) =>
+    context.temporal.workflow.getHandle(id).signal(warehouseEventSignal, event),
   );
 }
 
@@ -54,7 +76,7 @@ export function eventsRouter(context: ApiContext): Router {
     const { carrier } = parseOr400(CarrierParams, req.params, 'carrier');
     const event = parseOr400(CarrierEvent, req.body, 'carrier event');
     const [shipment] = await db
-      .select({ orderId: shipments.orderId })
+      .select({ orderId: shipments.orderId, id: shipments.id })
       .from(shipments)
       .where(and(eq(shipments.carrier, carrier), eq(shipments.trackingNumber, event.trackingNumber)));
     if (!shipment)
@@ -70,9 +92,14 @@ export function eventsRouter(context: ApiContext): Router {
         detail: event.detail ?? null,
       })
       .onConflictDoNothing();
+    // The label's row is `<orderId>-<label number>`; the label number names its shipment.
+    const label = Number(shipment.id.slice(shipment.orderId.length + 1));
     try {
-      await withTemporalDeadline(context, () =>
-        context.temporal.workflow.getHandle(orderWorkflowId(shipment.orderId)).signal(carrierEventSignal, event),
+      await signalShipmentOrOrder(
+        context,
+        shipment.orderId,
+        Number.isInteger(label) ? shipmentOfLabel(label) : undefined,
+        (id) => context.temporal.workflow.getHandle(id).signal(carrierEventSignal, event),
       );
     } catch (error) {
       // The order is closed (a late or retried scan after completion): the scan is in the shipment's

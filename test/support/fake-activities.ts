@@ -3,7 +3,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { OrderActivities } from '../../activities/index.js';
 import { addBusinessDays } from '../../domain/calendar.js';
 import { FailureType } from '../../domain/failures.js';
-import { orderWorkflowId } from '../../domain/ids.js';
+import { orderWorkflowId, shipmentOfLabel, shipmentOfTask, shipmentWorkflowId } from '../../domain/ids.js';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { carrierEventSignal, returnReceivedSignal, warehouseEventSignal } from '../../domain/messages.js';
 import type { OrderView, PricedLine } from '../../domain/order.js';
 import { orderTotals } from '../../domain/pricing.js';
@@ -21,6 +22,14 @@ export interface FakeWorld {
   firstParcelScans: CarrierEvent['type'][] | null;
   /** Whether any warehouse can ship the order now (flip it, then signal, to model a restock). */
   stockAvailable: boolean;
+  /** The first line sits only in wh-east, the rest only in wh-west: two shipments. */
+  split: boolean;
+  /** Units of each sku no warehouse has now (a split order's backordered remainder). */
+  missing: Record<string, number>;
+  /** The warehouse that comes up short on its first pick (default: whichever picks first). */
+  shortAt: string | null;
+  /** A warehouse that never answers (the others do). */
+  silentAt: string | null;
   /** Activities that fail with a transient error this many more times. */
   failing: Partial<Record<keyof OrderActivities, number>>;
   /** Real milliseconds an activity takes (time does not skip while an activity runs). */
@@ -44,6 +53,10 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     carrierScans: ['in_transit', 'out_for_delivery', 'delivered'],
     firstParcelScans: null,
     stockAvailable: true,
+    split: false,
+    missing: {},
+    shortAt: null,
+    silentAt: null,
     failing: {},
     slow: {},
     returnsArrive: 'resalable',
@@ -53,8 +66,12 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
   const calls: { name: string; args: unknown }[] = [];
   const snapshots: OrderView[] = [];
   const notifications: string[] = [];
-  const ledger: { kind: 'authorize' | 'capture' | 'void' | 'refund'; amount: number }[] = [];
-  const parcels = new Map<string, string>();
+  const ledger: { kind: 'authorize' | 'capture' | 'void' | 'refund'; amount: number; shipment?: number }[] = [];
+  const ofShipment = (kind: string, shipment?: number) =>
+    ledger
+      .filter((entry) => entry.kind === kind && entry.shipment === shipment)
+      .reduce((total, entry) => total + entry.amount, 0);
+  const parcels = new Map<string, { orderId: string; label: number }>();
   let packs = 0;
   let picks = 0;
   const nowInWorkflowTime = async () => new Date(await env.currentTimeMs());
@@ -73,10 +90,23 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     }
   }
 
+  /** Signals the shipment's workflow the event belongs to, or the order's (old shape), as the API does. */
+  async function toWorkflowOf<T>(orderId: string, shipment: number | undefined, send: (id: string) => Promise<T>) {
+    if (shipment !== undefined) {
+      try {
+        return await send(shipmentWorkflowId(orderId, shipment));
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    }
+    return send(orderWorkflowId(orderId));
+  }
+
   async function warehouseSignal(event: Omit<WarehouseEvent, 'at'>) {
-    await env.client.workflow
-      .getHandle(orderWorkflowId(event.orderId))
-      .signal(warehouseEventSignal, { ...event, at: (await nowInWorkflowTime()).toISOString() });
+    const at = (await nowInWorkflowTime()).toISOString();
+    await toWorkflowOf(event.orderId, shipmentOfTask(event.orderId, event.taskId), (id) =>
+      env.client.workflow.getHandle(id).signal(warehouseEventSignal, { ...event, at }),
+    );
   }
 
   const activities: OrderActivities = {
@@ -91,9 +121,38 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async reserveStock(input) {
       await called('reserveStock', input);
-      if (!world.stockAvailable)
+      if (!world.stockAvailable || input.lines.some((line) => (world.missing[line.sku] ?? 0) > 0))
         throw ApplicationFailure.nonRetryable('no warehouse holds every line', FailureType.OutOfStock);
       return { warehouseId: input.round === 1 ? 'wh-east' : 'wh-west' };
+    },
+    async reserveShipments(input) {
+      await called('reserveShipments', input);
+      const missing = input.lines
+        .map((line) => ({ sku: line.sku, quantity: Math.min(line.quantity, world.missing[line.sku] ?? 0) }))
+        .filter((line) => line.quantity > 0);
+      const available = input.lines
+        .map((line) => ({ sku: line.sku, quantity: line.quantity - (world.missing[line.sku] ?? 0) }))
+        .filter((line) => line.quantity > 0);
+      if (!world.stockAvailable || (missing.length > 0 && input.policy !== 'ship_available'))
+        return { shipments: [], missing: input.lines };
+      const groups = world.split
+        ? [
+            { warehouseId: 'wh-east', lines: available.slice(0, 1) },
+            { warehouseId: 'wh-west', lines: available.slice(1) },
+          ]
+        : [{ warehouseId: 'wh-east', lines: available }];
+      const shipments = groups
+        .filter((group) => group.lines.length > 0)
+        .map((group, index) => ({ shipment: input.firstShipment + index, ...group }));
+      return { shipments, missing };
+    },
+    async voidUncaptured(input) {
+      await called('voidUncaptured', input);
+      if (!has('authorize') || has('void')) return { voided: 0 };
+      const left = sum('authorize') - sum('capture');
+      if (left <= 0) return { voided: 0 };
+      ledger.push({ kind: 'void', amount: left });
+      return { voided: left };
     },
     async releaseStock(input) {
       await called('releaseStock', input);
@@ -116,7 +175,8 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async capturePayment(input) {
       await called('capturePayment', input);
-      if (!has('capture')) ledger.push({ kind: 'capture', amount: input.amount });
+      if (!ledger.some((entry) => entry.kind === 'capture' && entry.shipment === input.shipment))
+        ledger.push({ kind: 'capture', amount: input.amount, ...(input.shipment ? { shipment: input.shipment } : {}) });
       return { reference: `capture-${input.orderId}` };
     },
     async voidPayment(input) {
@@ -127,16 +187,21 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async refundPayment(input) {
       await called('refundPayment', input);
-      const amount = Math.min(input.amount ?? Infinity, sum('capture') - sum('refund'));
+      const left =
+        input.shipment === undefined
+          ? sum('capture') - sum('refund')
+          : ofShipment('capture', input.shipment) - ofShipment('refund', input.shipment);
+      const amount = Math.min(input.amount ?? Infinity, left);
       if (amount <= 0) return { refunded: 0 };
-      ledger.push({ kind: 'refund', amount });
+      ledger.push({ kind: 'refund', amount, ...(input.shipment ? { shipment: input.shipment } : {}) });
       return { refunded: amount };
     },
     async requestPick(task) {
       await called('requestPick', task);
-      if (world.warehouse === 'silent') return;
-      picks += 1;
-      const short = picks === 1 && world.shortPickOnce;
+      if (world.warehouse === 'silent' || world.silentAt === task.warehouseId) return;
+      const shortHere = !world.shortAt || world.shortAt === task.warehouseId;
+      if (shortHere) picks += 1;
+      const short = shortHere && picks === 1 && world.shortPickOnce;
       await warehouseSignal({
         taskId: task.taskId,
         orderId: task.orderId,
@@ -165,7 +230,7 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     async buyLabel(input) {
       await called('buyLabel', input);
       const trackingNumber = `PP${input.shipmentNumber}-${input.orderId}`;
-      parcels.set(trackingNumber, input.orderId);
+      parcels.set(trackingNumber, { orderId: input.orderId, label: input.shipmentNumber });
       return {
         shipmentId: `${input.orderId}-${input.shipmentNumber}`,
         carrier: 'parcelpost',
@@ -202,9 +267,9 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
             ]
           : [{ ...item, condition: 'resalable' as const }],
       );
-      await env.client.workflow
-        .getHandle(orderWorkflowId(task.orderId))
-        .signal(returnReceivedSignal, { returnId: task.returnId, units });
+      await toWorkflowOf(task.orderId, shipmentOfTask(task.orderId, task.returnId), (id) =>
+        env.client.workflow.getHandle(id).signal(returnReceivedSignal, { returnId: task.returnId, units }),
+      );
     },
     async recordReturn(input) {
       await called('recordReturn', input);
@@ -232,14 +297,17 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
   };
 
   async function carrierSignal(trackingNumber: string, type: CarrierEvent['type'], detail?: string) {
-    const orderId = parcels.get(trackingNumber)!;
-    await env.client.workflow.getHandle(orderWorkflowId(orderId)).signal(carrierEventSignal, {
+    const { orderId, label } = parcels.get(trackingNumber)!;
+    const event = {
       trackingNumber,
       type,
       at: (await nowInWorkflowTime()).toISOString(),
       location: 'hub',
       ...(detail ? { detail } : {}),
-    });
+    };
+    await toWorkflowOf(orderId, shipmentOfLabel(label), (id) =>
+      env.client.workflow.getHandle(id).signal(carrierEventSignal, event),
+    );
   }
 
   return {

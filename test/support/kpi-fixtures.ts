@@ -77,7 +77,22 @@ async function writeOrder(db: Database, order: FixtureOrder): Promise<void> {
   view.totals = { subtotal, shipping: 0, total: subtotal, currency: 'USD' };
   await readModel.recordOrderUpdate({ order: input, view: structuredClone(view) });
   for (const [type, status, at, detail] of order.events) {
-    if (type === 'stock_reserved' || type === 'backordered') view.warehouseId = order.warehouseId ?? 'wh-east';
+    if (type === 'stock_reserved' || type === 'backordered')
+      view.shipments = [
+        {
+          shipmentId: `${view.orderId}-1`,
+          warehouseId: order.warehouseId ?? 'wh-east',
+          items: order.items.map(({ sku, quantity }) => ({ sku, quantity })),
+          status: 'reserved',
+          carrier: null,
+          service: null,
+          trackingNumber: null,
+          promisedBy: null,
+          waveId: null,
+          priority: null,
+          timeline: [],
+        },
+      ];
     if (type === 'order_cancelled' && order.cancellation)
       view.cancellation = { ...order.cancellation, requestedBy: 'support-desk' };
     if (type === 'needs_attention') view.attention = order.attention ?? 'stuck';

@@ -2,7 +2,7 @@ import { condition } from '@temporalio/workflow';
 import { FailureType } from '../../domain/failures.js';
 import { failureMessage, failureType, formatMoney, OrderClosing } from '../outcomes.js';
 import { steps } from '../proxies.js';
-import type { Order } from './state.js';
+import type { Order, Undo } from './state.js';
 import { refundCapture } from './undos.js';
 
 // The money side of an order until the parcel is on its way: price, authorize, buffer, capture.
@@ -30,28 +30,30 @@ export async function price(order: Order): Promise<void> {
 }
 
 /** Authorizes the total (its void registered first); a decline closes the order, nothing charged. */
-export async function authorize(order: Order): Promise<void> {
+export async function authorize(order: Order, voidUndo?: Undo): Promise<void> {
   const { orderId, request, view, totals } = order;
-  order.undo.push({
-    name: 'void the authorization',
-    phase: 'money',
-    run: async (act) => {
-      const { voided, refunded = 0 } = await act.voidPayment({ orderId });
-      // The gateway had captured after all (the capture's answer was lost): that money came back by refund.
-      if (refunded > 0) {
-        view.payment = {
-          ...view.payment,
-          status: 'refunded',
-          captured: Math.max(view.payment.captured, refunded),
-          refunded: view.payment.refunded + refunded,
-        };
-        return `refunded ${formatMoney(refunded, totals.currency)}`;
-      }
-      if (voided === 0) return null;
-      view.payment = { ...view.payment, status: 'voided' };
-      return `voided ${formatMoney(voided, totals.currency)}`;
+  order.undo.push(
+    voidUndo ?? {
+      name: 'void the authorization',
+      phase: 'money',
+      run: async (act) => {
+        const { voided, refunded = 0 } = await act.voidPayment({ orderId });
+        // The gateway had captured after all (the capture's answer was lost): that money came back by refund.
+        if (refunded > 0) {
+          view.payment = {
+            ...view.payment,
+            status: 'refunded',
+            captured: Math.max(view.payment.captured, refunded),
+            refunded: view.payment.refunded + refunded,
+          };
+          return `refunded ${formatMoney(refunded, totals.currency)}`;
+        }
+        if (voided === 0) return null;
+        view.payment = { ...view.payment, status: 'voided' };
+        return `voided ${formatMoney(voided, totals.currency)}`;
+      },
     },
-  });
+  );
   await order
     .runStep(
       'authorize the payment',

@@ -1,4 +1,12 @@
-import { ApplicationFailure, CancellationScope, condition, log, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  log,
+  setHandler,
+  type SignalDefinition,
+} from '@temporalio/workflow';
+import { shipmentOfTask } from '../../domain/ids.js';
 import { cancellationRefusal } from '../../domain/cancellation.js';
 import { FailureType } from '../../domain/failures.js';
 import {
@@ -6,8 +14,10 @@ import {
   carrierEventSignal,
   orderViewQuery,
   requestReturnUpdate,
+  retryShipmentSignal,
   retryUpdate,
   returnReceivedSignal,
+  shipmentReportSignal,
   stockArrivedSignal,
   warehouseEventSignal,
 } from '../../domain/messages.js';
@@ -22,16 +32,33 @@ import type { Order } from './state.js';
 export function handleMessages(order: Order): void {
   const { orderId, view } = order;
   setHandler(orderViewQuery, () => view);
+  // A shipment's event that reached the order (a party that knows only the order) goes on to the shipment.
+  const forward = <T>(n: number | undefined, signal: SignalDefinition<[T]>, event: T) => {
+    const child = n === undefined ? undefined : order.children.get(n);
+    if (!child) return false;
+    void child.signal(signal, event);
+    return true;
+  };
   setHandler(warehouseEventSignal, (event) => {
-    if (event.orderId === orderId) order.warehouseEvents.set(event.taskId, event);
+    if (event.orderId !== orderId) return;
+    if (order.shipmentsShape && forward(shipmentOfTask(orderId, event.taskId), warehouseEventSignal, event)) return;
+    order.warehouseEvents.set(event.taskId, event);
   });
-  setHandler(carrierEventSignal, (event) => void order.carrierEvents.push(event));
-  setHandler(stockArrivedSignal, () => {
+  setHandler(carrierEventSignal, (event) => {
+    const n = view.shipments.findIndex((s) => s.trackingNumber === event.trackingNumber);
+    if (order.shipmentsShape && forward(n + 1 || undefined, carrierEventSignal, event)) return;
+    order.carrierEvents.push(event);
+  });
+  setHandler(stockArrivedSignal, (arrived) => {
     order.stockArrived = true;
+    view.shipments.forEach((s, i) => s.status === 'backordered' && forward(i + 1, stockArrivedSignal, arrived));
   });
-  setHandler(returnReceivedSignal, ({ returnId, ...receipt }) => {
+  setHandler(returnReceivedSignal, (received) => {
+    const { returnId, ...receipt } = received;
+    if (order.shipmentsShape && forward(shipmentOfTask(orderId, returnId), returnReceivedSignal, received)) return;
     if (!order.receipts.has(returnId)) order.receipts.set(returnId, receipt);
   });
+  setHandler(shipmentReportSignal, (report) => void order.reports.push(report));
 
   setHandler(
     cancelOrderUpdate,
@@ -39,7 +66,11 @@ export function handleMessages(order: Order): void {
       order.cancelRequest ??= cancel;
       // A step in flight stops; its activity finishes or acknowledges before the undos run.
       order.activeStep?.cancel();
-      await CancellationScope.nonCancellable(() => condition(() => order.closed || order.undoParked));
+      // Shipments still in a warehouse are undone; those with a carrier are left to returns.
+      await CancellationScope.nonCancellable(async () => {
+        await order.cancelShipments();
+        await condition(() => order.closed || order.undoParked || order.cancelSettled);
+      });
       // An undo that needs a human: the caller learns it now (needs_attention, with the reason).
       if (!order.closed) return view;
       if (view.status !== 'cancelled')
@@ -78,6 +109,8 @@ export function handleMessages(order: Order): void {
     async ({ requestedBy }) => {
       log.info('operator retries the parked step', { orderId, by: requestedBy.id });
       order.retryRequested = true;
+      for (const [n, parked] of order.shipmentParked)
+        if (parked) await order.children.get(n)?.signal(retryShipmentSignal, { requestedBy });
       await CancellationScope.nonCancellable(() => condition(() => !order.parked));
       return view;
     },

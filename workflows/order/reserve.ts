@@ -27,14 +27,14 @@ export async function reserve(order: Order): Promise<void> {
         'reserve stock',
         () =>
           steps.reserveStock({
-            orderId,
+            ...order.subject,
             round: reservationRound,
             lines: order.warehouseLines(),
             shippingAddress: request.shippingAddress,
           }),
         [FailureType.OutOfStock],
       );
-      view.warehouseId = warehouseId;
+      order.warehouseId = warehouseId;
       await order.record('stock_reserved', resumeAs, `at ${warehouseId}`);
       return;
     } catch (error) {

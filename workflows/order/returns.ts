@@ -28,7 +28,7 @@ export async function returnWindow(order: Order): Promise<void> {
     }
     if (!feedbackAsked && Date.now() >= feedbackAt) {
       feedbackAsked = true;
-      if (unitsLeftToReturn(order.lines, view.returns) > 0) {
+      if (unitsLeftToReturn(order.deliveredLines(), view.returns) > 0) {
         await order.notify({
           kind: 'feedback_request',
           subject: `How was order ${orderId}?`,
@@ -49,7 +49,7 @@ export async function returnWindow(order: Order): Promise<void> {
     if (wakeAt === Infinity) await condition(() => pending() || allHandlersFinished());
     else await condition(pending, Math.max(1, wakeAt - Date.now()), { summary: 'return window' });
   }
-  if (unitsLeftToReturn(order.lines, view.returns) === 0)
+  if (unitsLeftToReturn(order.deliveredLines(), view.returns) === 0)
     await order.record(
       'order_returned',
       'returned',
@@ -62,7 +62,12 @@ export async function returnWindow(order: Order): Promise<void> {
 export function returnRefusalOf(order: Order, items: Items): string | null {
   const { view } = order;
   return returnRefusal(
-    { status: view.status, returnableUntil: view.returnableUntil, delivered: order.lines, returns: view.returns },
+    {
+      status: view.status,
+      returnableUntil: view.returnableUntil,
+      delivered: order.deliveredLines(),
+      returns: view.returns,
+    },
     items,
     Date.now(),
   );
@@ -84,7 +89,7 @@ export async function authorizeReturn(
   if (refusal) throw ApplicationFailure.nonRetryable(refusal, FailureType.ReturnNotAllowed);
   const ret = newReturn(order, reason, items, comment ?? null);
   const returnLabel = await steps
-    .buyReturnLabel({ returnId: ret.returnId, warehouseId: view.warehouseId!, from: request.shippingAddress })
+    .buyReturnLabel({ returnId: ret.returnId, warehouseId: order.warehouseId!, from: request.shippingAddress })
     .catch((error: unknown) => {
       view.returns.splice(view.returns.indexOf(ret), 1);
       order.returnsChanged = true;
@@ -97,7 +102,7 @@ export async function authorizeReturn(
   // The answer is the authorization as issued; the parcel may be back before this handler ends.
   const authorization: ReturnView = { ...ret, items: ret.items.map((item) => ({ ...item })) };
   await mustComplete.recordReturn({ orderId, ret });
-  await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: view.warehouseId!, items });
+  await mustComplete.expectReturnParcel({ returnId: ret.returnId, orderId, warehouseId: order.warehouseId!, items });
   const what = items.map((item) => `${item.quantity} × ${item.sku}`).join(', ');
   await order.record('return_authorized', view.status, `${ret.returnId} (${reason}): ${what}`);
   await order.notify({
@@ -126,7 +131,7 @@ export async function parcelReturnedToSender(order: Order): Promise<void> {
   await mustComplete.expectReturnParcel({
     returnId: ret.returnId,
     orderId,
-    warehouseId: view.warehouseId!,
+    warehouseId: order.warehouseId!,
     items: ret.items,
   });
   const received = await condition(
@@ -152,7 +157,7 @@ export async function parcelReturnedToSender(order: Order): Promise<void> {
 function newReturn(order: Order, reason: string, items: Items, comment: string | null): ReturnView {
   const { view } = order;
   const ret: ReturnView = {
-    returnId: `${order.orderId}-r${view.returns.length + 1}`,
+    returnId: `${order.owner}-r${view.returns.length + 1}`,
     status: 'authorized',
     reason,
     comment,
@@ -180,7 +185,7 @@ async function settleReturn(order: Order, ret: ReturnView, amount?: number): Pro
     ret.status === 'expired'
       ? ret.items.map((item) => ({
           sku: item.sku,
-          quantity: Math.min(item.quantity, unitsLeftToReturn(order.lines, view.returns, item.sku)),
+          quantity: Math.min(item.quantity, unitsLeftToReturn(order.deliveredLines(), view.returns, item.sku)),
         }))
       : ret.items;
   const refund = returnRefund({
@@ -192,13 +197,9 @@ async function settleReturn(order: Order, ret: ReturnView, amount?: number): Pro
     shippingRefunded: order.shippingRefunded,
   });
   const { units } = refund;
-  await mustComplete.restockReturnedUnits({ orderId, returnId: ret.returnId, warehouseId: view.warehouseId!, units });
+  await mustComplete.restockReturnedUnits({ orderId, returnId: ret.returnId, warehouseId: order.warehouseId!, units });
   if (refund.shipping > 0) order.shippingRefunded = true;
-  const { refunded } = await mustComplete.refundPayment({
-    orderId,
-    reason: `return:${ret.returnId}`,
-    amount: amount ?? refund.itemsPrice + refund.shipping,
-  });
+  const refunded = await order.refund(`return:${ret.returnId}`, amount ?? refund.itemsPrice + refund.shipping);
   ret.status = 'refunded';
   ret.units = units;
   ret.refunded = refunded;

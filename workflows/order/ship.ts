@@ -12,8 +12,7 @@ import { warehouseTask } from './warehouse-task.js';
  */
 export async function shipFromWarehouse(order: Order): Promise<void> {
   const { orderId, request, view } = order;
-  order.shipmentNumber += 1;
-  const number = order.shipmentNumber;
+  const number = order.nextLabelNumber();
   order.undo.push({
     name: 'withdraw open warehouse tasks',
     phase: 'warehouse_tasks',
@@ -25,14 +24,14 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
 
   // A short pick writes the missing units off and starts over with a new reservation.
   for (;;) {
-    const warehouseId = view.warehouseId!;
+    const warehouseId = order.warehouseId!;
     const pick = await warehouseTask(order, 'pick', (taskId) =>
       steps.requestPick({ taskId, orderId, warehouseId, lines: order.warehouseLines() }),
     );
     if (!pick.shortages?.length) break;
     const shortages = pick.shortages;
-    await order.runStep('record the short pick', () => steps.recordShortPick({ orderId, shortages }));
-    await order.runStep('release the rest of the pick', () => steps.releaseStock({ orderId }));
+    await order.runStep('record the short pick', () => steps.recordShortPick({ ...order.subject, shortages }));
+    await order.runStep('release the rest of the pick', () => steps.releaseStock(order.subject));
     await order.record(
       'short_pick',
       'processing',
@@ -47,20 +46,20 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
     phase: 'shelf',
     run: async (act) => {
       await act.requestReturnToShelf({
-        taskId: `${orderId}-reshelve-${number}`,
+        taskId: `${order.owner}-reshelve-${number}`,
         orderId,
-        warehouseId: view.warehouseId!,
+        warehouseId: order.warehouseId!,
         lines: order.warehouseLines(),
         unpack: packRequested,
       });
-      await act.returnPickedToShelf({ orderId });
+      await act.returnPickedToShelf(order.subject);
       return packRequested ? 'unpacked and re-shelved' : 're-shelved';
     },
   });
-  await order.runStep('record the pick', () => steps.recordPick({ orderId }));
+  await order.runStep('record the pick', () => steps.recordPick(order.subject));
   await order.record('picked', 'processing');
 
-  const warehouseId = view.warehouseId!;
+  const warehouseId = order.warehouseId!;
   const box = chooseBox(order.lines) ?? BOXES[BOXES.length - 1]!;
   const expectedWeightGrams = packedWeightGrams(order.lines, box);
   if (!chooseBox(order.lines))
@@ -91,7 +90,7 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
     run: async (act) => {
       const { voided } = await act.voidLabel({ orderId, shipmentNumber: number });
       if (!voided) return null;
-      view.shipment = null;
+      order.parcel = null;
       return `voided label ${voided}`;
     },
   });
@@ -106,7 +105,7 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
       weightGrams,
     }),
   );
-  view.shipment = shipment;
+  order.parcel = shipment;
   view.deliveryAttempts = 0;
   await order.record(
     'label_created',
@@ -123,11 +122,11 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
       service: shipment.service,
       trackingNumber: shipment.trackingNumber,
     });
-    await mustComplete.recordShipped({ orderId });
+    await mustComplete.recordShipped(order.subject);
   });
   // What is left to undo is the money (and a reship's reservation); the units are with the carrier.
   order.undo.splice(0, order.undo.length, releaseReservation(order), refundCapture(order));
-  view.shipment = { ...shipment, status: 'shipped' };
+  order.parcel = { ...shipment, status: 'shipped' };
   await order.record('shipped', 'shipped', `${shipment.carrier} ${shipment.trackingNumber}`);
   await order.notify({
     kind: 'shipped',

@@ -1,24 +1,34 @@
 import {
   ActivityFailure,
   CancellationScope,
+  type ChildWorkflowHandle,
+  type Workflow,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { shipmentId } from '../../domain/ids.js';
+import { cancelShipmentSignal, shipmentReportSignal } from '../../domain/messages.js';
 import type { UndoPhase } from '../../domain/compensation.js';
 import {
   initialOrderView,
+  type OrderShipment,
   type OrderView,
   type OrderWorkflowInput,
+  type PaymentView,
   type PricedLine,
+  type ShipmentReport,
+  type ShipmentView,
+  type ShipmentWorkflowInput,
   type Totals,
 } from '../../domain/order.js';
 import { orderCurrentDetails } from '../../domain/operator-view.js';
 import type { Actor, CarrierEvent, ReturnReceipt, WarehouseEvent } from '../../domain/schemas.js';
 import { OrderStatusAttribute } from '../../domain/search-attributes.js';
-import type { OrderStatus } from '../../domain/statuses.js';
+import type { OrderStatus, ShipmentProgress } from '../../domain/statuses.js';
 import { type CustomerNotice, failureMessage, failureType, OrderClosing } from '../outcomes.js';
 import { mustComplete, type steps } from '../proxies.js';
 
@@ -42,6 +52,19 @@ export class Order {
   readonly view: OrderView;
   /** The priced lines, once quoted. */
   lines: PricedLine[] = [];
+  /** Where the current reservation is (an order of the old shape, or one shipment). */
+  warehouseId: string | null = null;
+  /** The current parcel's label, once bought. */
+  parcel: ShipmentView | null = null;
+  /**
+   * Set when this state is shipment n of an order (workflows/shipment.ts): its milestones and
+   * notices go to the order's workflow, its effects are keyed by the shipment.
+   */
+  readonly asShipment: ShipmentWorkflowInput | null;
+  /** The order's shipments are child workflows (Patch.ShipmentsAsChildWorkflows): `view.shipments` is theirs. */
+  shipmentsShape = false;
+  /** This shipment's milestones, for the order view's shipment timeline. */
+  readonly shipmentTimeline: OrderShipment['timeline'] = [];
 
   /** Reservation rounds so far (a short pick or a reship starts a new one). */
   round = 0;
@@ -81,12 +104,68 @@ export class Order {
 
   private seq = 0;
 
-  constructor(readonly input: OrderWorkflowInput) {
+  constructor(
+    readonly input: OrderWorkflowInput,
+    asShipment: ShipmentWorkflowInput | null = null,
+  ) {
     this.request = input.request;
     this.policy = input.policy;
     this.orderId = input.request.orderId;
     this.view = initialOrderView(input);
     setCurrentDetails(orderCurrentDetails(this.view, null));
+    this.asShipment = asShipment;
+  }
+
+  /** The shipment number this state is, for effects keyed by shipment; undefined for a whole order. */
+  get shipment(): number | undefined {
+    return this.asShipment?.shipment;
+  }
+
+  /** What warehouse tasks, returns and such are named after: the order, or the shipment. */
+  get owner(): string {
+    return this.asShipment ? shipmentId(this.orderId, this.asShipment.shipment) : this.orderId;
+  }
+
+  /** The stock and money effects' subject: `{ orderId }`, plus `shipment` for one shipment of an order. */
+  get subject(): { orderId: string; shipment?: number } {
+    return this.asShipment ? { orderId: this.orderId, shipment: this.asShipment.shipment } : { orderId: this.orderId };
+  }
+
+  /**
+   * The next label's number: 1, 2 (a reship), … for an order of the old shape; n for shipment n's
+   * first parcel, n + 1000·k for its k-th reship (labels are numbered per order).
+   */
+  nextLabelNumber(): number {
+    this.shipmentNumber += 1;
+    return this.asShipment ? this.asShipment.shipment + 1000 * (this.shipmentNumber - 1) : this.shipmentNumber;
+  }
+
+  /** This shipment as the order view shows it. */
+  shipmentSummary(): OrderShipment {
+    const parcel = this.parcel;
+    const number = this.asShipment?.shipment ?? 1;
+    return {
+      shipmentId: shipmentId(this.orderId, number),
+      warehouseId: this.warehouseId ?? '',
+      items: this.warehouseLines(),
+      status: this.shipmentProgress(),
+      carrier: parcel?.carrier ?? null,
+      service: parcel?.service ?? null,
+      trackingNumber: parcel?.trackingNumber ?? null,
+      promisedBy: parcel?.promisedBy ?? null,
+      waveId: null,
+      priority: this.input.priority ?? null,
+      timeline: this.shipmentTimeline,
+    };
+  }
+
+  private shipmentProgress(): ShipmentProgress {
+    const { status } = this.view;
+    if (status === 'cancelled' || status === 'rejected') return 'cancelled';
+    if (status === 'needs_attention' || status === 'backordered' || status === 'delivery_exception') return status;
+    if (this.parcel) return this.parcel.status;
+    const last = [...this.shipmentTimeline].reverse().find((e) => e.type === 'picked' || e.type === 'packed');
+    return last?.type === 'packed' ? 'packed' : last?.type === 'picked' ? 'picked' : 'reserved';
   }
 
   get totals(): Totals {
@@ -109,14 +188,98 @@ export class Order {
       status,
       ...(detail ? { detail } : {}),
     });
-    upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
-    // What Temporal Web shows as the order's current details; no command, so no patch.
+    // What Temporal Web shows as the order's (or shipment's) current details; no command, so no patch.
     setCurrentDetails(orderCurrentDetails(this.view, this.lastProblem));
+    if (this.asShipment) {
+      this.shipmentTimeline.push({ at: new Date().toISOString(), type, ...(detail ? { detail } : {}) });
+      await this.report(type, detail);
+      return;
+    }
+    // An order of the old shape shows its one parcel as the view's one shipment.
+    if (!this.shipmentsShape) this.view.shipments = this.warehouseId ? [this.shipmentSummary()] : [];
+    upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
     await mustComplete.recordOrderUpdate({ order: this.input, view: this.view });
   }
 
   async notify(notice: CustomerNotice): Promise<void> {
+    // The order owns the customer: a shipment asks it to tell them.
+    if (this.asShipment) return this.report('notice', undefined, notice);
     await mustComplete.notifyCustomer({ orderId: this.orderId, recipient: this.request.customer.email, ...notice });
+  }
+
+  /** Each shipment's share of the money, as its workflow last reported it (shipments shape). */
+  readonly shipmentPayments = new Map<number, PaymentView>();
+  /** Which shipments' undos are parked. */
+  readonly shipmentUndoParked = new Map<number, boolean>();
+  /** The notice of the last shipment that undid itself, for the order to send if it closes for it. */
+  closingNotice: { type: string; notice: CustomerNotice } | null = null;
+  /** Which shipments are parked in needs_attention. */
+  readonly shipmentParked = new Map<number, boolean>();
+  /** The refund of a share captured for a shipment not yet started (then the shipment owns it). */
+  readonly shareUndos = new Map<number, Undo>();
+  /** The shipments' workflows, once started. */
+  readonly children = new Map<number, ChildWorkflowHandle<Workflow>>();
+  /** Shipments' reports not yet applied to the view. */
+  readonly reports: ShipmentReport[] = [];
+  /** A cancel reached every shipment still in a warehouse, and some had already left: the rest goes on. */
+  cancelSettled = false;
+
+  /** Asks every started shipment to cancel (those that left ignore it). */
+  async cancelShipments(): Promise<void> {
+    if (!this.cancelRequest) return;
+    for (const handle of this.children.values()) await handle.signal(cancelShipmentSignal, this.cancelRequest);
+  }
+
+  /** The units the customer received: every line (old shape), or the delivered shipments' units. */
+  deliveredLines(): PricedLine[] {
+    if (!this.shipmentsShape) return this.lines;
+    const delivered = new Map<string, number>();
+    for (const s of this.view.shipments)
+      if (s.status === 'delivered')
+        for (const item of s.items) delivered.set(item.sku, (delivered.get(item.sku) ?? 0) + item.quantity);
+    return this.lines
+      .filter((line) => delivered.has(line.sku))
+      .map((line) => ({ ...line, quantity: delivered.get(line.sku)! }));
+  }
+
+  /**
+   * Refunds up to `amount` (a return's refund) and answers what was refunded: from the order's one
+   * capture (old shape), this shipment's capture, or the order's shipments' captures in turn, each
+   * under `refund:<reason>@<n>`.
+   */
+  async refund(reason: string, amount: number): Promise<number> {
+    if (!this.shipmentsShape) return (await mustComplete.refundPayment({ ...this.subject, reason, amount })).refunded;
+    let refunded = 0;
+    for (const [shipment, payment] of [...this.shipmentPayments].sort(([a], [b]) => a - b)) {
+      const left = Math.min(amount - refunded, payment.captured - payment.refunded);
+      if (left <= 0) continue;
+      const paid = await mustComplete.refundPayment({ orderId: this.orderId, shipment, reason, amount: left });
+      this.shipmentPayments.set(shipment, { ...payment, refunded: payment.refunded + paid.refunded });
+      refunded += paid.refunded;
+    }
+    return refunded;
+  }
+
+  /** Tells the order's workflow where this shipment is. */
+  async report(type: string, detail?: string, notice?: CustomerNotice): Promise<void> {
+    const { asShipment } = this;
+    if (!asShipment) return;
+    await getExternalWorkflowHandle(asShipment.parentWorkflowId).signal(shipmentReportSignal, {
+      shipment: asShipment.shipment,
+      type,
+      ...(detail ? { detail } : {}),
+      summary: this.shipmentSummary(),
+      payment: this.view.payment,
+      attention: this.view.attention,
+      parked: this.parked,
+      undoParked: this.undoParked,
+      returns: this.view.returns,
+      closing: this.closing,
+      deliveryAttempts: this.view.deliveryAttempts,
+      leftWarehouse: this.leftWarehouse,
+      closed: this.closed,
+      ...(notice ? { notice } : {}),
+    });
   }
 
   /** Stops the forward path here if someone cancelled the order. */

@@ -23,7 +23,7 @@ export async function followParcel(order: Order): Promise<'delivered' | 'returne
       return 'returned_to_sender';
     }
     if (policy.deliveryExceptionPolicy === 'refund') {
-      throw new OrderClosing('cancelled', 'parcel_lost_refunded', `${view.shipment!.trackingNumber} lost`, {
+      throw new OrderClosing('cancelled', 'parcel_lost_refunded', `${order.parcel!.trackingNumber} lost`, {
         kind: 'refund_issued',
         subject: `Order ${orderId}: your refund`,
         body: `Your parcel was lost in transit. We refunded ${formatMoney(totals.total, totals.currency)}.`,
@@ -31,14 +31,14 @@ export async function followParcel(order: Order): Promise<'delivered' | 'returne
     }
     // Reship from stock: a new reservation, pick, pack and label; the lost units stay off the count.
     view.attention = null;
-    await order.record('reship_started', 'processing', `${view.shipment!.trackingNumber} lost; shipping again`);
+    await order.record('reship_started', 'processing', `${order.parcel!.trackingNumber} lost; shipping again`);
     await reserve(order);
     await shipFromWarehouse(order);
     await order.notify({
       kind: 'reshipped',
-      about: view.shipment!.shipmentId,
+      about: order.parcel!.shipmentId,
       subject: `Order ${orderId} was shipped again`,
-      body: `Your first parcel was lost, so we sent a new one: ${view.shipment!.carrier} ${view.shipment!.trackingNumber}, expected by ${view.shipment!.promisedBy}.`,
+      body: `Your first parcel was lost, so we sent a new one: ${order.parcel!.carrier} ${order.parcel!.trackingNumber}, expected by ${order.parcel!.promisedBy}.`,
     });
   }
 }
@@ -51,7 +51,7 @@ export async function followParcel(order: Order): Promise<'delivered' | 'returne
  */
 async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'returned_to_sender'> {
   const { orderId, policy, view, carrierEvents } = order;
-  const { trackingNumber, carrier, promisedBy } = view.shipment!;
+  const { trackingNumber, carrier, promisedBy } = order.parcel!;
   const seen = new Set<string>();
   let exceptionSince: number | null = null;
   const promiseDeadline = Date.parse(addDuration(promisedBy, policy.deliveryGrace));
@@ -81,7 +81,7 @@ async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'retu
         : hasEvents();
     if (!arrived) {
       if (exceptionSince !== null) {
-        view.shipment = { ...view.shipment!, status: 'lost' };
+        order.parcel = { ...order.parcel!, status: 'lost' };
         await order.record(
           'parcel_lost',
           'delivery_exception',
@@ -104,7 +104,7 @@ async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'retu
           `attempt ${view.deliveryAttempts}${event.detail ? `: ${event.detail}` : ''}`,
         );
         if (view.deliveryAttempts >= MAX_DELIVERY_ATTEMPTS) {
-          view.shipment = { ...view.shipment!, status: 'returned_to_sender' };
+          order.parcel = { ...order.parcel!, status: 'returned_to_sender' };
           return 'returned_to_sender';
         }
         await order.notify({
@@ -120,8 +120,8 @@ async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'retu
         continue;
       }
       const next = SHIPPING_PROGRESS.indexOf(event.type);
-      if (next <= SHIPPING_PROGRESS.indexOf(view.shipment!.status)) continue;
-      view.shipment = { ...view.shipment!, status: event.type };
+      if (next <= SHIPPING_PROGRESS.indexOf(order.parcel!.status)) continue;
+      order.parcel = { ...order.parcel!, status: event.type };
       if (event.type === 'delivered') {
         if (exceptionSince !== null)
           await order.record('delivery_exception_closed', 'delivery_exception', 'delivered after all');

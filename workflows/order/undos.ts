@@ -7,7 +7,7 @@ export function releaseReservation(order: Order): Undo {
   return {
     name: 'release the reservation',
     phase: 'reservation',
-    run: async (act) => (await act.releaseStock({ orderId: order.orderId }), null),
+    run: async (act) => (await act.releaseStock(order.subject), null),
   };
 }
 
@@ -16,7 +16,7 @@ export function refundCapture(order: Order): Undo {
     name: 'refund the capture',
     phase: 'money',
     run: async (act) => {
-      const { refunded } = await act.refundPayment({ orderId: order.orderId, reason: 'cancel' });
+      const { refunded } = await act.refundPayment({ ...order.subject, reason: 'cancel' });
       if (refunded === 0) return null;
       order.view.payment = {
         ...order.view.payment,

@@ -18,7 +18,7 @@ export async function warehouseTask(
   accept: (event: WarehouseEvent) => boolean = () => true,
 ): Promise<WarehouseEvent> {
   const { orderId, policy } = order;
-  const taskPrefix = `${kind === 'pick' ? pickTaskId(orderId) : packTaskId(orderId)}-`;
+  const taskPrefix = `${kind === 'pick' ? pickTaskId(order.owner) : packTaskId(order.owner)}-`;
   const completedType = kind === 'pick' ? 'pick_completed' : 'pack_completed';
   // Only answers to the tasks asked for here count: an earlier short pick's answer is settled.
   const askedHere: string[] = [];

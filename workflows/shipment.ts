@@ -1,0 +1,78 @@
+import { setHandler } from '@temporalio/workflow';
+import {
+  cancelShipmentSignal,
+  carrierEventSignal,
+  orderViewQuery,
+  retryShipmentSignal,
+  returnReceivedSignal,
+  stockArrivedSignal,
+  warehouseEventSignal,
+} from '../domain/messages.js';
+import type { ShipmentResult, ShipmentWorkflowInput } from '../domain/order.js';
+import type { OrderStatus } from '../domain/statuses.js';
+import { runToTheEnd } from './order/close.js';
+import { reserve } from './order/reserve.js';
+import { shipFromWarehouse } from './order/ship.js';
+import { Order } from './order/state.js';
+import { followParcel } from './order/track.js';
+import { refundCapture, releaseReservation } from './order/undos.js';
+
+/**
+ * One parcel of an order (`shipment-<orderId>-<n>`), started by the order's workflow once its
+ * share is captured: pick, pack, label, hand-over, tracking, delivery promise, exceptions and
+ * reship, each effect keyed by the shipment and registered with its undo. A cancel from the order
+ * before the hand-over undoes it all (its capture refunded, its reservation released); after it,
+ * the cancel is ignored and the parcel is left to returns. Every milestone is reported to the
+ * order, which keeps the one read model row and talks to the customer.
+ */
+export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<ShipmentResult> {
+  const order = new Order(input.order, input);
+  const { view } = order;
+  order.lines = input.lines;
+  order.warehouseId = input.warehouseId;
+  view.items = input.lines.map(({ sku, name, quantity, unitPrice }) => ({ sku, name, quantity, unitPrice }));
+  view.totals = input.totals;
+  view.status = input.warehouseId ? 'processing' : 'backordered';
+  // The order captured this shipment's share before starting it.
+  order.captured = true;
+  view.payment = { status: 'captured', authorized: input.totals.total, captured: input.totals.total, refunded: 0 };
+  handleShipmentMessages(order);
+
+  await runToTheEnd(order, async () => {
+    order.undo.push(releaseReservation(order), refundCapture(order));
+    // A backordered remainder reserves first (and may wait for a restock); the others hold theirs.
+    if (input.warehouseId) order.round = 1;
+    else await reserve(order);
+    await shipFromWarehouse(order);
+    if ((await followParcel(order)) === 'returned_to_sender') return;
+    await order.record('delivered', 'delivered');
+  });
+  const ended = view.status as OrderStatus;
+  const outcome = ended === 'delivered' ? 'delivered' : ended === 'returned' ? 'returned' : 'cancelled';
+  return { shipment: input.shipment, outcome, summary: order.shipmentSummary(), payment: view.payment };
+}
+
+/** What a shipment hears: the warehouse's and carrier's reports, a restock, its order's cancel and retry. */
+function handleShipmentMessages(order: Order): void {
+  const { orderId, view } = order;
+  setHandler(orderViewQuery, () => view);
+  setHandler(warehouseEventSignal, (event) => {
+    if (event.orderId === orderId) order.warehouseEvents.set(event.taskId, event);
+  });
+  setHandler(carrierEventSignal, (event) => void order.carrierEvents.push(event));
+  setHandler(stockArrivedSignal, () => {
+    order.stockArrived = true;
+  });
+  setHandler(returnReceivedSignal, ({ returnId, ...receipt }) => {
+    if (!order.receipts.has(returnId)) order.receipts.set(returnId, receipt);
+  });
+  setHandler(cancelShipmentSignal, (cancel) => {
+    // Once the carrier has the parcel only a return helps: the order sees that in the reports.
+    if (order.leftWarehouse || order.closing || order.closed) return;
+    order.cancelRequest ??= cancel;
+    order.activeStep?.cancel();
+  });
+  setHandler(retryShipmentSignal, () => {
+    if (order.parked) order.retryRequested = true;
+  });
+}
