@@ -29,7 +29,9 @@ const DEFAULT_SEED = 20_251_201;
 const DEFAULT_MAX_EXAMPLES = 100;
 const SEED = integerFromEnv('FUZZ_SEED', DEFAULT_SEED);
 const MAX_EXAMPLES = integerFromEnv('FUZZ_MAX_EXAMPLES', DEFAULT_MAX_EXAMPLES);
-const TIME_LIMIT_MS = 150_000;
+// A bound on a hung run, not a speed target: 27 operations take about 110 s on two idle cores and
+// more than twice that when the machine is shared, so the bound leaves room for both.
+const TIME_LIMIT_MS = 360_000;
 
 const CHECKS = [
   'not_a_server_error',
