@@ -189,6 +189,8 @@ interface Planned {
   orderId: string;
   kind: Kind;
   urgent: boolean;
+  /** Lines no single warehouse holds: two shipments. */
+  split: boolean;
   lines: number;
   body: Record<string, unknown>;
   /** Duplicate carrier events (repeated and out of order) once shipped. */
@@ -218,8 +220,11 @@ function plan(kind: Kind): Planned {
   const n = orderSeq++;
   const orderId = `chaos-${runId}-${String(n).padStart(3, '0')}`;
   const urgent = random() < 0.3;
-  const lines = random() < 0.6 ? 1 : 2 + Math.floor(random() * 2);
-  const skus = [...SKUS].sort(() => random() - 0.5).slice(0, lines);
+  // One order in five asks for what no single warehouse holds (YOGA-MAT only at wh-west, COFFEE-1KG
+  // only at wh-east): it ships as two parcels, each a shipment workflow of its own.
+  const split = random() < 0.2;
+  const lines = split ? 2 : random() < 0.6 ? 1 : 2 + Math.floor(random() * 2);
+  const skus = split ? ['YOGA-MAT', 'COFFEE-1KG'] : [...SKUS].sort(() => random() - 0.5).slice(0, lines);
   const token = kind === 'decline' ? 'tok_decline' : kind === 'gateway_error' ? 'tok_error' : 'tok_visa';
   const body = {
     orderId,
@@ -239,6 +244,7 @@ function plan(kind: Kind): Planned {
     orderId,
     kind,
     urgent,
+    split,
     lines,
     body,
     duplicateEvents: kind === 'plain' && random() < 0.3,
@@ -484,9 +490,10 @@ async function main(): Promise<number> {
   await migrateDatabase(db);
   await seedDemoData(db);
   // Enough stock that a normal order is never refused for want of it: scarcity is not what this run is about.
-  await db.execute(sql`update stock set on_hand = on_hand + 10000 where true`);
+  // Only where a sku is carried: YOGA-MAT and COFFEE-1KG stay single-warehouse, so split orders split.
+  await db.execute(sql`update stock set on_hand = on_hand + 10000 where on_hand > 0`);
   await db.execute(sql`insert into stock_movements (idempotency_key, warehouse_id, sku, kind, on_hand_delta, reserved_delta, reason)
-    select 'chaos:' || warehouse_id || ':' || sku, warehouse_id, sku, 'restock', 10000, 0, 'chaos run' from stock`);
+    select 'chaos:' || warehouse_id || ':' || sku, warehouse_id, sku, 'restock', 10000, 0, 'chaos run' from stock where on_hand > 10000`);
 
   const temporalAddress = `127.0.0.1:${temporalPort}`;
   let temporal: Managed;
@@ -756,14 +763,19 @@ async function main(): Promise<number> {
   say('checking the books');
   const [money] = (await db.execute<{ double_captures: number; over_refunds: number }>(sql`
     select
-      (select count(*)::int from (select parent from simulator_payments where kind = 'capture' group by parent having count(*) > 1) d) as double_captures,
+      -- A split order captures once per shipment on one authorization: more than it authorized is a double capture.
+      (select count(*)::int from simulator_payments a where a.kind = 'authorize'
+         and a.amount < (select coalesce(sum(c.amount), 0) from simulator_payments c where c.kind = 'capture' and c.parent = a.reference)) as double_captures,
       (select count(*)::int from simulator_payments c where c.kind = 'capture'
          and c.amount < (select coalesce(sum(r.amount), 0) from simulator_payments r where r.kind = 'refund' and r.parent = c.reference)) as over_refunds`)) as unknown as [
     { double_captures: number; over_refunds: number },
   ];
   const [ledger] = (await db.execute<{ captures: number; refunds: number }>(sql`
     select
-      (select count(*)::int from (select order_id from payments where kind = 'capture' group by order_id having count(*) > 1) d) as captures,
+      -- One capture per shipment at most, and never more than the order's total.
+      (select count(*)::int from (select p.order_id from payments p join orders o on o.order_id = p.order_id where p.kind = 'capture'
+         group by p.order_id, o.total, o.view having count(*) > greatest(1, jsonb_array_length(coalesce(o.view -> 'shipments', '[]'::jsonb)))
+           or sum(p.amount) > o.total) d) as captures,
       (select count(*)::int from (select p.order_id from payments p join orders o on o.order_id = p.order_id where p.kind = 'refund'
          group by p.order_id, o.total having sum(p.amount) > o.total) d) as refunds`)) as unknown as [
     { captures: number; refunds: number },
@@ -837,6 +849,10 @@ async function main(): Promise<number> {
     const status = views.get(order.orderId)?.status ?? 'never seen';
     statusCounts.set(status, (statusCounts.get(status) ?? 0) + 1);
   }
+  const parcels = (order: Planned) => ((views.get(order.orderId)?.shipments as unknown[] | undefined) ?? []).length;
+  const splitDelivered = orders.filter(
+    (o) => o.split && ['delivered', 'completed', 'returned'].includes(String(views.get(o.orderId)?.status)),
+  );
   const kindCounts = new Map<string, number>();
   for (const order of orders) kindCounts.set(order.kind, (kindCounts.get(order.kind) ?? 0) + 1);
   const rows: { check: string; value: string; ok: boolean }[] = [
@@ -849,6 +865,12 @@ async function main(): Promise<number> {
       check: 'urgent / multi-line orders',
       value: `${orders.filter((o) => o.urgent).length} / ${orders.filter((o) => o.lines > 1).length}`,
       ok: true,
+    },
+    {
+      // Every split order that shipped did so as two parcels, one per warehouse.
+      check: 'split orders delivered as 2 shipments',
+      value: `${splitDelivered.filter((o) => parcels(o) >= 2).length} of ${splitDelivered.length} (${orders.filter((o) => o.split).length} split orders)`,
+      ok: splitDelivered.every((o) => parcels(o) >= 2),
     },
     {
       check: 'orders per final status',

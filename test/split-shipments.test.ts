@@ -3,7 +3,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderWorkflowId, shipmentWorkflowId } from '../domain/ids.js';
-import { cancelOrderUpdate, orderViewQuery } from '../domain/messages.js';
+import { cancelOrderUpdate, carrierEventSignal, orderViewQuery } from '../domain/messages.js';
 import type { OrderPolicy, OrderView } from '../domain/order.js';
 import type { Actor } from '../domain/schemas.js';
 import { orderWorkflow } from '../workflows/order.js';
@@ -233,5 +233,23 @@ describe('order workflow: shipments from several warehouses', () => {
     );
     expect(view.status).toBe('completed');
     expect(view.shipments).toMatchObject([{ warehouseId: 'wh-west', status: 'delivered' }]);
+  });
+
+  it('drops a late carrier scan for a shipment whose workflow has ended, and still completes (the chaos suite found orders stuck in delivered)', async () => {
+    await withOrder({ split: true }, {}, async (handle) => {
+      const delivered = await waitForStatus(handle, 'delivered');
+      const ended = env.client.workflow.getHandle(shipmentWorkflowId(delivered.orderId, 1));
+      expect((await ended.describe()).status.name).toBe('COMPLETED');
+      // The carrier repeats an old scan; the API finds the shipment's workflow closed and signals the order.
+      await handle.signal(carrierEventSignal, {
+        trackingNumber: delivered.shipments[0]!.trackingNumber!,
+        type: 'in_transit',
+        at: new Date(await env.currentTimeMs()).toISOString(),
+      });
+      const view = await handle.result();
+      expect(view.status).toBe('completed');
+      const failures = (await handle.fetchHistory()).events?.filter((e) => e.workflowTaskFailedEventAttributes) ?? [];
+      expect(failures).toEqual([]);
+    });
   });
 });

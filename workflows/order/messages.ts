@@ -34,9 +34,8 @@ export function handleMessages(order: Order): void {
   setHandler(orderViewQuery, () => view);
   // A shipment's event that reached the order (a party that knows only the order) goes on to the shipment.
   const forward = <T>(n: number | undefined, signal: SignalDefinition<[T]>, event: T) => {
-    const child = n === undefined ? undefined : order.children.get(n);
-    if (!child) return false;
-    void child.signal(signal, event);
+    if (n === undefined || !order.children.has(n)) return false;
+    void order.signalShipment(n, signal, event);
     return true;
   };
   setHandler(warehouseEventSignal, (event) => {
@@ -110,7 +109,7 @@ export function handleMessages(order: Order): void {
       log.info('operator retries the parked step', { orderId, by: requestedBy.id });
       order.retryRequested = true;
       for (const [n, parked] of order.shipmentParked)
-        if (parked) await order.children.get(n)?.signal(retryShipmentSignal, { requestedBy });
+        if (parked) await order.signalShipment(n, retryShipmentSignal, { requestedBy });
       await CancellationScope.nonCancellable(() => condition(() => !order.parked));
       return view;
     },
