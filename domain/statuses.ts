@@ -90,7 +90,7 @@ export type ShipmentProgress =
   | ShipmentStatus;
 
 /** Shipments that are (or were) with a carrier, from the order's point of view. */
-const LEFT: readonly ShipmentProgress[] = [
+export const LEFT_WAREHOUSE: readonly ShipmentProgress[] = [
   'shipped',
   'in_transit',
   'out_for_delivery',
@@ -112,12 +112,12 @@ export function statusFromShipments(statuses: readonly ShipmentProgress[]): Orde
   if (live.every((status) => status === 'delivered')) return 'delivered';
   if (live.includes('delivered')) return 'partially_delivered';
   if (live.includes('delivery_exception') || live.includes('lost') || live.includes('returned_to_sender'))
-    return live.every((status) => LEFT.includes(status)) ? 'delivery_exception' : 'partially_shipped';
-  if (live.every((status) => LEFT.includes(status))) {
+    return live.every((status) => LEFT_WAREHOUSE.includes(status)) ? 'delivery_exception' : 'partially_shipped';
+  if (live.every((status) => LEFT_WAREHOUSE.includes(status))) {
     const order: readonly ShipmentProgress[] = ['shipped', 'in_transit', 'out_for_delivery'];
     return order[Math.min(...live.map((status) => order.indexOf(status)))] as OrderStatus;
   }
-  if (live.some((status) => LEFT.includes(status))) return 'partially_shipped';
+  if (live.some((status) => LEFT_WAREHOUSE.includes(status))) return 'partially_shipped';
   return 'processing';
 }
 

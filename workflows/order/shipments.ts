@@ -11,7 +11,7 @@ import { durationMs } from '../../domain/durations.js';
 import { shipmentId, shipmentWorkflowId } from '../../domain/ids.js';
 import type { OrderShipment, PricedLine, ShipmentReport, ShipmentResult } from '../../domain/order.js';
 import { shipmentAmount, shippingShare } from '../../domain/shares.js';
-import { statusFromShipments } from '../../domain/statuses.js';
+import { LEFT_WAREHOUSE, statusFromShipments } from '../../domain/statuses.js';
 import type { NotificationKind } from '../../activities/notifications.js';
 import { cancelShipmentSignal } from '../../domain/messages.js';
 import { formatMoney, OrderClosing } from '../outcomes.js';
@@ -296,23 +296,8 @@ function setShipment(order: Order, shipment: number, summary: OrderShipment, pay
   const left = view.shipments.filter((s) => LEFT_WAREHOUSE.includes(s.status));
   order.leftWarehouse =
     left.length > 0 && view.shipments.every((s) => s.status === 'cancelled' || LEFT_WAREHOUSE.includes(s.status));
-  if (
-    order.cancelRequest &&
-    left.length > 0 &&
-    view.shipments.every((s) => s.status === 'cancelled' || LEFT_WAREHOUSE.includes(s.status))
-  )
-    order.cancelSettled = true;
+  if (order.cancelRequest && order.leftWarehouse) order.cancelSettled = true;
 }
-
-const LEFT_WAREHOUSE: readonly OrderShipment['status'][] = [
-  'shipped',
-  'in_transit',
-  'out_for_delivery',
-  'delivered',
-  'lost',
-  'returned_to_sender',
-  'delivery_exception',
-];
 
 /** The order's payment is the sum of its shipments' shares. */
 function updatePayment(order: Order): void {
