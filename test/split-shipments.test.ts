@@ -3,7 +3,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderWorkflowId, shipmentWorkflowId } from '../domain/ids.js';
-import { cancelOrderUpdate, carrierEventSignal, orderViewQuery } from '../domain/messages.js';
+import { cancelOrderUpdate, carrierEventSignal, orderViewQuery, requestReturnUpdate } from '../domain/messages.js';
 import type { OrderPolicy, OrderView } from '../domain/order.js';
 import type { Actor } from '../domain/schemas.js';
 import { orderWorkflow } from '../workflows/order.js';
@@ -233,6 +233,22 @@ describe('order workflow: shipments from several warehouses', () => {
     );
     expect(view.status).toBe('completed');
     expect(view.shipments).toMatchObject([{ warehouseId: 'wh-west', status: 'delivered' }]);
+  });
+
+  it('takes a return of a split order once its shipments have ended, and refunds it (the chaos suite saw one stay delivered)', async () => {
+    await withOrder({ split: true }, {}, async (handle) => {
+      const delivered = await waitForStatus(handle, 'delivered', '1h');
+      for (const n of [1, 2]) {
+        const shipment = env.client.workflow.getHandle(shipmentWorkflowId(delivered.orderId, n));
+        expect((await shipment.describe()).status.name).toBe('COMPLETED');
+      }
+      const ret = await handle.executeUpdate(requestReturnUpdate, {
+        args: [{ items: [{ sku: 'BOOK-TEMPORAL', quantity: 1 }], reason: 'no_longer_needed', requestedBy: service }],
+      });
+      const view = await handle.result();
+      expect(view.status).toBe('completed');
+      expect(view.returns.map((r) => [r.returnId, r.status, r.refunded])).toEqual([[ret.returnId, 'refunded', BOOK]]);
+    });
   });
 
   it('drops a late carrier scan for a shipment whose workflow has ended, and still completes (the chaos suite found orders stuck in delivered)', async () => {
