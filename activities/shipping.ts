@@ -97,13 +97,13 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
     }): Promise<ShipmentView> {
       const shipmentId = shipmentIdOf(input.orderId, input.shipmentNumber);
       const idempotencyKey = shipmentStepKey(input.orderId, input.shipmentNumber, 'label');
-      let row = await shipment(shipmentId);
-      if (row?.status === 'label_abandoned') {
-        throw ApplicationFailure.nonRetryable(
+      const abandoned = () =>
+        ApplicationFailure.nonRetryable(
           `shipment ${shipmentId} was abandoned: its order closed before a label was bought`,
           FailureType.LabelAbandoned,
         );
-      }
+      let row = await shipment(shipmentId);
+      if (row?.status === 'label_abandoned') throw abandoned();
       if (row && row.status !== 'label_pending') return toView(row);
       const [origin] = await db.select().from(warehouses).where(eq(warehouses.id, input.warehouseId));
       if (!origin)
@@ -133,7 +133,9 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
           })
           .onConflictDoNothing();
         // A concurrent attempt may have saved its choice first: one choice per shipment, and it is that one.
+        // Or the undo came first and left the shipment abandoned: this late attempt buys nothing.
         row = (await shipment(shipmentId))!;
+        if (row.status === 'label_abandoned') throw abandoned();
       }
       const label = await carriers
         .buyLabel({ ...parcel, idempotencyKey, carrier: row.carrier, service: row.service })
@@ -171,15 +173,34 @@ export function createShippingActivities({ db, carriers, now = () => new Date() 
       if (!row || row.status === 'label_pending') {
         const found = await carriers.findLabel({ idempotencyKey: labelKey });
         if (!found) {
-          if (row) {
+          // No carrier chosen yet, but an attempt that timed out may still be running on a slow
+          // worker: the abandoned row is what stops it buying a label after this undo (the chaos
+          // suite found such a label unused, at load 15+). Nothing was chosen, so nothing is named.
+          if (!row)
             await db
-              .update(shipments)
-              .set({ status: 'label_abandoned', updatedAt: new Date() })
-              .where(and(eq(shipments.id, shipmentId), eq(shipments.status, 'label_pending')));
-            row = (await shipment(shipmentId))!;
-          }
+              .insert(shipments)
+              .values({
+                id: shipmentId,
+                orderId: input.orderId,
+                carrier: '',
+                service: '',
+                trackingNumber: null,
+                status: 'label_abandoned',
+                box: '',
+                weightGrams: 0,
+                labelCost: null,
+                currency: '',
+                promisedBy: now(),
+              })
+              .onConflictDoNothing();
+          // A pending choice (ours, or one a late attempt saved meanwhile) had no label sold under its key.
+          await db
+            .update(shipments)
+            .set({ status: 'label_abandoned', updatedAt: new Date() })
+            .where(and(eq(shipments.id, shipmentId), eq(shipments.status, 'label_pending')));
+          row = (await shipment(shipmentId))!;
           // A purchase that landed meanwhile recorded its label: void that one below.
-          if (!row || row.status === 'label_abandoned') return { voided: null };
+          if (row.status === 'label_abandoned') return { voided: null };
         } else if (!row) {
           // Sold with no shipment row (bought before choices were saved): void it at the carrier all the same.
           if (found.status === 'handed_over') return { voided: null };

@@ -228,14 +228,17 @@ async function pickedReservation(db: Queryable, filter: InvariantFilter): Promis
   }));
 }
 
-/** A label still at the dock (neither handed over nor voided) of a final order or a closed workflow is billed for nothing. */
+/**
+ * A label still at the dock (neither handed over nor voided) of a final order or a closed workflow is
+ * billed for nothing. An abandoned shipment had no label sold under its key: nothing to void.
+ */
 async function unusedLabel(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
   const found = await rows<{ order_id: string; status: string; labels: string }>(
     db,
     sql`
       select o.order_id, o.status, string_agg(s.id || ' (' || s.status || ')', ', ' order by s.id) as labels
       from orders o join shipments s on s.order_id = o.order_id
-      where s.status not in ${handedOver} and s.status <> 'voided'
+      where s.status not in ${handedOver} and s.status not in ('voided', 'label_abandoned')
         and ${settledOrder(filter)} and ${orderFilter(sql`o.order_id`, filter)}
       group by o.order_id, o.status
       order by o.order_id`,

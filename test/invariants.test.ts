@@ -319,6 +319,9 @@ describe('orders of closed workflows', () => {
       await shipment(tx, cancelled, 'label_created');
       const voided = await order(tx, 'cancelled', 0);
       await shipment(tx, voided, 'voided');
+      // Cancelled while its label was being bought, and the carrier had sold none: nothing to void.
+      const abandoned = await order(tx, 'cancelled', 0);
+      await shipment(tx, abandoned, 'label_abandoned');
       const delivered = await order(tx, 'completed');
       await ledger(tx, delivered, ['authorize', 5000], ['capture', 5000]);
       await shipment(tx, delivered, 'delivered');
@@ -329,7 +332,17 @@ describe('orders of closed workflows', () => {
       const inTransit = await order(tx, 'in_transit');
       await shipment(tx, inTransit, 'in_transit');
 
-      const ids = [terminated, pendingLabel, running, cancelled, voided, delivered, lostThenReshipped, inTransit];
+      const ids = [
+        terminated,
+        pendingLabel,
+        running,
+        cancelled,
+        voided,
+        abandoned,
+        delivered,
+        lostThenReshipped,
+        inTransit,
+      ];
       const violations = await checkInvariants(tx, {
         orderIds: ids,
         closedOrderIds: [terminated, pendingLabel, voided, inTransit],

@@ -158,6 +158,19 @@ describe('voidLabel', () => {
     expect(await labelsSoldUnder(`${orderId}:label`)).toHaveLength(0);
   });
 
+  it('abandons a shipment cancelled before its purchase began, so an attempt still running on a slow worker buys nothing', async () => {
+    const { shipping } = unreliableCarriers();
+    const orderId = newOrderId();
+    // The undo runs first: no choice saved, nothing sold.
+    expect(await run(shipping.voidLabel, { orderId, shipmentNumber: 1 })).toEqual({ voided: null });
+    expect(await shipmentRow(orderId)).toMatchObject({ status: 'label_abandoned', trackingNumber: null });
+    // The timed-out attempt the workflow stopped waiting for gets to the database after it.
+    const late = await run(shipping.buyLabel, labelRequest(orderId)).catch((e) => e);
+    expect(late).toMatchObject({ type: 'LabelAbandoned', nonRetryable: true });
+    expect(await labelsSoldUnder(`${orderId}:label`)).toHaveLength(0);
+    expect(await run(shipping.voidLabel, { orderId, shipmentNumber: 1 })).toEqual({ voided: null });
+  });
+
   it('leaves a label the carrier already has alone: the carrier refuses to void it', async () => {
     const { carriers, shipping } = unreliableCarriers();
     const orderId = newOrderId();
