@@ -38,6 +38,7 @@ import {
  *   npm run chaos -- --json out.json  also write the table and the fault log as JSON
  *   npm run chaos -- --seed 42        the same orders and fault moments again
  *   npm run chaos -- --cluster        on the Go-built Temporal server on Postgres (built first if missing)
+ *   npm run chaos -- --split 0.5      half the orders split into two parcels (default 0.2; 0 short)
  *
  * Exits 1 on any violation. See docs/chaos.md.
  */
@@ -57,6 +58,8 @@ const DRIVE_MS = Number(option('drive-seconds') ?? (SHORT ? 75 : 450)) * 1000;
 const SETTLE_MS = (SHORT ? 150 : 300) * 1000;
 const JSON_OUT = option('json');
 const WORKER_KILLS = SHORT ? 1 : 3;
+/** The share of split orders (two parcels): `--split 0.5` to hunt split-order defects. */
+const SPLIT_SHARE = Number(option('split') ?? (SHORT ? 0 : 0.2));
 const BLACKOUT_MS = 30_000;
 const NAMESPACE = 'default';
 const TTY = process.stdout.isTTY;
@@ -225,7 +228,7 @@ function plan(kind: Kind): Planned {
   // The short run (CI) has no split orders yet: a cancel racing a second shipment's label can leave
   // it unvoided, and a return receipt forwarded to a shipment whose workflow has ended is lost,
   // leaving the order in delivered (open defects, docs/chaos.md). The full run keeps the whole mix.
-  const split = !SHORT && random() < 0.2;
+  const split = random() < SPLIT_SHARE;
   const lines = split ? 2 : random() < 0.6 ? 1 : 2 + Math.floor(random() * 2);
   const skus = split ? ['YOGA-MAT', 'COFFEE-1KG'] : [...SKUS].sort(() => random() - 0.5).slice(0, lines);
   const token = kind === 'decline' ? 'tok_decline' : kind === 'gateway_error' ? 'tok_error' : 'tok_visa';

@@ -19,4 +19,9 @@ export const Patch = {
    * a child workflow `shipment-<orderId>-<n>`; before, one parcel from one warehouse ran inside it.
    */
   ShipmentsAsChildWorkflows: 'shipments-as-child-workflows',
+  /**
+   * A return window that ends while a signal's handler is not yet counted as finished waits for the
+   * handler, not for the feedback timer (which, longer than the window, left the order in delivered).
+   */
+  ReturnWindowClosesWithItsHandlers: 'return-window-closes-with-its-handlers',
 } as const;

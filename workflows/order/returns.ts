@@ -1,10 +1,11 @@
-import { allHandlersFinished, ApplicationFailure, condition } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, patched } from '@temporalio/workflow';
 import { addDuration, durationMs } from '../../domain/durations.js';
 import { FailureType } from '../../domain/failures.js';
 import type { ReturnView } from '../../domain/order.js';
 import { returnRefund, returnRefusal, unitsLeftToReturn } from '../../domain/returns.js';
 import { MAX_DELIVERY_ATTEMPTS } from '../../domain/statuses.js';
 import { failureMessage, formatMoney, OrderClosing } from '../outcomes.js';
+import { Patch } from '../patches.js';
 import { mustComplete, steps } from '../proxies.js';
 import type { Order } from './state.js';
 
@@ -37,12 +38,19 @@ export async function returnWindow(order: Order): Promise<void> {
       }
     }
     const open = view.returns.filter((ret) => ret.status === 'authorized');
-    if (Date.now() >= windowEnds && open.length === 0 && allHandlersFinished()) break;
-    const wakeAt = Math.min(
-      Date.now() >= windowEnds ? Infinity : windowEnds,
-      feedbackAsked ? Infinity : feedbackAt,
-      ...open.map((ret) => Date.parse(ret.expiresAt)),
-    );
+    const windowClosed = Date.now() >= windowEnds && open.length === 0;
+    if (windowClosed && allHandlersFinished()) break;
+    // A signal that came with the window's end may not count as finished yet: the order waits for
+    // it, not for a feedback request it will never send (the chaos suite found orders stuck in
+    // delivered until then).
+    const untilHandlersFinish = windowClosed && patched(Patch.ReturnWindowClosesWithItsHandlers);
+    const wakeAt = untilHandlersFinish
+      ? Infinity
+      : Math.min(
+          Date.now() >= windowEnds ? Infinity : windowEnds,
+          feedbackAsked ? Infinity : feedbackAt,
+          ...open.map((ret) => Date.parse(ret.expiresAt)),
+        );
     order.returnsChanged = false;
     const pending = () =>
       order.returnsChanged || view.returns.some((ret) => ret.status !== 'refunded' && receipts.has(ret.returnId));
