@@ -57,6 +57,13 @@ const SUMMARIES: Record<string, (input: Input) => string> = {
   requestWavePick: (i) =>
     `ask warehouse ${i.warehouseId} to batch-pick wave ${i.waveId}: ${i.shipments?.length ?? 0} shipments (task ${i.taskId})`,
   buyWaveLabels: (i) => `buy ${i.shipments?.length ?? 0} labels for wave ${i.waveId} in one batch, priority order`,
+  rateWaveShipment: (i) =>
+    `choose the ${i.shippingSpeed ?? ''} carrier service for a shipment from warehouse ${i.warehouseId}`.replace(
+      '  ',
+      ' ',
+    ),
+  recordWaveLabel: (i) =>
+    `record wave ${i.waveId}'s label ${i.label?.trackingNumber} for order ${i.orderId}, shipment ${i.shipmentNumber}`,
   voidWaveLabel: (i) => `void the wave ${i.waveId} label of shipment ${i.shipmentId}`,
 };
 

@@ -19,4 +19,9 @@ export const Patch = {
    * a child workflow `shipment-<orderId>-<n>`; before, one parcel from one warehouse ran inside it.
    */
   ShipmentsAsChildWorkflows: 'shipments-as-child-workflows',
+  /**
+   * A shipment (with `WAVE_PICKING` on) joins its warehouse's waves instead of a pick task of its
+   * own, and takes its label from the wave's batch instead of buying one (docs/waves.md).
+   */
+  ShipmentsPickedInWaves: 'shipments-picked-in-waves',
 } as const;

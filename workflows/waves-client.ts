@@ -115,3 +115,44 @@ export async function leaveWave(shipment: Pick<ShipmentReady, 'warehouseId' | 's
     attempt: attempts,
   });
 }
+
+/** What became of a shipment's last join, once it is settled: it left before release, or its wave's answers. */
+export type WaveWithdrawal =
+  { left: true } | { left: false; waveId: string; pick: PickResult; label: LabelResult | null };
+
+/**
+ * The undo of a join (the shipment is cancelled): it leaves if it still waits. A wave that released
+ * it meanwhile (the release and the leave crossed) goes on, so the shipment waits, up to `graceMs`,
+ * to hear of it; released, it waits for the wave's answers: the pick, and after a whole pick the
+ * label, which the caller voids (`voidWaveLabel`) with the units put back on the shelf.
+ */
+export async function withdrawFromWave(
+  shipment: Pick<ShipmentReady, 'warehouseId' | 'shipmentId'>,
+  graceMs: number,
+): Promise<WaveWithdrawal | null> {
+  if (attempts === 0) return null;
+  const { shipmentId } = shipment;
+  const attempt = attempts;
+  const released = () => progressOf(shipmentId, attempt, ['released']) !== undefined;
+  if (!released()) {
+    await leaveWave(shipment);
+    if (!(await condition(released, graceMs))) return { left: true };
+  }
+  const waveId = progressOf(shipmentId, attempt, ['released'])!.waveId;
+  const stage = async (stages: WaveProgress['stage'][]) => {
+    await condition(() => progressOf(shipmentId, attempt, stages) !== undefined);
+    return progressOf(shipmentId, attempt, stages)!;
+  };
+  const p = await stage(['picked', 'not_picked']);
+  const pick: PickResult =
+    p.stage === 'picked'
+      ? { picked: true, shortages: p.shortages }
+      : { picked: false, reason: p.stage === 'not_picked' ? p.reason : p.stage };
+  if (!pick.picked || pick.shortages.length) return { left: false, waveId, pick, label: null };
+  const l = await stage(['labelled', 'label_failed']);
+  const label: LabelResult =
+    l.stage === 'labelled'
+      ? { labelled: true, label: l.label }
+      : { labelled: false, reason: l.stage === 'label_failed' ? l.reason : l.stage };
+  return { left: false, waveId, pick, label };
+}
