@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WAVE_SETTINGS } from '../activities/waves.js';
@@ -38,6 +38,8 @@ const policy: OrderPolicy = {
 
 /** Packs held back for these orders (a floor that takes its time), to cancel after the wave's label. */
 const heldPacks = new Set<string>();
+/** The floor comes up short for these orders in their first wave, answering through the API as a WMS does. */
+const shortPicks = new Map<string, { sku: string; quantity: number; reason: 'missing' | 'damaged' }[]>();
 
 beforeAll(async () => {
   system = await startSystem({
@@ -49,6 +51,28 @@ beforeAll(async () => {
       async requestPack(task) {
         if (heldPacks.has(task.orderId)) return;
         return simulated.requestPack(task);
+      },
+      async requestWavePick(task) {
+        if (!task.shipments.some((s) => shortPicks.has(s.orderId))) return simulated.requestWavePick(task);
+        for (const { shipmentId, orderId } of task.shipments) {
+          const shortages = shortPicks.get(orderId) ?? [];
+          shortPicks.delete(orderId);
+          const answer = await system.api(
+            'POST',
+            '/warehouse/events',
+            {
+              taskId: task.taskId,
+              orderId,
+              waveId: task.waveId,
+              shipmentId,
+              type: 'pick_completed',
+              at: new Date().toISOString(),
+              shortages,
+            },
+            { as: 'warehouse' },
+          );
+          if (answer.status !== 202) throw new Error(`the wave pick answer was refused: ${answer.status}`);
+        }
       },
     }),
   });
@@ -198,6 +222,30 @@ describe('shipments picked in waves, end to end', () => {
     expect(await stockOf(db, sku)).toEqual({ [warehouseId]: { onHand: 14, reserved: 0 } });
     expect(await checkInvariants(db, { orderIds: requests.map((r) => r.orderId) })).toEqual([]);
     await recordHistories('order-shipments-picked-in-wave', requests[0]!.orderId);
+  });
+
+  it('handles a short pick in a wave as before: writes the missing unit off, reserves again and ships from the next wave', async () => {
+    const { warehouseId, sku } = await warehouseWith(5);
+    const request = orderRequest({ items: [{ sku, quantity: 2 }] });
+    shortPicks.set(request.orderId, [{ sku, quantity: 1, reason: 'damaged' }]);
+    expect((await api('POST', '/orders', request)).status).toBe(202);
+    const view = await waitForStatus(request.orderId, 'completed');
+
+    const types = view.timeline.map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['short_pick', 'picked', 'label_created', 'delivered']));
+    expect(types.indexOf('short_pick')).toBeLessThan(types.indexOf('picked'));
+    const waves = (await api('GET', `/waves?warehouseId=${warehouseId}`)).body.waves as { waveId: string }[];
+    expect(waves).toHaveLength(2);
+    // The second wave picked it whole and labelled it: that is the wave the order view names.
+    const [second] = await db
+      .select()
+      .from(waveShipments)
+      .where(and(eq(waveShipments.shipmentId, `${request.orderId}-1`), eq(waveShipments.pickStatus, 'picked')));
+    expect(view.shipments[0]).toMatchObject({ waveId: second!.waveId, trackingNumber: second!.trackingNumber });
+    // 5 on hand, 1 written off, 2 shipped.
+    expect(await stockOf(db, sku)).toEqual({ [warehouseId]: { onHand: 2, reserved: 0 } });
+    expect(await checkInvariants(db, { orderIds: [request.orderId] })).toEqual([]);
+    await recordHistories('order-shipments-wave-short-pick', request.orderId);
   });
 
   it('takes a shipment cancelled while it waits for its wave out of the waves: nothing picked, nothing held', async () => {

@@ -57,6 +57,7 @@ describe('replay of committed histories', () => {
         'order-shipments-picked-in-wave.shipment-1',
         'order-shipments-wave-cancelled-waiting.shipment-1',
         'order-shipments-wave-cancelled-after-label.shipment-1',
+        'order-shipments-wave-short-pick.shipment-1',
       ]),
     );
     for (const commit of ['4233432', 'cc19e80', '87f5495'])
