@@ -5,15 +5,17 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WAVE_SETTINGS } from '../activities/waves.js';
+import { closedOrderWorkflows } from '../activities/workflow-state.js';
 import type { Database } from '../db/client.js';
 import { checkInvariants } from '../db/invariants.js';
 import { shipments, simulatorLabels, warehouses, waveShipments } from '../db/schema.js';
-import { orderWorkflowId, shipmentWorkflowId } from '../domain/ids.js';
+import { orderWorkflowId, shipmentWorkflowId, TASK_QUEUE } from '../domain/ids.js';
 import { wavesViewQuery } from '../domain/messages.js';
 import type { OrderPolicy } from '../domain/order.js';
 import { wavesWorkflowId } from '../domain/waves.js';
 import { credentialHeaders, testDataConverter } from './support/credentials.js';
 import { saveHistory } from './support/histories.js';
+import { reconcileOrdersWorkflow } from '../workflows/reconcile.js';
 import { isolatedProduct, stockOf } from './support/database.js';
 import { orderRequest, PRODUCTION_POLICY } from './support/orders.js';
 import { startSystem, type System } from './support/system.js';
@@ -299,5 +301,39 @@ describe('shipments picked in waves, end to end', () => {
     expect(await stockOf(db, sku)).toEqual({ [warehouseId]: { onHand: 5, reserved: 0 } });
     expect(await checkInvariants(db, { orderIds: [request.orderId] })).toEqual([]);
     await recordHistories('order-shipments-wave-cancelled-after-label', request.orderId);
+  });
+  it("has the reconciler void a wave's label of a shipment whose order an operator terminated before the shipment recorded it", async () => {
+    const { warehouseId, sku } = await warehouseWith(5);
+    const request = orderRequest({ items: [{ sku, quantity: 1 }] });
+    heldPacks.add(request.orderId);
+    expect((await api('POST', '/orders', request)).status).toBe(202);
+    const label = await until('the wave to label the shipment', async () => {
+      const [row] = await db
+        .select()
+        .from(waveShipments)
+        .where(eq(waveShipments.shipmentId, `${request.orderId}-1`));
+      return row?.labelStatus === 'sold' ? row : null;
+    });
+    await env.client.workflow.getHandle(orderWorkflowId(request.orderId)).terminate('operator: test');
+    const closed = await closedOrderWorkflows(env.client, [request.orderId]);
+    expect(
+      (await checkInvariants(db, { orderIds: [request.orderId], closedOrderIds: [...closed.keys()] })).map(
+        (v) => v.rule,
+      ),
+    ).toContain('unused_label');
+
+    const result = await env.client.workflow.execute(reconcileOrdersWorkflow, {
+      workflowId: `reconcile-${request.orderId}`,
+      taskQueue: TASK_QUEUE,
+      args: [{ grace: '0s', orderIds: [request.orderId] }],
+    });
+    expect(result.orders[0]?.released).toContain(`voided label ${label.trackingNumber} of wave ${label.waveId}`);
+    const [sold] = await db
+      .select()
+      .from(simulatorLabels)
+      .where(eq(simulatorLabels.trackingNumber, label.trackingNumber!));
+    expect(sold!.status).toBe('voided');
+    expect(await checkInvariants(db, { orderIds: [request.orderId], closedOrderIds: [request.orderId] })).toEqual([]);
+    expect(await stockOf(db, sku)).toEqual({ [warehouseId]: { onHand: 5, reserved: 0 } });
   });
 });
