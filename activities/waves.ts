@@ -1,16 +1,18 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import { addBusinessDays } from '../domain/calendar.js';
 import { FailureType } from '../domain/failures.js';
 import type { Box, PricedLine, ShipmentView } from '../domain/order.js';
 import type { ShippingAddress, ShippingSpeed } from '../domain/schemas.js';
 import { BOXES, chooseBox, packedWeightGrams } from '../domain/packaging.js';
-import { shipmentReadySignal } from '../domain/messages.js';
+import { leaveWaveUpdate, shipmentReadySignal } from '../domain/messages.js';
 import {
   buildPickList,
   type PickZone,
   type ShipmentReady,
   type WaveLabel,
+  type WaveLeave,
   type WavePolicy,
   type WaveReason,
   type WaveShortage,
@@ -250,6 +252,24 @@ export function createWaveActivities({
         signalArgs: [ready],
       });
       return { wavesWorkflowId: workflowId };
+    },
+
+    /**
+     * A cancelled shipment leaves its warehouse's waves: the `leaveWave` update of
+     * `waves-<warehouseId>` (workflow code cannot send an update), whose answer says whether it was
+     * still waiting or names the wave that released it. Idempotent: the waves workflow remembers
+     * recent releases and leaves, so a retry gets the same answer. No waves workflow: nothing holds it.
+     */
+    async leaveWaves(leave: { warehouseId: string; shipmentId: string; attempt: number }): Promise<WaveLeave> {
+      const { client } = Context.current();
+      try {
+        return await client.workflow
+          .getHandle(wavesWorkflowId(leave.warehouseId))
+          .executeUpdate(leaveWaveUpdate, { args: [{ shipmentId: leave.shipmentId, attempt: leave.attempt }] });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { left: true };
+        throw err;
+      }
     },
 
     /** Writes a wave's status and shipments for the API (`GET /waves`). */

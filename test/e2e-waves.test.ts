@@ -8,7 +8,7 @@ import { DEFAULT_WAVE_SETTINGS } from '../activities/waves.js';
 import { closedOrderWorkflows } from '../activities/workflow-state.js';
 import type { Database } from '../db/client.js';
 import { checkInvariants } from '../db/invariants.js';
-import { shipments, simulatorLabels, warehouses, waveShipments } from '../db/schema.js';
+import { shipments, simulatorLabels, warehouses, waves, waveShipments } from '../db/schema.js';
 import { orderWorkflowId, shipmentWorkflowId, TASK_QUEUE } from '../domain/ids.js';
 import { wavesViewQuery } from '../domain/messages.js';
 import type { OrderPolicy } from '../domain/order.js';
@@ -250,7 +250,7 @@ describe('shipments picked in waves, end to end', () => {
     await recordHistories('order-shipments-wave-short-pick', request.orderId);
   });
 
-  it('takes a shipment cancelled while it waits for its wave out of the waves: nothing picked, nothing held', async () => {
+  it("takes a shipment cancelled while it waits for its wave out of the waves, on the waves workflow's answer: nothing picked, nothing held", async () => {
     const { warehouseId, sku } = await warehouseWith(5);
     const request = orderRequest({ items: [{ sku, quantity: 2 }] });
     expect((await api('POST', '/orders', request)).status).toBe(202);
@@ -263,6 +263,11 @@ describe('shipments picked in waves, end to end', () => {
     const view = await waitForStatus(request.orderId, 'cancelled');
     expect(await waiting(warehouseId)).toEqual([]);
     expect(view.timeline.at(-1)?.detail).toContain(`left the waves of ${warehouseId}`);
+    // It asked the waves workflow (the leaveWaves activity) and took its answer: no listening for a crossing release.
+    const events = (await env.client.workflow.getHandle(shipmentWorkflowId(request.orderId, 1)).fetchHistory()).events!;
+    expect(events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)).toContain('leaveWaves');
+    const timers = events.flatMap((e) => (e.timerStartedEventAttributes ? [e.timerStartedEventAttributes] : []));
+    expect(timers.filter((t) => Number(t.startToFireTimeout?.seconds) === 10)).toEqual([]);
     expect(view.payment).toMatchObject({ refunded: view.payment.captured });
     // Never released, never labelled: no wave of this warehouse beyond the open one, no label row.
     const waves = (await api('GET', `/waves?warehouseId=${warehouseId}`)).body.waves;
@@ -271,7 +276,38 @@ describe('shipments picked in waves, end to end', () => {
     expect(await db.select().from(shipments).where(eq(shipments.orderId, request.orderId))).toEqual([]);
     expect(await stockOf(db, sku)).toEqual({ [warehouseId]: { onHand: 5, reserved: 0 } });
     expect(await checkInvariants(db, { orderIds: [request.orderId] })).toEqual([]);
-    await recordHistories('order-shipments-wave-cancelled-waiting', request.orderId);
+    await recordHistories('order-shipments-wave-left-on-answer', request.orderId);
+  });
+
+  it('undoes what the wave did for a shipment cancelled the moment its wave was released: its label voided, its units back', async () => {
+    const { warehouseId, sku } = await warehouseWith(5);
+    // Overnight: urgent, released at once in a wave of its own.
+    const request = orderRequest({ items: [{ sku, quantity: 1 }], shippingSpeed: 'overnight' });
+    heldPacks.add(request.orderId);
+    expect((await api('POST', '/orders', request)).status).toBe(202);
+    const shipmentId = `${request.orderId}-1`;
+    const waveId = await until(
+      'the wave to be released',
+      async () => {
+        const [row] = await db.select().from(waves).where(eq(waves.warehouseId, warehouseId));
+        return row && row.status !== 'open' ? row.id : null;
+      },
+      90_000,
+    );
+
+    expect((await api('POST', `/orders/${request.orderId}/cancel`, { reason: 'changed my mind' })).status).toBe(200);
+    const view = await waitForStatus(request.orderId, 'cancelled');
+    const [row] = await db.select().from(waveShipments).where(eq(waveShipments.shipmentId, shipmentId));
+    expect(row).toMatchObject({ waveId, labelStatus: 'voided' });
+    expect(view.timeline.at(-1)?.detail).toContain(`voided label ${row!.trackingNumber}`);
+    const [sold] = await db
+      .select()
+      .from(simulatorLabels)
+      .where(eq(simulatorLabels.trackingNumber, row!.trackingNumber!));
+    expect(sold!.status).toBe('voided');
+    expect(await stockOf(db, sku)).toEqual({ [warehouseId]: { onHand: 5, reserved: 0 } });
+    expect(await checkInvariants(db, { orderIds: [request.orderId] })).toEqual([]);
+    await recordHistories('order-shipments-wave-cancelled-on-release', request.orderId);
   });
 
   it("voids the wave's label of a shipment cancelled after its wave labelled it, and puts its units back", async () => {

@@ -29,7 +29,7 @@ import { runDeliveryLoop } from '../simulators/deliveries.js';
 import { createSimulatedPaymentGateway } from '../simulators/payment-gateway.js';
 import { createSimulatedWarehouse } from '../simulators/warehouse.js';
 import type { WaveOutcome } from '../workflows/wave.js';
-import { wavesViewQuery } from '../domain/messages.js';
+import { leaveWaveUpdate, wavesViewQuery } from '../domain/messages.js';
 import { assertConforms } from './support/contract.js';
 import { credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './support/credentials.js';
 import { testDatabase } from './support/database.js';
@@ -351,6 +351,12 @@ describe('wave picking', () => {
     const urgentWave = await waveRow(urgentResult.waveId);
     expect(urgentWave.reason).toBe('urgent');
     expect((await waveOf(urgentResult.waveId).result()).labels.map((l) => l.shipmentId)).toEqual([urgent.shipmentId]);
+    // Released, it can no longer leave: the waves workflow names its wave, every time it is asked.
+    const batcher = client.workflow.getHandle(wavesWorkflowId(warehouseId));
+    for (let i = 0; i < 2; i++)
+      expect(
+        await batcher.executeUpdate(leaveWaveUpdate, { args: [{ shipmentId: urgent.shipmentId, attempt: 1 }] }),
+      ).toEqual({ left: false, waveId: urgentResult.waveId });
 
     await env.sleep('16m');
     const normalResult = await normal.result();
@@ -472,6 +478,12 @@ describe('wave picking', () => {
     expect((await api(`/waves?warehouseId=${warehouseId}&status=open`)).body.waves).toHaveLength(1);
     await leaving.signal('cancelShipment');
     expect(await leaving.result()).toBe('left');
+    // A repeated leave (a retried activity) gets the same answer.
+    expect(
+      await batcher.executeUpdate(leaveWaveUpdate, { args: [{ shipmentId: `${orderId}-1`, attempt: 1 }] }),
+    ).toEqual({
+      left: true,
+    });
     for (let i = 0; i < 100 && (await waitingIds()).length; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await waitingIds()).toEqual([]);
     for (let i = 0; i < 100 && (await api(`/waves?warehouseId=${warehouseId}`)).body.waves.length; i++)

@@ -52,6 +52,7 @@ const SUMMARIES: Record<string, (input: Input) => string> = {
   restockReturnedUnits: (i) => `book return ${i.returnId} of order ${i.orderId} into warehouse ${i.warehouseId}`,
   joinWaves: (i) =>
     `shipment ${i.shipmentId} (${i.priority}, ${i.carrier}) joins the waves of warehouse ${i.warehouseId} (attempt ${i.attempt})`,
+  leaveWaves: (i) => `shipment ${i.shipmentId} leaves the waves of warehouse ${i.warehouseId} (attempt ${i.attempt})`,
   recordWave: (i) =>
     `wave ${i.waveId} ${i.status}${i.shipments ? ` with ${i.shipments.length} shipments` : ''}${i.reason ? ` (${i.reason})` : ''}`,
   requestWavePick: (i) =>

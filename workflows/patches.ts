@@ -24,4 +24,10 @@ export const Patch = {
    * own, and takes its label from the wave's batch instead of buying one (docs/waves.md).
    */
   ShipmentsPickedInWaves: 'shipments-picked-in-waves',
+  /**
+   * A cancelled shipment leaves its waves by asking the waves workflow (the `leaveWaves` activity,
+   * a `leaveWave` update) and undoes what the wave did for it if the answer names a wave; before, it
+   * signalled `leaveWave` and listened 10 s for a release that might have crossed it.
+   */
+  WaveLeaveAnswered: 'wave-leave-answered',
 } as const;

@@ -6,9 +6,8 @@ import { joinWave, type WaveAssignment, withdrawFromWave } from '../waves-client
 import type { Order, Undo } from './state.js';
 
 /**
- * How long a cancelled shipment that asked to leave its waves listens for a release that crossed
- * its leave (the waves workflow released it a moment before): then the wave's pick and label are
- * its to undo. A release comes within seconds of the decision; this is the margin.
+ * Histories from before Patch.WaveLeaveAnswered only: how long a cancelled shipment that signalled
+ * its leave listened for a release that crossed it. Now the waves workflow's answer says.
  */
 const LEAVE_GRACE_MS = 10_000;
 
