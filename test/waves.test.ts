@@ -86,6 +86,23 @@ async function api(path: string, as: 'warehouse' | 'support' | 'service' = 'ware
   return { status: response.status, type, body };
 }
 
+/**
+ * Warehouses whose waves' `released` write waits until the test lets it go: a loaded machine, where
+ * a wave is released by the waves workflow well before its shipments hear of it. The write itself
+ * is the real one.
+ */
+const slowReleases = new Map<string, Promise<void>>();
+
+function withSlowReleases<A extends ReturnType<typeof createActivities>>(activities: A): A {
+  return {
+    ...activities,
+    async recordWave(record: Parameters<A['recordWave']>[0]) {
+      if (record.status === 'released') await slowReleases.get(record.warehouseId);
+      return activities.recordWave(record);
+    },
+  };
+}
+
 let simulatedWarehouse: WarehouseSystem;
 const stopDeliveries = new AbortController();
 let deliveries: Promise<void> = Promise.resolve();
@@ -153,14 +170,16 @@ beforeAll(async () => {
       workflowsPath: fileURLToPath(new URL('./support/wave-driver-workflows.ts', import.meta.url)),
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
     }),
-    activities: createActivities({
-      db,
-      payments: createSimulatedPaymentGateway({ db, delayScale: 0 }),
-      warehouse: warehouseFloor,
-      carriers: createSimulatedCarriers({ db, delayScale: 0 }),
-      notifier: createLoggingNotifier(() => {}),
-      waves: settings,
-    }),
+    activities: withSlowReleases(
+      createActivities({
+        db,
+        payments: createSimulatedPaymentGateway({ db, delayScale: 0 }),
+        warehouse: warehouseFloor,
+        carriers: createSimulatedCarriers({ db, delayScale: 0 }),
+        notifier: createLoggingNotifier(() => {}),
+        waves: settings,
+      }),
+    ),
   });
   running = worker.run();
   // A first workflow task loads the bundle into the worker, which on a busy machine can outlast the
@@ -477,7 +496,7 @@ describe('wave picking', () => {
     expect(await waitingIds()).toEqual([`${orderId}-1`]);
     expect((await api(`/waves?warehouseId=${warehouseId}&status=open`)).body.waves).toHaveLength(1);
     await leaving.signal('cancelShipment');
-    expect(await leaving.result()).toBe('left');
+    expect(await leaving.result()).toEqual({ left: true });
     // A repeated leave (a retried activity) gets the same answer.
     expect(
       await batcher.executeUpdate(leaveWaveUpdate, { args: [{ shipmentId: `${orderId}-1`, attempt: 1 }] }),
@@ -489,6 +508,65 @@ describe('wave picking', () => {
     for (let i = 0; i < 100 && (await api(`/waves?warehouseId=${warehouseId}`)).body.waves.length; i++)
       await new Promise((r) => setTimeout(r, 100));
     expect((await api(`/waves?warehouseId=${warehouseId}`)).body.waves).toEqual([]);
+  });
+
+  it('undoes the wave for a shipment whose leave crossed its release: the waves workflow names the wave, and the shipment gets its pick and label to undo', async () => {
+    const warehouseId = await newWarehouse();
+    let letGo = () => {};
+    slowReleases.set(warehouseId, new Promise<void>((resolve) => (letGo = resolve)));
+    const orderId = `wv-${randomUUID().slice(0, 8)}`;
+    const shipmentId = `${orderId}-1`;
+    // Urgent: released at once, in a wave of its own, which tells the shipment only after its slow `released` write.
+    const leaving = await client.workflow.start<typeof leavingShipmentWorkflow>('leavingShipmentWorkflow', {
+      workflowId: `shipment-${shipmentId}`,
+      taskQueue,
+      args: [
+        {
+          shipmentId,
+          orderId,
+          warehouseId,
+          priority: 'urgent',
+          carrier: 'swiftship',
+          service: 'ground',
+          items: [{ sku: 'MUG-CERAMIC', quantity: 1 }],
+          shipTo,
+        },
+      ],
+    });
+    const waveId = `${warehouseId}-w1`;
+    const started = async () =>
+      waveOf(waveId)
+        .describe()
+        .then(() => true)
+        .catch(() => false);
+    for (let i = 0; i < 300 && !(await started()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await started()).toBe(true);
+
+    await leaving.signal('cancelShipment');
+    // The leave is answered before the shipment hears of its release: it names the wave.
+    const answered = async () => {
+      const events = (await leaving.fetchHistory()).events!;
+      const leave = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'leaveWaves');
+      return (
+        leave !== undefined &&
+        events.some((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(leave.eventId))
+      );
+    };
+    for (let i = 0; i < 300 && !(await answered()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await answered()).toBe(true);
+    letGo();
+    const out = await leaving.result();
+    expect(out).toMatchObject({
+      left: false,
+      waveId,
+      pick: { picked: true, shortages: [] },
+      label: { labelled: true },
+    });
+    const events = (await leaving.fetchHistory()).events!;
+    const scheduled = events.flatMap((e) =>
+      e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+    );
+    expect(scheduled).toEqual(['joinWaves', 'leaveWaves']);
   });
 
   it('continues as new before its history grows large, carrying the waiting shipments', async () => {
