@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { eq, inArray } from 'drizzle-orm';
 import { PDFDocument } from 'pdf-lib';
@@ -591,6 +592,20 @@ describe('wave picking', () => {
     const [ra, rb, rc] = await Promise.all([a.result(), b.result(), c.result()]);
     expect(new Set([ra.waveId, rb.waveId, rc.waveId])).toEqual(new Set([`${warehouseId}-w1`]));
     expect((await waveRow(ra.waveId)).reason).toBe('size');
+  });
+
+  it('answers a leave from a warehouse whose waves never started: nothing holds the shipment', async () => {
+    const activities = createWaveActivities({
+      db,
+      payments: createSimulatedPaymentGateway({ db, delayScale: 0 }),
+      warehouse: warehouseFloor,
+      carriers: createSimulatedCarriers({ db, delayScale: 0 }),
+      notifier: createLoggingNotifier(() => {}),
+    });
+    const warehouseId = await newWarehouse();
+    const leave = { warehouseId, shipmentId: `wv-${randomUUID().slice(0, 8)}-1`, attempt: 1 };
+    const answer = await new MockActivityEnvironment(undefined, { client }).run(activities.leaveWaves, leave);
+    expect(answer).toEqual({ left: true });
   });
 
   it('answers 404 for an unknown wave, its labels, and a warehouse answer to it', async () => {
