@@ -1,14 +1,18 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import { addBusinessDays } from '../domain/calendar.js';
 import { FailureType } from '../domain/failures.js';
-import type { Box, PricedLine } from '../domain/order.js';
+import type { Box, PricedLine, ShipmentView } from '../domain/order.js';
+import type { ShippingAddress, ShippingSpeed } from '../domain/schemas.js';
 import { BOXES, chooseBox, packedWeightGrams } from '../domain/packaging.js';
-import { shipmentReadySignal } from '../domain/messages.js';
+import { leaveWaveUpdate, shipmentReadySignal } from '../domain/messages.js';
 import {
   buildPickList,
   type PickZone,
   type ShipmentReady,
   type WaveLabel,
+  type WaveLeave,
   type WavePolicy,
   type WaveReason,
   type WaveShortage,
@@ -17,9 +21,10 @@ import {
   wavesWorkflowId,
 } from '../domain/waves.js';
 import type { Database } from '../db/client.js';
-import { products, warehouses, waves, waveShipments } from '../db/schema.js';
+import { products, shipments, warehouses, waves, waveShipments } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
 import { RequestRefusedError } from './ports.js';
+import { chooseCarrierService } from './shipping.js';
 
 /** Defaults of config/index.ts `waveSettings`, for dependencies that do not say (tests). */
 export const DEFAULT_WAVE_SETTINGS: Omit<WavePolicy, 'timeZone'> = {
@@ -148,8 +153,85 @@ async function pricedLines(db: Database, items: ShipmentReady['items']): Promise
 /** The idempotency key of a shipment's label in a wave: the shipment (its order + number) and the wave. */
 export const waveLabelKey = (shipmentId: string, waveId: string) => `${shipmentId}:wave-label:${waveId}`;
 
-export function createWaveActivities({ db, warehouse, carriers, waves: settings }: ActivityDependencies) {
+export function createWaveActivities({
+  db,
+  warehouse,
+  carriers,
+  waves: settings,
+  now = () => new Date(),
+}: ActivityDependencies) {
   return {
+    /**
+     * The carrier and service a shipment will be labelled with in its wave, chosen before it joins
+     * (the wave buys what the shipment says): the cheapest fast enough for the speed paid for, for
+     * the parcel its lines make.
+     */
+    async rateWaveShipment(input: {
+      warehouseId: string;
+      shippingAddress: ShippingAddress;
+      shippingSpeed: ShippingSpeed;
+      items: { sku: string; quantity: number }[];
+    }): Promise<{ carrier: string; service: string; transitDays: number }> {
+      const [origin] = await db.select().from(warehouses).where(eq(warehouses.id, input.warehouseId));
+      if (!origin)
+        throw ApplicationFailure.nonRetryable(`unknown warehouse ${input.warehouseId}`, FailureType.UnknownWarehouse);
+      const lines = await pricedLines(db, input.items);
+      const box = chooseBox(lines) ?? BOXES[BOXES.length - 1]!;
+      const parcel = { from: origin, to: input.shippingAddress, weightGrams: packedWeightGrams(lines, box), box };
+      const choice = chooseCarrierService(await carriers.rates(parcel), input.shippingSpeed);
+      if (!choice)
+        throw ApplicationFailure.nonRetryable(
+          `no carrier service delivers ${input.shippingSpeed} to this address`,
+          FailureType.NoCarrierService,
+        );
+      return { carrier: choice.carrier, service: choice.service, transitDays: choice.transitDays };
+    },
+
+    /**
+     * Records a label a wave bought for a shipment as the shipment's label row (`<orderId>-<label
+     * number>`, as `buyLabel` writes it), where the carrier's webhooks, the hand-over and the ledger
+     * checks find it by tracking number. Once per label: a retry answers the row.
+     */
+    async recordWaveLabel(input: {
+      orderId: string;
+      /** The shipment's label number (workflows/order/state.ts `nextLabelNumber`). */
+      shipmentNumber: number;
+      waveId: string;
+      transitDays: number;
+      label: WaveLabel;
+    }): Promise<ShipmentView> {
+      const id = `${input.orderId}-${input.shipmentNumber}`;
+      const { label } = input;
+      await db
+        .insert(shipments)
+        .values({
+          id,
+          orderId: input.orderId,
+          carrier: label.carrier,
+          service: label.service,
+          trackingNumber: label.trackingNumber,
+          status: 'label_created',
+          box: label.box,
+          weightGrams: label.weightGrams,
+          labelCost: label.cost,
+          currency: label.currency,
+          promisedBy: addBusinessDays(now(), input.transitDays),
+        })
+        .onConflictDoNothing();
+      const [row] = await db.select().from(shipments).where(eq(shipments.id, id));
+      if (!row?.trackingNumber) throw new Error(`shipment ${id} has no label`);
+      return {
+        shipmentId: row.id,
+        carrier: row.carrier,
+        service: row.service,
+        trackingNumber: row.trackingNumber,
+        status: row.status as ShipmentView['status'],
+        box: row.box,
+        weightGrams: row.weightGrams,
+        promisedBy: row.promisedBy.toISOString(),
+      };
+    },
+
     /**
      * A shipment joins its warehouse's waves: signal-with-start of `waves-<warehouseId>` (workflow
      * code cannot signal-with-start). A retry signals again; the wave workflow counts each
@@ -170,6 +252,24 @@ export function createWaveActivities({ db, warehouse, carriers, waves: settings 
         signalArgs: [ready],
       });
       return { wavesWorkflowId: workflowId };
+    },
+
+    /**
+     * A cancelled shipment leaves its warehouse's waves: the `leaveWave` update of
+     * `waves-<warehouseId>` (workflow code cannot send an update), whose answer says whether it was
+     * still waiting or names the wave that released it. Idempotent: the waves workflow remembers
+     * recent releases and leaves, so a retry gets the same answer. No waves workflow: nothing holds it.
+     */
+    async leaveWaves(leave: { warehouseId: string; shipmentId: string; attempt: number }): Promise<WaveLeave> {
+      const { client } = Context.current();
+      try {
+        return await client.workflow
+          .getHandle(wavesWorkflowId(leave.warehouseId))
+          .executeUpdate(leaveWaveUpdate, { args: [{ shipmentId: leave.shipmentId, attempt: leave.attempt }] });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { left: true };
+        throw err;
+      }
     },
 
     /** Writes a wave's status and shipments for the API (`GET /waves`). */
@@ -297,10 +397,17 @@ export function createWaveActivities({ db, warehouse, carriers, waves: settings 
           if (error instanceof RequestRefusedError) return { voided: null };
           throw error;
         }
-        await db
-          .update(waveShipments)
-          .set({ labelStatus: 'voided' })
-          .where(and(eq(waveShipments.waveId, input.waveId), eq(waveShipments.shipmentId, input.shipmentId)));
+        await db.transaction(async (tx) => {
+          await tx
+            .update(waveShipments)
+            .set({ labelStatus: 'voided' })
+            .where(and(eq(waveShipments.waveId, input.waveId), eq(waveShipments.shipmentId, input.shipmentId)));
+          // The shipment's own label row, if it recorded the label (still at the dock: voided with it).
+          await tx
+            .update(shipments)
+            .set({ status: 'voided', updatedAt: new Date() })
+            .where(and(eq(shipments.trackingNumber, row.trackingNumber!), eq(shipments.status, 'label_created')));
+        });
       }
       return { voided: row.trackingNumber };
     },

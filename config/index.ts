@@ -210,6 +210,11 @@ export const Env = z.object({
     .describe(
       "An order whose total (in the order's currency) is at least this is `high` priority: its work is served before `normal` orders' (overnight ones are `urgent`).",
     ),
+  WAVE_PICKING: flag
+    .default(true)
+    .describe(
+      "Shipments are picked in their warehouse's waves and labelled in the wave's batch; `false`: each shipment is picked alone and buys its own label (a warehouse without batch picking). Orders keep the setting they were placed under.",
+    ),
   WAVE_SIZE: z.coerce
     .number()
     .int()

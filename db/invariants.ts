@@ -230,16 +230,24 @@ async function pickedReservation(db: Queryable, filter: InvariantFilter): Promis
 
 /**
  * A label still at the dock (neither handed over nor voided) of a final order or a closed workflow is
- * billed for nothing. An abandoned shipment had no label sold under its key: nothing to void.
+ * billed for nothing: a shipment's label row, or a label a wave bought for one of its shipments that
+ * the shipment never recorded as its own (cancelled meanwhile) and nobody voided. An abandoned
+ * shipment had no label sold under its key: nothing to void.
  */
 async function unusedLabel(db: Queryable, filter: InvariantFilter): Promise<Violation[]> {
   const found = await rows<{ order_id: string; status: string; labels: string }>(
     db,
     sql`
-      select o.order_id, o.status, string_agg(s.id || ' (' || s.status || ')', ', ' order by s.id) as labels
-      from orders o join shipments s on s.order_id = o.order_id
-      where s.status not in ${handedOver} and s.status not in ('voided', 'label_abandoned')
-        and ${settledOrder(filter)} and ${orderFilter(sql`o.order_id`, filter)}
+      select o.order_id, o.status, string_agg(l.label, ', ' order by l.label) as labels
+      from orders o join (
+        select s.order_id, s.id || ' (' || s.status || ')' as label
+        from shipments s where s.status not in ${handedOver} and s.status not in ('voided', 'label_abandoned')
+        union all
+        select w.order_id, w.shipment_id || ' (wave ' || w.wave_id || ' label ' || w.tracking_number || ')'
+        from wave_shipments w
+        where w.label_status = 'sold' and not exists (select 1 from shipments s where s.tracking_number = w.tracking_number)
+      ) l on l.order_id = o.order_id
+      where ${settledOrder(filter)} and ${orderFilter(sql`o.order_id`, filter)}
       group by o.order_id, o.status
       order by o.order_id`,
   );

@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderView, ReturnView, ShipmentReport } from './order.js';
 import type { Actor, CarrierEvent, CreateReturnRequest, ReturnReceipt, WarehouseEvent } from './schemas.js';
-import type { ShipmentReady, WaveProgress, WavesView } from './waves.js';
+import type { ShipmentReady, WaveLeave, WaveProgress, WavesView } from './waves.js';
 
 /** The warehouse finished a pick or pack task (sent by the API's warehouse endpoint). */
 export const warehouseEventSignal = defineSignal<[WarehouseEvent]>('warehouseEvent');
@@ -39,7 +39,17 @@ export const returnReceivedSignal = defineSignal<[ReturnReceipt & { returnId: st
 /** A shipment is ready to pick (to its warehouse's `waves-<warehouseId>` workflow, by signal-with-start). */
 export const shipmentReadySignal = defineSignal<[ShipmentReady]>('shipmentReady');
 
-/** A shipment no longer wants picking (its order was cancelled): it leaves the waiting shipments. */
+/**
+ * A shipment no longer wants picking (its order was cancelled): it leaves the waiting shipments of
+ * `waves-<warehouseId>` if it still waits there; the answer says so, or names the wave that already
+ * released it (sent by the `leaveWaves` activity; a repeated leave gets the same answer).
+ */
+export const leaveWaveUpdate = defineUpdate<WaveLeave, [{ shipmentId: string; attempt: number }]>('leaveWave');
+
+/**
+ * The leave as shipments sent it before Patch.WaveLeaveAnswered: a signal without an answer. Still
+ * handled, for shipments whose history took that path.
+ */
 export const leaveWaveSignal = defineSignal<[{ shipmentId: string; attempt: number }]>('leaveWave');
 
 /** The warehouse answered a wave's batch pick for one shipment (to `wave-<waveId>`, sent by the API's warehouse endpoint). */

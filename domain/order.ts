@@ -46,6 +46,11 @@ export interface OrderPolicy {
    * Absent in orders received before it existed: the domain default.
    */
   highValueOrder?: number;
+  /**
+   * Shipments are picked and labelled in their warehouse's waves (`WAVE_PICKING`); off, each picks
+   * alone and buys its own label. Absent in orders received before it existed: off.
+   */
+  wavePicking?: boolean;
 }
 
 export interface OrderWorkflowInput {

@@ -280,6 +280,12 @@ export interface ShipmentReady {
   attempt: number;
 }
 
+/**
+ * The waves workflow's answer to a shipment that leaves (`leaveWave` update): it still waited and is
+ * out (`left`), or it was already released in wave `waveId`, which goes on with it.
+ */
+export type WaveLeave = { left: true } | { left: false; waveId: string };
+
 export interface WaveShortage {
   sku: string;
   quantity: number;

@@ -14,6 +14,7 @@ import { startEmbeddedPostgres } from '../db/embedded.js';
 import { checkInvariants } from '../db/invariants.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { seedDemoData } from '../db/seed.js';
+import { waveStats } from '../db/waves.js';
 import type { OrderPolicy } from '../domain/order.js';
 import { type OrderPriority, orderPriorities } from '../domain/priority.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
@@ -265,6 +266,9 @@ async function main(): Promise<void> {
     `${((100 * split.split) / Math.max(1, split.orders)).toFixed(1)} % (${split.split} of ${split.orders})`,
   );
   line('shipments per order', (split.shipments / Math.max(1, split.orders)).toFixed(2));
+  // Waves of this run (none while the bench's policy leaves wavePicking off).
+  const waveFigures = await waveStats(db, new Date(Date.now() - (performance.now() - started)));
+  line('waves released / mean wave size', `${waveFigures.released} / ${waveFigures.meanSize.toFixed(1)} shipments`);
   line('ledger invariant violations', String(violations.length));
 
   stop.abort();

@@ -532,6 +532,8 @@ async function main(): Promise<number> {
     SIM_DELAY_SCALE: '0.00005',
     CANCELLATION_BUFFER: '4s',
     RETURN_WINDOW: '20s',
+    // Shipments are picked in waves (WAVE_PICKING): a wave goes out once a shipment waited 2 s.
+    WAVE_MAX_WAIT: '2s',
     BACKORDER_POLICY: 'reject',
     WORKER_ACTIVITY_CONCURRENCY: '20',
     LOG_LEVEL: 'info',

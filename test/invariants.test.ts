@@ -3,7 +3,17 @@ import { eq, sql, TransactionRollbackError } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../db/client.js';
 import { checkInvariants, type Violation } from '../db/invariants.js';
-import { orders, payments, products, reservations, returns, shipments, stock, stockMovements } from '../db/schema.js';
+import {
+  orders,
+  payments,
+  products,
+  reservations,
+  returns,
+  shipments,
+  stock,
+  stockMovements,
+  waveShipments,
+} from '../db/schema.js';
 import type { Transaction } from '../db/stock.js';
 import { initialOrderView } from '../domain/order.js';
 import type { OrderStatus } from '../domain/statuses.js';
@@ -352,6 +362,72 @@ describe('orders of closed workflows', () => {
       );
       expect(violations.find((v) => v.subject === terminated && v.rule === 'unused_label')?.detail).toBe(
         `processing order of a closed workflow has an unused label: ${terminated}-1 (label_created)`,
+      );
+    });
+  });
+  it('unused_label: knows labels a wave bought: one no shipment recorded and nobody voided is unused; voided or recorded ones are judged as such', async () => {
+    /** A label wave `w` bought for shipment 1 of `orderId`; `recorded`: the shipment made it its label row with that status. */
+    async function waveLabel(tx: Transaction, orderId: string, labelStatus: 'sold' | 'voided', recorded?: string) {
+      const trackingNumber = `TRK-${randomUUID()}`;
+      const waveId = `wh-east-w${randomUUID().slice(0, 6)}`;
+      await tx.insert(waveShipments).values({
+        waveId,
+        shipmentId: `${orderId}-1`,
+        orderId,
+        workflowId: `shipment-${orderId}-1`,
+        priority: 'normal',
+        carrier: 'simpost',
+        service: 'ground',
+        items: [{ sku: 'MUG-CERAMIC', quantity: 1 }],
+        shipTo: orderRequest().shippingAddress,
+        readyAt: new Date(),
+        pickStatus: 'picked',
+        printPosition: 1,
+        trackingNumber,
+        labelCost: 700,
+        box: 'S',
+        weightGrams: 500,
+        labelStatus,
+      });
+      if (recorded)
+        await tx.insert(shipments).values({
+          id: `${orderId}-1`,
+          orderId,
+          carrier: 'simpost',
+          service: 'ground',
+          trackingNumber,
+          labelCost: 700,
+          status: recorded,
+          box: 'S',
+          weightGrams: 500,
+          currency: 'USD',
+          promisedBy: new Date(),
+        });
+      return waveId;
+    }
+    await rolledBack(async (tx) => {
+      const neverRecorded = await order(tx, 'cancelled', 0);
+      const waveId = await waveLabel(tx, neverRecorded, 'sold');
+      const voidedInWave = await order(tx, 'cancelled', 0);
+      await waveLabel(tx, voidedInWave, 'voided', 'voided');
+      const recordedAtDock = await order(tx, 'cancelled', 0);
+      await waveLabel(tx, recordedAtDock, 'sold', 'label_created');
+      const delivered = await order(tx, 'completed');
+      await ledger(tx, delivered, ['authorize', 5000], ['capture', 5000]);
+      await waveLabel(tx, delivered, 'sold', 'delivered');
+      const running = await order(tx, 'processing');
+      await waveLabel(tx, running, 'sold');
+
+      const ids = [neverRecorded, voidedInWave, recordedAtDock, delivered, running];
+      const violations = await checkInvariants(tx, { orderIds: ids });
+      expect(about(violations, ids)).toEqual(
+        [`unused_label ${neverRecorded}`, `unused_label ${recordedAtDock}`].sort(),
+      );
+      expect(violations.find((v) => v.subject === neverRecorded)?.detail).toMatch(
+        new RegExp(`^cancelled order has an unused label: ${neverRecorded}-1 \\(wave ${waveId} label TRK-`),
+      );
+      expect(violations.find((v) => v.subject === recordedAtDock)?.detail).toBe(
+        `cancelled order has an unused label: ${recordedAtDock}-1 (label_created)`,
       );
     });
   });

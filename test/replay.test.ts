@@ -52,6 +52,15 @@ describe('replay of committed histories', () => {
         'order-shipments-cancelled-in-buffer',
         'order-shipments-short-pick',
         'order-shipments-short-pick.shipment-1',
+        // Shipments picked and labelled in waves (Patch.ShipmentsPickedInWaves).
+        'order-shipments-picked-in-wave',
+        'order-shipments-picked-in-wave.shipment-1',
+        'order-shipments-wave-cancelled-waiting.shipment-1',
+        'order-shipments-wave-cancelled-after-label.shipment-1',
+        'order-shipments-wave-short-pick.shipment-1',
+        // A cancelled shipment leaves on the waves workflow's answer (Patch.WaveLeaveAnswered).
+        'order-shipments-wave-left-on-answer.shipment-1',
+        'order-shipments-wave-cancelled-on-release.shipment-1',
       ]),
     );
     for (const commit of ['4233432', 'cc19e80', '87f5495'])

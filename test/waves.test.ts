@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { eq, inArray } from 'drizzle-orm';
 import { PDFDocument } from 'pdf-lib';
@@ -29,7 +30,7 @@ import { runDeliveryLoop } from '../simulators/deliveries.js';
 import { createSimulatedPaymentGateway } from '../simulators/payment-gateway.js';
 import { createSimulatedWarehouse } from '../simulators/warehouse.js';
 import type { WaveOutcome } from '../workflows/wave.js';
-import { wavesViewQuery } from '../domain/messages.js';
+import { leaveWaveUpdate, wavesViewQuery } from '../domain/messages.js';
 import { assertConforms } from './support/contract.js';
 import { credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './support/credentials.js';
 import { testDatabase } from './support/database.js';
@@ -84,6 +85,23 @@ async function api(path: string, as: 'warehouse' | 'support' | 'service' = 'ware
   const body: any = /json/.test(type) ? JSON.parse(Buffer.from(bytes).toString('utf8')) : bytes;
   assertConforms('GET', path, response.status, type, /json/.test(type) ? body : undefined);
   return { status: response.status, type, body };
+}
+
+/**
+ * Warehouses whose waves' `released` write waits until the test lets it go: a loaded machine, where
+ * a wave is released by the waves workflow well before its shipments hear of it. The write itself
+ * is the real one.
+ */
+const slowReleases = new Map<string, Promise<void>>();
+
+function withSlowReleases<A extends ReturnType<typeof createActivities>>(activities: A): A {
+  return {
+    ...activities,
+    async recordWave(record: Parameters<A['recordWave']>[0]) {
+      if (record.status === 'released') await slowReleases.get(record.warehouseId);
+      return activities.recordWave(record);
+    },
+  };
 }
 
 let simulatedWarehouse: WarehouseSystem;
@@ -153,14 +171,16 @@ beforeAll(async () => {
       workflowsPath: fileURLToPath(new URL('./support/wave-driver-workflows.ts', import.meta.url)),
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
     }),
-    activities: createActivities({
-      db,
-      payments: createSimulatedPaymentGateway({ db, delayScale: 0 }),
-      warehouse: warehouseFloor,
-      carriers: createSimulatedCarriers({ db, delayScale: 0 }),
-      notifier: createLoggingNotifier(() => {}),
-      waves: settings,
-    }),
+    activities: withSlowReleases(
+      createActivities({
+        db,
+        payments: createSimulatedPaymentGateway({ db, delayScale: 0 }),
+        warehouse: warehouseFloor,
+        carriers: createSimulatedCarriers({ db, delayScale: 0 }),
+        notifier: createLoggingNotifier(() => {}),
+        waves: settings,
+      }),
+    ),
   });
   running = worker.run();
   // A first workflow task loads the bundle into the worker, which on a busy machine can outlast the
@@ -351,6 +371,12 @@ describe('wave picking', () => {
     const urgentWave = await waveRow(urgentResult.waveId);
     expect(urgentWave.reason).toBe('urgent');
     expect((await waveOf(urgentResult.waveId).result()).labels.map((l) => l.shipmentId)).toEqual([urgent.shipmentId]);
+    // Released, it can no longer leave: the waves workflow names its wave, every time it is asked.
+    const batcher = client.workflow.getHandle(wavesWorkflowId(warehouseId));
+    for (let i = 0; i < 2; i++)
+      expect(
+        await batcher.executeUpdate(leaveWaveUpdate, { args: [{ shipmentId: urgent.shipmentId, attempt: 1 }] }),
+      ).toEqual({ left: false, waveId: urgentResult.waveId });
 
     await env.sleep('16m');
     const normalResult = await normal.result();
@@ -471,12 +497,77 @@ describe('wave picking', () => {
     expect(await waitingIds()).toEqual([`${orderId}-1`]);
     expect((await api(`/waves?warehouseId=${warehouseId}&status=open`)).body.waves).toHaveLength(1);
     await leaving.signal('cancelShipment');
-    expect(await leaving.result()).toBe('left');
+    expect(await leaving.result()).toEqual({ left: true });
+    // A repeated leave (a retried activity) gets the same answer.
+    expect(
+      await batcher.executeUpdate(leaveWaveUpdate, { args: [{ shipmentId: `${orderId}-1`, attempt: 1 }] }),
+    ).toEqual({
+      left: true,
+    });
     for (let i = 0; i < 100 && (await waitingIds()).length; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await waitingIds()).toEqual([]);
     for (let i = 0; i < 100 && (await api(`/waves?warehouseId=${warehouseId}`)).body.waves.length; i++)
       await new Promise((r) => setTimeout(r, 100));
     expect((await api(`/waves?warehouseId=${warehouseId}`)).body.waves).toEqual([]);
+  });
+
+  it('undoes the wave for a shipment whose leave crossed its release: the waves workflow names the wave, and the shipment gets its pick and label to undo', async () => {
+    const warehouseId = await newWarehouse();
+    let letGo = () => {};
+    slowReleases.set(warehouseId, new Promise<void>((resolve) => (letGo = resolve)));
+    const orderId = `wv-${randomUUID().slice(0, 8)}`;
+    const shipmentId = `${orderId}-1`;
+    // Urgent: released at once, in a wave of its own, which tells the shipment only after its slow `released` write.
+    const leaving = await client.workflow.start<typeof leavingShipmentWorkflow>('leavingShipmentWorkflow', {
+      workflowId: `shipment-${shipmentId}`,
+      taskQueue,
+      args: [
+        {
+          shipmentId,
+          orderId,
+          warehouseId,
+          priority: 'urgent',
+          carrier: 'swiftship',
+          service: 'ground',
+          items: [{ sku: 'MUG-CERAMIC', quantity: 1 }],
+          shipTo,
+        },
+      ],
+    });
+    const waveId = `${warehouseId}-w1`;
+    const started = async () =>
+      waveOf(waveId)
+        .describe()
+        .then(() => true)
+        .catch(() => false);
+    for (let i = 0; i < 300 && !(await started()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await started()).toBe(true);
+
+    await leaving.signal('cancelShipment');
+    // The leave is answered before the shipment hears of its release: it names the wave.
+    const answered = async () => {
+      const events = (await leaving.fetchHistory()).events!;
+      const leave = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'leaveWaves');
+      return (
+        leave !== undefined &&
+        events.some((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId) === Number(leave.eventId))
+      );
+    };
+    for (let i = 0; i < 300 && !(await answered()); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await answered()).toBe(true);
+    letGo();
+    const out = await leaving.result();
+    expect(out).toMatchObject({
+      left: false,
+      waveId,
+      pick: { picked: true, shortages: [] },
+      label: { labelled: true },
+    });
+    const events = (await leaving.fetchHistory()).events!;
+    const scheduled = events.flatMap((e) =>
+      e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
+    );
+    expect(scheduled).toEqual(['joinWaves', 'leaveWaves']);
   });
 
   it('continues as new before its history grows large, carrying the waiting shipments', async () => {
@@ -501,6 +592,20 @@ describe('wave picking', () => {
     const [ra, rb, rc] = await Promise.all([a.result(), b.result(), c.result()]);
     expect(new Set([ra.waveId, rb.waveId, rc.waveId])).toEqual(new Set([`${warehouseId}-w1`]));
     expect((await waveRow(ra.waveId)).reason).toBe('size');
+  });
+
+  it('answers a leave from a warehouse whose waves never started: nothing holds the shipment', async () => {
+    const activities = createWaveActivities({
+      db,
+      payments: createSimulatedPaymentGateway({ db, delayScale: 0 }),
+      warehouse: warehouseFloor,
+      carriers: createSimulatedCarriers({ db, delayScale: 0 }),
+      notifier: createLoggingNotifier(() => {}),
+    });
+    const warehouseId = await newWarehouse();
+    const leave = { warehouseId, shipmentId: `wv-${randomUUID().slice(0, 8)}-1`, attempt: 1 };
+    const answer = await new MockActivityEnvironment(undefined, { client }).run(activities.leaveWaves, leave);
+    expect(answer).toEqual({ left: true });
   });
 
   it('answers 404 for an unknown wave, its labels, and a warehouse answer to it', async () => {

@@ -52,11 +52,19 @@ const SUMMARIES: Record<string, (input: Input) => string> = {
   restockReturnedUnits: (i) => `book return ${i.returnId} of order ${i.orderId} into warehouse ${i.warehouseId}`,
   joinWaves: (i) =>
     `shipment ${i.shipmentId} (${i.priority}, ${i.carrier}) joins the waves of warehouse ${i.warehouseId} (attempt ${i.attempt})`,
+  leaveWaves: (i) => `shipment ${i.shipmentId} leaves the waves of warehouse ${i.warehouseId} (attempt ${i.attempt})`,
   recordWave: (i) =>
     `wave ${i.waveId} ${i.status}${i.shipments ? ` with ${i.shipments.length} shipments` : ''}${i.reason ? ` (${i.reason})` : ''}`,
   requestWavePick: (i) =>
     `ask warehouse ${i.warehouseId} to batch-pick wave ${i.waveId}: ${i.shipments?.length ?? 0} shipments (task ${i.taskId})`,
   buyWaveLabels: (i) => `buy ${i.shipments?.length ?? 0} labels for wave ${i.waveId} in one batch, priority order`,
+  rateWaveShipment: (i) =>
+    `choose the ${i.shippingSpeed ?? ''} carrier service for a shipment from warehouse ${i.warehouseId}`.replace(
+      '  ',
+      ' ',
+    ),
+  recordWaveLabel: (i) =>
+    `record wave ${i.waveId}'s label ${i.label?.trackingNumber} for order ${i.orderId}, shipment ${i.shipmentNumber}`,
   voidWaveLabel: (i) => `void the wave ${i.waveId} label of shipment ${i.shipmentId}`,
 };
 

@@ -24,4 +24,15 @@ export const Patch = {
    * handler, not for the feedback timer (which, longer than the window, left the order in delivered).
    */
   ReturnWindowClosesWithItsHandlers: 'return-window-closes-with-its-handlers',
+  /**
+   * A shipment (with `WAVE_PICKING` on) joins its warehouse's waves instead of a pick task of its
+   * own, and takes its label from the wave's batch instead of buying one (docs/waves.md).
+   */
+  ShipmentsPickedInWaves: 'shipments-picked-in-waves',
+  /**
+   * A cancelled shipment leaves its waves by asking the waves workflow (the `leaveWaves` activity,
+   * a `leaveWave` update) and undoes what the wave did for it if the answer names a wave; before, it
+   * signalled `leaveWave` and listened 10 s for a release that might have crossed it.
+   */
+  WaveLeaveAnswered: 'wave-leave-answered',
 } as const;

@@ -75,3 +75,18 @@ export const waveSteps = withSummaries(
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
   }),
 );
+
+/** A shipment's own steps in its warehouse's waves (rate, record the wave's label, void it): forward steps, like `steps`. */
+export const shipmentWaveSteps = withSummaries(
+  proxyActivities<WaveActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 10,
+      nonRetryableErrorTypes: [FailureType.UnknownEncryptionKey],
+    },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  }),
+);

@@ -105,6 +105,13 @@ async function reconcile(order: OrphanedOrder): Promise<ReconciledOrder> {
       released.push(`voided label ${label}`);
     }
   }
+  for (const waveLabel of order.unusedWaveLabels ?? []) {
+    const { voided: label } = await effects.voidWaveLabel(waveLabel);
+    if (label) {
+      voidedLabels.push(label);
+      released.push(`voided label ${label} of wave ${waveLabel.waveId}`);
+    }
+  }
   for (const [i, { warehouseId, lines, packed }] of order.picked.entries()) {
     await effects.requestReturnToShelf({
       taskId: `${orderId}-reshelve-reconcile-${i + 1}`,

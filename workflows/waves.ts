@@ -7,8 +7,15 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { leaveWaveSignal, shipmentReadySignal, wavesViewQuery } from '../domain/messages.js';
-import { decideRelease, type ShipmentReady, waveIdOf, type WavePolicy, waveWorkflowId } from '../domain/waves.js';
+import { leaveWaveSignal, leaveWaveUpdate, shipmentReadySignal, wavesViewQuery } from '../domain/messages.js';
+import {
+  decideRelease,
+  type ShipmentReady,
+  waveIdOf,
+  type WaveLeave,
+  type WavePolicy,
+  waveWorkflowId,
+} from '../domain/waves.js';
 import { waveBookkeeping } from './proxies.js';
 import { waveWorkflow } from './wave.js';
 
@@ -20,11 +27,14 @@ export interface WavesInput {
   nextWaveNumber?: number;
   /** `<shipmentId>#<attempt>` of recent joins, so a repeated signal (a retried join) counts once. */
   recentJoins?: string[];
+  /** `[<shipmentId>#<attempt>, waveId]` of recent releases, so a leave that comes after the release names the wave. */
+  recentReleases?: [string, string][];
   /** Continue as new past this many history events (default 2000), before the history grows large. */
   historyLimit?: number;
 }
 
 const RECENT_JOINS_KEPT = 2000;
+const RECENT_RELEASES_KEPT = 2000;
 
 /**
  * The waves of one warehouse (`waves-<warehouseId>`), long-running, fed by signal-with-start from
@@ -33,7 +43,8 @@ const RECENT_JOINS_KEPT = 2000;
  * next moment the rule can fire; each released wave runs as a child workflow `wave-<waveId>` that
  * outlives this run. The shipments waiting form the `open` wave in the `waves` table. Before its
  * history grows large it continues as new, carrying the waiting shipments and the wave count (the
- * open waves run on in their own workflows).
+ * open waves run on in their own workflows). A cancelled shipment leaves by the `leaveWave` update,
+ * answered from what this workflow holds: out of the waiting, or the wave that released it.
  */
 export async function wavesWorkflow(input: WavesInput): Promise<void> {
   const { warehouseId, policy } = input;
@@ -41,6 +52,8 @@ export async function wavesWorkflow(input: WavesInput): Promise<void> {
   let nextWaveNumber = input.nextWaveNumber ?? 1;
   const recentJoins = input.recentJoins ?? [];
   const joined = new Set(recentJoins);
+  const recentReleases = input.recentReleases ?? [];
+  const releasedIn = new Map(recentReleases);
   let changes = 0;
   let recordedChanges = input.waiting?.length ? -1 : 0;
 
@@ -53,11 +66,24 @@ export async function wavesWorkflow(input: WavesInput): Promise<void> {
     waiting.set(ready.shipmentId, ready);
     changes++;
   });
-  setHandler(leaveWaveSignal, ({ shipmentId, attempt }) => {
-    if (waiting.get(shipmentId)?.attempt !== attempt) return;
-    waiting.delete(shipmentId);
-    changes++;
-  });
+  /** Takes a shipment (this attempt) out if it still waits; else names the wave that released it. */
+  const leave = ({ shipmentId, attempt }: { shipmentId: string; attempt: number }): WaveLeave => {
+    const key = `${shipmentId}#${attempt}`;
+    const waveId = releasedIn.get(key);
+    if (waveId) return { left: false, waveId };
+    if (waiting.get(shipmentId)?.attempt === attempt) {
+      waiting.delete(shipmentId);
+      changes++;
+    } else if (!joined.has(key)) {
+      // A leave ahead of its join (the join's retry still in flight): the join, when it comes, counts as done.
+      joined.add(key);
+      recentJoins.push(key);
+      if (recentJoins.length > RECENT_JOINS_KEPT) joined.delete(recentJoins.shift()!);
+    }
+    return { left: true };
+  };
+  setHandler(leaveWaveUpdate, leave);
+  setHandler(leaveWaveSignal, (shipment) => void leave(shipment));
   setHandler(wavesViewQuery, () => ({
     warehouseId,
     openWaveId: waveIdOf(warehouseId, nextWaveNumber),
@@ -70,7 +96,14 @@ export async function wavesWorkflow(input: WavesInput): Promise<void> {
     for (const release of decision.waves) {
       const waveId = waveIdOf(warehouseId, nextWaveNumber++);
       const shipments = release.shipmentIds.map((id) => waiting.get(id)!);
-      for (const id of release.shipmentIds) waiting.delete(id);
+      for (const s of shipments) {
+        waiting.delete(s.shipmentId);
+        // Remembered before the wave starts: a leave handled meanwhile is answered with this wave.
+        const key = `${s.shipmentId}#${s.attempt}`;
+        releasedIn.set(key, waveId);
+        recentReleases.push([key, waveId]);
+        if (recentReleases.length > RECENT_RELEASES_KEPT) releasedIn.delete(recentReleases.shift()![0]);
+      }
       await startChild(waveWorkflow, {
         workflowId: waveWorkflowId(waveId),
         args: [{ waveId, warehouseId, reason: release.reason, shipments, policy }],
@@ -95,6 +128,7 @@ export async function wavesWorkflow(input: WavesInput): Promise<void> {
         waiting: [...waiting.values()],
         nextWaveNumber,
         recentJoins,
+        recentReleases,
       });
     }
     if (changes !== considered) continue;

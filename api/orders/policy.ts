@@ -18,5 +18,6 @@ export function orderPolicyFrom(settings: Config): OrderPolicy {
     returnShippingWindow: settings.RETURN_SHIPPING_WINDOW,
     feedbackDelay: settings.FEEDBACK_DELAY,
     highValueOrder: settings.HIGH_VALUE_ORDER,
+    wavePicking: settings.WAVE_PICKING,
   };
 }

@@ -38,6 +38,8 @@ export default async function setup(project: TestProject) {
       RETURN_WINDOW: '3s',
       WAREHOUSE_TASK_SLA: '1m',
       SIM_DELAY_SCALE: '0',
+      // Shipments are picked in waves (WAVE_PICKING): a wave goes out as soon as a shipment waited 2 s.
+      WAVE_MAX_WAIT: '2s',
       LOG_LEVEL: 'warn',
       // Production's rule: the first worker of a deployment without a current version makes its build current.
       WORKER_MAKE_CURRENT: 'when-none',

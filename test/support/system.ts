@@ -63,6 +63,8 @@ export async function startSystem(options: {
   workerDeploymentOptions?: WorkerDeploymentOptions;
   /** `false`: no order worker; the test runs its own on the task queue, with `deps`. */
   worker?: boolean;
+  /** How warehouses release waves (the worker's `WAVE_*` settings); unset: the configuration's defaults. */
+  waves?: ActivityDependencies['waves'];
 }) {
   // Payloads encrypted as in production: the client, the worker and `/codec/*` share one codec.
   const env: TestWorkflowEnvironment = await devServerEnvironment({ dataConverter: testDataConverter });
@@ -109,6 +111,7 @@ export async function startSystem(options: {
       createSimulatedCarriers({ db, delayScale: options.carrierDelayScale ?? 0 }),
     ),
     notifier,
+    ...(options.waves ? { waves: options.waves } : {}),
   };
   const worker: Worker | null =
     options.worker === false

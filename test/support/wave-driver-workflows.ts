@@ -3,9 +3,10 @@ import { condition, defineSignal, setHandler } from '@temporalio/workflow';
 import {
   joinWave,
   type LabelResult,
-  leaveWave,
   type PickResult,
   type WaveShipment,
+  type WaveWithdrawal,
+  withdrawFromWave,
 } from '../../workflows/waves-client.js';
 
 export * from '../../workflows/index.js';
@@ -23,18 +24,19 @@ export async function shipmentDriverWorkflow(
   return { waveId: assignment.waveId, pick, label: await assignment.labelled() };
 }
 
-/** Cancelled (by the test) while it waits to be released: the shipment leaves its warehouse's waves. */
+/** Cancelled (by the test) while it waits to be released: the shipment withdraws from its warehouse's waves. */
 export const cancelShipmentSignal = defineSignal('cancelShipment');
 
-export async function leavingShipmentWorkflow(shipment: WaveShipment): Promise<string> {
+/** What the shipment's undo gets to work with: it left, or the wave that released it and its answers. */
+export async function leavingShipmentWorkflow(shipment: WaveShipment): Promise<WaveWithdrawal | null> {
   let cancelled = false;
   setHandler(cancelShipmentSignal, () => {
     cancelled = true;
   });
   const released = joinWave(shipment).then((assignment) => assignment.waveId);
   await condition(() => cancelled);
-  await leaveWave(shipment);
+  const out = await withdrawFromWave(shipment, 0);
   // Never released, so `released` never settles; the test reads the waves instead.
   void released;
-  return 'left';
+  return out;
 }

@@ -1,10 +1,13 @@
-import { CancellationScope, log } from '@temporalio/workflow';
+import { CancellationScope, log, patched } from '@temporalio/workflow';
+import type { ShipmentView } from '../../domain/order.js';
 import { BOXES, chooseBox, packedWeightGrams, weightWithinTolerance } from '../../domain/packaging.js';
+import { Patch } from '../patches.js';
 import { mustComplete, steps } from '../proxies.js';
 import { reserve } from './reserve.js';
 import type { Order } from './state.js';
 import { refundCapture, releaseReservation } from './undos.js';
 import { warehouseTask } from './warehouse-task.js';
+import { WavePick } from './wave-pick.js';
 
 /**
  * Pick, pack, label and hand over one shipment from the reserved warehouse. Until the hand-over
@@ -22,12 +25,18 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
     },
   });
 
+  // A shipment of an order placed with WAVE_PICKING is picked and labelled in its warehouse's waves.
+  const wave =
+    order.asShipment && order.policy.wavePicking && patched(Patch.ShipmentsPickedInWaves) ? new WavePick(order) : null;
+
   // A short pick writes the missing units off and starts over with a new reservation.
   for (;;) {
     const warehouseId = order.warehouseId!;
-    const pick = await warehouseTask(order, 'pick', (taskId) =>
-      steps.requestPick({ taskId, orderId, warehouseId, lines: order.warehouseLines() }),
-    );
+    const pick = wave
+      ? await wave.pick()
+      : await warehouseTask(order, 'pick', (taskId) =>
+          steps.requestPick({ taskId, orderId, warehouseId, lines: order.warehouseLines() }),
+        );
     if (!pick.shortages?.length) break;
     const shortages = pick.shortages;
     await order.runStep('record the short pick', () => steps.recordShortPick({ ...order.subject, shortages }));
@@ -84,27 +93,31 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
   const weightGrams = packed.measuredWeightGrams ?? expectedWeightGrams;
   await order.record('packed', 'processing', `box ${box.code}, ${weightGrams} g`);
 
-  order.undo.push({
-    name: 'void the label',
-    phase: 'label',
-    run: async (act) => {
-      const { voided } = await act.voidLabel({ orderId, shipmentNumber: number });
-      if (!voided) return null;
-      order.parcel = null;
-      return `voided label ${voided}`;
-    },
-  });
-  const shipment = await order.runStep('buy the label', () =>
-    steps.buyLabel({
-      orderId,
-      shipmentNumber: number,
-      warehouseId,
-      shippingAddress: request.shippingAddress,
-      shippingSpeed: request.shippingSpeed,
-      box,
-      weightGrams,
-    }),
-  );
+  // The wave's label, or (one at a time, or when the wave's batch failed) one bought here.
+  let shipment: ShipmentView | null = wave ? await wave.label(number) : null;
+  if (!shipment) {
+    order.undo.push({
+      name: 'void the label',
+      phase: 'label',
+      run: async (act) => {
+        const { voided } = await act.voidLabel({ orderId, shipmentNumber: number });
+        if (!voided) return null;
+        order.parcel = null;
+        return `voided label ${voided}`;
+      },
+    });
+    shipment = await order.runStep('buy the label', () =>
+      steps.buyLabel({
+        orderId,
+        shipmentNumber: number,
+        warehouseId,
+        shippingAddress: request.shippingAddress,
+        shippingSpeed: request.shippingSpeed,
+        box,
+        weightGrams,
+      }),
+    );
+  }
   order.parcel = shipment;
   view.deliveryAttempts = 0;
   await order.record(

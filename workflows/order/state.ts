@@ -57,6 +57,8 @@ export class Order {
   warehouseId: string | null = null;
   /** The current parcel's label, once bought. */
   parcel: ShipmentView | null = null;
+  /** The wave this shipment was last released in (workflows/order/wave-pick.ts). */
+  waveId: string | null = null;
   /**
    * Set when this state is shipment n of an order (workflows/shipment.ts): its milestones and
    * notices go to the order's workflow, its effects are keyed by the shipment.
@@ -154,7 +156,7 @@ export class Order {
       service: parcel?.service ?? null,
       trackingNumber: parcel?.trackingNumber ?? null,
       promisedBy: parcel?.promisedBy ?? null,
-      waveId: null,
+      waveId: this.waveId,
       priority: this.input.priority ?? null,
       timeline: this.shipmentTimeline,
     };
