@@ -29,7 +29,7 @@ import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from '../co
 import { DocumentedListOrdersQuery } from '../contract.js';
 import { updateIdFor } from '../http/idempotency.js';
 import { parseOr400, problem } from '../http/problem.js';
-import { asOrderResource, decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
+import { asOrderResource, decodeCursor, findOrder, listOrders, type OrderResource, orderView } from './read-model.js';
 import { requestHash } from './request-hash.js';
 import type { orderWorkflow } from '../../workflows/order.js';
 
@@ -179,10 +179,13 @@ export function ordersRouter(context: ApiContext): Router {
     if (inserted.length === 1) {
       await startWorkflow(input, { owner: true, quote });
       context.log.info({ orderId: request.orderId }, 'order received');
+      // The row just written, answered as it is (no read back: the front door does one insert, one
+      // start and the mark that it started). Nothing has been sent to the customer yet.
+      const accepted: OrderResource = { ...view, notifications: [], pendingNotifications: [] };
       res
         .status(202)
         .location(`/orders/${encodeURIComponent(request.orderId)}`)
-        .json(withQuote(await currentView(request.orderId), quote));
+        .json(accepted);
       return;
     }
     const existing = (await findOrder(db, request.orderId))!;
