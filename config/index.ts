@@ -267,13 +267,13 @@ export const Env = z.object({
     .int()
     .min(0)
     .max(100_000)
-    .optional()
+    .default(500)
     .describe(
       'Workflows one worker keeps in its sticky cache (`maxCachedWorkflows`), so their next task runs without replaying the history; 0 turns the cache off. About 1 MB each at most; an evicted order only replays.',
     ),
   WORKER_POLLERS: z
     .union([z.literal('autoscaling'), z.coerce.number().int().min(2).max(100)])
-    .default(10)
+    .default('autoscaling')
     .describe(
       '`autoscaling`: the worker adds and drops task polls by what the server says is waiting (1 to 100 each for workflow and activity tasks); a number: at most that many polls each, fixed.',
     ),

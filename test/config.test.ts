@@ -40,6 +40,16 @@ describe('worker tuning', () => {
     expect(tuner.activityTaskSlotOptions.maximumSlots).toBeLessThan(workerDatabasePoolSize(settings));
   });
 
+  it('defaults to autoscaling polls, a 500-workflow sticky cache and fixed slots (docs/benchmarks.md)', () => {
+    expect(workerTuning(parseConfig({}))).toEqual({
+      maxConcurrentActivityTaskExecutions: 20,
+      maxConcurrentWorkflowTaskExecutions: 40,
+      maxCachedWorkflows: 500,
+      workflowTaskPollerBehavior: { type: 'autoscaling' },
+      activityTaskPollerBehavior: { type: 'autoscaling' },
+    });
+  });
+
   it('refuses a poller setting that is neither a number nor autoscaling', () => {
     expect(() => parseConfig({ WORKER_POLLERS: 'many' })).toThrow(/WORKER_POLLERS/);
     expect(() => parseConfig({ WORKER_TUNER: 'magic' })).toThrow(/WORKER_TUNER/);

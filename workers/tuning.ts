@@ -27,7 +27,7 @@ export function workerTuning(
       ? { type: 'autoscaling' }
       : { type: 'simple-maximum', maximum: settings.WORKER_POLLERS };
   const common = {
-    ...(settings.WORKER_CACHED_WORKFLOWS === undefined ? {} : { maxCachedWorkflows: settings.WORKER_CACHED_WORKFLOWS }),
+    maxCachedWorkflows: settings.WORKER_CACHED_WORKFLOWS,
     workflowTaskPollerBehavior: pollers,
     activityTaskPollerBehavior: pollers,
   };
