@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
+import { parseConfig } from '../config/index.js';
 import { createDatabase } from '../db/client.js';
 import { checkInvariants } from '../db/invariants.js';
 import { migrateDatabase } from '../db/migrate.js';
@@ -266,7 +267,6 @@ async function main(): Promise<void> {
 
     await db.execute(sql`select pg_stat_statements_reset()`);
     const actionsBefore = await actions(metricsPort, NAMESPACE);
-    const rawActionsBefore = await actions(metricsPort, RAW_NAMESPACE);
     const cpuBefore = [...workers, api].map((p) => processUsage(p.pid).cpuSeconds);
 
     const ids = Array.from({ length: ORDERS }, (_, i) => `bench-${runId}-${i}`);
@@ -307,7 +307,6 @@ async function main(): Promise<void> {
       ).catch(() => say('some order workflows still run: their remaining actions are not counted'));
 
     const actionsAfter = await actions(metricsPort, NAMESPACE);
-    const rawActions = (await actions(metricsPort, RAW_NAMESPACE)) - rawActionsBefore;
     const usage = [...workers, api].map((p) => processUsage(p.pid));
     const workerCpu = usage.slice(0, workers.length).reduce((sum, u, n) => sum + u.cpuSeconds - cpuBefore[n]!, 0);
     const apiCpu = usage.at(-1)!.cpuSeconds - cpuBefore.at(-1)!;
@@ -389,8 +388,11 @@ async function main(): Promise<void> {
       machine: `${cpus().length} cores`,
       orders: ORDERS,
       load: CONCURRENCY ? { concurrency: Number(CONCURRENCY) } : { rate: RATE },
+      // The settings the workers ran with (theirs are parsed from the same environment).
       workerSettings: Object.fromEntries(
-        Object.entries(process.env).filter(([key]) => key.startsWith('WORKER_') && !key.startsWith('WORKER_METRICS')),
+        Object.entries(parseConfig(env)).filter(
+          ([key]) => key.startsWith('WORKER_') && !/METRICS|DEPLOYMENT|BUILD|VERSIONING|MAKE_CURRENT/.test(key),
+        ),
       ),
       ordersPerSecond: totalSeconds > 0 ? round(finishedAt.size / totalSeconds, 2) : 0,
       finished: finishedAt.size,
@@ -410,7 +412,6 @@ async function main(): Promise<void> {
         billableActions: round(perOrder(actionsAfter - actionsBefore)),
         postgresStatements: round(perOrder(statements.calls)),
       },
-      rawStartActions: rawActions,
       per1000Orders: {
         workerCpuSeconds: round((workerCpu * 1000) / ORDERS),
         apiCpuSeconds: round((apiCpu * 1000) / ORDERS),
@@ -476,6 +477,12 @@ async function main(): Promise<void> {
           }),
         ),
         ['ledger invariant violations', String(result.ledgerViolations)],
+        [
+          'worker settings',
+          Object.entries(result.workerSettings)
+            .map(([key, value]) => `${key}=${String(value)}`)
+            .join(' '),
+        ],
       ];
       const width = Math.max(...rows.map(([label]) => label.length));
       process.stdout.write(
