@@ -258,6 +258,36 @@ export const Env = z.object({
     .describe(
       "Activities one worker runs at once. The worker's database pool is this plus 2 (an activity holds at most one connection; one is for the simulators' delivery loop, one spare), so no activity ever waits for a connection.",
     ),
+  WORKER_WORKFLOW_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(500)
+    .default(40)
+    .describe(
+      'Workflow tasks one worker runs at once (the most workflow slots the resource-based tuner may use). Chosen from `npm run bench` (docs/benchmarks.md).',
+    ),
+  WORKER_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .default(500)
+    .describe(
+      'Workflows one worker keeps in its sticky cache (`maxCachedWorkflows`), so their next task runs without replaying the history; 0 turns the cache off. About 1 MB each at most; an evicted order only replays.',
+    ),
+  WORKER_POLLERS: z
+    .union([z.literal('autoscaling'), z.coerce.number().int().min(2).max(100)])
+    .default('autoscaling')
+    .describe(
+      '`autoscaling`: the worker adds and drops task polls by what the server says is waiting (1 to 100 each for workflow and activity tasks); a number: at most that many polls each, fixed.',
+    ),
+  WORKER_TUNER: z
+    .enum(['fixed', 'resource-based'])
+    .default('fixed')
+    .describe(
+      '`fixed`: `WORKER_WORKFLOW_CONCURRENCY` and `WORKER_ACTIVITY_CONCURRENCY` slots. `resource-based`: the SDK hands out slots while the host stays under 80 % memory and 90 % CPU, up to those same numbers (so the database pool still fits).',
+    ),
   SIM_DELAY_SCALE: z.coerce
     .number()
     .min(0)

@@ -12,6 +12,8 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   database: string;
   persistent?: boolean;
+  /** Extra `postgres` flags, e.g. `-c shared_preload_libraries=pg_stat_statements`. */
+  postgresFlags?: string[];
 }) {
   const password = 'postgres';
   const server = new EmbeddedPostgres({
@@ -20,6 +22,7 @@ export async function startEmbeddedPostgres(options: {
     user: 'postgres',
     password,
     persistent: options.persistent ?? true,
+    ...(options.postgresFlags ? { postgresFlags: options.postgresFlags } : {}),
     // Postgres refuses to run as root; the package then runs it as a user it creates.
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},

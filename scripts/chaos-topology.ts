@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { startEmbeddedPostgres } from '../db/embedded.js';
+import { generateEncryptionKey } from '../platform/payload-codec.js';
 import { ORDER_SEARCH_ATTRIBUTES } from '../domain/search-attributes.js';
 import { prepareTemporalDatabases, registerNamespace, temporalServerProcess } from './cluster-topology.js';
 import { devServerDynamicConfigArgs, temporalCliPath } from './tools.js';
@@ -116,11 +118,81 @@ export function nodeProcess(name: string, entry: string, env: NodeJS.ProcessEnv,
   return new Managed(name, process.execPath, ['--import', 'tsx', entry], env, logFile);
 }
 
-export async function startPostgres(dataDir: string, port: number) {
-  return startEmbeddedPostgres({ dataDir, port, database: 'orders' });
+export async function startPostgres(dataDir: string, port: number, options: { postgresFlags?: string[] } = {}) {
+  return startEmbeddedPostgres({ dataDir, port, database: 'orders', ...options });
 }
 
-export function temporalServer(dir: string, port: number, namespace: string): Managed {
+/** A run's credentials: a fresh API key per role (`<run>-<role>` in API_KEYS) and a carrier secret. */
+export function runSecrets<Role extends string>(roles: Role[]) {
+  return {
+    keys: Object.fromEntries(roles.map((role) => [role, randomBytes(24).toString('hex')])) as Record<Role, string>,
+    carrierSecret: randomBytes(32).toString('hex'),
+  };
+}
+
+/**
+ * What every process of the run is configured with, as an operator would set it: the database,
+ * Temporal, the API's port, the run's keys and carrier secret, a payload encryption key (payloads
+ * encrypted, as in production) and the warehouse key the simulators call with.
+ */
+export function serviceEnv(
+  run: string,
+  where: { databaseUrl: string; temporalAddress: string; namespace: string; apiPort: number },
+  secrets: { keys: Record<string, string> & { warehouse: string }; carrierSecret: string },
+): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: where.databaseUrl,
+    TEMPORAL_ADDRESS: where.temporalAddress,
+    TEMPORAL_NAMESPACE: where.namespace,
+    PORT: String(where.apiPort),
+    API_KEYS: Object.entries(secrets.keys)
+      .map(([role, key]) => `${run}-${role}=${key}:${role}`)
+      .join(','),
+    CARRIER_WEBHOOK_SECRET: secrets.carrierSecret,
+    PAYLOAD_ENCRYPTION_KEYS: generateEncryptionKey(),
+    SIMULATOR_API_KEY: secrets.keys.warehouse,
+  };
+}
+
+/**
+ * The order workers (`count`, each with a Prometheus port of its own) and the API, as processes of
+ * the run on `env` (DATABASE_URL, TEMPORAL_*, API_KEYS... as the operator would set them); not started.
+ */
+export async function serviceProcesses(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  count = 2,
+): Promise<{ workers: Managed[]; api: Managed }> {
+  const workers: Managed[] = [];
+  for (let n = 1; n <= count; n += 1)
+    workers.push(
+      nodeProcess(
+        `worker-${n}`,
+        'workers/main.ts',
+        { ...env, WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: String(await freePort()) },
+        `${dir}/worker-${n}.log`,
+      ),
+    );
+  return { workers, api: nodeProcess('api', 'api/server.ts', env, `${dir}/api.log`) };
+}
+
+/** Whether the worker's latest start has logged that it runs (its log holds every start). */
+export function workerUp(worker: Managed): () => Promise<boolean> {
+  return async () => readFileSync(worker.logFile, 'utf8').split('--- chaos: start').at(-1)!.includes('worker running');
+}
+
+export function temporalServer(
+  dir: string,
+  port: number,
+  namespace: string,
+  options: {
+    /** Where the server serves its own Prometheus metrics (the `action` counter among them). */
+    metricsPort?: number;
+    /** More namespaces to register beside `namespace`. */
+    namespaces?: string[];
+  } = {},
+): Managed {
   const cli = temporalCliPath();
   if (!cli) throw new Error('Temporal CLI not found: run `bash scripts/install-tools.sh`');
   return new Managed(
@@ -136,8 +208,8 @@ export function temporalServer(dir: string, port: number, namespace: string): Ma
       '--headless',
       '--db-filename',
       `${dir}/temporal.db`,
-      '--namespace',
-      namespace,
+      ...[namespace, ...(options.namespaces ?? [])].flatMap((name) => ['--namespace', name]),
+      ...(options.metricsPort ? ['--metrics-port', String(options.metricsPort)] : []),
       '--log-level',
       'warn',
       ...ORDER_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),

@@ -6,25 +6,28 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { signWebhook } from '../platform/credentials.js';
-import { generateEncryptionKey } from '../platform/payload-codec.js';
 import { createDatabase, type Database } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { seedDemoData } from '../db/seed.js';
 import { orderWorkflowId } from '../domain/ids.js';
 import { FINAL_STATUSES } from '../domain/statuses.js';
+import { commandLine } from './args.js';
 import { runFuzzer } from './chaos-fuzz.js';
 import { SAMPLE_PLACES } from './sample-addresses.js';
 import {
   freePort,
   type Managed,
-  nodeProcess,
   root,
+  runSecrets,
+  serviceEnv,
+  serviceProcesses,
   startPostgres,
   temporalAnswers,
   temporalClusterServer,
   temporalServer,
   waitFor,
   webhookProxy,
+  workerUp,
 } from './chaos-topology.js';
 
 /**
@@ -42,15 +45,11 @@ import {
  *
  * Exits 1 on any violation. See docs/chaos.md.
  */
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const SHORT = args.includes('--short');
+const { flag, option } = commandLine();
+const SHORT = flag('short');
 /** The Go-built Temporal server on Postgres (npm run cluster's) instead of the dev server. */
-const CLUSTER = args.includes('--cluster');
-const KEEP = args.includes('--keep');
+const CLUSTER = flag('cluster');
+const KEEP = flag('keep');
 const SEED = Number(option('seed') ?? Date.now() % 1_000_000);
 const ORDERS = Number(option('orders') ?? (SHORT ? 60 : 300));
 /** Orders are sent evenly over this window; the faults fall inside it. */
@@ -483,12 +482,8 @@ async function main(): Promise<number> {
     await freePort(),
   ];
   apiPort = port;
-  keys = {
-    admin: randomBytes(24).toString('hex'),
-    warehouse: randomBytes(24).toString('hex'),
-    service: randomBytes(24).toString('hex'),
-  };
-  carrierSecret = randomBytes(32).toString('hex');
+  const secrets = runSecrets(['admin', 'warehouse', 'service']);
+  ({ keys, carrierSecret } = secrets);
 
   let postgres = await startPostgres(`${dir}/postgres`, pgPort);
   stopPostgres = () => postgres.stop();
@@ -517,16 +512,7 @@ async function main(): Promise<number> {
   }
 
   const env = {
-    ...process.env,
-    DATABASE_URL: postgres.url,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_NAMESPACE: NAMESPACE,
-    PORT: String(apiPort),
-    API_KEYS: `chaos-admin=${keys.admin}:admin,chaos-wms=${keys.warehouse}:warehouse,chaos-fuzz=${keys.service}:service`,
-    CARRIER_WEBHOOK_SECRET: carrierSecret,
-    // Payloads encrypted, as in production.
-    PAYLOAD_ENCRYPTION_KEYS: generateEncryptionKey(),
-    SIMULATOR_API_KEY: keys.warehouse,
+    ...serviceEnv('chaos', { databaseUrl: postgres.url, temporalAddress, namespace: NAMESPACE, apiPort }, secrets),
     SIMULATOR_CALLBACK_URL: `http://127.0.0.1:${proxyPort}`,
     // A day of the simulated parties lasts about 4 s; the policy's windows are seconds long.
     SIM_DELAY_SCALE: '0.00005',
@@ -538,17 +524,7 @@ async function main(): Promise<number> {
     WORKER_ACTIVITY_CONCURRENCY: '20',
     LOG_LEVEL: 'info',
   };
-  // Each worker serves its Prometheus metrics on a port of its own.
-  const metricsPorts = [await freePort(), await freePort()];
-  const workers: Managed[] = [1, 2].map((n) =>
-    nodeProcess(
-      `worker-${n}`,
-      'workers/main.ts',
-      { ...env, WORKER_METRICS_HOST: '127.0.0.1', WORKER_METRICS_PORT: String(metricsPorts[n - 1]) },
-      `${dir}/worker-${n}.log`,
-    ),
-  );
-  const api = nodeProcess('api', 'api/server.ts', env, `${dir}/api.log`);
+  const { workers, api } = await serviceProcesses(dir, env);
   const crashes: string[] = [];
   for (const managed of [...workers, api]) {
     managed.onCrash = (code, signal) => {
@@ -562,8 +538,6 @@ async function main(): Promise<number> {
   for (const worker of workers) worker.start();
   api.start();
   await waitFor('API', async () => (await fetch(`http://127.0.0.1:${apiPort}/healthz`)).ok);
-  const workerUp = (worker: Managed) => async () =>
-    readFileSync(worker.logFile, 'utf8').split('--- chaos: start').at(-1)!.includes('worker running');
   for (const worker of workers) await waitFor(worker.name, workerUp(worker), 120_000);
   say(
     `topology up: Postgres :${pgPort}, Temporal :${temporalPort}, API :${apiPort}, webhook proxy :${proxyPort}, workers ${workers.map((w) => w.pid).join(', ')}`,

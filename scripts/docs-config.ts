@@ -47,6 +47,9 @@ function accepts(input: z.ZodType): string {
     if (input.minValue !== null && input.maxValue !== null) return `${kind} ${input.minValue}–${input.maxValue}`;
     return kind;
   }
+  if (input instanceof z.ZodLiteral)
+    return input.values.size === 1 ? code(input.value) : [...input.values].map(code).join(', ');
+  if (input instanceof z.ZodUnion) return (input.options as z.ZodType[]).map(accepts).join(' or ');
   if (input instanceof z.ZodURL) return 'URL';
   if (input instanceof z.ZodString) {
     const { minLength, maxLength } = input;

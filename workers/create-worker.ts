@@ -18,6 +18,7 @@ import { TASK_QUEUE } from '../domain/ids.js';
 import { createSimulatedCarriers } from '../simulators/carriers.js';
 import { createLoggingNotifier } from '../simulators/notifier.js';
 import { createSimulatedPaymentGateway } from '../simulators/payment-gateway.js';
+import type { WorkerTuning } from './tuning.js';
 import { createSimulatedWarehouse } from '../simulators/warehouse.js';
 
 // Run from source by tsx in development, from dist/ once compiled.
@@ -62,6 +63,8 @@ export async function createOrderWorker(options: {
    * (`workerDatabasePoolSize` in config), or activities wait for connections. Default: the SDK's.
    */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Slots, pollers, sticky cache or the resource-based tuner (workers/tuning.ts); wins over `maxConcurrentActivityTaskExecutions`. */
+  tuning?: WorkerTuning;
   /** Where spans go (platform/tracing.ts); unset, tracing is off and workflow spans are dropped. */
   tracing?: Pick<Tracing, 'spanProcessor' | 'resource'> | null;
   /**
@@ -100,6 +103,7 @@ export async function createOrderWorker(options: {
     ...(options.maxConcurrentActivityTaskExecutions
       ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }
       : {}),
+    ...options.tuning,
     ...(options.shutdownGraceTime ? { shutdownGraceTime: options.shutdownGraceTime } : {}),
     ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),
     ...(options.workerDeploymentOptions ? { workerDeploymentOptions: options.workerDeploymentOptions } : {}),

@@ -1,12 +1,14 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { type Config, config, waveSettings, workerDatabasePoolSize } from '../config/index.js';
+import { config, waveSettings, workerDatabasePoolSize } from '../config/index.js';
 import { temporalConnectConfig } from '../config/temporal.js';
 import { registerBusinessCounters } from '../activities/metrics.js';
 import { runNotificationDispatcher } from '../activities/notification-dispatcher.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { createDatabase } from '../db/client.js';
-import { type DeliveryTarget, runDeliveryLoop } from '../simulators/deliveries.js';
+import { runDeliveryLoop } from '../simulators/deliveries.js';
+import { simulatorTarget } from './simulator-target.js';
+import { workerTuning } from './tuning.js';
 import { createLogger } from '../platform/logger.js';
 import { tracingFromConfig } from '../platform/tracing.js';
 import { sdkLogger } from './sdk-logger.js';
@@ -16,18 +18,6 @@ import { watchParent } from '../platform/parent-watch.js';
 import { retryConnect } from './retry-connect.js';
 import { ensureReconcileSchedule } from './reconcile-schedule.js';
 import { ensureCurrentVersion, workerDeploymentOptions } from './versioning.js';
-
-/** How the simulated warehouse and carriers reach the API: SIMULATOR_API_KEY (or the first warehouse key) and the carrier secret. */
-function simulatorTarget(settings: Config): DeliveryTarget {
-  if (!settings.SIMULATOR_API_KEY)
-    throw new Error('SIMULATORS needs SIMULATOR_API_KEY or a warehouse key in API_KEYS (npm start sets them)');
-  if (!settings.CARRIER_WEBHOOK_SECRET) throw new Error('SIMULATORS needs CARRIER_WEBHOOK_SECRET (npm start sets it)');
-  return {
-    baseUrl: settings.SIMULATOR_CALLBACK_URL ?? `http://127.0.0.1:${settings.PORT}`,
-    apiKey: settings.SIMULATOR_API_KEY,
-    carrierWebhookSecret: settings.CARRIER_WEBHOOK_SECRET,
-  };
-}
 
 /**
  * The order worker: connect, run until SIGINT/SIGTERM, then drain and close everything. Beside the
@@ -76,7 +66,7 @@ async function main(): Promise<void> {
           namespace,
           dataConverter,
           deps: { db, ...parties, waves: waveSettings(settings) },
-          maxConcurrentActivityTaskExecutions: settings.WORKER_ACTIVITY_CONCURRENCY,
+          tuning: workerTuning(settings),
           tracing,
           // Drain on SIGTERM: activities in flight get 10 s to finish, the whole stop at most 25 s.
           shutdownGraceTime: '10s',

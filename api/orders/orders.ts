@@ -1,6 +1,6 @@
 import { type Request, Router } from 'express';
 import { type WorkflowHandle, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { checkShippingAddress } from '../../domain/address.js';
 import { addDuration } from '../../domain/durations.js';
 import { orderWorkflowId, TASK_QUEUE } from '../../domain/ids.js';
@@ -23,13 +23,14 @@ import {
   OrderStatusAttribute,
 } from '../../domain/search-attributes.js';
 import { FINAL_STATUSES } from '../../domain/statuses.js';
-import { orders, products } from '../../db/schema.js';
+import { orders, type products } from '../../db/schema.js';
 import { actorOf } from '../http/actor.js';
 import { type ApiContext, withTemporalDeadline, withUpdateDeadline } from '../context.js';
 import { DocumentedListOrdersQuery } from '../contract.js';
 import { updateIdFor } from '../http/idempotency.js';
 import { parseOr400, problem } from '../http/problem.js';
-import { asOrderResource, decodeCursor, findOrder, listOrders, orderView } from './read-model.js';
+import { asOrderResource, decodeCursor, findOrder, listOrders, type OrderResource, orderView } from './read-model.js';
+import { catalogReader } from './catalog.js';
 import { requestHash } from './request-hash.js';
 import type { orderWorkflow } from '../../workflows/order.js';
 
@@ -77,13 +78,14 @@ export function ordersRouter(context: ApiContext): Router {
   const { db } = context;
   const router = Router();
   const now = context.now ?? (() => new Date());
+  const readCatalog = catalogReader(db);
 
   /**
-   * Starts the order's workflow (an already-started one is the same order) and records that it
-   * started. If the request that inserted the row (`owner`) cannot start it, the row goes unless it
-   * is marked started meanwhile: a create that failed leaves nothing behind, and its retry inserts
-   * and starts afresh. A start that succeeded but whose answer was lost is safe too: the workflow's
-   * first activity writes the row again (activities/read-model.ts), marked started by the default.
+   * Starts the order's workflow (an already-started one is the same order). If the request that
+   * inserted the row (`owner`) cannot start it, the row goes unless it is marked started meanwhile:
+   * a create that failed leaves nothing behind, and its retry inserts and starts afresh. A start
+   * that succeeded but whose answer was lost is safe too: the workflow's first activity writes the
+   * row again (activities/read-model.ts), marked started by the default.
    */
   async function startWorkflow(
     input: OrderWorkflowInput,
@@ -117,6 +119,14 @@ export function ordersRouter(context: ApiContext): Router {
         throw error;
       }
     }
+  }
+
+  /**
+   * Records that the order's workflow started, so a redelivered create does not start it again.
+   * Until it lands (or if it never does, the process gone), a redelivered create starts it once
+   * more and Temporal answers that it runs already: the same order, nothing twice.
+   */
+  async function markStarted(orderId: string): Promise<void> {
     await db
       .update(orders)
       .set({ workflowStartedAt: now() })
@@ -132,7 +142,7 @@ export function ordersRouter(context: ApiContext): Router {
   router.post('/orders', async (req, res) => {
     const request = withCheckedAddress(parseOr400(CreateOrderRequest, req.body, 'order'));
     const skus = request.items.map((item) => item.sku);
-    const catalog = await db.select().from(products).where(inArray(products.sku, skus));
+    const catalog = await readCatalog(skus);
     const known = new Set(catalog.map((p) => p.sku));
     const unknown = request.items.flatMap((item, index) =>
       known.has(item.sku) ? [] : [{ field: `items[${index}].sku`, message: `unknown sku ${item.sku}` }],
@@ -178,11 +188,20 @@ export function ordersRouter(context: ApiContext): Router {
 
     if (inserted.length === 1) {
       await startWorkflow(input, { owner: true, quote });
+      // After the answer: the start is what makes the order, the mark only saves a retry a start.
+      res.once('close', () =>
+        markStarted(request.orderId).catch((error: unknown) =>
+          context.log.error(error, 'could not record that the order started; a retry will start it again harmlessly'),
+        ),
+      );
       context.log.info({ orderId: request.orderId }, 'order received');
+      // The row just written, answered as it is (no read back: the front door does one insert, one
+      // start and the mark that it started). Nothing has been sent to the customer yet.
+      const accepted: OrderResource = { ...view, notifications: [], pendingNotifications: [] };
       res
         .status(202)
         .location(`/orders/${encodeURIComponent(request.orderId)}`)
-        .json(withQuote(await currentView(request.orderId), quote));
+        .json(accepted);
       return;
     }
     const existing = (await findOrder(db, request.orderId))!;
@@ -196,7 +215,10 @@ export function ordersRouter(context: ApiContext): Router {
     // A row whose start is still unconfirmed (the first try in flight, or its process gone) is
     // started here too, unless the reconciler already closed it (a never-started order it cancelled).
     const closed = (FINAL_STATUSES as readonly string[]).includes(existing.status);
-    if (existing.workflowStartedAt === null && !closed) await startWorkflow(existing.input, { owner: false, quote });
+    if (existing.workflowStartedAt === null && !closed) {
+      await startWorkflow(existing.input, { owner: false, quote });
+      await markStarted(request.orderId);
+    }
     // The read model as it is: an order closed before the workflow priced it (cancelled at once) has no totals.
     res.status(200).json(await currentView(request.orderId));
   });
