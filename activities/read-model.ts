@@ -1,20 +1,30 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { OrderView, OrderWorkflowInput } from '../domain/order.js';
 import { HANDED_OVER_SHIPMENT_STATUSES } from '../domain/statuses.js';
-import { orderEvents, orders, shipments } from '../db/schema.js';
+import { notifications, orderEvents, orders, shipments } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
 import { countBusinessEvent } from './metrics.js';
+import { notificationRow, type CustomerNotice } from './notifications.js';
 
 /** The view's shipment statuses that are a label's own (written to its `shipments` row). */
 const LABEL_PROGRESS: readonly string[] = ['label_created', ...HANDED_OVER_SHIPMENT_STATUSES];
 
 /**
  * Writes the workflow's view of an order to the read model: the snapshot row (never replaced by an
- * older one) and every timeline event not yet stored. Running it twice changes nothing.
+ * older one), every timeline event not yet stored, and the customer notices that came with it into
+ * the `notifications` outbox, all in one transaction. Running it twice changes nothing.
  */
 export function createReadModelActivities({ db }: ActivityDependencies) {
   return {
-    async recordOrderUpdate({ order, view }: { order: OrderWorkflowInput; view: OrderView }): Promise<void> {
+    async recordOrderUpdate({
+      order,
+      view,
+      notices = [],
+    }: {
+      order: OrderWorkflowInput;
+      view: OrderView;
+      notices?: CustomerNotice[];
+    }): Promise<void> {
       const { timeline, ...snapshot } = view;
       const version = timeline.at(-1)?.seq ?? 0;
       const columns = {
@@ -61,6 +71,12 @@ export function createReadModelActivities({ db }: ActivityDependencies) {
             )
             .onConflictDoNothing();
         }
+        // The outbox, once per order and key (activities/notifications.ts); the dispatcher sends them.
+        if (notices.length > 0)
+          await tx
+            .insert(notifications)
+            .values(notices.map((notice) => notificationRow(snapshot.orderId, order.request.customer.email, notice)))
+            .onConflictDoNothing();
         // Each parcel's carrier progress goes to its label's row (the view's other states are the order's).
         for (const shipment of snapshot.shipments) {
           if (!shipment.trackingNumber || !LABEL_PROGRESS.includes(shipment.status)) continue;

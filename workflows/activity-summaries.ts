@@ -47,7 +47,7 @@ const SUMMARIES: Record<string, (input: Input) => string> = {
   openCarrierTrace: (i) => `open a trace with ${i.carrier} for parcel ${i.trackingNumber}: ${i.reason}`,
   notifyCustomer: (i) => `tell the customer of order ${i.orderId}: ${i.kind}${i.about ? ` (${i.about})` : ''}`,
   recordOrderUpdate: (i) =>
-    `read model: order ${i.view?.orderId} ${i.view?.status}${i.view?.timeline?.length ? ` (${i.view.timeline.at(-1).type})` : ''}`,
+    `read model: order ${i.view?.orderId} ${i.view?.status}${i.view?.timeline?.length ? ` (${i.view.timeline.at(-1).type})` : ''}${i.notices?.length ? `; tell the customer: ${i.notices.map((n: Input) => n.kind).join(', ')}` : ''}`,
   recordReturn: (i) => `read model: return ${i.ret?.returnId} of order ${i.orderId} ${i.ret?.status}`,
   restockReturnedUnits: (i) => `book return ${i.returnId} of order ${i.orderId} into warehouse ${i.warehouseId}`,
   joinWaves: (i) =>

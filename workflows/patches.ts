@@ -19,4 +19,10 @@ export const Patch = {
    * a child workflow `shipment-<orderId>-<n>`; before, one parcel from one warehouse ran inside it.
    */
   ShipmentsAsChildWorkflows: 'shipments-as-child-workflows',
+  /**
+   * An order writes its milestones, timeline and notices in one read-model activity before each wait
+   * (notices into the outbox in the same transaction) and upserts `OrderStatus` only when it changes;
+   * a shipment sends its reports in one signal before each wait. See "The cost of an order" in docs/design.md.
+   */
+  LeanBookkeeping: 'lean-bookkeeping',
 } as const;

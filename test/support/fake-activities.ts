@@ -292,6 +292,8 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async recordOrderUpdate(input) {
       snapshots.push(structuredClone(input.view));
+      // Notices come with the view into the outbox (Patch.LeanBookkeeping).
+      for (const notice of input.notices ?? []) notifications.push(notice.kind);
       await world.onRecord?.(input.view, world);
     },
   };

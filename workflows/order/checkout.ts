@@ -1,4 +1,3 @@
-import { condition } from '@temporalio/workflow';
 import { FailureType } from '../../domain/failures.js';
 import { failureMessage, failureType, formatMoney, OrderClosing } from '../outcomes.js';
 import { steps } from '../proxies.js';
@@ -88,7 +87,7 @@ export async function authorize(order: Order, voidUndo?: Undo): Promise<void> {
 export async function cancellationBuffer(order: Order): Promise<void> {
   const bufferLeft = Date.parse(order.view.cancellableUntil) - Date.now();
   if (bufferLeft > 0)
-    await condition(() => order.cancelRequest !== null, bufferLeft, { summary: 'cancellation buffer' });
+    await order.wait(() => order.cancelRequest !== null, bufferLeft, { summary: 'cancellation buffer' });
 }
 
 /** Captures the total (its refund registered first). */

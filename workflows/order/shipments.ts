@@ -1,10 +1,4 @@
-import {
-  ChildWorkflowCancellationType,
-  condition,
-  ParentClosePolicy,
-  startChild,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ChildWorkflowCancellationType, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import type { ReservedShipment } from '../../activities/inventory.js';
 import type { AllocationLine } from '../../domain/allocation.js';
 import { durationMs } from '../../domain/durations.js';
@@ -125,7 +119,7 @@ async function reserveShipments(order: Order): Promise<Planned[]> {
       });
     }
     const wakeAt = Math.min(deadline, Date.now() + retryEvery);
-    const arrived = await condition(
+    const arrived = await order.wait(
       () => order.stockArrived || order.cancelRequest !== null,
       Math.max(1, wakeAt - Date.now()),
       { summary: wakeAt < deadline ? 'backorder: try the reservation again' : 'backorder deadline' },
@@ -218,6 +212,7 @@ async function followShipments(order: Order, planned: Planned[]): Promise<Shipme
           lines: p.lines,
           totals: { subtotal, shipping: share - subtotal, total: share, currency: order.totals.currency },
           parentWorkflowId,
+          ...(order.lean ? { lean: true, alone: planned.length === 1 } : {}),
         },
       ],
       // A terminated order runs no code, and neither do its shipments: the reconciler settles both from the tables.
@@ -235,13 +230,15 @@ async function followShipments(order: Order, planned: Planned[]): Promise<Shipme
   const results: ShipmentResult[] = [];
   let running = handles.length;
   const finished = handles.map((handle) =>
-    handle.result().then((result) => {
+    handle.result().then(({ reports = [], ...result }) => {
+      // Its last reports come with its result (lean), and are applied first.
+      order.reports.push(...reports);
       results.push(result);
       running -= 1;
     }),
   );
   for (;;) {
-    await condition(() => order.reports.length > 0 || running === 0);
+    await order.wait(() => order.reports.length > 0 || running === 0);
     const report = order.reports.shift();
     if (report) await applyReport(order, report);
     else if (running === 0) break;
