@@ -9,6 +9,30 @@ import { notificationRow, type CustomerNotice } from './notifications.js';
 /** The view's shipment statuses that are a label's own (written to its `shipments` row). */
 const LABEL_PROGRESS: readonly string[] = ['label_created', ...HANDED_OVER_SHIPMENT_STATUSES];
 
+/** What a workflow writes to the read model in one go: its view, and the notices that came with it. */
+export interface ReadModelWrite {
+  order: OrderWorkflowInput;
+  view: OrderView;
+  notices?: CustomerNotice[];
+}
+
+/**
+ * A business activity that also writes the order's read model once its effect has landed
+ * (Patch.LeanBookkeeping): the milestone its success makes true is written by the step itself, not
+ * by an activity of its own. A retry repeats the write harmlessly (an older view never replaces a
+ * newer one; events and notices are written once).
+ */
+export function withReadModelWrite<I extends object, O>(
+  activity: (input: I) => Promise<O>,
+  write: (update: ReadModelWrite) => Promise<void>,
+): (input: I & { readModel?: ReadModelWrite }) => Promise<O> {
+  return async ({ readModel, ...input }) => {
+    const result = await activity(input as unknown as I);
+    if (readModel) await write(readModel);
+    return result;
+  };
+}
+
 /**
  * Writes the workflow's view of an order to the read model: the snapshot row (never replaced by an
  * older one), every timeline event not yet stored, and the customer notices that came with it into
@@ -16,15 +40,7 @@ const LABEL_PROGRESS: readonly string[] = ['label_created', ...HANDED_OVER_SHIPM
  */
 export function createReadModelActivities({ db }: ActivityDependencies) {
   return {
-    async recordOrderUpdate({
-      order,
-      view,
-      notices = [],
-    }: {
-      order: OrderWorkflowInput;
-      view: OrderView;
-      notices?: CustomerNotice[];
-    }): Promise<void> {
+    async recordOrderUpdate({ order, view, notices = [] }: ReadModelWrite): Promise<void> {
       const { timeline, ...snapshot } = view;
       const version = timeline.at(-1)?.seq ?? 0;
       const columns = {

@@ -16,7 +16,9 @@ import { withWorker } from './support/workers.js';
  * warehouse, counted over its own history and its shipment's, the way Temporal Cloud bills
  * (test/support/order-cost.ts says what counts). Bookkeeping that creeps back in fails here.
  */
-const BUDGET = { events: 147, actions: 30 };
+// Events vary by a workflow task (3 events) or two with when the simulated warehouse's and carrier's
+// signals land against the activity that caused them; actions do not.
+const BUDGET = { events: 126, actions: 26 };
 
 let env: TestWorkflowEnvironment;
 

@@ -44,6 +44,10 @@ const SUMMARIES: Record<string, (input: Input) => string> = {
     `buy a ${i.shippingSpeed ?? ''} label for order ${i.orderId}, shipment ${i.shipmentNumber}`.replace('  ', ' '),
   voidLabel: (i) => `void the label of order ${i.orderId}, shipment ${i.shipmentNumber}`,
   handOverToCarrier: (i) => `hand parcel ${i.trackingNumber} to ${i.carrier} (${i.service})`,
+  recordPickAndRequestPack: (i) =>
+    `book order ${i.orderId}'s picked units out of stock, then ask warehouse ${i.warehouseId} to pack them (task ${i.taskId})`,
+  handOverAndRecordShipped: (i) =>
+    `hand parcel ${i.trackingNumber} to ${i.carrier} (${i.service}), then book order ${i.orderId}'s shipped units`,
   openCarrierTrace: (i) => `open a trace with ${i.carrier} for parcel ${i.trackingNumber}: ${i.reason}`,
   notifyCustomer: (i) => `tell the customer of order ${i.orderId}: ${i.kind}${i.about ? ` (${i.about})` : ''}`,
   recordOrderUpdate: (i) =>

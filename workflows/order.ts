@@ -25,7 +25,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   handleMessages(order);
   return runToTheEnd(order, async () => {
     // 1. Received: the read model gets its row (lean: the API wrote it; the workflow's first write is held).
-    if (order.lean) order.hold();
+    if (order.lean) order.holdView();
     else await mustComplete.recordOrderUpdate({ order: input, view: order.view });
     await price(order);
     // Orders that reserved before shipments were child workflows replay (and finish) the one-parcel path.

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { withCombinedSteps } from '../../activities/combined.js';
 import type { OrderActivities } from '../../activities/index.js';
 import { addBusinessDays } from '../../domain/calendar.js';
 import { FailureType } from '../../domain/failures.js';
@@ -109,7 +110,7 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     );
   }
 
-  const activities: OrderActivities = {
+  const parts: Omit<OrderActivities, 'recordPickAndRequestPack' | 'handOverAndRecordShipped'> = {
     async quoteOrder(input) {
       await called('quoteOrder', input);
       const lines: PricedLine[] = input.items.map((item) => {
@@ -297,6 +298,8 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
       await world.onRecord?.(input.view, world);
     },
   };
+  // The pairs compose the fakes as the worker composes the real ones (activities/index.ts).
+  const activities: OrderActivities = withCombinedSteps(parts);
 
   async function carrierSignal(trackingNumber: string, type: CarrierEvent['type'], detail?: string) {
     const { orderId, label } = parcels.get(trackingNumber)!;

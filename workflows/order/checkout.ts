@@ -53,16 +53,24 @@ export async function authorize(order: Order, voidUndo?: Undo): Promise<void> {
       },
     },
   );
+  const payment = { orderId, token: request.payment.token, amount: totals.total, currency: totals.currency };
+  const confirmation = {
+    kind: 'confirmation',
+    subject: `Order ${orderId} confirmed`,
+    body: `Thank you, ${request.customer.name}. Total ${formatMoney(totals.total, totals.currency)}. You can cancel free of charge until ${view.cancellableUntil}.`,
+  } as const;
+  const confirm = () => {
+    view.payment = { ...view.payment, status: 'authorized', authorized: totals.total };
+    order.hold('order_confirmed', 'confirmed', undefined, confirmation);
+  };
   await order
     .runStep(
       'authorize the payment',
       () =>
-        steps.authorizePayment({
-          orderId,
-          token: request.payment.token,
-          amount: totals.total,
-          currency: totals.currency,
-        }),
+        order.lean
+          ? // Lean: the authorization writes the confirmed order and its notice itself.
+            order.stepWithMilestone((readModel) => steps.authorizePayment({ ...payment, readModel }), confirm)
+          : steps.authorizePayment(payment),
       [FailureType.PaymentDeclined],
     )
     .catch((error: unknown) => {
@@ -74,13 +82,10 @@ export async function authorize(order: Order, voidUndo?: Undo): Promise<void> {
         body: 'Your payment was declined, so the order was not placed. Nothing was charged.',
       });
     });
+  if (order.lean) return;
   view.payment = { ...view.payment, status: 'authorized', authorized: totals.total };
   await order.record('order_confirmed', 'confirmed');
-  await order.notify({
-    kind: 'confirmation',
-    subject: `Order ${orderId} confirmed`,
-    body: `Thank you, ${request.customer.name}. Total ${formatMoney(totals.total, totals.currency)}. You can cancel free of charge until ${view.cancellableUntil}.`,
-  });
+  await order.notify(confirmation);
 }
 
 /** The free-cancel buffer: nothing is charged or picked before it ends (or a cancel arrives). */

@@ -173,19 +173,34 @@ async function captureShare(order: Order, planned: Planned): Promise<void> {
   };
   order.undo.push(undo);
   order.shareUndos.set(shipment, undo);
-  await order.runStep(`capture shipment ${shipment}`, () =>
-    steps.capturePayment({ orderId, shipment, amount, currency: totals.currency }),
-  );
-  order.captured = true;
-  order.shipmentPayments.set(shipment, { status: 'captured', authorized: amount, captured: amount, refunded: 0 });
-  updatePayment(order);
-  await order.record(
-    'payment_captured',
-    'processing',
+  const capture = { orderId, shipment, amount, currency: totals.currency };
+  const detail =
     planned.lines.length && order.view.shipments.length > 1
       ? `${shipmentId(orderId, shipment)}: ${formatMoney(amount, totals.currency)}`
-      : undefined,
-  );
+      : undefined;
+  const captured = () => {
+    order.shipmentPayments.set(shipment, { status: 'captured', authorized: amount, captured: amount, refunded: 0 });
+    updatePayment(order);
+  };
+  if (order.lean) {
+    // Lean: the capture writes its milestone itself.
+    await order.runStep(`capture shipment ${shipment}`, () =>
+      order.stepWithMilestone(
+        (readModel) => steps.capturePayment({ ...capture, readModel }),
+        () => {
+          captured();
+          order.hold('payment_captured', 'processing', detail);
+        },
+        () => order.shipmentPayments.delete(shipment),
+      ),
+    );
+    order.captured = true;
+    return;
+  }
+  await order.runStep(`capture shipment ${shipment}`, () => steps.capturePayment(capture));
+  order.captured = true;
+  captured();
+  await order.record('payment_captured', 'processing', detail);
 }
 
 /**
