@@ -1,10 +1,12 @@
+import type { createCatalogActivities } from './catalog.js';
 import type { createInventoryActivities } from './inventory.js';
 import type { createPaymentActivities } from './payments.js';
 import { type createReadModelActivities, withReadModelWrite } from './read-model.js';
 import type { createShippingActivities } from './shipping.js';
 import type { createWarehouseActivities } from './warehouse.js';
 
-type Parts = Pick<ReturnType<typeof createInventoryActivities>, 'recordPick' | 'recordShipped'> &
+type Parts = Pick<ReturnType<typeof createCatalogActivities>, 'quoteOrder'> &
+  Pick<ReturnType<typeof createInventoryActivities>, 'recordPick' | 'recordShipped' | 'reserveShipments'> &
   Pick<ReturnType<typeof createWarehouseActivities>, 'requestPack'> &
   Pick<ReturnType<typeof createShippingActivities>, 'handOverToCarrier'> &
   Pick<ReturnType<typeof createPaymentActivities>, 'authorizePayment' | 'capturePayment'> &
@@ -22,6 +24,19 @@ export function withCombinedSteps<P extends Parts>(parts: P) {
     ...parts,
     authorizePayment: withReadModelWrite(parts.authorizePayment, parts.recordOrderUpdate),
     capturePayment: withReadModelWrite(parts.capturePayment, parts.recordOrderUpdate),
+    /**
+     * Prices the order from the catalog, then reserves its shipments (nothing is reserved for an
+     * order that cannot be priced): the order's first two steps, which need nothing from each other.
+     */
+    async quoteAndReserveShipments({
+      items,
+      shippingSpeed,
+      ...reserve
+    }: Parameters<Parts['quoteOrder']>[0] & Omit<Parameters<Parts['reserveShipments']>[0], 'lines'>) {
+      const quote = await parts.quoteOrder({ items, shippingSpeed });
+      const lines = quote.lines.map(({ sku, quantity }) => ({ sku, quantity }));
+      return { quote, reserved: await parts.reserveShipments({ ...reserve, lines }) };
+    },
     /** Books the picked units out of stock, then asks the warehouse to pack them. */
     async recordPickAndRequestPack({
       shipment,

@@ -18,7 +18,7 @@ import { withWorker } from './support/workers.js';
  */
 // Events vary by a workflow task (3 events) or two with when the simulated warehouse's and carrier's
 // signals land against the activity that caused them; actions do not.
-const BUDGET = { events: 126, actions: 26 };
+const BUDGET = { events: 123, actions: 25 };
 
 let env: TestWorkflowEnvironment;
 

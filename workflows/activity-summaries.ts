@@ -44,6 +44,8 @@ const SUMMARIES: Record<string, (input: Input) => string> = {
     `buy a ${i.shippingSpeed ?? ''} label for order ${i.orderId}, shipment ${i.shipmentNumber}`.replace('  ', ' '),
   voidLabel: (i) => `void the label of order ${i.orderId}, shipment ${i.shipmentNumber}`,
   handOverToCarrier: (i) => `hand parcel ${i.trackingNumber} to ${i.carrier} (${i.service})`,
+  quoteAndReserveShipments: (i) =>
+    `price order ${i.orderId} from the catalog, then reserve its shipments (${i.policy ?? ''})`.replace(' ()', ''),
   recordPickAndRequestPack: (i) =>
     `book order ${i.orderId}'s picked units out of stock, then ask warehouse ${i.warehouseId} to pack them (task ${i.taskId})`,
   handOverAndRecordShipped: (i) =>

@@ -110,7 +110,10 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     );
   }
 
-  const parts: Omit<OrderActivities, 'recordPickAndRequestPack' | 'handOverAndRecordShipped'> = {
+  const parts: Omit<
+    OrderActivities,
+    'recordPickAndRequestPack' | 'handOverAndRecordShipped' | 'quoteAndReserveShipments'
+  > = {
     async quoteOrder(input) {
       await called('quoteOrder', input);
       const lines: PricedLine[] = input.items.map((item) => {

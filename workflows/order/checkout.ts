@@ -6,13 +6,27 @@ import { refundCapture } from './undos.js';
 
 // The money side of an order until the parcel is on its way: price, authorize, buffer, capture.
 
+/** What the order's first reservation asks for (lean: priced and reserved by one activity). */
+export type FirstReservation = Omit<Parameters<typeof steps.quoteAndReserveShipments>[0], 'items' | 'shippingSpeed'>;
+export type Reserved = Awaited<ReturnType<typeof steps.reserveShipments>>;
+
 /** Prices the lines from the catalog (never from the caller); an item no longer sold rejects the order. */
-export async function price(order: Order): Promise<void> {
+export async function price(order: Order): Promise<void>;
+/** Prices the lines, then makes the first reservation in the same activity (lean), and answers it. */
+export async function price(order: Order, reserve: FirstReservation): Promise<Reserved>;
+export async function price(order: Order, reserve?: FirstReservation): Promise<Reserved | void> {
   const { orderId, request, view } = order;
+  const items = { items: request.items, shippingSpeed: request.shippingSpeed };
+  let reserved: Reserved | undefined;
   const quote = await order
     .runStep(
-      'price the order',
-      () => steps.quoteOrder({ items: request.items, shippingSpeed: request.shippingSpeed }),
+      reserve ? 'price the order and reserve stock' : 'price the order',
+      async () => {
+        if (!reserve) return steps.quoteOrder(items);
+        const both = await steps.quoteAndReserveShipments({ ...items, ...reserve });
+        reserved = both.reserved;
+        return both.quote;
+      },
       [FailureType.UnknownSku],
     )
     .catch((error: unknown) => {
@@ -26,6 +40,7 @@ export async function price(order: Order): Promise<void> {
   order.lines = quote.lines;
   view.items = quote.lines.map(({ sku, name, quantity, unitPrice }) => ({ sku, name, quantity, unitPrice }));
   view.totals = quote.totals;
+  return reserved;
 }
 
 /** Authorizes the total (its void registered first); a decline closes the order, nothing charged. */

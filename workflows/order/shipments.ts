@@ -11,7 +11,7 @@ import { cancelShipmentSignal } from '../../domain/messages.js';
 import { formatMoney, OrderClosing } from '../outcomes.js';
 import { steps } from '../proxies.js';
 import { shipmentWorkflow } from '../shipment.js';
-import { authorize, cancellationBuffer } from './checkout.js';
+import { authorize, cancellationBuffer, price } from './checkout.js';
 import type { Order, Undo } from './state.js';
 import { releaseReservation } from './undos.js';
 
@@ -71,17 +71,17 @@ async function reserveShipments(order: Order): Promise<Planned[]> {
       : (policy.partialFulfillment ?? 'ship_available');
   const retryEvery = durationMs(policy.backorderRetryInterval ?? '1h');
   let deadline: number | null = null;
+  // Lean: the order is priced by the activity that makes its first reservation.
+  let unpriced = order.lean;
   for (;;) {
     order.stockArrived = false;
-    const { shipments, missing } = await order.runStep('reserve stock', () =>
-      steps.reserveShipments({
-        orderId,
-        firstShipment: 1,
-        lines: order.warehouseLines(),
-        shippingAddress: request.shippingAddress,
-        policy: partial,
-      }),
-    );
+    const reserve = { orderId, firstShipment: 1, shippingAddress: request.shippingAddress, policy: partial };
+    const { shipments, missing } = unpriced
+      ? await price(order, reserve)
+      : await order.runStep('reserve stock', () =>
+          steps.reserveShipments({ ...reserve, lines: order.warehouseLines() }),
+        );
+    unpriced = false;
     if (shipments.length > 0) {
       const planned: Planned[] = shipments.map((held: ReservedShipment) => ({
         shipment: held.shipment,
