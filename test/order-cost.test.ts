@@ -5,7 +5,7 @@ import { orderWorkflowId, shipmentWorkflowId } from '../domain/ids.js';
 import { OrderStatusAttribute } from '../domain/search-attributes.js';
 import { orderWorkflow } from '../workflows/order.js';
 import { fakeActivities } from './support/fake-activities.js';
-import { committedHistories, saveHistory } from './support/histories.js';
+import { committedHistories } from './support/histories.js';
 import { orderCost } from './support/order-cost.js';
 import { orderRequest, PRODUCTION_POLICY, workflowInput } from './support/orders.js';
 import { timeSkippingEnvironment } from './support/temporal.js';
@@ -69,10 +69,6 @@ describe('the cost of an order', () => {
       const shipment = env.client.workflow.getHandle(shipmentWorkflowId(request.orderId, 1));
       return [await handle.fetchHistory(), await shipment.fetchHistory()];
     });
-    if (process.env.RECORD_HISTORIES === '1') {
-      saveHistory('order-lean-single-warehouse', histories[0]!);
-      saveHistory('order-lean-single-warehouse.shipment-1', histories[1]!);
-    }
     const cost = orderCost(histories);
     console.info('cost of a happy single-shipment order', JSON.stringify(cost));
     expect(cost.events).toBeLessThanOrEqual(BUDGET.events);
