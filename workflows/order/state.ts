@@ -241,7 +241,7 @@ export class Order {
     apply: () => void,
     revert: () => void = () => {},
   ): Promise<T> {
-    const saved = { view: JSON.stringify(this.view), seq: this.seq, notices: this.unsentNotices.length };
+    const saved = { view: JSON.stringify(this.view), notices: this.unsentNotices.length };
     apply();
     const notices = this.unsentNotices.splice(0);
     const unwritten = this.unwritten;
@@ -252,7 +252,8 @@ export class Order {
       const view = JSON.parse(saved.view) as OrderView;
       for (const key of Object.keys(this.view)) delete (this.view as unknown as Record<string, unknown>)[key];
       Object.assign(this.view, view);
-      this.seq = saved.seq;
+      // The sequence is not taken back: an attempt whose write landed before the step failed keeps
+      // its event, and the next milestone must not reuse its number (events are written once per seq).
       this.unsentNotices.push(...notices.slice(0, saved.notices));
       this.unwritten = unwritten;
       revert();
