@@ -16,8 +16,10 @@ import { withWorker } from './support/workers.js';
  * warehouse, counted over its own history and its shipment's, the way Temporal Cloud bills
  * (test/support/order-cost.ts says what counts). Bookkeeping that creeps back in fails here.
  */
-// Events vary by a workflow task (3 events) or two with when the simulated warehouse's and carrier's
-// signals land against the activity that caused them; actions do not.
+// The target is 90 events and 25 actions. 25 actions are met; events are held at what this shape
+// reaches (114–117; the floor of this shape is about 100, docs/design.md says why) with two workflow
+// tasks' headroom, as they vary by one or two with when the simulated warehouse's and carrier's signals
+// land against the activity that caused them. Actions do not vary.
 const BUDGET = { events: 123, actions: 25 };
 
 let env: TestWorkflowEnvironment;
