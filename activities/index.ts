@@ -2,6 +2,7 @@ import { createCatalogActivities } from './catalog.js';
 import type { ActivityDependencies } from './deps.js';
 import { createInventoryActivities } from './inventory.js';
 import { createNotificationActivities } from './notifications.js';
+import { withCombinedSteps } from './combined.js';
 import { createPaymentActivities } from './payments.js';
 import { createReadModelActivities } from './read-model.js';
 import { createReconcileActivities } from './reconcile.js';
@@ -14,7 +15,7 @@ export type { ActivityDependencies } from './deps.js';
 
 /** The activities of the order workflow, over injected dependencies. */
 export function createOrderActivities(deps: ActivityDependencies) {
-  return {
+  const parts = {
     ...createCatalogActivities(deps),
     ...createInventoryActivities(deps),
     ...createPaymentActivities(deps),
@@ -24,6 +25,7 @@ export function createOrderActivities(deps: ActivityDependencies) {
     ...createReadModelActivities(deps),
     ...createReturnActivities(deps),
   };
+  return withCombinedSteps(parts);
 }
 
 /** Every activity the worker runs: the order workflow's, the wave workflows', and the order reconciler's own. */

@@ -20,6 +20,20 @@ export type NotificationKind =
   | 'return_expired'
   | 'feedback_request';
 
+/** A message for the customer, as a workflow asks for it (the order gives the recipient). */
+export interface CustomerNotice {
+  kind: NotificationKind;
+  about?: string;
+  subject: string;
+  body: string;
+}
+
+/** The outbox row of a notice: keyed by kind, or kind and subject of several of a kind. */
+export function notificationRow(orderId: string, recipient: string, notice: CustomerNotice) {
+  const kind = notice.about ? `${notice.kind}:${notice.about}` : notice.kind;
+  return { orderId, kind, recipient, subject: notice.subject, body: notice.body };
+}
+
 /**
  * Records a customer message once per order and key, in the `notifications` outbox; the dispatcher
  * (notification-dispatcher.ts) hands it to the notifier later, idempotent by `<orderId>:<key>`. So a
@@ -36,10 +50,9 @@ export function createNotificationActivities({ db }: ActivityDependencies) {
       subject: string;
       body: string;
     }): Promise<void> {
-      const kind = input.about ? `${input.kind}:${input.about}` : input.kind;
       await db
         .insert(notifications)
-        .values({ orderId: input.orderId, kind, recipient: input.recipient, subject: input.subject, body: input.body })
+        .values(notificationRow(input.orderId, input.recipient, input))
         .onConflictDoNothing();
     },
   };

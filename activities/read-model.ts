@@ -1,20 +1,46 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { OrderView, OrderWorkflowInput } from '../domain/order.js';
 import { HANDED_OVER_SHIPMENT_STATUSES } from '../domain/statuses.js';
-import { orderEvents, orders, shipments } from '../db/schema.js';
+import { notifications, orderEvents, orders, shipments } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
 import { countBusinessEvent } from './metrics.js';
+import { notificationRow, type CustomerNotice } from './notifications.js';
 
 /** The view's shipment statuses that are a label's own (written to its `shipments` row). */
 const LABEL_PROGRESS: readonly string[] = ['label_created', ...HANDED_OVER_SHIPMENT_STATUSES];
 
+/** What a workflow writes to the read model in one go: its view, and the notices that came with it. */
+export interface ReadModelWrite {
+  order: OrderWorkflowInput;
+  view: OrderView;
+  notices?: CustomerNotice[];
+}
+
+/**
+ * A business activity that also writes the order's read model once its effect has landed
+ * (Patch.LeanBookkeeping): the milestone its success makes true is written by the step itself, not
+ * by an activity of its own. A retry repeats the write harmlessly (an older view never replaces a
+ * newer one; events and notices are written once).
+ */
+export function withReadModelWrite<I extends object, O>(
+  activity: (input: I) => Promise<O>,
+  write: (update: ReadModelWrite) => Promise<void>,
+): (input: I & { readModel?: ReadModelWrite }) => Promise<O> {
+  return async ({ readModel, ...input }) => {
+    const result = await activity(input as unknown as I);
+    if (readModel) await write(readModel);
+    return result;
+  };
+}
+
 /**
  * Writes the workflow's view of an order to the read model: the snapshot row (never replaced by an
- * older one) and every timeline event not yet stored. Running it twice changes nothing.
+ * older one), every timeline event not yet stored, and the customer notices that came with it into
+ * the `notifications` outbox, all in one transaction. Running it twice changes nothing.
  */
 export function createReadModelActivities({ db }: ActivityDependencies) {
   return {
-    async recordOrderUpdate({ order, view }: { order: OrderWorkflowInput; view: OrderView }): Promise<void> {
+    async recordOrderUpdate({ order, view, notices = [] }: ReadModelWrite): Promise<void> {
       const { timeline, ...snapshot } = view;
       const version = timeline.at(-1)?.seq ?? 0;
       const columns = {
@@ -61,6 +87,12 @@ export function createReadModelActivities({ db }: ActivityDependencies) {
             )
             .onConflictDoNothing();
         }
+        // The outbox, once per order and key (activities/notifications.ts); the dispatcher sends them.
+        if (notices.length > 0)
+          await tx
+            .insert(notifications)
+            .values(notices.map((notice) => notificationRow(snapshot.orderId, order.request.customer.email, notice)))
+            .onConflictDoNothing();
         // Each parcel's carrier progress goes to its label's row (the view's other states are the order's).
         for (const shipment of snapshot.shipments) {
           if (!shipment.trackingNumber || !LABEL_PROGRESS.includes(shipment.status)) continue;

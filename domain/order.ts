@@ -232,6 +232,14 @@ export interface ShipmentWorkflowInput {
   totals: Totals;
   /** The order workflow, to report to. */
   parentWorkflowId: string;
+  /** Started by an order with Patch.LeanBookkeeping (which implies every earlier patch). */
+  lean?: boolean;
+  /**
+   * The order's only shipment (lean): its reports are held until it waits or ends, as nothing can
+   * happen in between elsewhere; with several, each report goes at once, so the order's timeline
+   * keeps the shipments' milestones in the order they happened.
+   */
+  alone?: boolean;
 }
 
 /** A customer notice a shipment asks its order to send (the order owns the customer). */
@@ -263,6 +271,8 @@ export interface ShipmentReport {
   /** The shipment's workflow is done (delivered, cancelled, or ended some other way). */
   closed: boolean;
   notice?: ShipmentNotice;
+  /** Reports held back since the shipment last waited, oldest first: this one follows them. */
+  earlier?: ShipmentReport[];
 }
 
 /** How a shipment's workflow ended. */
@@ -271,4 +281,6 @@ export interface ShipmentResult {
   outcome: 'delivered' | 'cancelled' | 'returned';
   summary: OrderShipment;
   payment: PaymentView;
+  /** Reports held since the shipment last waited (lean): the order applies them before this result. */
+  reports?: ShipmentReport[];
 }

@@ -352,6 +352,28 @@ describe('order workflow: failures', () => {
     );
   });
 
+  it('takes back the milestone a payment step carries when the step keeps failing: parked with nothing captured, captured on retry', async () => {
+    await withOrder({ failing: { capturePayment: 1000 } }, {}, async (handle, fakes) => {
+      const parked = await waitForStatus(handle, 'needs_attention', '10m');
+      expect(parked.attention).toMatch(/capture shipment 1 keeps failing/);
+      expect(parked.payment).toMatchObject({ status: 'authorized', captured: 0 });
+      expect(timelineTypes(parked)).not.toContain('payment_captured');
+      // The read model has the park, and never had the capture the step would have written.
+      expect(fakes.snapshots.at(-1)).toMatchObject({ status: 'needs_attention', payment: { captured: 0 } });
+      expect(fakes.snapshots.flatMap((s) => s.timeline.map((e) => e.type))).not.toContain('payment_captured');
+
+      fakes.world.failing.capturePayment = 0;
+      await handle.executeUpdate(retryUpdate, { args: [{ requestedBy: support }] });
+      const view = await handle.result();
+      expect(view.status).toBe('completed');
+      expect(timelineTypes(view)).toEqual(
+        expect.arrayContaining(['needs_attention', 'step_retried', 'payment_captured']),
+      );
+      expect(fakes.charged()).toBe(view.totals!.total);
+      expect(fakes.snapshots.at(-1)?.timeline.filter((e) => e.type === 'payment_captured')).toHaveLength(1);
+    });
+  });
+
   it('asks the warehouse again after each missed pick SLA, then parks the order until the pick arrives', async () => {
     await withOrder({ warehouse: 'silent' }, {}, async (handle, fakes) => {
       // 30 minutes of buffer, then three 4-hour attempts.

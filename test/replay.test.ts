@@ -61,6 +61,13 @@ describe('replay of committed histories', () => {
         // A cancelled shipment leaves on the waves workflow's answer (Patch.WaveLeaveAnswered).
         'order-shipments-wave-left-on-answer.shipment-1',
         'order-shipments-wave-cancelled-on-release.shipment-1',
+        // Patch.LeanBookkeeping: every path again, as orders run since.
+        'lean-bookkeeping/order-completed',
+        'lean-bookkeeping/order-completed.shipment-1',
+        'lean-bookkeeping/order-shipments-split',
+        'lean-bookkeeping/order-cancelled-late',
+        'lean-bookkeeping/order-parked-and-retried',
+        'lean-bookkeeping/order-returned',
       ]),
     );
     for (const commit of ['4233432', 'cc19e80', '87f5495'])

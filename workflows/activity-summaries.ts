@@ -44,10 +44,16 @@ const SUMMARIES: Record<string, (input: Input) => string> = {
     `buy a ${i.shippingSpeed ?? ''} label for order ${i.orderId}, shipment ${i.shipmentNumber}`.replace('  ', ' '),
   voidLabel: (i) => `void the label of order ${i.orderId}, shipment ${i.shipmentNumber}`,
   handOverToCarrier: (i) => `hand parcel ${i.trackingNumber} to ${i.carrier} (${i.service})`,
+  quoteAndReserveShipments: (i) =>
+    `price order ${i.orderId} from the catalog, then reserve its shipments (${i.policy ?? ''})`.replace(' ()', ''),
+  recordPickAndRequestPack: (i) =>
+    `book order ${i.orderId}'s picked units out of stock, then ask warehouse ${i.warehouseId} to pack them (task ${i.taskId})`,
+  handOverAndRecordShipped: (i) =>
+    `hand parcel ${i.trackingNumber} to ${i.carrier} (${i.service}), then book order ${i.orderId}'s shipped units`,
   openCarrierTrace: (i) => `open a trace with ${i.carrier} for parcel ${i.trackingNumber}: ${i.reason}`,
   notifyCustomer: (i) => `tell the customer of order ${i.orderId}: ${i.kind}${i.about ? ` (${i.about})` : ''}`,
   recordOrderUpdate: (i) =>
-    `read model: order ${i.view?.orderId} ${i.view?.status}${i.view?.timeline?.length ? ` (${i.view.timeline.at(-1).type})` : ''}`,
+    `read model: order ${i.view?.orderId} ${i.view?.status}${i.view?.timeline?.length ? ` (${i.view.timeline.at(-1).type})` : ''}${i.notices?.length ? `; tell the customer: ${i.notices.map((n: Input) => n.kind).join(', ')}` : ''}`,
   recordReturn: (i) => `read model: return ${i.ret?.returnId} of order ${i.orderId} ${i.ret?.status}`,
   restockReturnedUnits: (i) => `book return ${i.returnId} of order ${i.orderId} into warehouse ${i.warehouseId}`,
   joinWaves: (i) =>

@@ -24,11 +24,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
   const order = new Order(input);
   handleMessages(order);
   return runToTheEnd(order, async () => {
-    // 1. Received: the read model gets its row.
-    await mustComplete.recordOrderUpdate({ order: input, view: order.view });
-    await price(order);
+    // 1. Received: the read model gets its row (lean: the API wrote it; the workflow's first write is held).
+    if (order.lean) order.holdView();
+    else await mustComplete.recordOrderUpdate({ order: input, view: order.view });
+    // Lean: priced with the first reservation (workflows/order/shipments.ts).
+    if (!order.lean) await price(order);
     // Orders that reserved before shipments were child workflows replay (and finish) the one-parcel path.
-    order.shipmentsShape = patched(Patch.ShipmentsAsChildWorkflows);
+    order.shipmentsShape = order.lean || patched(Patch.ShipmentsAsChildWorkflows);
     if (order.shipmentsShape) {
       // 2–6. Reserved per shipment, authorized, the buffer, then each shipment captured and run as a child.
       const outcome = await fulfilInShipments(order);

@@ -35,4 +35,10 @@ export const Patch = {
    * signalled `leaveWave` and listened 10 s for a release that might have crossed it.
    */
   WaveLeaveAnswered: 'wave-leave-answered',
+  /**
+   * An order writes its milestones, timeline and notices in one read-model activity before each wait
+   * (notices into the outbox in the same transaction) and upserts `OrderStatus` only when it changes;
+   * a shipment sends its reports in one signal before each wait. See "The cost of an order" in docs/design.md.
+   */
+  LeanBookkeeping: 'lean-bookkeeping',
 } as const;

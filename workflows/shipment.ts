@@ -49,7 +49,15 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
   });
   const ended = view.status as OrderStatus;
   const outcome = ended === 'delivered' ? 'delivered' : ended === 'returned' ? 'returned' : 'cancelled';
-  return { shipment: input.shipment, outcome, summary: order.shipmentSummary(), payment: view.payment };
+  const result = {
+    shipment: input.shipment,
+    outcome,
+    summary: order.shipmentSummary(),
+    payment: view.payment,
+  } as const;
+  // What happened since it last waited goes back with the result, not in a signal of its own (lean).
+  const reports = order.takeHeldReports();
+  return reports.length ? { ...result, reports } : result;
 }
 
 /** What a shipment hears: the warehouse's and carrier's reports, a restock, its order's cancel and retry. */

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { withCombinedSteps } from '../../activities/combined.js';
 import type { OrderActivities } from '../../activities/index.js';
 import { addBusinessDays } from '../../domain/calendar.js';
 import { FailureType } from '../../domain/failures.js';
@@ -109,7 +110,10 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     );
   }
 
-  const activities: OrderActivities = {
+  const parts: Omit<
+    OrderActivities,
+    'recordPickAndRequestPack' | 'handOverAndRecordShipped' | 'quoteAndReserveShipments'
+  > = {
     async quoteOrder(input) {
       await called('quoteOrder', input);
       const lines: PricedLine[] = input.items.map((item) => {
@@ -292,9 +296,13 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
     },
     async recordOrderUpdate(input) {
       snapshots.push(structuredClone(input.view));
+      // Notices come with the view into the outbox (Patch.LeanBookkeeping).
+      for (const notice of input.notices ?? []) notifications.push(notice.kind);
       await world.onRecord?.(input.view, world);
     },
   };
+  // The pairs compose the fakes as the worker composes the real ones (activities/index.ts).
+  const activities: OrderActivities = withCombinedSteps(parts);
 
   async function carrierSignal(trackingNumber: string, type: CarrierEvent['type'], detail?: string) {
     const { orderId, label } = parcels.get(trackingNumber)!;

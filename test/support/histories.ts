@@ -11,11 +11,16 @@ export const historiesDir = committedHistoriesDir;
 /**
  * Saves a new history for the replay suite; one that exists is left as it is. A committed history
  * is what a running order really did: re-recording it would compare new code with its own output.
- * A path whose commands change gets a new name beside the old one (and the change a `patched()`).
+ * A path whose commands change gets a new name beside the old one (and the change a `patched()`);
+ * a change that reshapes every path records them all again into a folder of their own, named by
+ * RECORD_HISTORIES_UNDER (`lean-bookkeeping/order-completed`), beside the older ones.
  */
 export function saveHistory(name: string, history: temporal.api.history.v1.IHistory): void {
-  const file = `${historiesDir}${name}.json`;
+  const folder = process.env.RECORD_HISTORIES_UNDER
+    ? `${historiesDir}${process.env.RECORD_HISTORIES_UNDER}/`
+    : historiesDir;
+  const file = `${folder}${name}.json`;
   if (existsSync(file)) return;
-  mkdirSync(historiesDir, { recursive: true });
+  mkdirSync(folder, { recursive: true });
   writeFileSync(file, historyToJSON(history));
 }

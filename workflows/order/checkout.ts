@@ -1,4 +1,3 @@
-import { condition } from '@temporalio/workflow';
 import { FailureType } from '../../domain/failures.js';
 import { failureMessage, failureType, formatMoney, OrderClosing } from '../outcomes.js';
 import { steps } from '../proxies.js';
@@ -7,13 +6,27 @@ import { refundCapture } from './undos.js';
 
 // The money side of an order until the parcel is on its way: price, authorize, buffer, capture.
 
+/** What the order's first reservation asks for (lean: priced and reserved by one activity). */
+export type FirstReservation = Omit<Parameters<typeof steps.quoteAndReserveShipments>[0], 'items' | 'shippingSpeed'>;
+export type Reserved = Awaited<ReturnType<typeof steps.reserveShipments>>;
+
 /** Prices the lines from the catalog (never from the caller); an item no longer sold rejects the order. */
-export async function price(order: Order): Promise<void> {
+export async function price(order: Order): Promise<void>;
+/** Prices the lines, then makes the first reservation in the same activity (lean), and answers it. */
+export async function price(order: Order, reserve: FirstReservation): Promise<Reserved>;
+export async function price(order: Order, reserve?: FirstReservation): Promise<Reserved | void> {
   const { orderId, request, view } = order;
+  const items = { items: request.items, shippingSpeed: request.shippingSpeed };
+  let reserved: Reserved | undefined;
   const quote = await order
     .runStep(
-      'price the order',
-      () => steps.quoteOrder({ items: request.items, shippingSpeed: request.shippingSpeed }),
+      reserve ? 'price the order and reserve stock' : 'price the order',
+      async () => {
+        if (!reserve) return steps.quoteOrder(items);
+        const both = await steps.quoteAndReserveShipments({ ...items, ...reserve });
+        reserved = both.reserved;
+        return both.quote;
+      },
       [FailureType.UnknownSku],
     )
     .catch((error: unknown) => {
@@ -27,6 +40,7 @@ export async function price(order: Order): Promise<void> {
   order.lines = quote.lines;
   view.items = quote.lines.map(({ sku, name, quantity, unitPrice }) => ({ sku, name, quantity, unitPrice }));
   view.totals = quote.totals;
+  return reserved;
 }
 
 /** Authorizes the total (its void registered first); a decline closes the order, nothing charged. */
@@ -54,16 +68,24 @@ export async function authorize(order: Order, voidUndo?: Undo): Promise<void> {
       },
     },
   );
+  const payment = { orderId, token: request.payment.token, amount: totals.total, currency: totals.currency };
+  const confirmation = {
+    kind: 'confirmation',
+    subject: `Order ${orderId} confirmed`,
+    body: `Thank you, ${request.customer.name}. Total ${formatMoney(totals.total, totals.currency)}. You can cancel free of charge until ${view.cancellableUntil}.`,
+  } as const;
+  const confirm = () => {
+    view.payment = { ...view.payment, status: 'authorized', authorized: totals.total };
+    order.hold('order_confirmed', 'confirmed', undefined, confirmation);
+  };
   await order
     .runStep(
       'authorize the payment',
       () =>
-        steps.authorizePayment({
-          orderId,
-          token: request.payment.token,
-          amount: totals.total,
-          currency: totals.currency,
-        }),
+        order.lean
+          ? // Lean: the authorization writes the confirmed order and its notice itself.
+            order.stepWithMilestone((readModel) => steps.authorizePayment({ ...payment, readModel }), confirm)
+          : steps.authorizePayment(payment),
       [FailureType.PaymentDeclined],
     )
     .catch((error: unknown) => {
@@ -75,20 +97,17 @@ export async function authorize(order: Order, voidUndo?: Undo): Promise<void> {
         body: 'Your payment was declined, so the order was not placed. Nothing was charged.',
       });
     });
+  if (order.lean) return;
   view.payment = { ...view.payment, status: 'authorized', authorized: totals.total };
   await order.record('order_confirmed', 'confirmed');
-  await order.notify({
-    kind: 'confirmation',
-    subject: `Order ${orderId} confirmed`,
-    body: `Thank you, ${request.customer.name}. Total ${formatMoney(totals.total, totals.currency)}. You can cancel free of charge until ${view.cancellableUntil}.`,
-  });
+  await order.notify(confirmation);
 }
 
 /** The free-cancel buffer: nothing is charged or picked before it ends (or a cancel arrives). */
 export async function cancellationBuffer(order: Order): Promise<void> {
   const bufferLeft = Date.parse(order.view.cancellableUntil) - Date.now();
   if (bufferLeft > 0)
-    await condition(() => order.cancelRequest !== null, bufferLeft, { summary: 'cancellation buffer' });
+    await order.wait(() => order.cancelRequest !== null, bufferLeft, { summary: 'cancellation buffer' });
 }
 
 /** Captures the total (its refund registered first). */

@@ -3,7 +3,6 @@ import {
   allHandlersFinished,
   CancellationScope,
   CancelledFailure,
-  condition,
   log,
   patched,
 } from '@temporalio/workflow';
@@ -40,7 +39,9 @@ export async function runToTheEnd(order: Order, lifecycle: () => Promise<void>):
   // Nothing ends under a caller still waiting for its answer, nor under a note still being written.
   await CancellationScope.nonCancellable(async () => {
     await operatorCancelHandled;
-    await condition(allHandlersFinished);
+    await order.wait(allHandlersFinished);
+    // What the last handlers recorded (lean: held until now); a shipment's goes back with its result.
+    if (!order.asShipment) await order.flush();
   });
   if (order.cancelledByOperator && order.view.status === 'cancelled') {
     throw new CancelledFailure('cancelled by an operator in Temporal Web; every effect was undone');
@@ -55,7 +56,7 @@ export async function runToTheEnd(order: Order, lifecycle: () => Promise<void>):
  * was cancelled and the run ended with nothing undone.)
  */
 async function onOperatorCancel(order: Order, cancelEverything: () => void): Promise<void> {
-  if (!patched(Patch.OperatorCancel)) return cancelEverything();
+  if (!order.lean && !patched(Patch.OperatorCancel)) return cancelEverything();
   if (order.closed || order.cancelRequest) return;
   const { status } = order.view;
   const refusal = cancellationRefusal(
@@ -64,9 +65,10 @@ async function onOperatorCancel(order: Order, cancelEverything: () => void): Pro
   );
   if (refusal) {
     log.warn('Cancel in Temporal Web refused', { orderId: order.orderId, reason: refusal.message });
-    await CancellationScope.nonCancellable(() =>
-      order.record('cancel_refused', status, `Cancel in Temporal Web refused: ${refusal.message}`),
-    );
+    await CancellationScope.nonCancellable(async () => {
+      await order.record('cancel_refused', status, `Cancel in Temporal Web refused: ${refusal.message}`);
+      await order.flush();
+    });
     return;
   }
   order.cancelledByOperator = true;
@@ -79,7 +81,8 @@ async function onOperatorCancel(order: Order, cancelEverything: () => void): Pro
 export async function close(order: Order, outcome: OrderClosing): Promise<void> {
   const { view } = order;
   order.closing = true;
-  const undone = patched(Patch.UndoMoneyFirst) ? await undoEachOnItsOwn(order) : await undoNewestFirst(order.undo);
+  const undone =
+    order.lean || patched(Patch.UndoMoneyFirst) ? await undoEachOnItsOwn(order) : await undoNewestFirst(order.undo);
   const { cancelRequest } = order;
   const by = outcome.status === 'cancelled' && cancelRequest ? cancelRequest.requestedBy : null;
   if (by && cancelRequest)
@@ -88,6 +91,8 @@ export async function close(order: Order, outcome: OrderClosing): Promise<void> 
   const who = by ? `by ${by.id} (${by.role})` : null;
   await order.record(outcome.type, outcome.status, [outcome.detail, who, ...undone].filter(Boolean).join('; '));
   await order.notify(outcome.notice);
+  // Written before a cancel's caller is answered (lean: it was held).
+  await order.flush();
   order.closed = true;
 }
 
@@ -137,9 +142,10 @@ async function parkUndo(order: Order, reason: string): Promise<void> {
   view.attention = `could not undo: ${reason}`;
   log.warn('an undo needs attention', { orderId: order.orderId, reason });
   await order.record('needs_attention', 'needs_attention', view.attention);
-  await condition(() => order.retryRequested);
+  await order.wait(() => order.retryRequested);
   order.parked = false;
   order.undoParked = false;
   view.attention = null;
   await order.record('undo_retried', previous);
+  await order.flush();
 }

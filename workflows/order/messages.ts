@@ -57,7 +57,8 @@ export function handleMessages(order: Order): void {
     if (order.shipmentsShape && forward(shipmentOfTask(orderId, returnId), returnReceivedSignal, received)) return;
     if (!order.receipts.has(returnId)) order.receipts.set(returnId, receipt);
   });
-  setHandler(shipmentReportSignal, (report) => void order.reports.push(report));
+  // A shipment sends what happened since it last waited in one signal (Patch.LeanBookkeeping).
+  setHandler(shipmentReportSignal, ({ earlier = [], ...report }) => void order.reports.push(...earlier, report));
 
   setHandler(
     cancelOrderUpdate,

@@ -1,4 +1,4 @@
-import { condition, patched } from '@temporalio/workflow';
+import { patched } from '@temporalio/workflow';
 import { durationMs } from '../../domain/durations.js';
 import { FailureType } from '../../domain/failures.js';
 import { failureType, OrderClosing } from '../outcomes.js';
@@ -16,7 +16,7 @@ export async function reserve(order: Order): Promise<void> {
   order.round += 1;
   const reservationRound = order.round;
   const resumeAs = view.status;
-  const restockNeverLost = patched(Patch.RestockNeverLost);
+  const restockNeverLost = order.lean || patched(Patch.RestockNeverLost);
   const retryEvery = durationMs(policy.backorderRetryInterval ?? '1h');
   let deadline: number | null = null;
   for (;;) {
@@ -61,7 +61,7 @@ export async function reserve(order: Order): Promise<void> {
     // A restock nobody signalled (it landed before the order was listed as backordered) is found
     // by trying again on a timer.
     const wakeAt = restockNeverLost ? Math.min(deadline, Date.now() + retryEvery) : deadline;
-    const arrived = await condition(
+    const arrived = await order.wait(
       () => order.stockArrived || order.cancelRequest !== null,
       Math.max(1, wakeAt - Date.now()),
       {

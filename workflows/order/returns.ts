@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, patched } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, patched } from '@temporalio/workflow';
 import { addDuration, durationMs } from '../../domain/durations.js';
 import { FailureType } from '../../domain/failures.js';
 import type { ReturnView } from '../../domain/order.js';
@@ -43,7 +43,7 @@ export async function returnWindow(order: Order): Promise<void> {
     // A signal that came with the window's end may not count as finished yet: the order waits for
     // it, not for a feedback request it will never send (the chaos suite found orders stuck in
     // delivered until then).
-    const untilHandlersFinish = windowClosed && patched(Patch.ReturnWindowClosesWithItsHandlers);
+    const untilHandlersFinish = windowClosed && (order.lean || patched(Patch.ReturnWindowClosesWithItsHandlers));
     const wakeAt = untilHandlersFinish
       ? Infinity
       : Math.min(
@@ -54,8 +54,8 @@ export async function returnWindow(order: Order): Promise<void> {
     order.returnsChanged = false;
     const pending = () =>
       order.returnsChanged || view.returns.some((ret) => ret.status !== 'refunded' && receipts.has(ret.returnId));
-    if (wakeAt === Infinity) await condition(() => pending() || allHandlersFinished());
-    else await condition(pending, Math.max(1, wakeAt - Date.now()), { summary: 'return window' });
+    if (wakeAt === Infinity) await order.wait(() => pending() || allHandlersFinished());
+    else await order.wait(pending, Math.max(1, wakeAt - Date.now()), { summary: 'return window' });
   }
   if (unitsLeftToReturn(order.deliveredLines(), view.returns) === 0)
     await order.record(
@@ -119,6 +119,8 @@ export async function authorizeReturn(
     subject: `Order ${orderId}: return ${ret.returnId}`,
     body: `Send ${what} back with ${returnLabel.carrier} label ${returnLabel.trackingNumber} by ${ret.expiresAt}. We refund as soon as it arrives.`,
   });
+  // Written before the caller is answered (lean: it was held).
+  await order.flush();
   return authorization;
 }
 
@@ -142,7 +144,7 @@ export async function parcelReturnedToSender(order: Order): Promise<void> {
     warehouseId: order.warehouseId!,
     items: ret.items,
   });
-  const received = await condition(
+  const received = await order.wait(
     () => order.receipts.has(ret.returnId),
     Math.max(1, Date.parse(ret.expiresAt) - Date.now()),
     { summary: 'parcel back to sender' },

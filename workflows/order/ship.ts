@@ -27,7 +27,9 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
 
   // A shipment of an order placed with WAVE_PICKING is picked and labelled in its warehouse's waves.
   const wave =
-    order.asShipment && order.policy.wavePicking && patched(Patch.ShipmentsPickedInWaves) ? new WavePick(order) : null;
+    order.asShipment && order.policy.wavePicking && (order.lean || patched(Patch.ShipmentsPickedInWaves))
+      ? new WavePick(order)
+      : null;
 
   // A short pick writes the missing units off and starts over with a new reservation.
   for (;;) {
@@ -65,7 +67,8 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
       return packRequested ? 'unpacked and re-shelved' : 're-shelved';
     },
   });
-  await order.runStep('record the pick', () => steps.recordPick(order.subject));
+  // Lean: the pick is booked by the same activity that asks for the pack (activities/parcel-steps.ts).
+  if (!order.lean) await order.runStep('record the pick', () => steps.recordPick(order.subject));
   await order.record('picked', 'processing');
 
   const warehouseId = order.warehouseId!;
@@ -78,14 +81,8 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
     'pack',
     (taskId) => {
       packRequested = true;
-      return steps.requestPack({
-        taskId,
-        orderId,
-        warehouseId,
-        lines: order.warehouseLines(),
-        box,
-        expectedWeightGrams,
-      });
+      const task = { taskId, orderId, warehouseId, lines: order.warehouseLines(), box, expectedWeightGrams };
+      return order.lean ? steps.recordPickAndRequestPack({ ...task, ...order.subject }) : steps.requestPack(task);
     },
     (event) =>
       event.measuredWeightGrams === undefined || weightWithinTolerance(expectedWeightGrams, event.measuredWeightGrams),
@@ -130,11 +127,9 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
   order.checkpoint();
   order.leftWarehouse = true;
   await CancellationScope.nonCancellable(async () => {
-    await mustComplete.handOverToCarrier({
-      carrier: shipment.carrier,
-      service: shipment.service,
-      trackingNumber: shipment.trackingNumber,
-    });
+    const parcel = { carrier: shipment.carrier, service: shipment.service, trackingNumber: shipment.trackingNumber };
+    if (order.lean) return mustComplete.handOverAndRecordShipped({ ...parcel, ...order.subject });
+    await mustComplete.handOverToCarrier(parcel);
     await mustComplete.recordShipped(order.subject);
   });
   // What is left to undo is the money (and a reship's reservation); the units are with the carrier.

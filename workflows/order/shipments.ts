@@ -1,10 +1,4 @@
-import {
-  ChildWorkflowCancellationType,
-  condition,
-  ParentClosePolicy,
-  startChild,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ChildWorkflowCancellationType, ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
 import type { ReservedShipment } from '../../activities/inventory.js';
 import type { AllocationLine } from '../../domain/allocation.js';
 import { durationMs } from '../../domain/durations.js';
@@ -17,7 +11,7 @@ import { cancelShipmentSignal } from '../../domain/messages.js';
 import { formatMoney, OrderClosing } from '../outcomes.js';
 import { steps } from '../proxies.js';
 import { shipmentWorkflow } from '../shipment.js';
-import { authorize, cancellationBuffer } from './checkout.js';
+import { authorize, cancellationBuffer, price } from './checkout.js';
 import type { Order, Undo } from './state.js';
 import { releaseReservation } from './undos.js';
 
@@ -77,17 +71,17 @@ async function reserveShipments(order: Order): Promise<Planned[]> {
       : (policy.partialFulfillment ?? 'ship_available');
   const retryEvery = durationMs(policy.backorderRetryInterval ?? '1h');
   let deadline: number | null = null;
+  // Lean: the order is priced by the activity that makes its first reservation.
+  let unpriced = order.lean;
   for (;;) {
     order.stockArrived = false;
-    const { shipments, missing } = await order.runStep('reserve stock', () =>
-      steps.reserveShipments({
-        orderId,
-        firstShipment: 1,
-        lines: order.warehouseLines(),
-        shippingAddress: request.shippingAddress,
-        policy: partial,
-      }),
-    );
+    const reserve = { orderId, firstShipment: 1, shippingAddress: request.shippingAddress, policy: partial };
+    const { shipments, missing } = unpriced
+      ? await price(order, reserve)
+      : await order.runStep('reserve stock', () =>
+          steps.reserveShipments({ ...reserve, lines: order.warehouseLines() }),
+        );
+    unpriced = false;
     if (shipments.length > 0) {
       const planned: Planned[] = shipments.map((held: ReservedShipment) => ({
         shipment: held.shipment,
@@ -125,7 +119,7 @@ async function reserveShipments(order: Order): Promise<Planned[]> {
       });
     }
     const wakeAt = Math.min(deadline, Date.now() + retryEvery);
-    const arrived = await condition(
+    const arrived = await order.wait(
       () => order.stockArrived || order.cancelRequest !== null,
       Math.max(1, wakeAt - Date.now()),
       { summary: wakeAt < deadline ? 'backorder: try the reservation again' : 'backorder deadline' },
@@ -179,19 +173,34 @@ async function captureShare(order: Order, planned: Planned): Promise<void> {
   };
   order.undo.push(undo);
   order.shareUndos.set(shipment, undo);
-  await order.runStep(`capture shipment ${shipment}`, () =>
-    steps.capturePayment({ orderId, shipment, amount, currency: totals.currency }),
-  );
-  order.captured = true;
-  order.shipmentPayments.set(shipment, { status: 'captured', authorized: amount, captured: amount, refunded: 0 });
-  updatePayment(order);
-  await order.record(
-    'payment_captured',
-    'processing',
+  const capture = { orderId, shipment, amount, currency: totals.currency };
+  const detail =
     planned.lines.length && order.view.shipments.length > 1
       ? `${shipmentId(orderId, shipment)}: ${formatMoney(amount, totals.currency)}`
-      : undefined,
-  );
+      : undefined;
+  const captured = () => {
+    order.shipmentPayments.set(shipment, { status: 'captured', authorized: amount, captured: amount, refunded: 0 });
+    updatePayment(order);
+  };
+  if (order.lean) {
+    // Lean: the capture writes its milestone itself.
+    await order.runStep(`capture shipment ${shipment}`, () =>
+      order.stepWithMilestone(
+        (readModel) => steps.capturePayment({ ...capture, readModel }),
+        () => {
+          captured();
+          order.hold('payment_captured', 'processing', detail);
+        },
+        () => order.shipmentPayments.delete(shipment),
+      ),
+    );
+    order.captured = true;
+    return;
+  }
+  await order.runStep(`capture shipment ${shipment}`, () => steps.capturePayment(capture));
+  order.captured = true;
+  captured();
+  await order.record('payment_captured', 'processing', detail);
 }
 
 /**
@@ -218,6 +227,7 @@ async function followShipments(order: Order, planned: Planned[]): Promise<Shipme
           lines: p.lines,
           totals: { subtotal, shipping: share - subtotal, total: share, currency: order.totals.currency },
           parentWorkflowId,
+          ...(order.lean ? { lean: true, alone: planned.length === 1 } : {}),
         },
       ],
       // A terminated order runs no code, and neither do its shipments: the reconciler settles both from the tables.
@@ -235,13 +245,15 @@ async function followShipments(order: Order, planned: Planned[]): Promise<Shipme
   const results: ShipmentResult[] = [];
   let running = handles.length;
   const finished = handles.map((handle) =>
-    handle.result().then((result) => {
+    handle.result().then(({ reports = [], ...result }) => {
+      // Its last reports come with its result (lean), and are applied first.
+      order.reports.push(...reports);
       results.push(result);
       running -= 1;
     }),
   );
   for (;;) {
-    await condition(() => order.reports.length > 0 || running === 0);
+    await order.wait(() => order.reports.length > 0 || running === 0);
     const report = order.reports.shift();
     if (report) await applyReport(order, report);
     else if (running === 0) break;

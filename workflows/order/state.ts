@@ -8,8 +8,10 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   setCurrentDetails,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { shipmentId } from '../../domain/ids.js';
 import { cancelShipmentSignal, shipmentReportSignal } from '../../domain/messages.js';
@@ -31,7 +33,9 @@ import type { Actor, CarrierEvent, ReturnReceipt, WarehouseEvent } from '../../d
 import { OrderStatusAttribute } from '../../domain/search-attributes.js';
 import type { OrderStatus, ShipmentProgress } from '../../domain/statuses.js';
 import { type CustomerNotice, failureMessage, failureType, OrderClosing } from '../outcomes.js';
+import { Patch } from '../patches.js';
 import { mustComplete, type steps } from '../proxies.js';
+import type { ReadModelWrite } from '../../activities/read-model.js';
 
 /** The undo of one effect: what it is, when it runs (domain/compensation.ts), and how. */
 export interface Undo {
@@ -107,10 +111,29 @@ export class Order {
 
   private seq = 0;
 
+  /**
+   * Patch.LeanBookkeeping: milestones and notices are held and written in one go just before the
+   * workflow waits (`wait`) or ends (`flush`), not one activity (or one report) each, and the status
+   * search attribute is upserted only when it changes. Decided once, at the start: an order that
+   * began before the change keeps writing each milestone on its own.
+   */
+  readonly lean: boolean;
+  /** The view has changed since the read model last had it (lean). */
+  private unwritten = false;
+  /** The `OrderStatus` search attribute as last set (lean: upserted with the view, when it changed). */
+  private upsertedStatus: string | null;
+  /** Notices for the outbox, written with the next view (lean). */
+  private readonly unsentNotices: CustomerNotice[] = [];
+  /** A shipment's reports not yet sent to its order (lean). */
+  private readonly heldReports: ShipmentReport[] = [];
+
   constructor(
     readonly input: OrderWorkflowInput,
     asShipment: ShipmentWorkflowInput | null = null,
   ) {
+    // A shipment is lean when its order is (no marker of its own); it implies every earlier patch.
+    this.lean = asShipment ? asShipment.lean === true : patched(Patch.LeanBookkeeping);
+    this.upsertedStatus = workflowInfo().typedSearchAttributes.get(OrderStatusAttribute) ?? null;
     this.request = input.request;
     this.policy = input.policy;
     this.orderId = input.request.orderId;
@@ -200,14 +223,120 @@ export class Order {
     }
     // An order of the old shape shows its one parcel as the view's one shipment.
     if (!this.shipmentsShape) this.view.shipments = this.warehouseId ? [this.shipmentSummary()] : [];
-    upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
-    await mustComplete.recordOrderUpdate({ order: this.input, view: this.view });
+    if (!this.lean) {
+      upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
+      await mustComplete.recordOrderUpdate({ order: this.input, view: this.view });
+      return;
+    }
+    this.unwritten = true;
+  }
+
+  /**
+   * Lean: a step whose success is a milestone writes that milestone itself. `apply` changes the view
+   * as success will (records, notices) before the call; the view and the notices held so far go with
+   * the call, and its activity writes them once its effect has landed (activities/read-model.ts,
+   * `withReadModelWrite`). A call that fails takes `apply` back (and `revert` what is not the view),
+   * so a decline, a park or a cancel sees the order as it was. One activity instead of two.
+   */
+  async stepWithMilestone<T>(
+    call: (readModel: ReadModelWrite) => Promise<T>,
+    apply: () => void,
+    revert: () => void = () => {},
+  ): Promise<T> {
+    const saved = { view: JSON.stringify(this.view), notices: this.unsentNotices.length };
+    apply();
+    const notices = this.unsentNotices.splice(0);
+    const unwritten = this.unwritten;
+    this.unwritten = false;
+    try {
+      return await call({ order: this.input, view: this.view, ...(notices.length ? { notices } : {}) });
+    } catch (error) {
+      const view = JSON.parse(saved.view) as OrderView;
+      for (const key of Object.keys(this.view)) delete (this.view as unknown as Record<string, unknown>)[key];
+      Object.assign(this.view, view);
+      // The sequence is not taken back: an attempt whose write landed before the step failed keeps
+      // its event, and the next milestone must not reuse its number (events are written once per seq).
+      this.unsentNotices.push(...notices.slice(0, saved.notices));
+      this.unwritten = unwritten;
+      revert();
+      setCurrentDetails(orderCurrentDetails(this.view, this.lastProblem));
+      throw error;
+    }
+  }
+
+  /** Lean, inside `stepWithMilestone`'s `apply`: records a milestone of the order (no await: nothing is written here). */
+  hold(type: string, status: OrderStatus, detail?: string, notice?: CustomerNotice): void {
+    void this.record(type, status, detail);
+    if (notice) this.unsentNotices.push(notice);
+  }
+
+  /** Marks the view as not yet in the read model (lean): the next flush writes it. */
+  holdView(): void {
+    this.unwritten = true;
+  }
+
+  /** A shipment's reports not yet sent: they go back to the order with its result. */
+  takeHeldReports(): ShipmentReport[] {
+    return this.heldReports.splice(0);
   }
 
   async notify(notice: CustomerNotice): Promise<void> {
     // The order owns the customer: a shipment asks it to tell them.
     if (this.asShipment) return this.report('notice', undefined, notice);
+    // Lean: into the outbox in the same transaction as the next view (activities/read-model.ts).
+    if (this.lean) return void this.unsentNotices.push(notice);
     await mustComplete.notifyCustomer({ orderId: this.orderId, recipient: this.request.customer.email, ...notice });
+  }
+
+  /**
+   * Writes what is held (lean): the order's view with its new timeline events and notices in one
+   * activity, or a shipment's reports in one signal to its order. Called before every wait and at
+   * the end, so nothing stays only in the workflow while it is idle.
+   */
+  async flush(): Promise<void> {
+    if (!this.lean) return;
+    const { asShipment } = this;
+    if (asShipment) {
+      const held = this.heldReports.splice(0);
+      const last = held.pop();
+      if (!last) return;
+      await getExternalWorkflowHandle(asShipment.parentWorkflowId).signal(shipmentReportSignal, {
+        ...last,
+        ...(held.length ? { earlier: held } : {}),
+      });
+      return;
+    }
+    // One upsert per status the order rests in (the API started it as `received`).
+    const { status } = this.view;
+    if (status !== this.upsertedStatus) {
+      upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
+      this.upsertedStatus = status;
+    }
+    if (!this.unwritten && this.unsentNotices.length === 0) return;
+    const notices = this.unsentNotices.splice(0);
+    this.unwritten = false;
+    await mustComplete.recordOrderUpdate({
+      order: this.input,
+      view: this.view,
+      ...(notices.length ? { notices } : {}),
+    });
+  }
+
+  /**
+   * `condition`, after writing what is held (lean) if the workflow is about to block: a wait is
+   * where a read model written later would show an order behind its workflow.
+   */
+  async wait(until: () => boolean, timeout?: number, options?: { summary: string }): Promise<boolean> {
+    if (this.lean) {
+      // Asked once: some conditions take what they find (a warehouse answer is seen once).
+      if (until()) return true;
+      await this.flush();
+    }
+    if (timeout === undefined) {
+      await condition(until);
+      return true;
+    }
+    return options ? condition(until, timeout, options) : condition(until, timeout);
   }
 
   /** Each shipment's share of the money, as its workflow last reported it (shipments shape). */
@@ -283,11 +412,22 @@ export class Order {
     return refunded;
   }
 
-  /** Tells the order's workflow where this shipment is. */
+  /** Tells the order's workflow where this shipment is (lean: with the next report sent, before a wait). */
   async report(type: string, detail?: string, notice?: CustomerNotice): Promise<void> {
     const { asShipment } = this;
     if (!asShipment) return;
-    await getExternalWorkflowHandle(asShipment.parentWorkflowId).signal(shipmentReportSignal, {
+    const report = this.reportOf(asShipment, type, detail, notice);
+    if (asShipment.alone) return void this.heldReports.push(report);
+    await getExternalWorkflowHandle(asShipment.parentWorkflowId).signal(shipmentReportSignal, report);
+  }
+
+  private reportOf(
+    asShipment: ShipmentWorkflowInput,
+    type: string,
+    detail?: string,
+    notice?: CustomerNotice,
+  ): ShipmentReport {
+    return {
       shipment: asShipment.shipment,
       type,
       ...(detail ? { detail } : {}),
@@ -302,7 +442,7 @@ export class Order {
       leftWarehouse: this.leftWarehouse,
       closed: this.closed,
       ...(notice ? { notice } : {}),
-    });
+    };
   }
 
   /** Stops the forward path here if someone cancelled the order. */
@@ -354,7 +494,7 @@ export class Order {
     log.warn('order needs attention', { orderId: this.orderId, reason });
     await this.record('needs_attention', 'needs_attention', reason);
     let resumed = false;
-    await condition(() => {
+    await this.wait(() => {
       resumed ||= resumeWhen();
       return resumed || this.retryRequested || this.cancelRequest !== null;
     });
@@ -363,6 +503,8 @@ export class Order {
     this.view.attention = null;
     const how = resumed ? 'resumed' : 'retry';
     await this.record(how === 'retry' ? 'step_retried' : 'step_resumed', previous);
+    // The retry's caller is answered now: the read model says so too (lean: it was held).
+    await this.flush();
     return how;
   }
 }

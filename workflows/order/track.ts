@@ -1,4 +1,3 @@
-import { condition } from '@temporalio/workflow';
 import { addDuration, durationMs } from '../../domain/durations.js';
 import { MAX_DELIVERY_ATTEMPTS, SHIPPING_PROGRESS } from '../../domain/statuses.js';
 import { formatMoney, OrderClosing } from '../outcomes.js';
@@ -75,7 +74,7 @@ async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'retu
     const hasEvents = () => carrierEvents.length > 0;
     const arrived =
       deadline > Date.now()
-        ? await condition(hasEvents, deadline - Date.now(), {
+        ? await order.wait(hasEvents, deadline - Date.now(), {
             summary: exceptionSince === null ? 'delivery promise' : 'delivery exception',
           })
         : hasEvents();

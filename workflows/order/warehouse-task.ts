@@ -1,4 +1,4 @@
-import { condition, log, patched } from '@temporalio/workflow';
+import { log, patched } from '@temporalio/workflow';
 import { durationMs } from '../../domain/durations.js';
 import { packTaskId, pickTaskId } from '../../domain/ids.js';
 import type { WarehouseEvent } from '../../domain/schemas.js';
@@ -24,7 +24,7 @@ export async function warehouseTask(
   const askedHere: string[] = [];
   const seen = new Set<string>();
   let accepted: WarehouseEvent | undefined;
-  const askAgainAtOnce = patched(Patch.RejectedTaskAskedAgainAtOnce);
+  const askAgainAtOnce = order.lean || patched(Patch.RejectedTaskAskedAgainAtOnce);
   let rejected = false;
   const done = () => {
     for (const [taskId, event] of order.warehouseEvents) {
@@ -47,7 +47,7 @@ export async function warehouseTask(
       await order.runStep(`ask the warehouse to ${kind}`, () => ask(taskId));
       rejected = false;
       // A rejected answer asks again at once; a late one after the SLA.
-      await condition(
+      await order.wait(
         () => done() || (askAgainAtOnce && rejected) || order.cancelRequest !== null,
         durationMs(policy.warehouseTaskSla),
         {

@@ -49,6 +49,8 @@ export class WavePick {
       this.transitDays = choice.transitDays;
       if (!order.undo.includes(this.leave)) order.undo.push(this.leave);
       this.pickTaken = false;
+      // A wave may keep it waiting for minutes: what it holds for its order goes out first (lean).
+      await order.flush();
       const assignment = await order.runStep('wait for a wave', () =>
         joinWave({
           shipmentId: order.owner,
@@ -78,6 +80,7 @@ export class WavePick {
     const { order } = this;
     const { waveId } = this.assignment!;
     const shipmentId = order.owner;
+    await order.flush();
     const result = await order.runStep('wait for the wave label', () => this.assignment!.labelled());
     const at = order.undo.indexOf(this.leave);
     if (!result.labelled) {

@@ -1,0 +1,58 @@
+import type { createCatalogActivities } from './catalog.js';
+import type { createInventoryActivities } from './inventory.js';
+import type { createPaymentActivities } from './payments.js';
+import { type createReadModelActivities, withReadModelWrite } from './read-model.js';
+import type { createShippingActivities } from './shipping.js';
+import type { createWarehouseActivities } from './warehouse.js';
+
+type Parts = Pick<ReturnType<typeof createCatalogActivities>, 'quoteOrder'> &
+  Pick<ReturnType<typeof createInventoryActivities>, 'recordPick' | 'recordShipped' | 'reserveShipments'> &
+  Pick<ReturnType<typeof createWarehouseActivities>, 'requestPack'> &
+  Pick<ReturnType<typeof createShippingActivities>, 'handOverToCarrier'> &
+  Pick<ReturnType<typeof createPaymentActivities>, 'authorizePayment' | 'capturePayment'> &
+  Pick<ReturnType<typeof createReadModelActivities>, 'recordOrderUpdate'>;
+
+/**
+ * Steps that always run back to back, as one activity (Patch.LeanBookkeeping), so an order costs
+ * fewer history events and billable actions: the stock booking rides with the warehouse or carrier
+ * call next to it, and the payment steps write the milestone their success makes (the view, its
+ * timeline and the notices) themselves. Each part is idempotent on its own key, so a retry of the
+ * pair repeats nothing that landed. The worker and the tests' fakes compose their parts the same way.
+ */
+export function withCombinedSteps<P extends Parts>(parts: P) {
+  return {
+    ...parts,
+    authorizePayment: withReadModelWrite(parts.authorizePayment, parts.recordOrderUpdate),
+    capturePayment: withReadModelWrite(parts.capturePayment, parts.recordOrderUpdate),
+    /**
+     * Prices the order from the catalog, then reserves its shipments (nothing is reserved for an
+     * order that cannot be priced): the order's first two steps, which need nothing from each other.
+     */
+    async quoteAndReserveShipments({
+      items,
+      shippingSpeed,
+      ...reserve
+    }: Parameters<Parts['quoteOrder']>[0] & Omit<Parameters<Parts['reserveShipments']>[0], 'lines'>) {
+      const quote = await parts.quoteOrder({ items, shippingSpeed });
+      const lines = quote.lines.map(({ sku, quantity }) => ({ sku, quantity }));
+      return { quote, reserved: await parts.reserveShipments({ ...reserve, lines }) };
+    },
+    /** Books the picked units out of stock, then asks the warehouse to pack them. */
+    async recordPickAndRequestPack({
+      shipment,
+      ...task
+    }: Parameters<Parts['requestPack']>[0] & { shipment?: number }): Promise<void> {
+      await parts.recordPick({ orderId: task.orderId, ...(shipment === undefined ? {} : { shipment }) });
+      await parts.requestPack(task);
+    },
+    /** Hands the parcel to the carrier, then books its units as shipped (gone for good). */
+    async handOverAndRecordShipped({
+      orderId,
+      shipment,
+      ...parcel
+    }: Parameters<Parts['handOverToCarrier']>[0] & { orderId: string; shipment?: number }): Promise<void> {
+      await parts.handOverToCarrier(parcel);
+      await parts.recordShipped({ orderId, ...(shipment === undefined ? {} : { shipment }) });
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { temporal } from '@temporalio/proto';
+
+type History = temporal.api.history.v1.IHistory;
+const E = temporal.api.enums.v1.EventType;
+
+/** What an order cost: its history events and its billable actions, by kind, over its workflows' histories. */
+export interface OrderCost {
+  events: number;
+  actions: number;
+  /** Events per history (the order's first, then each shipment's). */
+  eventsPerHistory: number[];
+  /** Actions by kind, as counted below. */
+  actionsByKind: Record<string, number>;
+  /** Activities scheduled, by type. */
+  activities: Record<string, number>;
+}
+
+/**
+ * Counts an order's cost from the histories of its workflows (the order and its shipments), the way
+ * Temporal Cloud bills actions (docs.temporal.io/cloud/actions):
+ * - a workflow started: each history's WorkflowExecutionStarted (the order's by its client, each
+ *   shipment's by the order's child-workflow start; the child start is not counted again);
+ * - an activity: each ActivityTaskScheduled, plus one per retry (an ActivityTaskStarted's attempt − 1);
+ * - a timer: each TimerStarted;
+ * - a signal: each WorkflowExecutionSignaled, whoever sent it (a warehouse, a carrier, or a shipment
+ *   reporting to its order: SignalExternalWorkflowExecutionInitiated is that same signal, not counted again);
+ * - a search-attribute upsert: each UpsertWorkflowSearchAttributes, the `TemporalChangeVersion` one
+ *   a `patched()` writes included;
+ * - a local activity: each MarkerRecorded named `core_local_activity` (patch markers are free);
+ * - an update: each WorkflowExecutionUpdateAccepted.
+ * Workflow tasks, completions and queries are not actions; they are events.
+ */
+export function orderCost(histories: History[]): OrderCost {
+  const actionsByKind: Record<string, number> = {
+    workflowStarted: 0,
+    activities: 0,
+    activityRetries: 0,
+    timers: 0,
+    signals: 0,
+    upserts: 0,
+    localActivities: 0,
+    updates: 0,
+  };
+  const activities: Record<string, number> = {};
+  const count = (kind: string, n = 1) => (actionsByKind[kind] = (actionsByKind[kind] ?? 0) + n);
+  for (const history of histories) {
+    for (const event of history.events ?? []) {
+      switch (event.eventType) {
+        case E.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+          count('workflowStarted');
+          break;
+        case E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: {
+          count('activities');
+          const name = event.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
+          activities[name] = (activities[name] ?? 0) + 1;
+          break;
+        }
+        case E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+          count('activityRetries', Math.max(0, (event.activityTaskStartedEventAttributes?.attempt ?? 1) - 1));
+          break;
+        case E.EVENT_TYPE_TIMER_STARTED:
+          count('timers');
+          break;
+        case E.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+          count('signals');
+          break;
+        case E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+          count('upserts');
+          break;
+        case E.EVENT_TYPE_MARKER_RECORDED:
+          if (event.markerRecordedEventAttributes?.markerName === 'core_local_activity') count('localActivities');
+          break;
+        case E.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+          count('updates');
+          break;
+      }
+    }
+  }
+  const eventsPerHistory = histories.map((h) => h.events?.length ?? 0);
+  return {
+    events: eventsPerHistory.reduce((a, b) => a + b, 0),
+    actions: Object.values(actionsByKind).reduce((a, b) => a + b, 0),
+    eventsPerHistory,
+    actionsByKind,
+    activities,
+  };
+}
