@@ -71,6 +71,12 @@ export function handleMessages(order: Order): void {
         await order.cancelShipments();
         await condition(() => order.closed || order.undoParked || order.cancelSettled);
       });
+      // Every shipment reached its carrier before the cancel reached it: nothing was cancelled, and
+      // the caller is told so as the validator would have (older orders answered with the view).
+      if (!order.closed && order.lean && order.cancelSettled && !view.shipments.some((s) => s.status === 'cancelled')) {
+        const refusal = cancellationRefusal({ ...cancellable(order), leftWarehouse: true }, cancel.requestedBy);
+        if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.failureType);
+      }
       // An undo that needs a human: the caller learns it now (needs_attention, with the reason).
       if (!order.closed) return view;
       if (view.status !== 'cancelled')
@@ -81,13 +87,7 @@ export function handleMessages(order: Order): void {
       validator: ({ requestedBy }) => {
         // A cancel already under way: this one waits for it and gets the same answer.
         if (order.cancelRequest && !order.closed) return;
-        const state = {
-          status: view.status,
-          captured: order.captured,
-          leftWarehouse: order.leftWarehouse,
-          closing: order.closing,
-        };
-        const refusal = cancellationRefusal(state, requestedBy);
+        const refusal = cancellationRefusal(cancellable(order), requestedBy);
         if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.failureType);
       },
     },
@@ -124,4 +124,10 @@ export function handleMessages(order: Order): void {
       },
     },
   );
+}
+
+/** What the cancellation rule looks at. */
+function cancellable(order: Order) {
+  const { view, captured, leftWarehouse, closing } = order;
+  return { status: view.status, captured, leftWarehouse, closing };
 }
