@@ -20,7 +20,8 @@ export function chooseCarrierService(rates: readonly CarrierRate[], speed: Shipp
 
 type ShipmentRow = typeof shipments.$inferSelect;
 
-function toView(row: ShipmentRow): ShipmentView {
+/** A shipment row with its label as the workflow sees it (waves record theirs the same way). */
+export function toView(row: ShipmentRow): ShipmentView {
   if (row.trackingNumber === null) throw new Error(`shipment ${row.id} has no label yet`);
   return {
     shipmentId: row.id,

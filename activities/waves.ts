@@ -24,7 +24,7 @@ import type { Database } from '../db/client.js';
 import { products, shipments, warehouses, waves, waveShipments } from '../db/schema.js';
 import type { ActivityDependencies } from './deps.js';
 import { RequestRefusedError } from './ports.js';
-import { chooseCarrierService } from './shipping.js';
+import { chooseCarrierService, toView } from './shipping.js';
 
 /** Defaults of config/index.ts `waveSettings`, for dependencies that do not say (tests). */
 export const DEFAULT_WAVE_SETTINGS: Omit<WavePolicy, 'timeZone'> = {
@@ -219,17 +219,8 @@ export function createWaveActivities({
         })
         .onConflictDoNothing();
       const [row] = await db.select().from(shipments).where(eq(shipments.id, id));
-      if (!row?.trackingNumber) throw new Error(`shipment ${id} has no label`);
-      return {
-        shipmentId: row.id,
-        carrier: row.carrier,
-        service: row.service,
-        trackingNumber: row.trackingNumber,
-        status: row.status as ShipmentView['status'],
-        box: row.box,
-        weightGrams: row.weightGrams,
-        promisedBy: row.promisedBy.toISOString(),
-      };
+      if (!row) throw new Error(`shipment ${id} has no label`);
+      return toView(row);
     },
 
     /**
