@@ -137,30 +137,36 @@ describe('order priority', () => {
     expect(description.raw.workflowExecutionInfo?.priority?.priorityKey).toBe(2);
   });
 
-  it('with a queue of normal orders, picks the urgent ones first', async () => {
-    const sku = await isolatedProduct(system.db, { 'wh-east': 500 });
-    const order = (prefix: string, shippingSpeed: 'standard' | 'overnight') =>
-      orderRequest({ orderId: newOrderId(prefix), items: [{ sku, quantity: 1 }], shippingSpeed });
-    const normal = Array.from({ length: 16 }, () => order('flood-normal', 'standard'));
-    const urgent = Array.from({ length: 3 }, () => order('flood-urgent', 'overnight'));
-    // Every normal order is in before the first urgent one: FIFO would pick the urgent ones last.
-    for (const request of [...normal, ...urgent]) {
-      const answer = await system.api('POST', '/orders', request);
-      expect(answer.status).toBe(202);
-      expect(answer.body.priority).toBe(request.shippingSpeed === 'overnight' ? 'urgent' : 'normal');
-    }
-    const ours = new Set([...normal, ...urgent].map((request) => request.orderId));
-    const deadline = Date.now() + 240_000;
-    while ([...ours].some((orderId) => !pickRequests.includes(orderId)) && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    const picks = pickRequests.filter((orderId) => ours.has(orderId));
-    expect(picks).toHaveLength(ours.size);
-    console.info(`pick order under a flood: ${picks.map((id) => id.split('-')[1]).join(' ')}`);
-    // Each urgent order was picked before at least three quarters of the normal ones queued ahead of it.
-    for (const { orderId } of urgent) {
-      const before = picks.slice(0, picks.indexOf(orderId));
-      const normalsAhead = before.filter((id) => id.startsWith('flood-normal')).length;
-      expect(normalsAhead, `pick order: ${picks.join(', ')}`).toBeLessThanOrEqual(normal.length / 4);
-    }
-  }, 300_000);
+  it(
+    'with a queue of normal orders, picks the urgent ones first',
+    async () => {
+      const sku = await isolatedProduct(system.db, { 'wh-east': 500 });
+      const order = (prefix: string, shippingSpeed: 'standard' | 'overnight') =>
+        orderRequest({ orderId: newOrderId(prefix), items: [{ sku, quantity: 1 }], shippingSpeed });
+      // Lean orders run few activities: a backlog deep enough to overtake takes more than 16 of them.
+      const normal = Array.from({ length: 24 }, () => order('flood-normal', 'standard'));
+      const urgent = Array.from({ length: 3 }, () => order('flood-urgent', 'overnight'));
+      // Every normal order is in before the first urgent one: FIFO would pick the urgent ones last.
+      for (const request of [...normal, ...urgent]) {
+        const answer = await system.api('POST', '/orders', request);
+        expect(answer.status).toBe(202);
+        expect(answer.body.priority).toBe(request.shippingSpeed === 'overnight' ? 'urgent' : 'normal');
+      }
+      const ours = new Set([...normal, ...urgent].map((request) => request.orderId));
+      const deadline = Date.now() + 240_000;
+      while ([...ours].some((orderId) => !pickRequests.includes(orderId)) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      const picks = pickRequests.filter((orderId) => ours.has(orderId));
+      expect(picks).toHaveLength(ours.size);
+      console.info(`pick order under a flood: ${picks.map((id) => id.split('-')[1]).join(' ')}`);
+      // Each urgent order was picked before at least three quarters of the normal ones queued ahead of it.
+      for (const { orderId } of urgent) {
+        const before = picks.slice(0, picks.indexOf(orderId));
+        const normalsAhead = before.filter((id) => id.startsWith('flood-normal')).length;
+        expect(normalsAhead, `pick order: ${picks.join(', ')}`).toBeLessThanOrEqual(normal.length / 4);
+      }
+      // Once more on a loaded machine, where the urgent orders' own requests can arrive late (CI saw it).
+    },
+    { timeout: 300_000, retry: 1 },
+  );
 });
