@@ -1,4 +1,4 @@
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions, proxyActivities } from '@temporalio/workflow';
 import type { OrderActivities, WaveActivities } from '../activities/index.js';
 import { activitySummary } from './activity-summaries.js';
 
@@ -36,38 +36,34 @@ import { FailureType } from '../domain/failures.js';
  * the worker cannot decrypt (the SDK reports it as retryable) parks at once: only an operator
  * restoring the key helps. (A retry policy is not matched on replay: no patch needed.)
  */
-export const steps = withSummaries(
-  proxyActivities<OrderActivities>({
-    startToCloseTimeout: '1 minute',
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      maximumAttempts: 10,
-      nonRetryableErrorTypes: [FailureType.UnknownEncryptionKey],
-    },
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  }),
-);
+const forwardStep: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [FailureType.UnknownEncryptionKey],
+  },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+};
+
+/** Retried until it succeeds. */
+const untilItSucceeds: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+};
+
+export const steps = withSummaries(proxyActivities<OrderActivities>(forwardStep));
 
 /**
  * Undos and bookkeeping must happen eventually: they retry until they succeed (one whose input
  * cannot be decrypted succeeds once the key is back in PAYLOAD_ENCRYPTION_KEYS).
  */
-export const mustComplete = withSummaries(
-  proxyActivities<OrderActivities>({
-    startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-  }),
-);
+export const mustComplete = withSummaries(proxyActivities<OrderActivities>(untilItSucceeds));
 
 /** The wave workflows' activities: bookkeeping retries until it succeeds; the pick and label steps as forward steps. */
-export const waveBookkeeping = withSummaries(
-  proxyActivities<WaveActivities>({
-    startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
-  }),
-);
+export const waveBookkeeping = withSummaries(proxyActivities<WaveActivities>(untilItSucceeds));
 
 export const waveSteps = withSummaries(
   proxyActivities<WaveActivities>({
@@ -77,16 +73,4 @@ export const waveSteps = withSummaries(
 );
 
 /** A shipment's own steps in its warehouse's waves (rate, record the wave's label, void it): forward steps, like `steps`. */
-export const shipmentWaveSteps = withSummaries(
-  proxyActivities<WaveActivities>({
-    startToCloseTimeout: '1 minute',
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      maximumAttempts: 10,
-      nonRetryableErrorTypes: [FailureType.UnknownEncryptionKey],
-    },
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  }),
-);
+export const shipmentWaveSteps = withSummaries(proxyActivities<WaveActivities>(forwardStep));
