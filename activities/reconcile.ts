@@ -140,13 +140,20 @@ export function createReconcileActivities({ db, now = () => new Date() }: Activi
       orderIds?: string[];
     }): Promise<{ checked: number; orphaned: OrphanedOrder[]; awaitingHuman: number }> {
       const cutoff = new Date(now().getTime() - durationMs(input.grace));
+      // A subquery built, not written: in raw SQL drizzle names the outer column unqualified
+      // (`"order_id"`), which inside the subquery means the event's own column, so one order handed
+      // to a human made every other order look handed over too, and none was reconciled again.
+      const handedToHuman = db
+        .select({ one: sql`1` })
+        .from(orderEvents)
+        .where(and(eq(orderEvents.orderId, orders.orderId), eq(orderEvents.type, RECONCILE_ATTENTION_EVENT)));
       const candidates = await db
         .select({
           orderId: orders.orderId,
           status: orders.status,
           input: orders.input,
           currency: orders.currency,
-          awaitingHuman: sql<boolean>`exists (select 1 from order_events e where e.order_id = ${orders.orderId} and e.type = ${RECONCILE_ATTENTION_EVENT})`,
+          awaitingHuman: sql<boolean>`exists ${handedToHuman}`,
         })
         .from(orders)
         .where(

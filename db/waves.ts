@@ -33,7 +33,11 @@ export async function listWaves(db: Database, filter: { warehouseId?: string; st
   const rows = await db
     .select({
       wave: waves,
-      count: sql<number>`(select count(*)::int from wave_shipments s where s.wave_id = ${waves.id})`,
+      // Built, not written as SQL: drizzle names `waves.id` unqualified inside raw SQL.
+      count: sql<number>`(${db
+        .select({ count: sql`count(*)::int` })
+        .from(waveShipments)
+        .where(eq(waveShipments.waveId, waves.id))})`,
     })
     .from(waves)
     .where(where.length ? and(...where) : undefined)

@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RECONCILE_ATTENTION_EVENT } from '../activities/reconcile.js';
 import { closedOrderWorkflows, orderWorkflowState } from '../activities/workflow-state.js';
 import { requestHash } from '../api/orders/request-hash.js';
 import { checkInvariants } from '../db/invariants.js';
-import { orders, payments, reservations, shipments, warehouses } from '../db/schema.js';
+import { orderEvents, orders, payments, reservations, shipments, warehouses } from '../db/schema.js';
 import { orderWorkflowId, TASK_QUEUE } from '../domain/ids.js';
 import { CreateOrderRequest } from '../domain/schemas.js';
 import { initialOrderView, type OrderPolicy, type OrderView } from '../domain/order.js';
@@ -72,6 +73,29 @@ async function reconcile(orderIds: string[]) {
     taskQueue: TASK_QUEUE,
     args: [{ grace: '0s', orderIds }],
   });
+}
+
+/** An order the API recorded a minute ago whose workflow never started (the API died before the start). */
+async function neverStartedOrder() {
+  const request = orderRequest({ orderId: newOrderId('ghost') });
+  const input = {
+    ...workflowInput(request, new Date(Date.now() - 60_000).toISOString()),
+    requestHash: requestHash(CreateOrderRequest.parse(request)),
+  };
+  const { timeline: _timeline, ...view } = initialOrderView(input);
+  await system.db.insert(orders).values({
+    orderId: request.orderId,
+    status: 'received',
+    customerId: request.customer.id,
+    channel: request.channel,
+    requestHash: input.requestHash,
+    input,
+    view,
+    cancellableUntil: new Date(input.cancellableUntil),
+    createdAt: new Date(input.receivedAt),
+    updatedAt: new Date(input.receivedAt),
+  });
+  return request;
 }
 
 const run = promisify(execFile);
@@ -209,24 +233,7 @@ describe('an order whose workflow an operator terminated', () => {
   });
 
   it('counts an order whose workflow never started (or is past retention) as closed, and cancels it; a retried create does not revive it', async () => {
-    const request = orderRequest({ orderId: newOrderId('ghost') });
-    const input = {
-      ...workflowInput(request, new Date(Date.now() - 60_000).toISOString()),
-      requestHash: requestHash(CreateOrderRequest.parse(request)),
-    };
-    const { timeline: _timeline, ...view } = initialOrderView(input);
-    await system.db.insert(orders).values({
-      orderId: request.orderId,
-      status: 'received',
-      customerId: request.customer.id,
-      channel: request.channel,
-      requestHash: input.requestHash,
-      input,
-      view,
-      cancellableUntil: new Date(input.cancellableUntil),
-      createdAt: new Date(input.receivedAt),
-      updatedAt: new Date(input.receivedAt),
-    });
+    const request = await neverStartedOrder();
     expect(await ledgerCheck([request.orderId])).toEqual([`closed_workflow ${request.orderId}`]);
     // Quiet for a minute: a grace of two minutes leaves it alone, one of thirty seconds does not.
     const early = await system.env.client.workflow.execute(reconcileOrdersWorkflow, {
@@ -254,6 +261,26 @@ describe('an order whose workflow an operator terminated', () => {
       status: 'NOT_FOUND',
       closedAt: null,
     });
+  });
+});
+
+describe('the reconciler while an earlier order waits for a human', () => {
+  it('still takes every other order: one order handed to a human does not hold back the rest', async () => {
+    // What an earlier run leaves for an order whose parcel had left (see below): its hand-over event.
+    await system.db.insert(orderEvents).values({
+      orderId: newOrderId('human'),
+      seq: 1,
+      type: RECONCILE_ATTENTION_EVENT,
+      status: 'needs_attention',
+      detail: 'order workflow terminated after its parcel left',
+      at: new Date(),
+    });
+    const request = await neverStartedOrder();
+    const result = await reconcile([request.orderId]);
+    expect(result.awaitingHuman).toBe(0);
+    expect(result.orders).toEqual([
+      { orderId: request.orderId, was: 'received', workflow: 'NOT_FOUND', outcome: 'cancelled', released: [] },
+    ]);
   });
 });
 
