@@ -533,6 +533,9 @@ describe('order workflow: after the label', () => {
         expect(view.status).toBe('returned');
         expect(fakes.charged()).toBe(view.totals!.total - 3499 - 3600);
         expect(fakes.calls.filter((c) => c.name === 'restockReturnedUnits')).toHaveLength(2);
+        // Everything came back before the feedback request was due: the customer is not asked.
+        expect(fakes.notifications).toContain('refund_issued');
+        expect(fakes.notifications).not.toContain('feedback_request');
       },
       'order-returned',
     );

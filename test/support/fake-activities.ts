@@ -112,7 +112,7 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
 
   const parts: Omit<
     OrderActivities,
-    'recordPickAndRequestPack' | 'handOverAndRecordShipped' | 'quoteAndReserveShipments'
+    'recordPickAndRequestPack' | 'handOverAndRecordShipped' | 'quoteAndReserveShipments' | 'quoteReserveAndAuthorize'
   > = {
     async quoteOrder(input) {
       await called('quoteOrder', input);
