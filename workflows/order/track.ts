@@ -153,7 +153,7 @@ export async function delivered(order: Order): Promise<void> {
   // Patch.FeedbackInOutbox: the feedback request is written now, to go out when due (the return
   // window withdraws it if every unit comes back first). Not if it would only be due after the window.
   const feedbackAt = Date.now() + durationMs(policy.feedbackDelay);
-  if (order.feedbackInOutbox && feedbackAt < Date.parse(view.returnableUntil)) {
+  if (order.feedbackInOutbox && feedbackAt <= Date.parse(view.returnableUntil)) {
     order.feedbackDueAt = feedbackAt;
     await order.notify(feedbackRequest(orderId, new Date(feedbackAt).toISOString()));
   }
