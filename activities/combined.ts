@@ -1,3 +1,5 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../domain/failures.js';
 import type { createCatalogActivities } from './catalog.js';
 import type { createInventoryActivities } from './inventory.js';
 import type { createPaymentActivities } from './payments.js';
@@ -20,6 +22,12 @@ type Parts = Pick<ReturnType<typeof createCatalogActivities>, 'quoteOrder'> &
  * pair repeats nothing that landed. The worker and the tests' fakes compose their parts the same way.
  */
 export function withCombinedSteps<P extends Parts>(parts: P) {
+  type FirstReservation = Parameters<Parts['quoteOrder']>[0] & Omit<Parameters<Parts['reserveShipments']>[0], 'lines'>;
+  const quoteAndReserveShipments = async ({ items, shippingSpeed, ...reserve }: FirstReservation) => {
+    const quote = await parts.quoteOrder({ items, shippingSpeed });
+    const lines = quote.lines.map(({ sku, quantity }) => ({ sku, quantity }));
+    return { quote, reserved: await parts.reserveShipments({ ...reserve, lines }) };
+  };
   return {
     ...parts,
     authorizePayment: withReadModelWrite(parts.authorizePayment, parts.recordOrderUpdate),
@@ -28,14 +36,24 @@ export function withCombinedSteps<P extends Parts>(parts: P) {
      * Prices the order from the catalog, then reserves its shipments (nothing is reserved for an
      * order that cannot be priced): the order's first two steps, which need nothing from each other.
      */
-    async quoteAndReserveShipments({
-      items,
-      shippingSpeed,
-      ...reserve
-    }: Parameters<Parts['quoteOrder']>[0] & Omit<Parameters<Parts['reserveShipments']>[0], 'lines'>) {
-      const quote = await parts.quoteOrder({ items, shippingSpeed });
-      const lines = quote.lines.map(({ sku, quantity }) => ({ sku, quantity }));
-      return { quote, reserved: await parts.reserveShipments({ ...reserve, lines }) };
+    quoteAndReserveShipments,
+    /**
+     * The same, then, if anything was reserved, authorizes the priced total (Patch.FeedbackInOutbox):
+     * a new order's first three steps. A decline is an answer (`declined`), not a failure, so the
+     * workflow still learns what was reserved and releases it; anything else fails the whole and
+     * is retried, each part on its own key (a landed reservation or authorization is not repeated).
+     */
+    async quoteReserveAndAuthorize({ token, ...first }: FirstReservation & { token: string }) {
+      const { quote, reserved } = await quoteAndReserveShipments(first);
+      if (reserved.shipments.length === 0) return { quote, reserved, authorized: false, declined: null };
+      const { total: amount, currency } = quote.totals;
+      try {
+        await parts.authorizePayment({ orderId: first.orderId, token, amount, currency });
+        return { quote, reserved, authorized: true, declined: null };
+      } catch (error) {
+        if (!(error instanceof ApplicationFailure) || error.type !== FailureType.PaymentDeclined) throw error;
+        return { quote, reserved, authorized: false, declined: error.message };
+      }
     },
     /** Books the picked units out of stock, then asks the warehouse to pack them. */
     async recordPickAndRequestPack({

@@ -62,7 +62,8 @@ function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
 
 /**
  * One round: claims the due messages (for each order only its oldest unsent one, so a customer
- * hears of milestones in the order they happened), sends them, and records each outcome.
+ * hears of milestones in the order they happened), sends them, and records each outcome. A notice
+ * scheduled ahead (`sendAt`: untried, not yet due) holds back nothing recorded after it.
  * Returns how many were claimed.
  */
 export async function dispatchDueNotifications(
@@ -76,7 +77,8 @@ export async function dispatchDueNotifications(
     where id in (
       select n.id from notifications n
       where n.sent_at is null and n.next_attempt_at <= now()
-        and not exists (select 1 from notifications earlier where earlier.order_id = n.order_id and earlier.sent_at is null and earlier.id < n.id)
+        and not exists (select 1 from notifications earlier where earlier.order_id = n.order_id and earlier.sent_at is null and earlier.id < n.id
+          and (earlier.attempts > 0 or earlier.next_attempt_at <= now()))
       order by n.next_attempt_at, n.id limit ${options.batchSize}
       for update skip locked)
     returning id, order_id, kind, recipient, subject, body, attempts`);

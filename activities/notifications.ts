@@ -26,12 +26,16 @@ export interface CustomerNotice {
   about?: string;
   subject: string;
   body: string;
+  /** Not sent before this (ISO time): a notice scheduled ahead, such as the feedback request. */
+  sendAt?: string;
 }
 
 /** The outbox row of a notice: keyed by kind, or kind and subject of several of a kind. */
 export function notificationRow(orderId: string, recipient: string, notice: CustomerNotice) {
   const kind = notice.about ? `${notice.kind}:${notice.about}` : notice.kind;
-  return { orderId, kind, recipient, subject: notice.subject, body: notice.body };
+  const row = { orderId, kind, recipient, subject: notice.subject, body: notice.body };
+  // A scheduled notice waits in the outbox, untried, until it is due (the dispatcher sends due rows only).
+  return notice.sendAt ? { ...row, nextAttemptAt: new Date(notice.sendAt) } : row;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { OrderView, OrderWorkflowInput } from '../domain/order.js';
 import { HANDED_OVER_SHIPMENT_STATUSES } from '../domain/statuses.js';
 import { notifications, orderEvents, orders, shipments } from '../db/schema.js';
@@ -14,6 +14,8 @@ export interface ReadModelWrite {
   order: OrderWorkflowInput;
   view: OrderView;
   notices?: CustomerNotice[];
+  /** Outbox keys of scheduled notices to take back if they have not gone out (a full return withdraws the feedback request). */
+  withdraw?: string[];
 }
 
 /**
@@ -40,7 +42,7 @@ export function withReadModelWrite<I extends object, O>(
  */
 export function createReadModelActivities({ db }: ActivityDependencies) {
   return {
-    async recordOrderUpdate({ order, view, notices = [] }: ReadModelWrite): Promise<void> {
+    async recordOrderUpdate({ order, view, notices = [], withdraw = [] }: ReadModelWrite): Promise<void> {
       const { timeline, ...snapshot } = view;
       const version = timeline.at(-1)?.seq ?? 0;
       const columns = {
@@ -93,6 +95,18 @@ export function createReadModelActivities({ db }: ActivityDependencies) {
             .insert(notifications)
             .values(notices.map((notice) => notificationRow(snapshot.orderId, order.request.customer.email, notice)))
             .onConflictDoNothing();
+        // A withdrawn notice that is still waiting is deleted; one already sent (or being sent) stays.
+        if (withdraw.length > 0)
+          await tx
+            .delete(notifications)
+            .where(
+              and(
+                eq(notifications.orderId, snapshot.orderId),
+                inArray(notifications.kind, withdraw),
+                isNull(notifications.sentAt),
+                eq(notifications.attempts, 0),
+              ),
+            );
         // Each parcel's carrier progress goes to its label's row (the view's other states are the order's).
         for (const shipment of snapshot.shipments) {
           if (!shipment.trackingNumber || !LABEL_PROGRESS.includes(shipment.status)) continue;

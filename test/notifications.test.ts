@@ -16,7 +16,10 @@ import { migrateDatabase } from '../db/migrate.js';
 import { notifications } from '../db/schema.js';
 import { activityRunner } from './support/activity-env.js';
 import { testDatabase } from './support/database.js';
-import { newOrderId } from './support/orders.js';
+import { newOrderId, orderRequest, workflowInput } from './support/orders.js';
+import { createReadModelActivities, type ReadModelWrite } from '../activities/read-model.js';
+import { orderView } from '../api/orders/read-model.js';
+import { initialOrderView, type OrderWorkflowInput } from '../domain/order.js';
 
 /**
  * Customer notices go through an outbox: the activity only records them, and a dispatcher hands
@@ -151,6 +154,44 @@ describe('the notification dispatcher', () => {
       `${orderId}:confirmation`,
       `${orderId}:shipped`,
     ]);
+  });
+
+  it('sends a notice scheduled ahead only when due, holding back none recorded after it, and never one withdrawn first', async () => {
+    const notifier = controllableNotifier();
+    const { recordOrderUpdate } = createReadModelActivities({ db } as ActivityDependencies);
+    const write = (order: OrderWorkflowInput, extra: Partial<ReadModelWrite>) =>
+      run(recordOrderUpdate, { order, view: initialOrderView(order), ...extra });
+    const sendAt = () => new Date(Date.now() + 400).toISOString();
+    const delivered = { kind: 'delivered', subject: 'Delivered', body: 'It is there.' } as const;
+    const feedback = { kind: 'feedback_request', subject: 'How was it?', body: 'Tell us.' } as const;
+    const returned = { kind: 'return_authorized', about: 'r1', subject: 'Return', body: 'Send it back.' } as const;
+    // Delivered with the feedback request scheduled; a return authorized after it.
+    const kept = workflowInput(orderRequest({ orderId: newOrderId('scheduled') }), new Date().toISOString());
+    await write(kept, { notices: [delivered, { ...feedback, sendAt: sendAt() }] });
+    await write(kept, { notices: [returned] });
+    // The same, but every unit came back before the request was due: it is withdrawn.
+    const withdrawn = workflowInput(orderRequest({ orderId: newOrderId('withdrawn') }), new Date().toISOString());
+    await write(withdrawn, { notices: [delivered, { ...feedback, sendAt: sendAt() }] });
+    await write(withdrawn, { withdraw: ['feedback_request'] });
+    const ids = [kept.request.orderId, withdrawn.request.orderId];
+    const sent = () => notifier.accepted.filter((key) => ids.some((id) => key.startsWith(id)));
+
+    for (let i = 0; i < 3; i++) await dispatchDueNotifications({ db, notifier });
+    expect(sent()).toEqual([
+      `${kept.request.orderId}:delivered`,
+      `${withdrawn.request.orderId}:delivered`,
+      `${kept.request.orderId}:return_authorized:r1`,
+    ]);
+    // Not due is not late: the order view lists it neither as sent nor as pending.
+    const view = await orderView(db, kept.request.orderId);
+    expect(view?.pendingNotifications).toEqual([]);
+    expect(view?.notifications.map((n) => n.kind)).toEqual(['delivered', 'return_authorized:r1']);
+
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (let i = 0; i < 3; i++) await dispatchDueNotifications({ db, notifier });
+    expect(sent().slice(3)).toEqual([`${kept.request.orderId}:feedback_request`]);
+    expect((await orderView(db, kept.request.orderId))?.notifications.map((n) => n.kind)).toContain('feedback_request');
+    expect((await rowsOf([withdrawn.request.orderId])).map((row) => row.kind)).toEqual(['delivered']);
   });
 
   it('never lets two dispatchers send the same notice, each running over the same rows at once', async () => {

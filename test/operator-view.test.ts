@@ -123,12 +123,15 @@ describe('an order in Temporal Web', () => {
     const shipment = system.env.client.workflow.getHandle(shipmentWorkflowId(request.orderId, 1));
     const events = [...(await handle.fetchHistory()).events!, ...(await shipment.fetchHistory()).events!];
     const [codec] = testDataConverter.payloadCodecs!;
+    // Activities, and the local activities the order writes its read model with (Patch.FeedbackInOutbox): their markers.
+    const isLocalActivity = (event: (typeof events)[number]) =>
+      event.markerRecordedEventAttributes?.markerName === 'core_local_activity';
     const scheduled = await Promise.all(
       events.flatMap((event) =>
-        event.activityTaskScheduledEventAttributes
+        event.activityTaskScheduledEventAttributes || isLocalActivity(event)
           ? [
               (async () => ({
-                type: event.activityTaskScheduledEventAttributes!.activityType?.name,
+                type: event.activityTaskScheduledEventAttributes?.activityType?.name ?? 'local activity',
                 summary: event.userMetadata?.summary
                   ? defaultPayloadConverter.fromPayload<string>((await codec!.decode([event.userMetadata.summary]))[0]!)
                   : undefined,

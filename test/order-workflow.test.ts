@@ -135,6 +135,24 @@ describe('order workflow: cancellation', () => {
     );
   });
 
+  it('finishes the first step in flight (priced, reserved, authorized) when a cancel arrives, then voids and releases, nothing charged', async () => {
+    await withOrder({ slow: { authorizePayment: 1500 } }, {}, async (handle, fakes) => {
+      while (!fakes.names().includes('authorizePayment')) await new Promise((resolve) => setTimeout(resolve, 20));
+      const view = await handle.executeUpdate(cancelOrderUpdate, {
+        args: [{ reason: 'changed my mind', requestedBy: service }],
+      });
+      expect(view.status).toBe('cancelled');
+      expect(view.cancellation).toMatchObject({ free: true });
+      expect(view.payment.status).toBe('voided');
+      expect(fakes.ledger.map((entry) => entry.kind)).toEqual(['authorize', 'void']);
+      expect(fakes.names()).toContain('releaseStock');
+      expect(fakes.names()).not.toContain('capturePayment');
+      expect(fakes.charged()).toBe(0);
+      expect(fakes.notifications.at(-1)).toBe('cancelled');
+      expect((await handle.result()).status).toBe('cancelled');
+    });
+  });
+
   it('lets support cancel after picking, undoing money first: refund, withdraw the warehouse tasks, unpack and re-shelve, release', async () => {
     await withOrder(
       { warehouse: 'pick-only' },
@@ -533,6 +551,9 @@ describe('order workflow: after the label', () => {
         expect(view.status).toBe('returned');
         expect(fakes.charged()).toBe(view.totals!.total - 3499 - 3600);
         expect(fakes.calls.filter((c) => c.name === 'restockReturnedUnits')).toHaveLength(2);
+        // Everything came back before the feedback request was due: the customer is not asked.
+        expect(fakes.notifications).toContain('refund_issued');
+        expect(fakes.notifications).not.toContain('feedback_request');
       },
       'order-returned',
     );

@@ -68,6 +68,14 @@ describe('replay of committed histories', () => {
         'lean-bookkeeping/order-cancelled-late',
         'lean-bookkeeping/order-parked-and-retried',
         'lean-bookkeeping/order-returned',
+        // Patch.FeedbackInOutbox: every path again (the feedback request scheduled, the first three steps as one).
+        'feedback-in-outbox/order-completed',
+        'feedback-in-outbox/order-completed.shipment-1',
+        'feedback-in-outbox/order-shipments-split',
+        'feedback-in-outbox/order-backordered',
+        'feedback-in-outbox/order-payment-declined',
+        'feedback-in-outbox/order-cancelled-free',
+        'feedback-in-outbox/order-returned',
       ]),
     );
     for (const commit of ['4233432', 'cc19e80', '87f5495'])

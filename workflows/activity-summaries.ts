@@ -46,6 +46,11 @@ const SUMMARIES: Record<string, (input: Input) => string> = {
   handOverToCarrier: (i) => `hand parcel ${i.trackingNumber} to ${i.carrier} (${i.service})`,
   quoteAndReserveShipments: (i) =>
     `price order ${i.orderId} from the catalog, then reserve its shipments (${i.policy ?? ''})`.replace(' ()', ''),
+  quoteReserveAndAuthorize: (i) =>
+    `price order ${i.orderId} from the catalog, reserve its shipments (${i.policy ?? ''}), then authorize the total`.replace(
+      ' ()',
+      '',
+    ),
   recordPickAndRequestPack: (i) =>
     `book order ${i.orderId}'s picked units out of stock, then ask warehouse ${i.warehouseId} to pack them (task ${i.taskId})`,
   handOverAndRecordShipped: (i) =>

@@ -22,6 +22,8 @@ export interface CustomerNotice {
   about?: string;
   subject: string;
   body: string;
+  /** Not sent before this (ISO time): a notice scheduled ahead, such as the feedback request. */
+  sendAt?: string;
 }
 
 /**

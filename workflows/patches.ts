@@ -41,4 +41,12 @@ export const Patch = {
    * a shipment sends its reports in one signal before each wait. See "The cost of an order" in docs/design.md.
    */
   LeanBookkeeping: 'lean-bookkeeping',
+  /**
+   * A lean order (implied: a new order records this marker only) schedules its feedback request in
+   * the outbox at delivery (sent by the dispatcher when due, withdrawn if every unit comes back
+   * first) instead of a timer and a write of its own; prices, reserves and authorizes in one
+   * activity (`quoteReserveAndAuthorize`); and writes its read model before a wait as a local
+   * activity (one marker, no workflow task of its own). See "The cost of an order" in docs/design.md.
+   */
+  FeedbackInOutbox: 'feedback-in-outbox',
 } as const;

@@ -1,4 +1,9 @@
-import { ActivityCancellationType, type ActivityOptions, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  type ActivityOptions,
+  proxyActivities,
+  proxyLocalActivities,
+} from '@temporalio/workflow';
 import type { OrderActivities, WaveActivities } from '../activities/index.js';
 import { activitySummary } from './activity-summaries.js';
 
@@ -61,6 +66,19 @@ export const steps = withSummaries(proxyActivities<OrderActivities>(forwardStep)
  * cannot be decrypted succeeds once the key is back in PAYLOAD_ENCRYPTION_KEYS).
  */
 export const mustComplete = withSummaries(proxyActivities<OrderActivities>(untilItSucceeds));
+
+/**
+ * The order's read-model write before a wait (Patch.FeedbackInOutbox), as a local activity: it runs
+ * in the workflow task that then waits and leaves one marker, instead of three events and a task of
+ * its own. Billed the same (a marker is an action). Retried until it succeeds, like `mustComplete`;
+ * a Postgres that stays away past a minute moves the retries onto timers.
+ */
+export const localBookkeeping = withSummaries(
+  proxyLocalActivities<Pick<OrderActivities, 'recordOrderUpdate'>>({
+    startToCloseTimeout: '1 minute',
+    retry: untilItSucceeds.retry!,
+  }),
+);
 
 /** The wave workflows' activities: bookkeeping retries until it succeeds; the pick and label steps as forward steps. */
 export const waveBookkeeping = withSummaries(proxyActivities<WaveActivities>(untilItSucceeds));

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { initialOrderView, type OrderView, type TimelineEvent } from '../../domain/order.js';
 import type { OrderStatus } from '../../domain/statuses.js';
 import type { Database } from '../../db/client.js';
@@ -47,7 +47,14 @@ async function notificationsOf(
     db
       .select()
       .from(notifications)
-      .where(and(eq(notifications.orderId, orderId), isNull(notifications.sentAt)))
+      // Late or failing notices; one scheduled ahead and not yet due (the feedback request) is not late.
+      .where(
+        and(
+          eq(notifications.orderId, orderId),
+          isNull(notifications.sentAt),
+          or(gt(notifications.attempts, 0), lte(notifications.nextAttemptAt, sql`now()`)),
+        ),
+      )
       .orderBy(asc(notifications.id)),
   ]);
   return {

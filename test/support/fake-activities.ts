@@ -112,7 +112,7 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
 
   const parts: Omit<
     OrderActivities,
-    'recordPickAndRequestPack' | 'handOverAndRecordShipped' | 'quoteAndReserveShipments'
+    'recordPickAndRequestPack' | 'handOverAndRecordShipped' | 'quoteAndReserveShipments' | 'quoteReserveAndAuthorize'
   > = {
     async quoteOrder(input) {
       await called('quoteOrder', input);
@@ -298,6 +298,8 @@ export function fakeActivities(env: TestWorkflowEnvironment, settings: Partial<F
       snapshots.push(structuredClone(input.view));
       // Notices come with the view into the outbox (Patch.LeanBookkeeping).
       for (const notice of input.notices ?? []) notifications.push(notice.kind);
+      // A scheduled notice taken back before it was due is never sent (Patch.FeedbackInOutbox).
+      for (const kind of input.withdraw ?? []) notifications.splice(notifications.lastIndexOf(kind), 1);
       await world.onRecord?.(input.view, world);
     },
   };

@@ -20,7 +20,8 @@ export async function returnWindow(order: Order): Promise<void> {
   const { orderId, policy, view, receipts } = order;
   const windowEnds = Date.parse(view.returnableUntil!);
   const feedbackAt = Date.now() + durationMs(policy.feedbackDelay);
-  let feedbackAsked = false;
+  // Patch.FeedbackInOutbox: the request was scheduled in the outbox at delivery; no timer for it here.
+  let feedbackAsked = order.feedbackInOutbox;
   for (;;) {
     for (const ret of view.returns) {
       const receipt = receipts.get(ret.returnId);
@@ -30,11 +31,7 @@ export async function returnWindow(order: Order): Promise<void> {
     if (!feedbackAsked && Date.now() >= feedbackAt) {
       feedbackAsked = true;
       if (unitsLeftToReturn(order.deliveredLines(), view.returns) > 0) {
-        await order.notify({
-          kind: 'feedback_request',
-          subject: `How was order ${orderId}?`,
-          body: 'Tell us how we did: it takes a minute.',
-        });
+        await order.notify(feedbackRequest(orderId));
       }
     }
     const open = view.returns.filter((ret) => ret.status === 'authorized');
@@ -220,6 +217,15 @@ async function settleReturn(order: Order, ret: ReturnView, amount?: number): Pro
     status: refundedTotal >= view.payment.captured ? 'refunded' : view.payment.status,
   };
   await mustComplete.recordReturn({ orderId, ret });
+  // Every unit back before the feedback request went out: it never goes (as when it was asked by timer).
+  if (
+    order.feedbackDueAt !== null &&
+    Date.now() < order.feedbackDueAt &&
+    unitsLeftToReturn(order.deliveredLines(), view.returns) === 0
+  ) {
+    order.feedbackDueAt = null;
+    order.withdrawNotice('feedback_request');
+  }
   const summary = units.map((unit) => `${unit.quantity} × ${unit.sku} ${unit.condition}`).join(', ');
   await order.record(
     'return_refunded',
@@ -245,4 +251,14 @@ async function expireReturn(order: Order, ret: ReturnView): Promise<void> {
     subject: `Order ${orderId}: return ${ret.returnId} expired`,
     body: 'We did not receive your return parcel in time, so the return authorization expired.',
   });
+}
+
+/** The customer is asked how it went, a while after delivery (`policy.feedbackDelay`). */
+export function feedbackRequest(orderId: string, sendAt?: string) {
+  return {
+    kind: 'feedback_request',
+    subject: `How was order ${orderId}?`,
+    body: 'Tell us how we did: it takes a minute.',
+    ...(sendAt ? { sendAt } : {}),
+  } as const;
 }

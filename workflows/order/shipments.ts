@@ -11,7 +11,14 @@ import { cancelShipmentSignal } from '../../domain/messages.js';
 import { formatMoney, OrderClosing } from '../outcomes.js';
 import { steps } from '../proxies.js';
 import { shipmentWorkflow } from '../shipment.js';
-import { authorize, cancellationBuffer, price } from './checkout.js';
+import {
+  authorize,
+  cancellationBuffer,
+  type FirstAuthorization,
+  price,
+  priceReserveAndAuthorize,
+  type Reserved,
+} from './checkout.js';
 import type { Order, Undo } from './state.js';
 import { releaseReservation } from './undos.js';
 
@@ -31,8 +38,8 @@ interface Planned {
  */
 export async function fulfilInShipments(order: Order): Promise<'delivered' | 'returned'> {
   order.undo.push(releaseReservation(order));
-  const planned = await reserveShipments(order);
-  await authorize(order, voidUncaptured(order, planned));
+  const { planned, authorization } = await reserveShipments(order);
+  await authorize(order, voidUncaptured(order, planned), authorization);
   await cancellationBuffer(order);
   // Every share is captured before any shipment starts: a cancel until then undoes the order as a whole.
   for (const shipment of planned) await captureShare(order, shipment);
@@ -61,8 +68,11 @@ export async function fulfilInShipments(order: Order): Promise<'delivered' | 're
   );
 }
 
-/** Plans and reserves the shipments; with nothing reservable, the backorder policy decides (as for one parcel). */
-async function reserveShipments(order: Order): Promise<Planned[]> {
+/**
+ * Plans and reserves the shipments; with nothing reservable, the backorder policy decides (as for
+ * one parcel). With Patch.FeedbackInOutbox the first reservation also authorized: its answer comes back.
+ */
+async function reserveShipments(order: Order): Promise<{ planned: Planned[]; authorization: FirstAuthorization }> {
   const { orderId, request, policy, view } = order;
   const resumeAs = view.status;
   const partial =
@@ -73,14 +83,19 @@ async function reserveShipments(order: Order): Promise<Planned[]> {
   let deadline: number | null = null;
   // Lean: the order is priced by the activity that makes its first reservation.
   let unpriced = order.lean;
+  let authorization: FirstAuthorization = null;
   for (;;) {
     order.stockArrived = false;
     const reserve = { orderId, firstShipment: 1, shippingAddress: request.shippingAddress, policy: partial };
-    const { shipments, missing } = unpriced
-      ? await price(order, reserve)
-      : await order.runStep('reserve stock', () =>
-          steps.reserveShipments({ ...reserve, lines: order.warehouseLines() }),
-        );
+    let reserved: Reserved;
+    if (unpriced && order.feedbackInOutbox)
+      ({ reserved, authorization } = await priceReserveAndAuthorize(order, reserve));
+    else if (unpriced) reserved = await price(order, reserve);
+    else
+      reserved = await order.runStep('reserve stock', () =>
+        steps.reserveShipments({ ...reserve, lines: order.warehouseLines() }),
+      );
+    const { shipments, missing } = reserved;
     unpriced = false;
     if (shipments.length > 0) {
       const planned: Planned[] = shipments.map((held: ReservedShipment) => ({
@@ -99,7 +114,7 @@ async function reserveShipments(order: Order): Promise<Planned[]> {
         resumeAs,
         `at ${where.join(', ')}${missing.length ? `; backordered: ${describe(missing)}` : ''}`,
       );
-      return planned;
+      return { planned, authorization };
     }
     if (partial === 'reject') {
       throw new OrderClosing('rejected', 'order_rejected', 'not enough stock in the network', {

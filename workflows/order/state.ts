@@ -34,7 +34,7 @@ import { OrderStatusAttribute } from '../../domain/search-attributes.js';
 import type { OrderStatus, ShipmentProgress } from '../../domain/statuses.js';
 import { type CustomerNotice, failureMessage, failureType, OrderClosing } from '../outcomes.js';
 import { Patch } from '../patches.js';
-import { mustComplete, type steps } from '../proxies.js';
+import { localBookkeeping, mustComplete, type steps } from '../proxies.js';
 import type { ReadModelWrite } from '../../activities/read-model.js';
 
 /** The undo of one effect: what it is, when it runs (domain/compensation.ts), and how. */
@@ -126,13 +126,25 @@ export class Order {
   private readonly unsentNotices: CustomerNotice[] = [];
   /** A shipment's reports not yet sent to its order (lean). */
   private readonly heldReports: ShipmentReport[] = [];
+  /**
+   * Patch.FeedbackInOutbox (lean orders only): the feedback request is scheduled in the outbox at
+   * delivery, and the read model is written before a wait by a local activity. Decided at the start.
+   */
+  readonly feedbackInOutbox: boolean;
+  /** When the scheduled feedback request goes out (feedbackInOutbox; null while none is scheduled). */
+  feedbackDueAt: number | null = null;
+  /** Outbox keys of scheduled notices to take back with the next write (feedbackInOutbox). */
+  private readonly withdrawals: string[] = [];
 
   constructor(
     readonly input: OrderWorkflowInput,
     asShipment: ShipmentWorkflowInput | null = null,
   ) {
     // A shipment is lean when its order is (no marker of its own); it implies every earlier patch.
-    this.lean = asShipment ? asShipment.lean === true : patched(Patch.LeanBookkeeping);
+    // The newest shape first: it implies the lean one, so a new order records one patch marker (and
+    // one TemporalChangeVersion upsert), not two. Only an order asks; its shipments are told.
+    this.feedbackInOutbox = !asShipment && patched(Patch.FeedbackInOutbox);
+    this.lean = asShipment ? asShipment.lean === true : this.feedbackInOutbox || patched(Patch.LeanBookkeeping);
     this.upsertedStatus = workflowInfo().typedSearchAttributes.get(OrderStatusAttribute) ?? null;
     this.request = input.request;
     this.policy = input.policy;
@@ -288,6 +300,11 @@ export class Order {
     await mustComplete.notifyCustomer({ orderId: this.orderId, recipient: this.request.customer.email, ...notice });
   }
 
+  /** Takes back a scheduled notice that has not gone out yet, with the next write (feedbackInOutbox). */
+  withdrawNotice(key: string): void {
+    this.withdrawals.push(key);
+  }
+
   /**
    * Writes what is held (lean): the order's view with its new timeline events and notices in one
    * activity, or a shipment's reports in one signal to its order. Called before every wait and at
@@ -312,14 +329,19 @@ export class Order {
       upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
       this.upsertedStatus = status;
     }
-    if (!this.unwritten && this.unsentNotices.length === 0) return;
+    if (!this.unwritten && this.unsentNotices.length === 0 && this.withdrawals.length === 0) return;
     const notices = this.unsentNotices.splice(0);
+    const withdraw = this.withdrawals.splice(0);
     this.unwritten = false;
-    await mustComplete.recordOrderUpdate({
+    const write = {
       order: this.input,
       view: this.view,
       ...(notices.length ? { notices } : {}),
-    });
+      ...(withdraw.length ? { withdraw } : {}),
+    };
+    // A local activity: one marker in the task that goes on to wait, not three events and a task of its own.
+    if (this.feedbackInOutbox) await localBookkeeping.recordOrderUpdate(write);
+    else await mustComplete.recordOrderUpdate(write);
   }
 
   /**

@@ -3,7 +3,7 @@ import { MAX_DELIVERY_ATTEMPTS, SHIPPING_PROGRESS } from '../../domain/statuses.
 import { formatMoney, OrderClosing } from '../outcomes.js';
 import { mustComplete } from '../proxies.js';
 import { reserve } from './reserve.js';
-import { parcelReturnedToSender } from './returns.js';
+import { feedbackRequest, parcelReturnedToSender } from './returns.js';
 import { shipFromWarehouse } from './ship.js';
 import type { Order } from './state.js';
 
@@ -150,4 +150,11 @@ export async function delivered(order: Order): Promise<void> {
     subject: `Order ${orderId} was delivered`,
     body: `Your order was delivered. You can return items until ${view.returnableUntil}.`,
   });
+  // Patch.FeedbackInOutbox: the feedback request is written now, to go out when due (the return
+  // window withdraws it if every unit comes back first). Not if it would only be due after the window.
+  const feedbackAt = Date.now() + durationMs(policy.feedbackDelay);
+  if (order.feedbackInOutbox && feedbackAt <= Date.parse(view.returnableUntil)) {
+    order.feedbackDueAt = feedbackAt;
+    await order.notify(feedbackRequest(orderId, new Date(feedbackAt).toISOString()));
+  }
 }
