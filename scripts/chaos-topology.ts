@@ -53,7 +53,7 @@ export class Managed {
     readonly name: string,
     private readonly command: string,
     private readonly args: string[],
-    private readonly env: NodeJS.ProcessEnv,
+    readonly env: NodeJS.ProcessEnv,
     readonly logFile: string,
   ) {
     this.log = createWriteStream(logFile, { flags: 'a' });
