@@ -274,7 +274,7 @@ export const Env = z.object({
     .max(100_000)
     .default(500)
     .describe(
-      'Workflows one worker keeps in its sticky cache (`maxCachedWorkflows`), so their next task runs without replaying the history; 0 turns the cache off. About 1 MB each at most; an evicted order only replays.',
+      'Workflows one worker keeps in its sticky cache (`maxCachedWorkflows`), so their next task runs without replaying the history; 0 turns the cache off. Each cached order costs the worker several MB (npm run soak measured RSS past 1 GiB at about 300 cached, docs/benchmarks.md#soak); an evicted order only replays.',
     ),
   WORKER_POLLERS: z
     .union([z.literal('autoscaling'), z.coerce.number().int().min(2).max(100)])
