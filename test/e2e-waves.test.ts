@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { and, eq, inArray } from 'drizzle-orm';
@@ -8,7 +7,7 @@ import { DEFAULT_WAVE_SETTINGS } from '../activities/waves.js';
 import { closedOrderWorkflows } from '../activities/workflow-state.js';
 import type { Database } from '../db/client.js';
 import { checkInvariants } from '../db/invariants.js';
-import { shipments, simulatorLabels, warehouses, waves, waveShipments } from '../db/schema.js';
+import { shipments, simulatorLabels, waves, waveShipments } from '../db/schema.js';
 import { orderWorkflowId, shipmentWorkflowId, TASK_QUEUE } from '../domain/ids.js';
 import { wavesViewQuery } from '../domain/messages.js';
 import type { OrderPolicy } from '../domain/order.js';
@@ -16,7 +15,7 @@ import { wavesWorkflowId } from '../domain/waves.js';
 import { credentialHeaders, testDataConverter } from './support/credentials.js';
 import { saveHistory } from './support/histories.js';
 import { reconcileOrdersWorkflow } from '../workflows/reconcile.js';
-import { isolatedProduct, stockOf } from './support/database.js';
+import { stockOf, warehouseOfItsOwn } from './support/database.js';
 import { orderRequest, PRODUCTION_POLICY } from './support/orders.js';
 import { startSystem, type System } from './support/system.js';
 
@@ -89,21 +88,7 @@ const api = (...args: Parameters<System['api']>) => system.api(...args);
 const waitForStatus = (orderId: string, status: string) => system.waitForOrder(orderId, (s) => s === status, 90_000);
 
 /** A warehouse of its own near the customers (its own waves workflow), holding `units` of a product of its own. */
-async function warehouseWith(units: number): Promise<{ warehouseId: string; sku: string }> {
-  const warehouseId = `wh-e2e${randomUUID().slice(0, 6)}`;
-  await db.insert(warehouses).values({
-    id: warehouseId,
-    name: `Test DC ${warehouseId}`,
-    city: 'Newark',
-    region: 'NJ',
-    country: 'US',
-    lat: 40.74,
-    lon: -74.17,
-    timeZone: 'America/New_York',
-  });
-  const sku = await isolatedProduct(db, { [warehouseId]: units }, 1500);
-  return { warehouseId, sku };
-}
+const warehouseWith = (units: number) => warehouseOfItsOwn(db, units);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 90_000) {
   const deadline = Date.now() + timeoutMs;

@@ -9,11 +9,9 @@ import { committedHistories } from './support/histories.js';
 import { type OrderCost, orderCost } from './support/order-cost.js';
 import { orderRequest, PRODUCTION_POLICY, workflowInput } from './support/orders.js';
 import { timeSkippingEnvironment } from './support/temporal.js';
-import { randomUUID } from 'node:crypto';
 import { DEFAULT_WAVE_SETTINGS } from '../activities/waves.js';
-import { warehouses } from '../db/schema.js';
 import { waveWorkflowId, wavesWorkflowId } from '../domain/waves.js';
-import { isolatedProduct } from './support/database.js';
+import { warehouseOfItsOwn } from './support/database.js';
 import { startSystem } from './support/system.js';
 import { withWorker } from './support/workers.js';
 
@@ -97,18 +95,7 @@ describe('the cost of an order', () => {
       waves: { ...DEFAULT_WAVE_SETTINGS, waveSize: 3, maxWait: '15s', cutoffs: {}, pickSla: '1m', pickAttempts: 2 },
     });
     try {
-      const warehouseId = `wh-cost${randomUUID().slice(0, 6)}`;
-      await system.db.insert(warehouses).values({
-        id: warehouseId,
-        name: `Test DC ${warehouseId}`,
-        city: 'Newark',
-        region: 'NJ',
-        country: 'US',
-        lat: 40.74,
-        lon: -74.17,
-        timeZone: 'America/New_York',
-      });
-      const sku = await isolatedProduct(system.db, { [warehouseId]: 20 }, 1500);
+      const { warehouseId, sku } = await warehouseOfItsOwn(system.db, 20, 'wh-cost');
       const requests = [1, 2, 3].map((quantity) => orderRequest({ items: [{ sku, quantity }] }));
       for (const request of requests) expect((await system.api('POST', '/orders', request)).status).toBe(202);
       const views = [];

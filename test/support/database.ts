@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { moveStock } from '../../db/stock.js';
 import { createDatabase, type Database } from '../../db/client.js';
-import { products, stock } from '../../db/schema.js';
+import { products, stock, warehouses } from '../../db/schema.js';
 import { seedDemoData } from '../../db/seed.js';
 
 /** A pool on the run's real Postgres, with the demo catalog loaded. */
@@ -56,4 +56,27 @@ export async function stockOf(db: Database, sku: string) {
       .filter((row) => row.sku === sku)
       .map((row) => [row.warehouseId, { onHand: row.onHand, reserved: row.reserved }]),
   );
+}
+
+/**
+ * A warehouse of its own near the test customers (Newark), holding `units` of a product of its own:
+ * with wave picking, its own waves workflow, so a test's shipments are the only ones in its waves.
+ */
+export async function warehouseOfItsOwn(
+  db: Database,
+  units: number,
+  prefix = 'wh-e2e',
+): Promise<{ warehouseId: string; sku: string }> {
+  const warehouseId = `${prefix}${randomUUID().slice(0, 6)}`;
+  await db.insert(warehouses).values({
+    id: warehouseId,
+    name: `Test DC ${warehouseId}`,
+    city: 'Newark',
+    region: 'NJ',
+    country: 'US',
+    lat: 40.74,
+    lon: -74.17,
+    timeZone: 'America/New_York',
+  });
+  return { warehouseId, sku: await isolatedProduct(db, { [warehouseId]: units }, 1500) };
 }
