@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Resource } from '@opentelemetry/resources';
-import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import {
   makeWorkflowExporter,
   OpenTelemetryActivityInboundInterceptor,
@@ -24,14 +22,28 @@ import { createSimulatedWarehouse } from '../simulators/warehouse.js';
 // Run from source by tsx in development, from dist/ once compiled.
 const compiled = import.meta.url.endsWith('.js');
 export const workflowsPath = fileURLToPath(new URL(`../workflows/index.${compiled ? 'js' : 'ts'}`, import.meta.url));
-/** Written by `npm run build` next to the compiled worker; production loads it instead of bundling at start. */
-export const workflowBundlePath = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+/**
+ * Written by `npm run build` next to the compiled worker; production loads one instead of bundling
+ * at start: the plain bundle, or with tracing on the one with the OpenTelemetry interceptors.
+ */
+export const workflowBundlePaths = {
+  plain: fileURLToPath(new URL('../workflow-bundle.js', import.meta.url)),
+  traced: fileURLToPath(new URL('../workflow-bundle-traced.js', import.meta.url)),
+};
 
 /**
- * The OpenTelemetry workflow interceptors, bundled with the workflows (here and by `npm run build`):
+ * The OpenTelemetry workflow interceptors, bundled with the workflows only when the worker traces:
  * a workflow task continues the trace its start (or signal, update) carried in its headers, and an
  * activity it schedules carries the trace on. Their spans leave the sandbox through the `exporter`
- * sink; with tracing off the sink drops them.
+ * sink.
+ *
+ * Why only then: their context manager is an `AsyncLocalStorage` per cached workflow, and on Node 20
+ * every enabled one tags every promise the worker creates (sdk-typescript#1432). 500 cached orders
+ * meant 500 tags on each promise: the worker's memory grew with the square of its cache (past
+ * 1 GiB at ~200 cached orders a worker, `npm run soak`) and its CPU per order with the cache.
+ * Without them a cached order costs ~0.3 MB. They add no command (the SDK flags that gate their
+ * yield points are set on every history this SDK writes), so a worker may start or stop tracing
+ * with orders running.
  */
 export const workflowInterceptorModules = [
   createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
@@ -65,7 +77,7 @@ export async function createOrderWorker(options: {
   maxConcurrentActivityTaskExecutions?: number;
   /** Slots, pollers, sticky cache or the resource-based tuner (workers/tuning.ts); wins over `maxConcurrentActivityTaskExecutions`. */
   tuning?: WorkerTuning;
-  /** Where spans go (platform/tracing.ts); unset, tracing is off and workflow spans are dropped. */
+  /** Where spans go (platform/tracing.ts); unset, tracing is off and the workflows run without its interceptors. */
   tracing?: Pick<Tracing, 'spanProcessor' | 'resource'> | null;
   /**
    * On SIGINT/SIGTERM the worker stops polling and gives in-flight activities this long to finish
@@ -76,17 +88,19 @@ export async function createOrderWorker(options: {
   /** Worker deployment versioning (workers/versioning.ts); unset, an unversioned worker (the tests' default). */
   workerDeploymentOptions?: WorkerDeploymentOptions;
 }): Promise<Worker> {
-  const bundled = existsSync(workflowBundlePath);
+  const traced = Boolean(options.tracing);
+  const bundlePath = traced ? workflowBundlePaths.traced : workflowBundlePaths.plain;
+  const bundled = existsSync(bundlePath);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     taskQueue: options.taskQueue ?? TASK_QUEUE,
-    ...(bundled ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
+    ...(bundled ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath }),
     activities: createActivities(options.deps),
     interceptors: {
-      // A prebuilt bundle has them already (scripts/build-workflow-bundle.ts); naming them again only draws a warning.
-      workflowModules: bundled ? [] : workflowInterceptorModules,
+      // A prebuilt traced bundle has them already (scripts/build-workflow-bundle.ts); naming them again only draws a warning.
+      workflowModules: traced && !bundled ? workflowInterceptorModules : [],
       activity: [
         (ctx) => ({
           inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
@@ -94,12 +108,9 @@ export async function createOrderWorker(options: {
         }),
       ],
     },
-    sinks: {
-      exporter: makeWorkflowExporter(
-        options.tracing?.spanProcessor ?? new NoopSpanProcessor(),
-        options.tracing?.resource ?? Resource.empty(),
-      ),
-    },
+    ...(options.tracing
+      ? { sinks: { exporter: makeWorkflowExporter(options.tracing.spanProcessor, options.tracing.resource) } }
+      : {}),
     ...(options.maxConcurrentActivityTaskExecutions
       ? { maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions }
       : {}),
