@@ -274,7 +274,7 @@ export const Env = z.object({
     .max(100_000)
     .default(500)
     .describe(
-      'Workflows one worker keeps in its sticky cache (`maxCachedWorkflows`), so their next task runs without replaying the history; 0 turns the cache off. A cached order costs the worker about 0.3 MB (npm run soak, docs/benchmarks.md#soak); with tracing on several MB, and more the fuller the cache (workers/create-worker.ts says why): trace with a cache of 100 or less. An evicted order only replays.',
+      'Workflows one worker keeps in its sticky cache (`maxCachedWorkflows`), so their next task runs without replaying the history; 0 turns the cache off. A cached order costs the worker 0.3–0.4 MB (npm run soak, docs/benchmarks.md#soak); with tracing on several MB, and more the fuller the cache (workers/create-worker.ts says why): trace with a cache of 100 or less. An evicted order only replays.',
     ),
   WORKER_POLLERS: z
     .union([z.literal('autoscaling'), z.coerce.number().int().min(2).max(100)])

@@ -40,8 +40,8 @@ export const workflowBundlePaths = {
  * Why only then: their context manager is an `AsyncLocalStorage` per cached workflow, and on Node 20
  * every enabled one tags every promise the worker creates (sdk-typescript#1432). 500 cached orders
  * meant 500 tags on each promise: the worker's memory grew with the square of its cache (past
- * 1 GiB at ~200 cached orders a worker, `npm run soak`) and its CPU per order with the cache.
- * Without them a cached order costs ~0.3 MB. They add no command (the SDK flags that gate their
+ * 1 GiB at ~300 cached orders a worker, `npm run soak`) and its CPU per order with the cache.
+ * Without them a cached order costs 0.3–0.4 MB. They add no command (the SDK flags that gate their
  * yield points are set on every history this SDK writes), so a worker may start or stop tracing
  * with orders running.
  */
