@@ -19,12 +19,24 @@ let system: System;
 const pickRequests: string[] = [];
 
 const policy: OrderPolicy = { ...PRODUCTION_POLICY, cancellationBuffer: '1s', returnWindow: '1m' };
+/**
+ * While set, the gateway holds every authorization: the worker's one activity slot stays busy, so
+ * the orders placed meanwhile wait in Temporal's task queue, however fast the worker is.
+ */
+let paymentsHeld: Promise<void> | null = null;
 
 beforeAll(async () => {
   system = await startSystem({
     policy,
     // One activity at a time: a flood of orders becomes a backlog in the task queue.
     maxConcurrentActivityTaskExecutions: 1,
+    payments: (simulated) => ({
+      ...simulated,
+      async authorize(request) {
+        await paymentsHeld;
+        return simulated.authorize(request);
+      },
+    }),
     warehouse: (simulated) => ({
       ...simulated,
       async requestPick(task) {
@@ -147,10 +159,19 @@ describe('order priority', () => {
       const normal = Array.from({ length: 24 }, () => order('flood-normal', 'standard'));
       const urgent = Array.from({ length: 3 }, () => order('flood-urgent', 'overnight'));
       // Every normal order is in before the first urgent one: FIFO would pick the urgent ones last.
-      for (const request of [...normal, ...urgent]) {
-        const answer = await system.api('POST', '/orders', request);
-        expect(answer.status).toBe(202);
-        expect(answer.body.priority).toBe(request.shippingSpeed === 'overnight' ? 'urgent' : 'normal');
+      // The first order's authorization holds the one activity slot until all are in, so the
+      // flood is a backlog whatever the machine's speed (a fast worker used to clear it as it came).
+      let release = () => {};
+      paymentsHeld = new Promise((resolve) => (release = resolve));
+      try {
+        for (const request of [...normal, ...urgent]) {
+          const answer = await system.api('POST', '/orders', request);
+          expect(answer.status).toBe(202);
+          expect(answer.body.priority).toBe(request.shippingSpeed === 'overnight' ? 'urgent' : 'normal');
+        }
+      } finally {
+        paymentsHeld = null;
+        release();
       }
       const ours = new Set([...normal, ...urgent].map((request) => request.orderId));
       const deadline = Date.now() + 240_000;
@@ -159,11 +180,13 @@ describe('order priority', () => {
       const picks = pickRequests.filter((orderId) => ours.has(orderId));
       expect(picks).toHaveLength(ours.size);
       console.info(`pick order under a flood: ${picks.map((id) => id.split('-')[1]).join(' ')}`);
-      // Each urgent order was picked before at least three quarters of the normal ones queued ahead of it.
+      // Each urgent order was picked before at least half the normal ones queued ahead of it (FIFO:
+      // none). Not more: between the queue's stages (authorize, capture, the shipment's steps) the
+      // worker takes what is there, and a normal order a stage ahead can reach the pick first.
       for (const { orderId } of urgent) {
         const before = picks.slice(0, picks.indexOf(orderId));
         const normalsAhead = before.filter((id) => id.startsWith('flood-normal')).length;
-        expect(normalsAhead, `pick order: ${picks.join(', ')}`).toBeLessThanOrEqual(normal.length / 4);
+        expect(normalsAhead, `pick order: ${picks.join(', ')}`).toBeLessThanOrEqual(normal.length / 2);
       }
       // Once more on a loaded machine, where the urgent orders' own requests can arrive late (CI saw it).
     },
