@@ -1,18 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { Runtime } from '@temporalio/worker';
+import { Runtime, Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerBusinessCounters } from '../activities/metrics.js';
+import { orderWorkflowId, shipmentWorkflowId } from '../domain/ids.js';
 import type { OrderPolicy } from '../domain/order.js';
 import { startTracing, type Tracing, tracingFromConfig } from '../platform/tracing.js';
 import { sdkLogger } from '../workers/sdk-logger.js';
 import { workerTelemetry } from '../workers/telemetry.js';
+import { testDataConverter } from './support/credentials.js';
 import { isolatedProduct } from './support/database.js';
 import { orderRequest, PRODUCTION_POLICY } from './support/orders.js';
 import { startSystem, type System } from './support/system.js';
 import { installRuntime } from './support/temporal.js';
+import { workflowBundle } from './support/workers.js';
 
 /**
  * What an operator watches: the API's and a worker's Prometheus metrics (and that deploy/ names
@@ -202,6 +205,18 @@ describe('tracing', () => {
     const scheduled = parentOf(capture!);
     expect(scheduled?.name).toBe('StartActivity:capturePayment');
     expect(parentOf(scheduled!)).toBe(run);
+  });
+
+  it('leaves the histories a tracing worker wrote replayable without the tracing interceptors, so tracing can go off with orders running', async () => {
+    // The worker here traced; the tests' bundle has no tracing interceptors, as a worker without OTEL_* runs.
+    for (const workflowId of [orderWorkflowId(orderId), shipmentWorkflowId(orderId, 1)]) {
+      const history = await system.env.client.workflow.getHandle(workflowId).fetchHistory();
+      await Worker.runReplayHistory(
+        { workflowBundle: await workflowBundle(), dataConverter: testDataConverter },
+        history,
+        workflowId,
+      );
+    }
   });
 });
 

@@ -43,7 +43,7 @@ export const workflowBundlePaths = {
  * 1 GiB at ~300 cached orders a worker, `npm run soak`) and its CPU per order with the cache.
  * Without them a cached order costs 0.3–0.4 MB. They add no command (the SDK flags that gate their
  * yield points are set on every history this SDK writes), so a worker may start or stop tracing
- * with orders running.
+ * with orders running: test/observability.test.ts replays a traced order without them.
  */
 export const workflowInterceptorModules = [
   createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'),
