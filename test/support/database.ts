@@ -3,7 +3,7 @@ import { inject } from 'vitest';
 import { moveStock } from '../../db/stock.js';
 import { createDatabase, type Database } from '../../db/client.js';
 import { products, stock, warehouses } from '../../db/schema.js';
-import { seedDemoData } from '../../db/seed.js';
+import { DEMO_WAREHOUSES, seedDemoData } from '../../db/seed.js';
 
 /** A pool on the run's real Postgres, with the demo catalog loaded. */
 export async function testDatabase(max = 20): Promise<Database> {
@@ -59,7 +59,7 @@ export async function stockOf(db: Database, sku: string) {
 }
 
 /**
- * A warehouse of its own near the test customers (Newark), holding `units` of a product of its own:
+ * A warehouse of its own where wh-east stands (Newark, near the test customers), holding `units` of a product of its own:
  * with wave picking, its own waves workflow, so a test's shipments are the only ones in its waves.
  */
 export async function warehouseOfItsOwn(
@@ -68,15 +68,7 @@ export async function warehouseOfItsOwn(
   prefix = 'wh-e2e',
 ): Promise<{ warehouseId: string; sku: string }> {
   const warehouseId = `${prefix}${randomUUID().slice(0, 6)}`;
-  await db.insert(warehouses).values({
-    id: warehouseId,
-    name: `Test DC ${warehouseId}`,
-    city: 'Newark',
-    region: 'NJ',
-    country: 'US',
-    lat: 40.74,
-    lon: -74.17,
-    timeZone: 'America/New_York',
-  });
+  const eastCoast = DEMO_WAREHOUSES.find((warehouse) => warehouse.id === 'wh-east')!;
+  await db.insert(warehouses).values({ ...eastCoast, id: warehouseId, name: `Test DC ${warehouseId}` });
   return { warehouseId, sku: await isolatedProduct(db, { [warehouseId]: units }, 1500) };
 }
