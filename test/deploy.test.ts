@@ -45,7 +45,7 @@ describe('npm run deploy:check on the committed histories', () => {
       try {
         cpSync(`${root}workflows`, `${copy}/workflows`, { recursive: true });
         cpSync(`${root}domain`, `${copy}/domain`, { recursive: true });
-        const state = `${copy}/workflows/order/state.ts`;
+        const state = `${copy}/workflows/order/record.ts`;
         const original = readFileSync(state, 'utf8');
         const changed = original.replace(
           'await mustComplete.recordOrderUpdate({ order: this.input, view: this.view });',

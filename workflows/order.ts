@@ -27,7 +27,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderVie
     // 1. Received: the read model gets its row (lean: the API wrote it; the workflow's first write is held).
     if (order.lean) order.holdView();
     else await mustComplete.recordOrderUpdate({ order: input, view: order.view });
-    // Lean: priced with the first reservation (workflows/order/shipments.ts).
+    // Lean: priced with the first reservation (workflows/order/shipments-plan.ts).
     if (!order.lean) await price(order);
     // Orders that reserved before shipments were child workflows replay (and finish) the one-parcel path.
     order.shipmentsShape = order.lean || patched(Patch.ShipmentsAsChildWorkflows);

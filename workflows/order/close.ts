@@ -74,7 +74,7 @@ async function onOperatorCancel(order: Order, cancelEverything: () => void): Pro
   order.cancelledByOperator = true;
   order.cancelRequest = { reason: 'cancelled in Temporal Web', requestedBy: TEMPORAL_OPERATOR };
   order.activeStep?.cancel();
-  await CancellationScope.nonCancellable(() => order.cancelShipments());
+  await CancellationScope.nonCancellable(() => order.children.cancelAll(order.cancelRequest));
 }
 
 /** Closes the order early: undoes what was done, then records the outcome and tells the customer. */

@@ -34,8 +34,8 @@ export function handleMessages(order: Order): void {
   setHandler(orderViewQuery, () => view);
   // A shipment's event that reached the order (a party that knows only the order) goes on to the shipment.
   const forward = <T>(n: number | undefined, signal: SignalDefinition<[T]>, event: T) => {
-    if (n === undefined || !order.children.has(n)) return false;
-    void order.signalShipment(n, signal, event);
+    if (n === undefined || !order.children.handles.has(n)) return false;
+    void order.children.signal(n, signal, event);
     return true;
   };
   setHandler(warehouseEventSignal, (event) => {
@@ -58,7 +58,10 @@ export function handleMessages(order: Order): void {
     if (!order.receipts.has(returnId)) order.receipts.set(returnId, receipt);
   });
   // A shipment sends what happened since it last waited in one signal (Patch.LeanBookkeeping).
-  setHandler(shipmentReportSignal, ({ earlier = [], ...report }) => void order.reports.push(...earlier, report));
+  setHandler(
+    shipmentReportSignal,
+    ({ earlier = [], ...report }) => void order.children.reports.push(...earlier, report),
+  );
 
   setHandler(
     cancelOrderUpdate,
@@ -68,12 +71,17 @@ export function handleMessages(order: Order): void {
       order.activeStep?.cancel();
       // Shipments still in a warehouse are undone; those with a carrier are left to returns.
       await CancellationScope.nonCancellable(async () => {
-        await order.cancelShipments();
-        await condition(() => order.closed || order.undoParked || order.cancelSettled);
+        await order.children.cancelAll(order.cancelRequest);
+        await condition(() => order.closed || order.undoParked || order.children.cancelSettled);
       });
       // Every shipment reached its carrier before the cancel reached it: nothing was cancelled, and
       // the caller is told so as the validator would have (older orders answered with the view).
-      if (!order.closed && order.lean && order.cancelSettled && !view.shipments.some((s) => s.status === 'cancelled')) {
+      if (
+        !order.closed &&
+        order.lean &&
+        order.children.cancelSettled &&
+        !view.shipments.some((s) => s.status === 'cancelled')
+      ) {
         const refusal = cancellationRefusal({ ...cancellable(order), leftWarehouse: true }, cancel.requestedBy);
         if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.failureType);
       }
@@ -109,8 +117,8 @@ export function handleMessages(order: Order): void {
     async ({ requestedBy }) => {
       log.info('operator retries the parked step', { orderId, by: requestedBy.id });
       order.retryRequested = true;
-      for (const [n, parked] of order.shipmentParked)
-        if (parked) await order.signalShipment(n, retryShipmentSignal, { requestedBy });
+      for (const [n, parked] of order.children.parked)
+        if (parked) await order.children.signal(n, retryShipmentSignal, { requestedBy });
       await CancellationScope.nonCancellable(() => condition(() => !order.parked));
       return view;
     },

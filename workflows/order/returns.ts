@@ -1,7 +1,7 @@
 import { allHandlersFinished, ApplicationFailure, patched } from '@temporalio/workflow';
 import { addDuration, durationMs } from '../../domain/durations.js';
 import { FailureType } from '../../domain/failures.js';
-import type { ReturnView } from '../../domain/order.js';
+import type { PricedLine, ReturnView } from '../../domain/order.js';
 import { returnRefund, returnRefusal, unitsLeftToReturn } from '../../domain/returns.js';
 import { MAX_DELIVERY_ATTEMPTS } from '../../domain/statuses.js';
 import { failureMessage, formatMoney, OrderClosing } from '../outcomes.js';
@@ -30,7 +30,7 @@ export async function returnWindow(order: Order): Promise<void> {
     }
     if (!feedbackAsked && Date.now() >= feedbackAt) {
       feedbackAsked = true;
-      if (unitsLeftToReturn(order.deliveredLines(), view.returns) > 0) {
+      if (unitsLeftToReturn(deliveredLines(order), view.returns) > 0) {
         await order.notify(feedbackRequest(orderId));
       }
     }
@@ -54,7 +54,7 @@ export async function returnWindow(order: Order): Promise<void> {
     if (wakeAt === Infinity) await order.wait(() => pending() || allHandlersFinished());
     else await order.wait(pending, Math.max(1, wakeAt - Date.now()), { summary: 'return window' });
   }
-  if (unitsLeftToReturn(order.deliveredLines(), view.returns) === 0)
+  if (unitsLeftToReturn(deliveredLines(order), view.returns) === 0)
     await order.record(
       'order_returned',
       'returned',
@@ -70,7 +70,7 @@ export function returnRefusalOf(order: Order, items: Items): string | null {
     {
       status: view.status,
       returnableUntil: view.returnableUntil,
-      delivered: order.deliveredLines(),
+      delivered: deliveredLines(order),
       returns: view.returns,
     },
     items,
@@ -192,7 +192,7 @@ async function settleReturn(order: Order, ret: ReturnView, amount?: number): Pro
     ret.status === 'expired'
       ? ret.items.map((item) => ({
           sku: item.sku,
-          quantity: Math.min(item.quantity, unitsLeftToReturn(order.deliveredLines(), view.returns, item.sku)),
+          quantity: Math.min(item.quantity, unitsLeftToReturn(deliveredLines(order), view.returns, item.sku)),
         }))
       : ret.items;
   const refund = returnRefund({
@@ -206,7 +206,7 @@ async function settleReturn(order: Order, ret: ReturnView, amount?: number): Pro
   const { units } = refund;
   await mustComplete.restockReturnedUnits({ orderId, returnId: ret.returnId, warehouseId: order.warehouseId!, units });
   if (refund.shipping > 0) order.shippingRefunded = true;
-  const refunded = await order.refund(`return:${ret.returnId}`, amount ?? refund.itemsPrice + refund.shipping);
+  const refunded = await refundReturn(order, `return:${ret.returnId}`, amount ?? refund.itemsPrice + refund.shipping);
   ret.status = 'refunded';
   ret.units = units;
   ret.refunded = refunded;
@@ -221,7 +221,7 @@ async function settleReturn(order: Order, ret: ReturnView, amount?: number): Pro
   if (
     order.feedbackDueAt !== null &&
     Date.now() < order.feedbackDueAt &&
-    unitsLeftToReturn(order.deliveredLines(), view.returns) === 0
+    unitsLeftToReturn(deliveredLines(order), view.returns) === 0
   ) {
     order.feedbackDueAt = null;
     order.withdrawNotice('feedback_request');
@@ -238,6 +238,27 @@ async function settleReturn(order: Order, ret: ReturnView, amount?: number): Pro
     subject: `Order ${orderId}: your refund`,
     body: `We received your return (${summary}) and refunded ${formatMoney(refunded, totals.currency)}.`,
   });
+}
+
+/**
+ * Refunds up to `amount` and answers what was refunded: from the order's one capture (old shape),
+ * this shipment's capture, or the order's shipments' captures in turn.
+ */
+async function refundReturn(order: Order, reason: string, amount: number): Promise<number> {
+  if (order.shipmentsShape) return order.children.refund(reason, amount);
+  return (await mustComplete.refundPayment({ ...order.subject, reason, amount })).refunded;
+}
+
+/** The units the customer received: every line (old shape), or the delivered shipments' units. */
+function deliveredLines(order: Order): PricedLine[] {
+  if (!order.shipmentsShape) return order.lines;
+  const delivered = new Map<string, number>();
+  for (const s of order.view.shipments)
+    if (s.status === 'delivered')
+      for (const item of s.items) delivered.set(item.sku, (delivered.get(item.sku) ?? 0) + item.quantity);
+  return order.lines
+    .filter((line) => delivered.has(line.sku))
+    .map((line) => ({ ...line, quantity: delivered.get(line.sku)! }));
 }
 
 async function expireReturn(order: Order, ret: ReturnView): Promise<void> {

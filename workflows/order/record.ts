@@ -1,0 +1,273 @@
+import {
+  condition,
+  getExternalWorkflowHandle,
+  patched,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { shipmentReportSignal } from '../../domain/messages.js';
+import {
+  initialOrderView,
+  type OrderShipment,
+  type OrderView,
+  type OrderWorkflowInput,
+  type ShipmentReport,
+  type ShipmentWorkflowInput,
+} from '../../domain/order.js';
+import { orderCurrentDetails } from '../../domain/operator-view.js';
+import { OrderStatusAttribute } from '../../domain/search-attributes.js';
+import type { OrderStatus } from '../../domain/statuses.js';
+import type { CustomerNotice } from '../outcomes.js';
+import { Patch } from '../patches.js';
+import { localBookkeeping, mustComplete } from '../proxies.js';
+import type { ReadModelWrite } from '../../activities/read-model.js';
+
+/** Where a shipment stands besides its view, as its reports tell its order. */
+export type ShipmentFlags = Pick<ShipmentReport, 'parked' | 'undoParked' | 'closing' | 'leftWarehouse' | 'closed'>;
+
+/**
+ * What an order (or one of its shipments) tells the world: its view and timeline, the read model,
+ * the `OrderStatus` search attribute, Temporal Web's current details, the customer's notices, and
+ * a shipment's reports to its order. Lean orders hold all of it and write it in one go before a
+ * wait; older ones write each milestone as it happens. The order's progress (state.ts) extends it.
+ */
+export abstract class OrderRecord {
+  readonly orderId: string;
+  readonly request: OrderWorkflowInput['request'];
+  readonly policy: OrderWorkflowInput['policy'];
+  readonly view: OrderView;
+  /**
+   * Set when this state is shipment n of an order (workflows/shipment.ts): its milestones and
+   * notices go to the order's workflow, its effects are keyed by the shipment.
+   */
+  readonly asShipment: ShipmentWorkflowInput | null;
+  /** This shipment's milestones, for the order view's shipment timeline. */
+  readonly shipmentTimeline: OrderShipment['timeline'] = [];
+  /** Why the order last parked, kept after it resumed: Temporal Web's current details show it. */
+  lastProblem: string | null = null;
+
+  private seq = 0;
+
+  /**
+   * Patch.LeanBookkeeping: milestones and notices are held and written in one go just before the
+   * workflow waits (`wait`) or ends (`flush`), not one activity (or one report) each, and the status
+   * search attribute is upserted only when it changes. Decided once, at the start: an order that
+   * began before the change keeps writing each milestone on its own.
+   */
+  readonly lean: boolean;
+  /** The view has changed since the read model last had it (lean). */
+  private unwritten = false;
+  /** The `OrderStatus` search attribute as last set (lean: upserted with the view, when it changed). */
+  private upsertedStatus: string | null;
+  /** Notices for the outbox, written with the next view (lean). */
+  private readonly unsentNotices: CustomerNotice[] = [];
+  /** A shipment's reports not yet sent to its order (lean). */
+  private readonly heldReports: ShipmentReport[] = [];
+  /**
+   * Patch.FeedbackInOutbox (lean orders only): the feedback request is scheduled in the outbox at
+   * delivery, and the read model is written before a wait by a local activity. Decided at the start.
+   */
+  readonly feedbackInOutbox: boolean;
+  /** When the scheduled feedback request goes out (feedbackInOutbox; null while none is scheduled). */
+  feedbackDueAt: number | null = null;
+  /** Outbox keys of scheduled notices to take back with the next write (feedbackInOutbox). */
+  private readonly withdrawals: string[] = [];
+
+  constructor(
+    readonly input: OrderWorkflowInput,
+    asShipment: ShipmentWorkflowInput | null = null,
+  ) {
+    // A shipment is lean when its order is (no marker of its own); it implies every earlier patch.
+    // The newest shape first: it implies the lean one, so a new order records one patch marker (and
+    // one TemporalChangeVersion upsert), not two. Only an order asks; its shipments are told.
+    this.feedbackInOutbox = !asShipment && patched(Patch.FeedbackInOutbox);
+    this.lean = asShipment ? asShipment.lean === true : this.feedbackInOutbox || patched(Patch.LeanBookkeeping);
+    this.upsertedStatus = workflowInfo().typedSearchAttributes.get(OrderStatusAttribute) ?? null;
+    this.request = input.request;
+    this.policy = input.policy;
+    this.orderId = input.request.orderId;
+    this.view = initialOrderView(input);
+    setCurrentDetails(orderCurrentDetails(this.view, null));
+    this.asShipment = asShipment;
+  }
+
+  /** This shipment as the order view shows it. */
+  abstract shipmentSummary(): OrderShipment;
+  /** The view's shipments as this order knows them itself, or null when its shipments' workflows report them. */
+  protected abstract ownShipments(): OrderShipment[] | null;
+  /** Where this shipment stands besides its view (for its reports). */
+  protected abstract shipmentFlags(): ShipmentFlags;
+
+  /** Records a milestone: timeline, status, search attribute, read model. */
+  async record(type: string, status: OrderStatus = this.view.status, detail?: string): Promise<void> {
+    this.seq += 1;
+    this.view.status = status;
+    this.view.timeline.push({
+      seq: this.seq,
+      at: new Date().toISOString(),
+      type,
+      status,
+      ...(detail ? { detail } : {}),
+    });
+    // What Temporal Web shows as the order's (or shipment's) current details; no command, so no patch.
+    setCurrentDetails(orderCurrentDetails(this.view, this.lastProblem));
+    if (this.asShipment) {
+      this.shipmentTimeline.push({ at: new Date().toISOString(), type, ...(detail ? { detail } : {}) });
+      await this.report(type, detail);
+      return;
+    }
+    // An order of the old shape shows its one parcel as the view's one shipment.
+    const own = this.ownShipments();
+    if (own) this.view.shipments = own;
+    if (!this.lean) {
+      upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
+      await mustComplete.recordOrderUpdate({ order: this.input, view: this.view });
+      return;
+    }
+    this.unwritten = true;
+  }
+
+  /**
+   * Lean: a step whose success is a milestone writes that milestone itself. `apply` changes the view
+   * as success will (records, notices) before the call; the view and the notices held so far go with
+   * the call, and its activity writes them once its effect has landed (activities/read-model.ts,
+   * `withReadModelWrite`). A call that fails takes `apply` back (and `revert` what is not the view),
+   * so a decline, a park or a cancel sees the order as it was. One activity instead of two.
+   */
+  async stepWithMilestone<T>(
+    call: (readModel: ReadModelWrite) => Promise<T>,
+    apply: () => void,
+    revert: () => void = () => {},
+  ): Promise<T> {
+    const saved = { view: JSON.stringify(this.view), notices: this.unsentNotices.length };
+    apply();
+    const notices = this.unsentNotices.splice(0);
+    const unwritten = this.unwritten;
+    this.unwritten = false;
+    try {
+      return await call({ order: this.input, view: this.view, ...(notices.length ? { notices } : {}) });
+    } catch (error) {
+      const view = JSON.parse(saved.view) as OrderView;
+      for (const key of Object.keys(this.view)) delete (this.view as unknown as Record<string, unknown>)[key];
+      Object.assign(this.view, view);
+      // The sequence is not taken back: an attempt whose write landed before the step failed keeps
+      // its event, and the next milestone must not reuse its number (events are written once per seq).
+      this.unsentNotices.push(...notices.slice(0, saved.notices));
+      this.unwritten = unwritten;
+      revert();
+      setCurrentDetails(orderCurrentDetails(this.view, this.lastProblem));
+      throw error;
+    }
+  }
+
+  /** Lean, inside `stepWithMilestone`'s `apply`: records a milestone of the order (no await: nothing is written here). */
+  hold(type: string, status: OrderStatus, detail?: string, notice?: CustomerNotice): void {
+    void this.record(type, status, detail);
+    if (notice) this.unsentNotices.push(notice);
+  }
+
+  /** Marks the view as not yet in the read model (lean): the next flush writes it. */
+  holdView(): void {
+    this.unwritten = true;
+  }
+
+  /** A shipment's reports not yet sent: they go back to the order with its result. */
+  takeHeldReports(): ShipmentReport[] {
+    return this.heldReports.splice(0);
+  }
+
+  async notify(notice: CustomerNotice): Promise<void> {
+    // The order owns the customer: a shipment asks it to tell them.
+    if (this.asShipment) return this.report('notice', undefined, notice);
+    // Lean: into the outbox in the same transaction as the next view (activities/read-model.ts).
+    if (this.lean) return void this.unsentNotices.push(notice);
+    await mustComplete.notifyCustomer({ orderId: this.orderId, recipient: this.request.customer.email, ...notice });
+  }
+
+  /** Takes back a scheduled notice that has not gone out yet, with the next write (feedbackInOutbox). */
+  withdrawNotice(key: string): void {
+    this.withdrawals.push(key);
+  }
+
+  /**
+   * Writes what is held (lean): the order's view with its new timeline events and notices in one
+   * activity, or a shipment's reports in one signal to its order. Called before every wait and at
+   * the end, so nothing stays only in the workflow while it is idle.
+   */
+  async flush(): Promise<void> {
+    if (!this.lean) return;
+    const { asShipment } = this;
+    if (asShipment) {
+      const held = this.heldReports.splice(0);
+      const last = held.pop();
+      if (!last) return;
+      await getExternalWorkflowHandle(asShipment.parentWorkflowId).signal(shipmentReportSignal, {
+        ...last,
+        ...(held.length ? { earlier: held } : {}),
+      });
+      return;
+    }
+    // One upsert per status the order rests in (the API started it as `received`).
+    const { status } = this.view;
+    if (status !== this.upsertedStatus) {
+      upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
+      this.upsertedStatus = status;
+    }
+    if (!this.unwritten && this.unsentNotices.length === 0 && this.withdrawals.length === 0) return;
+    const notices = this.unsentNotices.splice(0);
+    const withdraw = this.withdrawals.splice(0);
+    this.unwritten = false;
+    const write = {
+      order: this.input,
+      view: this.view,
+      ...(notices.length ? { notices } : {}),
+      ...(withdraw.length ? { withdraw } : {}),
+    };
+    // A local activity: one marker in the task that goes on to wait, not three events and a task of its own.
+    if (this.feedbackInOutbox) await localBookkeeping.recordOrderUpdate(write);
+    else await mustComplete.recordOrderUpdate(write);
+  }
+
+  /**
+   * `condition`, after writing what is held (lean) if the workflow is about to block: a wait is
+   * where a read model written later would show an order behind its workflow.
+   */
+  async wait(until: () => boolean, timeout?: number, options?: { summary: string }): Promise<boolean> {
+    if (this.lean) {
+      // Asked once: some conditions take what they find (a warehouse answer is seen once).
+      if (until()) return true;
+      await this.flush();
+    }
+    if (timeout === undefined) {
+      await condition(until);
+      return true;
+    }
+    return options ? condition(until, timeout, options) : condition(until, timeout);
+  }
+
+  /** Tells the order's workflow where this shipment is (lean: with the next report sent, before a wait). */
+  protected async report(type: string, detail?: string, notice?: CustomerNotice): Promise<void> {
+    const { asShipment } = this;
+    if (!asShipment) return;
+    const { parked, undoParked, closing, leftWarehouse, closed } = this.shipmentFlags();
+    const report: ShipmentReport = {
+      shipment: asShipment.shipment,
+      type,
+      ...(detail ? { detail } : {}),
+      summary: this.shipmentSummary(),
+      payment: this.view.payment,
+      attention: this.view.attention,
+      parked,
+      undoParked,
+      returns: this.view.returns,
+      closing,
+      deliveryAttempts: this.view.deliveryAttempts,
+      leftWarehouse,
+      closed,
+      ...(notice ? { notice } : {}),
+    };
+    if (asShipment.alone) return void this.heldReports.push(report);
+    await getExternalWorkflowHandle(asShipment.parentWorkflowId).signal(shipmentReportSignal, report);
+  }
+}
