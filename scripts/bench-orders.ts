@@ -46,6 +46,10 @@ const KEEP = flag('keep');
 const ORDERS = Number(option('orders') ?? process.env.BENCH_ORDERS ?? (SHORT ? 60 : 200));
 const CONCURRENCY = option('concurrency') ?? process.env.BENCH_CONCURRENCY;
 const RATE = Number(option('rate') ?? process.env.BENCH_RATE ?? 50);
+/** The share of orders that ship as two parcels (`--split 0`: every order from one warehouse). */
+const SPLIT_SHARE = Number(option('split') ?? 0.25);
+if (!(SPLIT_SHARE >= 0 && SPLIT_SHARE <= 1))
+  throw new Error(`--split must be a share from 0 to 1, not ${option('split')}`);
 const WARMUP = 3;
 /** The namespace raw starts go to: the same server, and the `action` counter tells it apart. */
 const RAW_NAMESPACE = 'bench-raw';
@@ -84,7 +88,8 @@ async function main(): Promise<void> {
       attempt(
         'post',
         samples,
-        async () => (await postOrder(baseUrl, system.adminKey, orderBody(orderId, i))).priority as OrderPriority,
+        async () =>
+          (await postOrder(baseUrl, system.adminKey, orderBody(orderId, i, SPLIT_SHARE))).priority as OrderPriority,
       );
     // A raw start: a workflow no worker runs, in a namespace of its own, with the order's request as
     // its argument (so the payload is the same size), the same ID shape and the API's deadline.
@@ -94,7 +99,7 @@ async function main(): Promise<void> {
           raw.workflow.start('benchRawStart', {
             workflowId: `order-raw-${runId}-${i}`,
             taskQueue: 'bench-raw-start',
-            args: [orderBody(`raw-${runId}-${i}`, i)],
+            args: [orderBody(`raw-${runId}-${i}`, i, SPLIT_SHARE)],
             workflowIdConflictPolicy: 'USE_EXISTING',
           }),
         ),

@@ -66,20 +66,21 @@ export function processUsage(pid: number | undefined): { cpuSeconds: number; pea
 }
 
 /** The request body of order `i`: the mix the bench has always placed. */
-export function orderBody(orderId: string, i: number) {
+export function orderBody(orderId: string, i: number, splitShare = 0.25) {
   const skus = ['MUG-CERAMIC', 'BOOK-TEMPORAL', 'TSHIRT-ORG-M', 'CHARGER-65W', 'BOTTLE-STEEL'];
+  // `splitShare` of the orders, spread evenly (0.25: every fourth), want skus two different warehouses
+  // carry: they ship as two parcels.
+  const split = Math.floor((i + 1) * splitShare) > Math.floor(i * splitShare);
   return {
     orderId,
     customer: { id: `cust-${i % 50}`, email: `c${i}@example.com`, name: 'Bench Customer' },
     channel: 'web',
-    // Every fourth order wants skus two different warehouses carry: it ships as two parcels.
-    items:
-      i % 4 === 3
-        ? [
-            { sku: 'COFFEE-1KG', quantity: 1 },
-            { sku: 'YOGA-MAT', quantity: 1 },
-          ]
-        : [{ sku: skus[i % skus.length]!, quantity: 1 + (i % 3) }],
+    items: split
+      ? [
+          { sku: 'COFFEE-1KG', quantity: 1 },
+          { sku: 'YOGA-MAT', quantity: 1 },
+        ]
+      : [{ sku: skus[i % skus.length]!, quantity: 1 + (i % 3) }],
     shippingAddress: { name: 'Bench', line1: '1 Main St', ...SAMPLE_PLACES[i % SAMPLE_PLACES.length]!, country: 'US' },
     // One order in ten overnight (urgent), two expedited (high), the rest standard (normal).
     shippingSpeed: i % 10 === 0 ? 'overnight' : i % 10 <= 2 ? 'expedited' : 'standard',
