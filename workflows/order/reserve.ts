@@ -47,16 +47,7 @@ export async function reserve(order: Order): Promise<void> {
         body: `We do not have enough stock to ship your order.${order.captured ? ' Your payment was refunded.' : ' Nothing was charged.'}`,
       });
     }
-    if (deadline === null) {
-      deadline = Date.now() + durationMs(policy.backorderWait);
-      const until = new Date(deadline).toISOString();
-      await order.record('backordered', 'backordered', `waiting for stock until ${until}`);
-      await order.notify({
-        kind: 'backordered',
-        subject: `Order ${orderId} is backordered`,
-        body: `Part of your order is out of stock. We will ship as soon as it arrives, or cancel the order ${order.captured ? 'and refund you ' : ''}if it has not arrived by ${until}.`,
-      });
-    }
+    deadline ??= await startBackorder(order);
     if (!restockNeverLost) order.stockArrived = false;
     // A restock nobody signalled (it landed before the order was listed as backordered) is found
     // by trying again on a timer.
@@ -77,4 +68,17 @@ export async function reserve(order: Order): Promise<void> {
       });
     }
   }
+}
+
+/** Starts waiting for stock: records it, tells the customer until when, and answers that deadline. */
+export async function startBackorder(order: Order): Promise<number> {
+  const deadline = Date.now() + durationMs(order.policy.backorderWait);
+  const until = new Date(deadline).toISOString();
+  await order.record('backordered', 'backordered', `waiting for stock until ${until}`);
+  await order.notify({
+    kind: 'backordered',
+    subject: `Order ${order.orderId} is backordered`,
+    body: `Part of your order is out of stock. We will ship as soon as it arrives, or cancel the order ${order.captured ? 'and refund you ' : ''}if it has not arrived by ${until}.`,
+  });
+  return deadline;
 }

@@ -6,6 +6,7 @@ import type { OrderShipment, PricedLine } from '../../domain/order.js';
 import { OrderClosing } from '../outcomes.js';
 import { steps } from '../proxies.js';
 import { type FirstAuthorization, price, priceReserveAndAuthorize, type Reserved } from './checkout.js';
+import { startBackorder } from './reserve.js';
 import type { Order } from './state.js';
 
 /** A shipment as planned: its number, where its units are held (null: a backordered remainder), its lines. */
@@ -72,16 +73,8 @@ export async function reserveShipments(
         body: 'We do not have enough stock to ship your order. Nothing was charged.',
       });
     }
-    if (deadline === null) {
-      deadline = Date.now() + durationMs(policy.backorderWait);
-      const until = new Date(deadline).toISOString();
-      await order.record('backordered', 'backordered', `waiting for stock until ${until}`);
-      await order.notify({
-        kind: 'backordered',
-        subject: `Order ${orderId} is backordered`,
-        body: `Part of your order is out of stock. We will ship as soon as it arrives, or cancel the order if it has not arrived by ${until}.`,
-      });
-    }
+    // Nothing is captured yet: the notice says nothing of a refund.
+    deadline ??= await startBackorder(order);
     const wakeAt = Math.min(deadline, Date.now() + retryEvery);
     const arrived = await order.wait(
       () => order.stockArrived || order.cancelRequest !== null,
