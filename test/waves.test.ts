@@ -21,6 +21,7 @@ import {
   type ShipmentPriority,
   type ShipmentReady,
   type WavePolicy,
+  waveIdOf,
   wavesWorkflowId,
   waveWorkflowId,
 } from '../domain/waves.js';
@@ -30,12 +31,13 @@ import { runDeliveryLoop } from '../simulators/deliveries.js';
 import { createSimulatedPaymentGateway } from '../simulators/payment-gateway.js';
 import { createSimulatedWarehouse } from '../simulators/warehouse.js';
 import type { WaveOutcome } from '../workflows/wave.js';
-import { leaveWaveUpdate, wavesViewQuery } from '../domain/messages.js';
+import { leaveWaveUpdate, shipmentReadySignal, wavesViewQuery } from '../domain/messages.js';
 import { assertConforms } from './support/contract.js';
 import { credentialHeaders, TEST_CARRIER_SECRET, TEST_KEYS, testAuth } from './support/credentials.js';
 import { testDatabase } from './support/database.js';
 import { saveHistory } from './support/histories.js';
 import { PRODUCTION_POLICY } from './support/orders.js';
+import { letWaveStartSignal } from './support/hold-wave-starts.js';
 import { timeSkippingEnvironment } from './support/temporal.js';
 import type { leavingShipmentWorkflow, shipmentDriverWorkflow } from './support/wave-driver-workflows.js';
 
@@ -169,6 +171,7 @@ beforeAll(async () => {
     taskQueue,
     workflowBundle: await bundleWorkflowCode({
       workflowsPath: fileURLToPath(new URL('./support/wave-driver-workflows.ts', import.meta.url)),
+      workflowInterceptorModules: [fileURLToPath(new URL('./support/hold-wave-starts.ts', import.meta.url))],
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
     }),
     activities: withSlowReleases(
@@ -200,8 +203,8 @@ afterAll(async () => {
 });
 
 /** A warehouse of its own (its own wave workflow), in a time zone. */
-async function newWarehouse(timeZone = 'UTC'): Promise<string> {
-  const id = `wh-t${randomUUID().slice(0, 6)}`;
+async function newWarehouse(timeZone = 'UTC', prefix = 'wh-t'): Promise<string> {
+  const id = `${prefix}${randomUUID().slice(0, 6)}`;
   await db.insert(warehouses).values({
     id,
     name: `Test DC ${id}`,
@@ -572,6 +575,58 @@ describe('wave picking', () => {
       e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : [],
     );
     expect(scheduled).toEqual(['joinWaves', 'leaveWaves']);
+  });
+
+  it('releases the next wave without a shipment that left while the wave before it started (the chaos suite found a waves workflow stuck on it)', async () => {
+    // Its waves workflow starts a wave only when let (test/support/hold-wave-starts.ts).
+    const warehouseId = await newWarehouse('UTC', 'wh-hold');
+    const orderId = `wv-${randomUUID().slice(0, 8)}`;
+    const t0 = Date.parse('2026-12-01T08:00:00Z');
+    const ready = (n: number, priority: ShipmentPriority): ShipmentReady => ({
+      shipmentId: `${orderId}-${n}`,
+      orderId,
+      warehouseId,
+      workflowId: `shipment-${orderId}-${n}`,
+      priority,
+      carrier: 'swiftship',
+      service: 'ground',
+      items: [{ sku: 'MUG-CERAMIC', quantity: 1 }],
+      shipTo,
+      readyAt: new Date(t0 + n * 1000).toISOString(),
+      attempt: 1,
+    });
+    const batcher = await client.workflow.signalWithStart('wavesWorkflow', {
+      workflowId: wavesWorkflowId(warehouseId),
+      taskQueue,
+      args: [{ warehouseId, policy: { ...settings, timeZone: 'UTC' } }],
+      signal: shipmentReadySignal,
+      signalArgs: [ready(1, 'urgent')],
+    });
+    const waiting = async () => (await batcher.query(wavesViewQuery)).waiting.map((s) => s.shipmentId).sort();
+    const until = async (want: string[]) => {
+      for (let i = 0; i < 100 && JSON.stringify(await waiting()) !== JSON.stringify(want); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(await waiting()).toEqual(want);
+    };
+    const ids = (...ns: number[]) => ns.map((n) => `${orderId}-${n}`).sort();
+    // The urgent shipment's wave waits to start; six more join meanwhile: two full waves of three.
+    for (let n = 2; n <= 7; n++) await batcher.signal(shipmentReadySignal, ready(n, 'normal'));
+    await until(ids(2, 3, 4, 5, 6, 7));
+    // The urgent wave starts; the next turn releases [2, 3, 4] and [5, 6, 7], and waits on the first's start.
+    await batcher.signal(letWaveStartSignal, 1);
+    await until(ids(5, 6, 7));
+    // Shipment 7 is cancelled now: it still waits, so it is out.
+    expect(
+      await batcher.executeUpdate(leaveWaveUpdate, { args: [{ shipmentId: `${orderId}-7`, attempt: 1 }] }),
+    ).toEqual({ left: true });
+    await batcher.signal(letWaveStartSignal, 10);
+    const membersOf = async (waveId: string) =>
+      (await db.select().from(waveShipments).where(eq(waveShipments.waveId, waveId))).map((s) => s.shipmentId).sort();
+    const third = waveIdOf(warehouseId, 3);
+    for (let i = 0; i < 100 && !(await membersOf(third)).length; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await membersOf(waveIdOf(warehouseId, 2))).toEqual(ids(2, 3, 4));
+    expect(await membersOf(third)).toEqual(ids(5, 6));
+    expect(await waiting()).toEqual([]);
   });
 
   it('continues as new before its history grows large, carrying the waiting shipments', async () => {

@@ -94,8 +94,10 @@ export async function wavesWorkflow(input: WavesInput): Promise<void> {
     const considered = changes;
     const decision = decideRelease([...waiting.values()], Date.now(), policy);
     for (const release of decision.waves) {
+      // A leave handled while an earlier wave of this decision started took its shipment out.
+      const shipments = release.shipmentIds.flatMap((id) => waiting.get(id) ?? []);
+      if (!shipments.length) continue;
       const waveId = waveIdOf(warehouseId, nextWaveNumber++);
-      const shipments = release.shipmentIds.map((id) => waiting.get(id)!);
       for (const s of shipments) {
         waiting.delete(s.shipmentId);
         // Remembered before the wave starts: a leave handled meanwhile is answered with this wave.
