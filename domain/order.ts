@@ -240,6 +240,8 @@ export interface ShipmentWorkflowInput {
    * keeps the shipments' milestones in the order they happened.
    */
   alone?: boolean;
+  /** Started by an order with Patch.LoneShipmentInOrder: its tracking keeps one timer per deadline. */
+  oneTimerPerDeadline?: boolean;
 }
 
 /** A customer notice a shipment asks its order to send (the order owns the customer). */

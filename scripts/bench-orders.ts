@@ -21,6 +21,7 @@ import {
   startBenchSystem,
 } from './bench-system.js';
 import { progressBar } from './progress.js';
+import { orderCost } from './order-cost.js';
 
 /**
  * `npm run bench`: what an order costs, measured on the topology production runs: Postgres, a
@@ -171,7 +172,13 @@ async function main(): Promise<void> {
 
     // History: each finished order's own workflows (the order's and its shipments'), and every wave
     // workflow (shared by the orders in its waves: divided by all the orders placed).
-    const blank = () => ({ events: 0, workflowTasks: 0, activities: 0, workflows: 0 });
+    const blank = () => ({
+      events: 0,
+      workflowTasks: 0,
+      activities: 0,
+      workflows: 0,
+      actionsByKind: {} as Record<string, number>,
+    });
     const own = blank();
     const shared = blank();
     const orderEvents: number[] = [];
@@ -193,13 +200,25 @@ async function main(): Promise<void> {
           next.tally.events += events.length;
           next.tally.workflowTasks += events.filter((e) => e.workflowTaskScheduledEventAttributes).length;
           next.tally.activities += events.filter((e) => e.activityTaskScheduledEventAttributes).length;
+          for (const [kind, n] of Object.entries(orderCost([history]).actionsByKind))
+            next.tally.actionsByKind[kind] = (next.tally.actionsByKind[kind] ?? 0) + n;
           if (next.workflowId.startsWith('order-')) orderEvents.push(events.length);
           fetching(total - executions.length, total);
         }
       }),
     );
-    const historyPerOrder = (key: keyof ReturnType<typeof blank>) =>
+    const historyPerOrder = (key: Exclude<keyof ReturnType<typeof blank>, 'actionsByKind'>) =>
       own[key] / Math.max(1, finishedAt.size) + shared[key] / ORDERS;
+    // The same actions counted from the histories, by kind (scripts/order-cost.ts): where the counter's total comes from.
+    const actionsByKind = Object.fromEntries(
+      Object.keys({ ...own.actionsByKind, ...shared.actionsByKind }).map((kind) => [
+        kind,
+        round(
+          (own.actionsByKind[kind] ?? 0) / Math.max(1, finishedAt.size) + (shared.actionsByKind[kind] ?? 0) / ORDERS,
+          2,
+        ),
+      ]),
+    );
 
     // Priority: capture as the payment ledger recorded it, pick start as the simulated warehouse was asked (one clock).
     const times = (await observer.execute<{ order_id: string; captured: Date | null; picked: Date | null }>(sql`
@@ -263,7 +282,9 @@ async function main(): Promise<void> {
         workflowTasks: round(historyPerOrder('workflowTasks')),
         activities: round(historyPerOrder('activities')),
         workflows: round(historyPerOrder('workflows'), 2),
-        billableActions: round(perOrder(actionsAfter - actionsBefore)),
+        billableActions: round(perOrder(actionsAfter.billed - actionsBefore.billed)),
+        counterActions: round(perOrder(actionsAfter.counted - actionsBefore.counted)),
+        actionsByKind,
         postgresStatements: round(perOrder(statements.calls)),
       },
       per1000Orders: {
@@ -311,7 +332,17 @@ async function main(): Promise<void> {
         ],
         ['workflow tasks per order', String(result.perOrder.workflowTasks)],
         ['activities per order', String(result.perOrder.activities)],
-        ['billable actions per order', `${result.perOrder.billableActions} (dev server \`action\` counter)`],
+        [
+          'billable actions per order',
+          `${result.perOrder.billableActions} (dev server \`action\` counter as Cloud bills it; ${result.perOrder.counterActions} counting each marker)`,
+        ],
+        [
+          '  by kind, from the histories',
+          Object.entries(result.perOrder.actionsByKind)
+            .filter(([, n]) => n > 0)
+            .map(([kind, n]) => `${kind} ${n}`)
+            .join(', '),
+        ],
         [
           'Postgres statements per order',
           `${result.perOrder.postgresStatements} (pg_stat_statements, incl. BEGIN/COMMIT and pollers)`,

@@ -40,13 +40,21 @@ export const percentiles = (values: number[]) => ({
 
 export const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
-/** The dev server's billable `action` counter for one namespace, summed over its labels. */
-export async function actions(metricsPort: number, namespace: string): Promise<number> {
+/**
+ * The dev server's `action` counter for one namespace, summed over its labels (`counted`), and the
+ * same as Temporal Cloud bills it (`billed`): the server counts each marker a workflow task records
+ * (`command_RecordMarker`) and once more for the task (`command_BatchMarkers`); Cloud bills the markers
+ * of one workflow task as one action (docs.temporal.io/cloud/actions), so `billed` leaves the first out.
+ */
+export async function actions(metricsPort: number, namespace: string): Promise<{ counted: number; billed: number }> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith('action{') && line.includes(`namespace="${namespace}"`))
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  const total = { counted: 0, billed: 0 };
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('action{') || !line.includes(`namespace="${namespace}"`)) continue;
+    const n = Number(line.slice(line.lastIndexOf(' ') + 1));
+    total.counted += n;
+    if (!line.includes('action_type="command_RecordMarker"')) total.billed += n;
+  }
   return total;
 }
 

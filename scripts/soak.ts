@@ -168,7 +168,9 @@ async function main(): Promise<void> {
         return {
           workerCpuSecondsPer1000: round((cpu * 1000) / orders),
           postgresStatementsPerOrder: round(statements.calls / orders),
-          billableActionsPerOrder: round(((await actions(metricsPort, namespace)) - actionsBefore) / orders),
+          billableActionsPerOrder: round(
+            ((await actions(metricsPort, namespace)).billed - actionsBefore.billed) / orders,
+          ),
         };
       };
     };

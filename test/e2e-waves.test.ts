@@ -116,7 +116,12 @@ async function recordHistories(name: string, orderId: string): Promise<void> {
     ['', orderWorkflowId(orderId)],
     ['.shipment-1', shipmentWorkflowId(orderId, 1)],
   ] as const) {
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    // A lone shipment of a new order runs inside its order's workflow (Patch.LoneShipmentInOrder): no history of its own.
+    const history = await env.client.workflow
+      .getHandle(workflowId)
+      .fetchHistory()
+      .catch(() => null);
+    if (!history) continue;
     await decrypt(history);
     saveHistory(`${name}${suffix}`, history);
   }
@@ -249,7 +254,8 @@ describe('shipments picked in waves, end to end', () => {
     expect(await waiting(warehouseId)).toEqual([]);
     expect(view.timeline.at(-1)?.detail).toContain(`left the waves of ${warehouseId}`);
     // It asked the waves workflow (the leaveWaves activity) and took its answer: no listening for a crossing release.
-    const events = (await env.client.workflow.getHandle(shipmentWorkflowId(request.orderId, 1)).fetchHistory()).events!;
+    // The order's only shipment runs inside the order's workflow (Patch.LoneShipmentInOrder).
+    const events = (await env.client.workflow.getHandle(orderWorkflowId(request.orderId)).fetchHistory()).events!;
     expect(events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)).toContain('leaveWaves');
     const timers = events.flatMap((e) => (e.timerStartedEventAttributes ? [e.timerStartedEventAttributes] : []));
     expect(timers.filter((t) => Number(t.startToFireTimeout?.seconds) === 10)).toEqual([]);

@@ -76,6 +76,19 @@ describe('replay of committed histories', () => {
         'feedback-in-outbox/order-payment-declined',
         'feedback-in-outbox/order-cancelled-free',
         'feedback-in-outbox/order-returned',
+        // Patch.LoneShipmentInOrder: every path again (a lone shipment inside the order's history; a split's children).
+        'lone-shipment-in-order/order-completed',
+        'lone-shipment-in-order/order-shipments-split',
+        'lone-shipment-in-order/order-shipments-split.shipment-1',
+        'lone-shipment-in-order/order-backordered',
+        'lone-shipment-in-order/order-cancelled-late',
+        'lone-shipment-in-order/order-cancelled-in-temporal-web',
+        'lone-shipment-in-order/order-parked-and-retried',
+        'lone-shipment-in-order/order-undo-parked-and-retried',
+        'lone-shipment-in-order/order-reshipped',
+        'lone-shipment-in-order/order-returned',
+        'lone-shipment-in-order/order-shipments-picked-in-wave',
+        'lone-shipment-in-order/order-shipments-wave-left-on-answer',
       ]),
     );
     for (const commit of ['4233432', 'cc19e80', '87f5495'])

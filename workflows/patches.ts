@@ -49,4 +49,13 @@ export const Patch = {
    * activity (one marker, no workflow task of its own). See "The cost of an order" in docs/design.md.
    */
   FeedbackInOutbox: 'feedback-in-outbox',
+  /**
+   * An order whose plan is one shipment (implied: a new order records this marker only, and it
+   * implies Patch.FeedbackInOutbox) runs that shipment inside its own workflow, not as a child:
+   * the same steps, keys and reports, without a second workflow, its start and its report signals.
+   * Split orders still run each shipment as a child. A parcel's tracking (in the order or a child)
+   * keeps one timer per deadline across the carrier's scans instead of one per scan. See "The cost
+   * of an order" in docs/design.md.
+   */
+  LoneShipmentInOrder: 'lone-shipment-in-order',
 } as const;

@@ -1,4 +1,4 @@
-import { setHandler } from '@temporalio/workflow';
+import { type SignalDefinition, setHandler } from '@temporalio/workflow';
 import {
   cancelShipmentSignal,
   carrierEventSignal,
@@ -8,7 +8,7 @@ import {
   stockArrivedSignal,
   warehouseEventSignal,
 } from '../domain/messages.js';
-import type { ShipmentResult, ShipmentWorkflowInput } from '../domain/order.js';
+import type { ShipmentReport, ShipmentResult, ShipmentWorkflowInput } from '../domain/order.js';
 import type { OrderStatus } from '../domain/statuses.js';
 import { runToTheEnd } from './order/close.js';
 import { reserve } from './order/reserve.js';
@@ -26,7 +26,43 @@ import { refundCapture, releaseReservation } from './order/undos.js';
  * order, which keeps the one read model row and talks to the customer.
  */
 export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<ShipmentResult> {
-  const order = new Order(input.order, input);
+  const order = shipmentState(input);
+  setHandler(orderViewQuery, () => order.view);
+  hearSignals(order, (signal, handle) => setHandler(signal, handle));
+  return runShipment(order, input);
+}
+
+/** A shipment as its order sees it, wherever it runs: its signals, and its result once it has ended. */
+export interface ShipmentHandle {
+  signal<T extends unknown[]>(signal: SignalDefinition<T>, ...args: T): Promise<void>;
+  result(): Promise<ShipmentResult>;
+}
+
+/**
+ * The order's only shipment run inside the order's own workflow (Patch.LoneShipmentInOrder): the
+ * same state, steps and keys as a child's, its reports handed to `toOrder` in process and the
+ * order's forwarded signals delivered to it in process. No second workflow, no start, no report
+ * signals: a plain order costs one workflow and some 15 history events less.
+ */
+export function shipmentInOrderWorkflow(
+  input: ShipmentWorkflowInput,
+  toOrder: (reports: ShipmentReport[]) => void,
+): ShipmentHandle {
+  const order = shipmentState(input, toOrder);
+  const handlers = new Map<string, (arg: never) => void>();
+  hearSignals(order, (signal, handle) => void handlers.set(signal.name, handle));
+  const result = runShipment(order, input);
+  return {
+    async signal(signal, ...args) {
+      (handlers.get(signal.name) as ((...a: typeof args) => void) | undefined)?.(...args);
+    },
+    result: () => result,
+  };
+}
+
+/** The shipment's state as the order hands it over: its lines reserved, its share captured. */
+function shipmentState(input: ShipmentWorkflowInput, toOrder?: (reports: ShipmentReport[]) => void): Order {
+  const order = new Order(input.order, input, toOrder);
   const { view } = order;
   order.lines = input.lines;
   order.warehouseId = input.warehouseId;
@@ -36,8 +72,12 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
   // The order captured this shipment's share before starting it.
   order.captured = true;
   view.payment = { status: 'captured', authorized: input.totals.total, captured: input.totals.total, refunded: 0 };
-  handleShipmentMessages(order);
+  return order;
+}
 
+/** Pick, pack, label, hand-over and tracking to delivery, with every undo; its result for the order. */
+async function runShipment(order: Order, input: ShipmentWorkflowInput): Promise<ShipmentResult> {
+  const { view } = order;
   await runToTheEnd(order, async () => {
     order.undo.push(releaseReservation(order), refundCapture(order));
     // A backordered remainder reserves first (and may wait for a restock); the others hold theirs.
@@ -60,27 +100,29 @@ export async function shipmentWorkflow(input: ShipmentWorkflowInput): Promise<Sh
   return reports.length ? { ...result, reports } : result;
 }
 
+/** Registers a handler of one signal: `setHandler` in a shipment's own workflow, a table in its order's. */
+type On = <T>(signal: SignalDefinition<[T]>, handle: (arg: T) => void) => void;
+
 /** What a shipment hears: the warehouse's and carrier's reports, a restock, its order's cancel and retry. */
-function handleShipmentMessages(order: Order): void {
-  const { orderId, view } = order;
-  setHandler(orderViewQuery, () => view);
-  setHandler(warehouseEventSignal, (event) => {
+function hearSignals(order: Order, on: On): void {
+  const { orderId } = order;
+  on(warehouseEventSignal, (event) => {
     if (event.orderId === orderId) order.warehouseEvents.set(event.taskId, event);
   });
-  setHandler(carrierEventSignal, (event) => void order.carrierEvents.push(event));
-  setHandler(stockArrivedSignal, () => {
+  on(carrierEventSignal, (event) => void order.carrierEvents.push(event));
+  on(stockArrivedSignal, () => {
     order.stockArrived = true;
   });
-  setHandler(returnReceivedSignal, ({ returnId, ...receipt }) => {
+  on(returnReceivedSignal, ({ returnId, ...receipt }) => {
     if (!order.receipts.has(returnId)) order.receipts.set(returnId, receipt);
   });
-  setHandler(cancelShipmentSignal, (cancel) => {
+  on(cancelShipmentSignal, (cancel) => {
     // Once the carrier has the parcel only a return helps: the order sees that in the reports.
     if (order.leftWarehouse || order.closing || order.closed) return;
     order.cancelRequest ??= cancel;
     order.activeStep?.cancel();
   });
-  setHandler(retryShipmentSignal, () => {
+  on(retryShipmentSignal, () => {
     if (order.parked) order.retryRequested = true;
   });
 }

@@ -24,9 +24,11 @@ import type { Order, Undo } from './state.js';
 export async function runToTheEnd(order: Order, lifecycle: () => Promise<void>): Promise<OrderView> {
   let scope: CancellationScope | undefined;
   let operatorCancelHandled: Promise<void> | undefined;
-  void CancellationScope.current().cancelRequested.catch(() => {
-    operatorCancelHandled = onOperatorCancel(order, () => scope?.cancel());
-  });
+  // A shipment inside its order's workflow hears an operator's Cancel from its order, as a child does.
+  if (!order.inOrderWorkflow)
+    void CancellationScope.current().cancelRequested.catch(() => {
+      operatorCancelHandled = onOperatorCancel(order, () => scope?.cancel());
+    });
   try {
     await CancellationScope.nonCancellable(async () => {
       scope = new CancellationScope();
@@ -39,7 +41,8 @@ export async function runToTheEnd(order: Order, lifecycle: () => Promise<void>):
   // Nothing ends under a caller still waiting for its answer, nor under a note still being written.
   await CancellationScope.nonCancellable(async () => {
     await operatorCancelHandled;
-    await order.wait(allHandlersFinished);
+    // The handlers are the order's (which may wait for this shipment): the order waits for them.
+    if (!order.inOrderWorkflow) await order.wait(allHandlersFinished);
     // What the last handlers recorded (lean: held until now); a shipment's goes back with its result.
     if (!order.asShipment) await order.flush();
   });

@@ -45,7 +45,8 @@ export function handleMessages(order: Order): void {
   });
   setHandler(carrierEventSignal, (event) => {
     const n = view.shipments.findIndex((s) => s.trackingNumber === event.trackingNumber);
-    if (order.shipmentsShape && forward(n + 1 || undefined, carrierEventSignal, event)) return;
+    // A shipment in this workflow may hear its parcel's first scans before its report names the parcel.
+    if (order.shipmentsShape && forward(n + 1 || order.children.inOrder, carrierEventSignal, event)) return;
     order.carrierEvents.push(event);
   });
   setHandler(stockArrivedSignal, (arrived) => {

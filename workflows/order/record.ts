@@ -69,27 +69,55 @@ export abstract class OrderRecord {
    * delivery, and the read model is written before a wait by a local activity. Decided at the start.
    */
   readonly feedbackInOutbox: boolean;
+  /**
+   * Patch.LoneShipmentInOrder (orders only): a plan of one shipment runs it inside this workflow
+   * (workflows/shipment.ts, `shipmentInOrderWorkflow`). Decided at the start.
+   */
+  readonly loneShipmentInOrder: boolean;
+  /**
+   * Patch.LoneShipmentInOrder: a parcel's tracking keeps one timer per deadline across the carrier's
+   * scans (workflows/order/deadline.ts). An order decides it at the start; its shipments are told.
+   */
+  readonly oneTimerPerDeadline: boolean;
   /** When the scheduled feedback request goes out (feedbackInOutbox; null while none is scheduled). */
   feedbackDueAt: number | null = null;
   /** Outbox keys of scheduled notices to take back with the next write (feedbackInOutbox). */
   private readonly withdrawals: string[] = [];
 
+  /**
+   * @param toOrder set for a shipment run inside its order's workflow (Patch.LoneShipmentInOrder):
+   *   its held reports go to the order in process, where a child's go in a signal.
+   */
   constructor(
     readonly input: OrderWorkflowInput,
     asShipment: ShipmentWorkflowInput | null = null,
+    private readonly toOrder: ((reports: ShipmentReport[]) => void) | null = null,
   ) {
     // A shipment is lean when its order is (no marker of its own); it implies every earlier patch.
-    // The newest shape first: it implies the lean one, so a new order records one patch marker (and
-    // one TemporalChangeVersion upsert), not two. Only an order asks; its shipments are told.
-    this.feedbackInOutbox = !asShipment && patched(Patch.FeedbackInOutbox);
+    // The newest shape first: it implies the older ones, so a new order records one patch marker
+    // (and one TemporalChangeVersion upsert), not several. Only an order asks; its shipments are told.
+    this.loneShipmentInOrder = !asShipment && patched(Patch.LoneShipmentInOrder);
+    this.oneTimerPerDeadline = asShipment ? asShipment.oneTimerPerDeadline === true : this.loneShipmentInOrder;
+    this.feedbackInOutbox = !asShipment && (this.loneShipmentInOrder || patched(Patch.FeedbackInOutbox));
     this.lean = asShipment ? asShipment.lean === true : this.feedbackInOutbox || patched(Patch.LeanBookkeeping);
     this.upsertedStatus = workflowInfo().typedSearchAttributes.get(OrderStatusAttribute) ?? null;
     this.request = input.request;
     this.policy = input.policy;
     this.orderId = input.request.orderId;
     this.view = initialOrderView(input);
-    setCurrentDetails(orderCurrentDetails(this.view, null));
     this.asShipment = asShipment;
+    this.showCurrentDetails();
+  }
+
+  /** A shipment run inside its order's workflow: the order's workflow is where it reports and waits. */
+  get inOrderWorkflow(): boolean {
+    return this.toOrder !== null;
+  }
+
+  /** What Temporal Web shows as this workflow's current details (the order's, in the order's workflow). */
+  private showCurrentDetails(): void {
+    // No command, so no patch; a shipment in its order's workflow leaves the order's details alone.
+    if (!this.inOrderWorkflow) setCurrentDetails(orderCurrentDetails(this.view, this.lastProblem));
   }
 
   /** This shipment as the order view shows it. */
@@ -110,8 +138,7 @@ export abstract class OrderRecord {
       status,
       ...(detail ? { detail } : {}),
     });
-    // What Temporal Web shows as the order's (or shipment's) current details; no command, so no patch.
-    setCurrentDetails(orderCurrentDetails(this.view, this.lastProblem));
+    this.showCurrentDetails();
     if (this.asShipment) {
       this.shipmentTimeline.push({ at: new Date().toISOString(), type, ...(detail ? { detail } : {}) });
       await this.report(type, detail);
@@ -156,7 +183,7 @@ export abstract class OrderRecord {
       this.unsentNotices.push(...notices.slice(0, saved.notices));
       this.unwritten = unwritten;
       revert();
-      setCurrentDetails(orderCurrentDetails(this.view, this.lastProblem));
+      this.showCurrentDetails();
       throw error;
     }
   }
@@ -199,6 +226,7 @@ export abstract class OrderRecord {
     if (!this.lean) return;
     const { asShipment } = this;
     if (asShipment) {
+      if (this.toOrder) return void this.toOrder(this.heldReports.splice(0));
       const held = this.heldReports.splice(0);
       const last = held.pop();
       if (!last) return;

@@ -1,9 +1,10 @@
-import { type ChildWorkflowHandle, type SignalDefinition, type Workflow, log } from '@temporalio/workflow';
+import { type SignalDefinition, log } from '@temporalio/workflow';
 import { cancelShipmentSignal } from '../../domain/messages.js';
 import type { PaymentView, ShipmentReport } from '../../domain/order.js';
 import type { Actor } from '../../domain/schemas.js';
 import type { CustomerNotice } from '../outcomes.js';
 import { mustComplete } from '../proxies.js';
+import type { ShipmentHandle } from '../shipment.js';
 import type { Undo } from './state.js';
 
 /**
@@ -12,8 +13,10 @@ import type { Undo } from './state.js';
  * whether it is parked. workflows/order/shipments.ts starts and follows them.
  */
 export class ShipmentChildren {
-  /** The shipments' workflows, once started. */
-  readonly handles = new Map<number, ChildWorkflowHandle<Workflow>>();
+  /** The shipments, once started: child workflows, or the lone one inside this workflow (Patch.LoneShipmentInOrder). */
+  readonly handles = new Map<number, ShipmentHandle>();
+  /** The shipment run inside this workflow, if any (Patch.LoneShipmentInOrder). */
+  inOrder: number | undefined;
   /** Shipments' reports not yet applied to the view. */
   readonly reports: ShipmentReport[] = [];
   /** Each shipment's share of the money, as its workflow last reported it. */

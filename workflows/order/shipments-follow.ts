@@ -2,10 +2,10 @@ import { ChildWorkflowCancellationType, ParentClosePolicy, startChild, workflowI
 import type { NotificationKind } from '../../activities/notifications.js';
 import { shipmentWorkflowId } from '../../domain/ids.js';
 import { cancelShipmentSignal } from '../../domain/messages.js';
-import type { OrderShipment, ShipmentReport, ShipmentResult } from '../../domain/order.js';
+import type { OrderShipment, ShipmentReport, ShipmentResult, ShipmentWorkflowInput } from '../../domain/order.js';
 import { shipmentAmount } from '../../domain/shares.js';
 import { LEFT_WAREHOUSE, statusFromShipments } from '../../domain/statuses.js';
-import { shipmentWorkflow } from '../shipment.js';
+import { shipmentInOrderWorkflow, shipmentWorkflow } from '../shipment.js';
 import { updatePayment } from './shipments-capture.js';
 import type { Planned } from './shipments-plan.js';
 import type { Order } from './state.js';
@@ -18,30 +18,35 @@ export async function followShipments(order: Order, planned: Planned[]): Promise
   const { orderId } = order;
   const parentWorkflowId = workflowInfo().workflowId;
   const handles = [];
+  // A plan of one shipment runs it in this workflow (Patch.LoneShipmentInOrder): no child to start.
+  const inOrder = order.loneShipmentInOrder && planned.length === 1;
   for (const p of planned) {
     const share = order.children.payments.get(p.shipment)!.captured;
     const subtotal = shipmentAmount(order.lines, p.lines, 0);
-    const handle = await startChild(shipmentWorkflow, {
-      workflowId: shipmentWorkflowId(orderId, p.shipment),
-      args: [
-        {
-          order: {
-            ...order.input,
-            request: { ...order.request, items: p.lines.map(({ sku, quantity }) => ({ sku, quantity })) },
-          },
-          shipment: p.shipment,
-          warehouseId: p.warehouseId,
-          lines: p.lines,
-          totals: { subtotal, shipping: share - subtotal, total: share, currency: order.totals.currency },
-          parentWorkflowId,
-          ...(order.lean ? { lean: true, alone: planned.length === 1 } : {}),
-        },
-      ],
-      // A terminated order runs no code, and neither do its shipments: the reconciler settles both from the tables.
-      parentClosePolicy: ParentClosePolicy.TERMINATE,
-      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-    });
+    const input: ShipmentWorkflowInput = {
+      order: {
+        ...order.input,
+        request: { ...order.request, items: p.lines.map(({ sku, quantity }) => ({ sku, quantity })) },
+      },
+      shipment: p.shipment,
+      warehouseId: p.warehouseId,
+      lines: p.lines,
+      totals: { subtotal, shipping: share - subtotal, total: share, currency: order.totals.currency },
+      parentWorkflowId,
+      ...(order.lean ? { lean: true, alone: planned.length === 1 } : {}),
+      ...(order.oneTimerPerDeadline ? { oneTimerPerDeadline: true } : {}),
+    };
+    const handle = inOrder
+      ? shipmentInOrderWorkflow(input, (reports) => void order.children.reports.push(...reports))
+      : await startChild(shipmentWorkflow, {
+          workflowId: shipmentWorkflowId(orderId, p.shipment),
+          args: [input],
+          // A terminated order runs no code, and neither do its shipments: the reconciler settles both from the tables.
+          parentClosePolicy: ParentClosePolicy.TERMINATE,
+          cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        });
     order.children.handles.set(p.shipment, handle);
+    if (inOrder) order.children.inOrder = p.shipment;
     // The shipment owns its share from now on: its own undo refunds it.
     const undo = order.children.shareUndos.get(p.shipment);
     if (undo) order.undo.splice(order.undo.indexOf(undo), 1);

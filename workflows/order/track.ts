@@ -2,6 +2,7 @@ import { addDuration, durationMs } from '../../domain/durations.js';
 import { MAX_DELIVERY_ATTEMPTS, SHIPPING_PROGRESS } from '../../domain/statuses.js';
 import { formatMoney, OrderClosing } from '../outcomes.js';
 import { mustComplete } from '../proxies.js';
+import { DeadlineTimer } from './deadline.js';
 import { reserve } from './reserve.js';
 import { feedbackRequest, parcelReturnedToSender } from './returns.js';
 import { shipFromWarehouse } from './ship.js';
@@ -68,73 +69,87 @@ async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'retu
     await mustComplete.openCarrierTrace({ carrier, trackingNumber, reason });
   };
 
-  for (;;) {
-    const deadline =
-      exceptionSince === null ? promiseDeadline : exceptionSince + durationMs(policy.deliveryExceptionWait);
-    const hasEvents = () => carrierEvents.length > 0;
-    const arrived =
-      deadline > Date.now()
-        ? await order.wait(hasEvents, deadline - Date.now(), {
-            summary: exceptionSince === null ? 'delivery promise' : 'delivery exception',
-          })
-        : hasEvents();
-    if (!arrived) {
-      if (exceptionSince !== null) {
-        order.parcel = { ...order.parcel!, status: 'lost' };
-        await order.record(
-          'parcel_lost',
-          'delivery_exception',
-          `${trackingNumber} not found within ${policy.deliveryExceptionWait}`,
-        );
-        return 'lost';
-      }
-      await enterException(`not delivered by the promised ${promisedBy} plus ${policy.deliveryGrace}`);
-      continue;
-    }
-    for (const event of carrierEvents.splice(0)) {
-      const key = `${event.type}@${event.at}`;
-      if (event.trackingNumber !== trackingNumber || seen.has(key)) continue;
-      seen.add(key);
-      if (event.type === 'delivery_failed') {
-        view.deliveryAttempts += 1;
-        await order.record(
-          'delivery_failed',
-          view.status,
-          `attempt ${view.deliveryAttempts}${event.detail ? `: ${event.detail}` : ''}`,
-        );
-        if (view.deliveryAttempts >= MAX_DELIVERY_ATTEMPTS) {
-          order.parcel = { ...order.parcel!, status: 'returned_to_sender' };
-          return 'returned_to_sender';
+  // Patch.LoneShipmentInOrder: one timer per deadline, not one per scan.
+  const timer = order.oneTimerPerDeadline
+    ? new DeadlineTimer(() => (exceptionSince === null ? 'delivery promise' : 'delivery exception'))
+    : null;
+  try {
+    return await followScans();
+  } finally {
+    timer?.cancel();
+  }
+
+  async function followScans(): Promise<'delivered' | 'lost' | 'returned_to_sender'> {
+    for (;;) {
+      const deadline =
+        exceptionSince === null ? promiseDeadline : exceptionSince + durationMs(policy.deliveryExceptionWait);
+      const hasEvents = () => carrierEvents.length > 0;
+      const arrived =
+        deadline <= Date.now()
+          ? hasEvents()
+          : timer
+            ? await timer.wait(order, hasEvents, deadline)
+            : await order.wait(hasEvents, deadline - Date.now(), {
+                summary: exceptionSince === null ? 'delivery promise' : 'delivery exception',
+              });
+      if (!arrived) {
+        if (exceptionSince !== null) {
+          order.parcel = { ...order.parcel!, status: 'lost' };
+          await order.record(
+            'parcel_lost',
+            'delivery_exception',
+            `${trackingNumber} not found within ${policy.deliveryExceptionWait}`,
+          );
+          return 'lost';
         }
-        await order.notify({
-          kind: 'delivery_failed',
-          about: `${trackingNumber}-${view.deliveryAttempts}`,
-          subject: `We missed you: order ${orderId}`,
-          body: `${carrier} could not deliver your parcel (attempt ${view.deliveryAttempts} of ${MAX_DELIVERY_ATTEMPTS}) and will try again.`,
-        });
+        await enterException(`not delivered by the promised ${promisedBy} plus ${policy.deliveryGrace}`);
         continue;
       }
-      if (event.type === 'exception') {
-        if (exceptionSince === null) await enterException(event.detail ?? 'the carrier reported an exception');
-        continue;
-      }
-      const next = SHIPPING_PROGRESS.indexOf(event.type);
-      if (next <= SHIPPING_PROGRESS.indexOf(order.parcel!.status)) continue;
-      order.parcel = { ...order.parcel!, status: event.type };
-      if (event.type === 'delivered') {
-        if (exceptionSince !== null)
-          await order.record('delivery_exception_closed', 'delivery_exception', 'delivered after all');
-        view.attention = null;
-        return 'delivered';
-      }
-      await order.record(event.type, exceptionSince === null ? event.type : 'delivery_exception', event.location);
-      if (event.type === 'out_for_delivery') {
-        await order.notify({
-          kind: 'out_for_delivery',
-          about: trackingNumber,
-          subject: `Order ${orderId} is out for delivery`,
-          body: 'Your parcel will arrive today.',
-        });
+      for (const event of carrierEvents.splice(0)) {
+        const key = `${event.type}@${event.at}`;
+        if (event.trackingNumber !== trackingNumber || seen.has(key)) continue;
+        seen.add(key);
+        if (event.type === 'delivery_failed') {
+          view.deliveryAttempts += 1;
+          await order.record(
+            'delivery_failed',
+            view.status,
+            `attempt ${view.deliveryAttempts}${event.detail ? `: ${event.detail}` : ''}`,
+          );
+          if (view.deliveryAttempts >= MAX_DELIVERY_ATTEMPTS) {
+            order.parcel = { ...order.parcel!, status: 'returned_to_sender' };
+            return 'returned_to_sender';
+          }
+          await order.notify({
+            kind: 'delivery_failed',
+            about: `${trackingNumber}-${view.deliveryAttempts}`,
+            subject: `We missed you: order ${orderId}`,
+            body: `${carrier} could not deliver your parcel (attempt ${view.deliveryAttempts} of ${MAX_DELIVERY_ATTEMPTS}) and will try again.`,
+          });
+          continue;
+        }
+        if (event.type === 'exception') {
+          if (exceptionSince === null) await enterException(event.detail ?? 'the carrier reported an exception');
+          continue;
+        }
+        const next = SHIPPING_PROGRESS.indexOf(event.type);
+        if (next <= SHIPPING_PROGRESS.indexOf(order.parcel!.status)) continue;
+        order.parcel = { ...order.parcel!, status: event.type };
+        if (event.type === 'delivered') {
+          if (exceptionSince !== null)
+            await order.record('delivery_exception_closed', 'delivery_exception', 'delivered after all');
+          view.attention = null;
+          return 'delivered';
+        }
+        await order.record(event.type, exceptionSince === null ? event.type : 'delivery_exception', event.location);
+        if (event.type === 'out_for_delivery') {
+          await order.notify({
+            kind: 'out_for_delivery',
+            about: trackingNumber,
+            subject: `Order ${orderId} is out for delivery`,
+            body: 'Your parcel will arrive today.',
+          });
+        }
       }
     }
   }
