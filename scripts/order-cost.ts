@@ -16,6 +16,8 @@ export interface OrderCost {
   actionsByKind: Record<string, number>;
   /** Activities scheduled, by type. */
   activities: Record<string, number>;
+  /** Upserts of `TemporalChangeVersion` alone: the server's `action` counter counts them, Cloud does not. */
+  changeVersionUpserts: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export function orderCost(histories: History[]): OrderCost {
     updates: 0,
   };
   const activities: Record<string, number> = {};
+  let changeVersionUpserts = 0;
   const count = (kind: string, n = 1) => (actionsByKind[kind] = (actionsByKind[kind] ?? 0) + n);
   for (const history of histories) {
     const tasksWithMarkers = new Set<string>();
@@ -78,6 +81,7 @@ export function orderCost(histories: History[]): OrderCost {
         case E.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
           const fields = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
           if (Object.keys(fields).some((key) => key !== 'TemporalChangeVersion')) count('upserts');
+          else changeVersionUpserts += 1;
           break;
         }
         case E.EVENT_TYPE_MARKER_RECORDED:
@@ -97,5 +101,6 @@ export function orderCost(histories: History[]): OrderCost {
     eventsPerHistory,
     actionsByKind,
     activities,
+    changeVersionUpserts,
   };
 }
