@@ -183,7 +183,10 @@ export const OrderViewSchema = z
     shipments: z
       .array(
         z.object({
-          shipmentId: z.string().meta({ description: '`<orderId>-<n>`; its workflow is `shipment-<orderId>-<n>`.' }),
+          shipmentId: z.string().meta({
+            description:
+              "`<orderId>-<n>`; its workflow is `shipment-<orderId>-<n>`, or the order's own when it is the only one.",
+          }),
           warehouseId: z.string(),
           items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
           status: z.enum(shipmentProgressStatuses),

@@ -12,8 +12,8 @@ import { parseOr400, problem } from '../http/problem.js';
 
 /**
  * Signals the workflow of the shipment an event is about (`shipment-<orderId>-<n>`), or the
- * order's when there is none: an order of the old shape, or a shipment whose workflow has ended
- * (the order forwards what still matters).
+ * order's when there is none: an order of the old shape, an order's only shipment (it runs inside
+ * the order's workflow), or a shipment whose workflow has ended (the order forwards what still matters).
  */
 async function signalShipmentOrOrder(
   context: ApiContext,
