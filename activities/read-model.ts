@@ -107,13 +107,22 @@ export function createReadModelActivities({ db }: ActivityDependencies) {
                 eq(notifications.attempts, 0),
               ),
             );
-        // Each parcel's carrier progress goes to its label's row (the view's other states are the order's).
+        // Each parcel's carrier progress goes to its label's row (the view's other states are the order's),
+        // forward only: a snapshot that applied a shipment's older report must not undo a void (the
+        // shipping activities' own write, not in LABEL_PROGRESS) nor a later scan.
+        const progress = sql.raw(`array[${LABEL_PROGRESS.map((status) => `'${status}'`).join(', ')}]::text[]`);
         for (const shipment of snapshot.shipments) {
           if (!shipment.trackingNumber || !LABEL_PROGRESS.includes(shipment.status)) continue;
           await tx
             .update(shipments)
             .set({ status: shipment.status, updatedAt: new Date() })
-            .where(and(eq(shipments.orderId, snapshot.orderId), eq(shipments.trackingNumber, shipment.trackingNumber)));
+            .where(
+              and(
+                eq(shipments.orderId, snapshot.orderId),
+                eq(shipments.trackingNumber, shipment.trackingNumber),
+                sql`array_position(${progress}, ${shipments.status}) < array_position(${progress}, ${shipment.status}::text)`,
+              ),
+            );
         }
         // The row moved into needs_attention by this write (a repeat of the same snapshot moves nothing).
         return written[0]?.status === 'needs_attention' && before?.status !== 'needs_attention';

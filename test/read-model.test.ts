@@ -4,8 +4,8 @@ import { createReadModelActivities } from '../activities/read-model.js';
 import type { ActivityDependencies } from '../activities/deps.js';
 import { orderView } from '../api/orders/read-model.js';
 import type { Database } from '../db/client.js';
-import { orders } from '../db/schema.js';
-import { initialOrderView, type OrderView } from '../domain/order.js';
+import { orders, shipments } from '../db/schema.js';
+import { initialOrderView, type OrderShipment, type OrderView } from '../domain/order.js';
 import { orderRequest, workflowInput } from './support/orders.js';
 import { activityRunner } from './support/activity-env.js';
 import { testDatabase } from './support/database.js';
@@ -56,5 +56,52 @@ describe('recordOrderUpdate', () => {
       'order_confirmed',
       'payment_captured',
     ]);
+  });
+
+  it("moves a label's row only forward: a late snapshot never undoes a void or a scan (the chaos suite found a voided label back at label_created)", async () => {
+    const { recordOrderUpdate } = createReadModelActivities({ db } as ActivityDependencies);
+    const order = workflowInput(orderRequest(), new Date().toISOString());
+    const { orderId } = order.request;
+    const label = (n: number, status: string) => ({
+      id: `${orderId}-${n}`,
+      orderId,
+      carrier: 'simpost',
+      service: 'ground',
+      trackingNumber: `TRK-${orderId}-${n}`,
+      status,
+      box: 'S',
+      weightGrams: 500,
+      labelCost: 700,
+      currency: 'USD',
+      promisedBy: new Date(),
+    });
+    await db.insert(shipments).values([label(1, 'voided'), label(2, 'in_transit'), label(3, 'label_created')]);
+    const parcel = (n: number, status: OrderShipment['status']): OrderShipment => ({
+      shipmentId: `${orderId}-${n}`,
+      warehouseId: 'wh-east',
+      items: [],
+      status,
+      carrier: 'simpost',
+      service: 'ground',
+      trackingNumber: `TRK-${orderId}-${n}`,
+      promisedBy: null,
+      waveId: null,
+      priority: null,
+      timeline: [],
+    });
+    // The order applies a shipment's earlier report (label bought) after the shipment voided it, a
+    // late snapshot of a parcel already in transit, and a scan that moves the third forward.
+    const view = {
+      ...advanced(initialOrderView(order), 'processing', 'payment_captured'),
+      shipments: [parcel(1, 'label_created'), parcel(2, 'shipped'), parcel(3, 'in_transit')],
+    };
+    await run(recordOrderUpdate, { order, view });
+
+    const rows = await db.select().from(shipments).where(eq(shipments.orderId, orderId));
+    expect(Object.fromEntries(rows.map((row) => [row.id, row.status]))).toEqual({
+      [`${orderId}-1`]: 'voided',
+      [`${orderId}-2`]: 'in_transit',
+      [`${orderId}-3`]: 'in_transit',
+    });
   });
 });
