@@ -84,10 +84,7 @@ export abstract class OrderRecord {
   /** Outbox keys of scheduled notices to take back with the next write (feedbackInOutbox). */
   private readonly withdrawals: string[] = [];
 
-  /**
-   * @param toOrder set for a shipment run inside its order's workflow (Patch.LoneShipmentInOrder):
-   *   its held reports go to the order in process, where a child's go in a signal.
-   */
+  /** @param toOrder a shipment in its order's workflow hands its held reports over in process (Patch.LoneShipmentInOrder). */
   constructor(
     readonly input: OrderWorkflowInput,
     asShipment: ShipmentWorkflowInput | null = null,
