@@ -55,22 +55,31 @@ export function withCombinedSteps<P extends Parts>(parts: P) {
         return { quote, reserved, authorized: false, declined: error.message };
       }
     },
-    /** Books the picked units out of stock, then asks the warehouse to pack them. */
-    async recordPickAndRequestPack({
-      shipment,
-      ...task
-    }: Parameters<Parts['requestPack']>[0] & { shipment?: number }): Promise<void> {
-      await parts.recordPick({ orderId: task.orderId, ...(shipment === undefined ? {} : { shipment }) });
-      await parts.requestPack(task);
-    },
-    /** Hands the parcel to the carrier, then books its units as shipped (gone for good). */
-    async handOverAndRecordShipped({
-      orderId,
-      shipment,
-      ...parcel
-    }: Parameters<Parts['handOverToCarrier']>[0] & { orderId: string; shipment?: number }): Promise<void> {
-      await parts.handOverToCarrier(parcel);
-      await parts.recordShipped({ orderId, ...(shipment === undefined ? {} : { shipment }) });
-    },
+    /**
+     * Books the picked units out of stock, then asks the warehouse to pack them (and, given one,
+     * writes the order's held view: Patch.SharedTimerAndWrites).
+     */
+    recordPickAndRequestPack: withReadModelWrite(
+      async ({ shipment, ...task }: Parameters<Parts['requestPack']>[0] & { shipment?: number }): Promise<void> => {
+        await parts.recordPick({ orderId: task.orderId, ...(shipment === undefined ? {} : { shipment }) });
+        await parts.requestPack(task);
+      },
+      parts.recordOrderUpdate,
+    ),
+    /**
+     * Hands the parcel to the carrier, then books its units as shipped (gone for good), and, given
+     * one, writes the order's view with its `shipped` milestone (Patch.SharedTimerAndWrites).
+     */
+    handOverAndRecordShipped: withReadModelWrite(
+      async ({
+        orderId,
+        shipment,
+        ...parcel
+      }: Parameters<Parts['handOverToCarrier']>[0] & { orderId: string; shipment?: number }): Promise<void> => {
+        await parts.handOverToCarrier(parcel);
+        await parts.recordShipped({ orderId, ...(shipment === undefined ? {} : { shipment }) });
+      },
+      parts.recordOrderUpdate,
+    ),
   };
 }

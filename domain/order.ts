@@ -242,6 +242,8 @@ export interface ShipmentWorkflowInput {
   alone?: boolean;
   /** Started by an order with Patch.LoneShipmentInOrder: its tracking keeps one timer per deadline. */
   oneTimerPerDeadline?: boolean;
+  /** Started by an order with Patch.SharedTimerAndWrites: its warehouse SLAs and tracking share one lazy timer. */
+  sharedTimerAndWrites?: boolean;
 }
 
 /** A customer notice a shipment asks its order to send (the order owns the customer). */

@@ -343,6 +343,39 @@ describe('order workflow: failures', () => {
     });
   });
 
+  it('keeps each warehouse SLA its own length while one timer serves them (Patch.SharedTimerAndWrites)', async () => {
+    await withOrder(
+      { warehouse: 'silent' },
+      {},
+      async (handle, fakes) => {
+        // 30 minutes of buffer, then the pick asked for: its SLA (and the shipment's one timer) ends at 4 h 30 min.
+        await env.sleep('4h');
+        const { orderId } = await handle.query(orderViewQuery);
+        await handle.signal(warehouseEventSignal, {
+          taskId: `${orderId}-1-pick-1`,
+          orderId,
+          type: 'pick_completed',
+          at: new Date(await env.currentTimeMs()).toISOString(),
+        });
+        // The timer has fired meanwhile; the pack, asked for at 4 h, still has an hour of its SLA.
+        await env.sleep('3h');
+        const packing = await handle.query(orderViewQuery);
+        expect(timelineTypes(packing)).toContain('picked');
+        expect(timelineTypes(packing)).not.toContain('pick_late');
+        expect(timelineTypes(packing)).not.toContain('pack_late');
+        // The pick's milestone reached the read model with the pack's request, before the wait.
+        expect(fakes.snapshots.at(-1)?.timeline.map((e) => e.type)).toContain('picked');
+
+        await env.sleep('90m');
+        const late = await handle.query(orderViewQuery);
+        const at = (type: string) => Date.parse(late.timeline.find((e) => e.type === type)!.at);
+        expect(at('pack_late') - at('picked')).toBeGreaterThanOrEqual(4 * 3600_000);
+        expect(fakes.names().filter((name) => name === 'requestPack')).toHaveLength(2);
+      },
+      'order-pack-late-on-one-timer',
+    );
+  });
+
   it('asks for a new pack when the scale disagrees with the expected weight', async () => {
     const { view, fakes } = await runOrder({ warehouse: 'wrong-weight-once' }, {}, 'order-repacked');
     expect(view.status).toBe('completed');

@@ -89,6 +89,22 @@ describe('replay of committed histories', () => {
         'lone-shipment-in-order/order-returned',
         'lone-shipment-in-order/order-shipments-picked-in-wave',
         'lone-shipment-in-order/order-shipments-wave-left-on-answer',
+        // Patch.SharedTimerAndWrites: every path again (one timer for a shipment's deadlines; its steps carry the order's writes).
+        'shared-timer-and-writes/order-completed',
+        'shared-timer-and-writes/order-shipments-split',
+        'shared-timer-and-writes/order-shipments-split.shipment-1',
+        'shared-timer-and-writes/order-shipments-split.shipment-2',
+        'shared-timer-and-writes/order-backordered',
+        'shared-timer-and-writes/order-cancelled-late',
+        'shared-timer-and-writes/order-cancelled-in-temporal-web',
+        'shared-timer-and-writes/order-parked-and-retried',
+        'shared-timer-and-writes/order-undo-parked-and-retried',
+        'shared-timer-and-writes/order-reshipped',
+        'shared-timer-and-writes/order-repacked',
+        'shared-timer-and-writes/order-pack-late-on-one-timer',
+        'shared-timer-and-writes/order-returned',
+        'shared-timer-and-writes/order-shipments-picked-in-wave',
+        'shared-timer-and-writes/order-shipments-wave-left-on-answer',
       ]),
     );
     for (const commit of ['4233432', 'cc19e80', '87f5495'])

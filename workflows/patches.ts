@@ -58,4 +58,13 @@ export const Patch = {
    * of an order" in docs/design.md.
    */
   LoneShipmentInOrder: 'lone-shipment-in-order',
+  /**
+   * A shipment's deadlines share one timer (implied: a new order records this marker only, and it
+   * implies Patch.LoneShipmentInOrder): each warehouse task's SLA and the parcel's delivery promise
+   * wait on the timer already running when their deadline is later, and it is started again for
+   * what is left when it fires first (workflows/order/deadline.ts). Before, every warehouse task
+   * started and cancelled a timer of its own, and tracking another. See "The cost of an order" in
+   * docs/design.md.
+   */
+  SharedTimerAndWrites: 'shared-timer-and-writes',
 } as const;

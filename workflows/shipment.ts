@@ -8,12 +8,13 @@ import {
   stockArrivedSignal,
   warehouseEventSignal,
 } from '../domain/messages.js';
-import type { ShipmentReport, ShipmentResult, ShipmentWorkflowInput } from '../domain/order.js';
+import type { ShipmentResult, ShipmentWorkflowInput } from '../domain/order.js';
 import type { OrderStatus } from '../domain/statuses.js';
 import { runToTheEnd } from './order/close.js';
 import { reserve } from './order/reserve.js';
 import { shipFromWarehouse } from './order/ship.js';
 import { Order } from './order/state.js';
+import type { OrderInProcess } from './order/record.js';
 import { followParcel } from './order/track.js';
 import { refundCapture, releaseReservation } from './order/undos.js';
 
@@ -41,13 +42,11 @@ export interface ShipmentHandle {
 /**
  * The order's only shipment run inside the order's own workflow (Patch.LoneShipmentInOrder): the
  * same state, steps and keys as a child's, its reports handed to `toOrder` in process and the
- * order's forwarded signals delivered to it in process. No second workflow, no start, no report
+ * order's forwarded signals delivered to it in process (since Patch.SharedTimerAndWrites the order
+ * applies its reports at once, and its steps carry the order's writes). No second workflow, no start, no report
  * signals: a plain order costs one workflow and some 15 history events less.
  */
-export function shipmentInOrderWorkflow(
-  input: ShipmentWorkflowInput,
-  toOrder: (reports: ShipmentReport[]) => void,
-): ShipmentHandle {
+export function shipmentInOrderWorkflow(input: ShipmentWorkflowInput, toOrder: OrderInProcess): ShipmentHandle {
   const order = shipmentState(input, toOrder);
   const handlers = new Map<string, (arg: never) => void>();
   hearSignals(order, (signal, handle) => void handlers.set(signal.name, handle));
@@ -61,7 +60,7 @@ export function shipmentInOrderWorkflow(
 }
 
 /** The shipment's state as the order hands it over: its lines reserved, its share captured. */
-function shipmentState(input: ShipmentWorkflowInput, toOrder?: (reports: ShipmentReport[]) => void): Order {
+function shipmentState(input: ShipmentWorkflowInput, toOrder?: OrderInProcess): Order {
   const order = new Order(input.order, input, toOrder);
   const { view } = order;
   order.lines = input.lines;

@@ -2,23 +2,45 @@ import { CancellationScope, sleep } from '@temporalio/workflow';
 import type { OrderRecord } from './record.js';
 
 /**
- * One timer for one deadline, kept across the waits that share it (Patch.LoneShipmentInOrder): a
- * parcel's tracking waits for each carrier scan against the same promise, and `condition` with a
- * timeout would start (and cancel) a timer for every scan. A new deadline replaces the timer;
- * `cancel` takes it back when the waits are over.
+ * One timer kept across the waits that share it, instead of a timer started (and cancelled) by
+ * every `condition` with a timeout.
+ *
+ * - Patch.LoneShipmentInOrder: a parcel's tracking waits for each carrier scan against the same
+ *   deadline; a new deadline replaces the timer, and `cancel` takes it back when tracking is over.
+ * - Patch.SharedTimerAndWrites (`lazy`): a shipment's every deadline, from its warehouse SLAs to its
+ *   delivery promise, shares one timer. A later deadline than the running timer's waits on it, and
+ *   when it fires before the deadline it is started again for what is left; an earlier one replaces
+ *   it. A parcel picked, packed and delivered before the first SLA would pass starts one timer, not
+ *   one per task and one for tracking.
  */
 export class DeadlineTimer {
   private scope: CancellationScope | null = null;
+  /** When the running timer fires (null: none started, or cancelled). */
   private at: number | null = null;
   private passed = false;
 
-  constructor(private readonly summary: (deadline: number) => string) {}
+  constructor(private readonly lazy = false) {}
 
-  /** Waits until `until` holds (true) or `deadline` passes (false), after the order writes what it holds. */
-  async wait(order: OrderRecord, until: () => boolean, deadline: number): Promise<boolean> {
-    if (deadline !== this.at) this.start(deadline);
-    await order.wait(() => until() || this.passed);
-    return until();
+  /**
+   * Waits until `until` holds (true) or `deadline` passes (false), after the order writes what it
+   * holds. `until` is asked until it first holds, never after (some conditions take what they find).
+   */
+  async wait(order: OrderRecord, until: () => boolean, deadline: number, summary: string): Promise<boolean> {
+    let met = false;
+    const done = () => (met ||= until());
+    if (!this.lazy) {
+      if (deadline !== this.at) this.start(deadline, summary);
+      await order.wait(() => done() || this.passed);
+      return done();
+    }
+    for (;;) {
+      // No timer for a wait that is over before it starts (an answer already in).
+      if (done()) return true;
+      if (this.at === null || this.passed || deadline < this.at) this.start(deadline, summary);
+      await order.wait(() => done() || this.passed);
+      if (met) return true;
+      if (Date.now() >= deadline) return false;
+    }
   }
 
   /** Cancels the timer if it is still running (a fired one is left as it is). */
@@ -28,14 +50,17 @@ export class DeadlineTimer {
     this.at = null;
   }
 
-  private start(deadline: number): void {
+  private start(deadline: number, summary: string): void {
     this.cancel();
     this.at = deadline;
     this.passed = false;
-    const scope = new CancellationScope();
+    // Lazy: shielded from every cancel but its own, for a wait in another scope may be waiting on it.
+    const scope = this.lazy
+      ? new CancellationScope({ cancellable: true, parent: new CancellationScope({ cancellable: false }) })
+      : new CancellationScope();
     this.scope = scope;
     void scope
-      .run(() => sleep(Math.max(1, deadline - Date.now()), { summary: this.summary(deadline) }))
+      .run(() => sleep(Math.max(1, deadline - Date.now()), { summary }))
       .then(
         () => {
           if (this.scope === scope) this.passed = true;

@@ -23,6 +23,21 @@ import { Patch } from '../patches.js';
 import { localBookkeeping, mustComplete } from '../proxies.js';
 import type { ReadModelWrite } from '../../activities/read-model.js';
 
+/**
+ * The order as its only shipment, run inside the order's workflow (Patch.LoneShipmentInOrder),
+ * reaches it in process.
+ */
+export interface OrderInProcess {
+  /** Hands the shipment's held reports over: queued for the order's loop, or (Patch.SharedTimerAndWrites) applied at once. */
+  take(reports: ShipmentReport[]): void;
+  /** Patch.SharedTimerAndWrites: writes what the order holds (the shipment is about to wait). */
+  flush(): Promise<void>;
+  /** Patch.SharedTimerAndWrites: what the order holds, taken to ride on the shipment's next activity; null if nothing. */
+  takeWrite(): ReadModelWrite | null;
+  /** Patch.SharedTimerAndWrites: a taken write whose activity failed, held again. */
+  putBack(write: ReadModelWrite): void;
+}
+
 /** Where a shipment stands besides its view, as its reports tell its order. */
 export type ShipmentFlags = Pick<ShipmentReport, 'parked' | 'undoParked' | 'closing' | 'leftWarehouse' | 'closed'>;
 
@@ -79,21 +94,29 @@ export abstract class OrderRecord {
    * scans (workflows/order/deadline.ts). An order decides it at the start; its shipments are told.
    */
   readonly oneTimerPerDeadline: boolean;
+  /**
+   * Patch.SharedTimerAndWrites: the warehouse SLAs and tracking deadlines of a shipment share one lazy
+   * timer (workflows/order/deadline.ts). An order decides it at the start; its shipments are told.
+   */
+  readonly sharedTimerAndWrites: boolean;
   /** When the scheduled feedback request goes out (feedbackInOutbox; null while none is scheduled). */
   feedbackDueAt: number | null = null;
   /** Outbox keys of scheduled notices to take back with the next write (feedbackInOutbox). */
   private readonly withdrawals: string[] = [];
 
-  /** @param toOrder a shipment in its order's workflow hands its held reports over in process (Patch.LoneShipmentInOrder). */
+  /** @param toOrder a shipment in its order's workflow reaches its order in process (Patch.LoneShipmentInOrder). */
   constructor(
     readonly input: OrderWorkflowInput,
     asShipment: ShipmentWorkflowInput | null = null,
-    private readonly toOrder: ((reports: ShipmentReport[]) => void) | null = null,
+    private readonly toOrder: OrderInProcess | null = null,
   ) {
     // A shipment is lean when its order is (no marker of its own); it implies every earlier patch.
     // The newest shape first: it implies the older ones, so a new order records one patch marker
     // (and one TemporalChangeVersion upsert), not several. Only an order asks; its shipments are told.
-    this.loneShipmentInOrder = !asShipment && patched(Patch.LoneShipmentInOrder);
+    this.sharedTimerAndWrites = asShipment
+      ? asShipment.sharedTimerAndWrites === true
+      : patched(Patch.SharedTimerAndWrites);
+    this.loneShipmentInOrder = !asShipment && (this.sharedTimerAndWrites || patched(Patch.LoneShipmentInOrder));
     this.oneTimerPerDeadline = asShipment ? asShipment.oneTimerPerDeadline === true : this.loneShipmentInOrder;
     this.feedbackInOutbox = !asShipment && (this.loneShipmentInOrder || patched(Patch.FeedbackInOutbox));
     this.lean = asShipment ? asShipment.lean === true : this.feedbackInOutbox || patched(Patch.LeanBookkeeping);
@@ -223,7 +246,12 @@ export abstract class OrderRecord {
     if (!this.lean) return;
     const { asShipment } = this;
     if (asShipment) {
-      if (this.toOrder) return void this.toOrder(this.heldReports.splice(0));
+      if (this.toOrder) {
+        this.toOrder.take(this.heldReports.splice(0));
+        // Since Patch.SharedTimerAndWrites the order applies them at once and writes here.
+        if (this.sharedTimerAndWrites) await this.toOrder.flush();
+        return;
+      }
       const held = this.heldReports.splice(0);
       const last = held.pop();
       if (!last) return;
@@ -239,19 +267,52 @@ export abstract class OrderRecord {
       upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
       this.upsertedStatus = status;
     }
-    if (!this.unwritten && this.unsentNotices.length === 0 && this.withdrawals.length === 0) return;
+    const write = this.takeWrite();
+    if (!write) return;
+    // A local activity: one marker in the task that goes on to wait, not three events and a task of its own.
+    if (this.feedbackInOutbox) await localBookkeeping.recordOrderUpdate(write);
+    else await mustComplete.recordOrderUpdate(write);
+  }
+
+  /** What the order holds for the read model (lean), taken to be written now; null when nothing is held. */
+  takeWrite(): ReadModelWrite | null {
+    if (!this.unwritten && this.unsentNotices.length === 0 && this.withdrawals.length === 0) return null;
     const notices = this.unsentNotices.splice(0);
     const withdraw = this.withdrawals.splice(0);
     this.unwritten = false;
-    const write = {
+    return {
       order: this.input,
       view: this.view,
       ...(notices.length ? { notices } : {}),
       ...(withdraw.length ? { withdraw } : {}),
     };
-    // A local activity: one marker in the task that goes on to wait, not three events and a task of its own.
-    if (this.feedbackInOutbox) await localBookkeeping.recordOrderUpdate(write);
-    else await mustComplete.recordOrderUpdate(write);
+  }
+
+  /** A taken write that did not land, held again for the next one (its view is the current one). */
+  putBack({ notices = [], withdraw = [] }: ReadModelWrite): void {
+    this.unwritten = true;
+    this.unsentNotices.unshift(...notices);
+    this.withdrawals.unshift(...withdraw);
+  }
+
+  /**
+   * Patch.SharedTimerAndWrites, a shipment inside its order's workflow: what the order holds (with
+   * this shipment's reports so far) rides on this step's activity, which writes it once its effect
+   * has landed (activities/read-model.ts, `withReadModelWrite`), so the wait after the step has
+   * nothing left to write. A step that fails holds it again. Elsewhere the step runs as it is.
+   */
+  async carryingHeld<T>(call: (held: { readModel?: ReadModelWrite }) => Promise<T>): Promise<T> {
+    const { toOrder } = this;
+    if (!toOrder || !this.sharedTimerAndWrites) return call({});
+    toOrder.take(this.heldReports.splice(0));
+    const readModel = toOrder.takeWrite();
+    if (!readModel) return call({});
+    try {
+      return await call({ readModel });
+    } catch (error) {
+      toOrder.putBack(readModel);
+      throw error;
+    }
   }
 
   /**

@@ -82,7 +82,10 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
     (taskId) => {
       packRequested = true;
       const task = { taskId, orderId, warehouseId, lines: order.warehouseLines(), box, expectedWeightGrams };
-      return order.lean ? steps.recordPickAndRequestPack({ ...task, ...order.subject }) : steps.requestPack(task);
+      // Patch.SharedTimerAndWrites: the pick's milestone, held, is written by this step (record.ts, `carryingHeld`).
+      return order.lean
+        ? order.carryingHeld((held) => steps.recordPickAndRequestPack({ ...task, ...order.subject, ...held }))
+        : steps.requestPack(task);
     },
     (event) =>
       event.measuredWeightGrams === undefined || weightWithinTolerance(expectedWeightGrams, event.measuredWeightGrams),
@@ -126,12 +129,26 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
   // The point of no return: once the carrier has the parcel, only a return helps.
   order.checkpoint();
   order.leftWarehouse = true;
+  const parcel = { carrier: shipment.carrier, service: shipment.service, trackingNumber: shipment.trackingNumber };
+  if (order.sharedTimerAndWrites && order.inOrderWorkflow) {
+    // Patch.SharedTimerAndWrites: the milestone is held first and the hand-over writes it once the
+    // parcel is with the carrier. It cannot fail (retried until it succeeds, and not cancellable).
+    await shipped(order, shipment);
+    await CancellationScope.nonCancellable(() =>
+      order.carryingHeld((held) => mustComplete.handOverAndRecordShipped({ ...parcel, ...order.subject, ...held })),
+    );
+    return;
+  }
   await CancellationScope.nonCancellable(async () => {
-    const parcel = { carrier: shipment.carrier, service: shipment.service, trackingNumber: shipment.trackingNumber };
     if (order.lean) return mustComplete.handOverAndRecordShipped({ ...parcel, ...order.subject });
     await mustComplete.handOverToCarrier(parcel);
     await mustComplete.recordShipped(order.subject);
   });
+  await shipped(order, shipment);
+}
+
+/** The parcel is with the carrier: what is left to undo, its status, the milestone and the customer's notice. */
+async function shipped(order: Order, shipment: ShipmentView): Promise<void> {
   // What is left to undo is the money (and a reship's reservation); the units are with the carrier.
   order.undo.splice(0, order.undo.length, releaseReservation(order), refundCapture(order));
   order.parcel = { ...shipment, status: 'shipped' };
@@ -139,7 +156,7 @@ export async function shipFromWarehouse(order: Order): Promise<void> {
   await order.notify({
     kind: 'shipped',
     about: shipment.shipmentId,
-    subject: `Order ${orderId} has shipped`,
+    subject: `Order ${order.orderId} has shipped`,
     body: `Your parcel is on its way with ${shipment.carrier} (${shipment.service}), tracking number ${shipment.trackingNumber}, expected by ${shipment.promisedBy}.`,
   });
 }

@@ -7,6 +7,7 @@ import { shipmentAmount } from '../../domain/shares.js';
 import { LEFT_WAREHOUSE, statusFromShipments } from '../../domain/statuses.js';
 import { shipmentInOrderWorkflow, shipmentWorkflow } from '../shipment.js';
 import { updatePayment } from './shipments-capture.js';
+import type { OrderInProcess } from './record.js';
 import type { Planned } from './shipments-plan.js';
 import type { Order } from './state.js';
 
@@ -35,9 +36,10 @@ export async function followShipments(order: Order, planned: Planned[]): Promise
       parentWorkflowId,
       ...(order.lean ? { lean: true, alone: planned.length === 1 } : {}),
       ...(order.oneTimerPerDeadline ? { oneTimerPerDeadline: true } : {}),
+      ...(order.sharedTimerAndWrites ? { sharedTimerAndWrites: true } : {}),
     };
     const handle = inOrder
-      ? shipmentInOrderWorkflow(input, (reports) => void order.children.reports.push(...reports))
+      ? shipmentInOrderWorkflow(input, inProcess(order))
       : await startChild(shipmentWorkflow, {
           workflowId: shipmentWorkflowId(orderId, p.shipment),
           args: [input],
@@ -73,6 +75,21 @@ export async function followShipments(order: Order, planned: Planned[]): Promise
   await Promise.all(finished);
   for (const result of results) setShipment(order, result.shipment, result.summary, result.payment);
   return results.sort((a, b) => a.shipment - b.shipment);
+}
+
+/** The order as its only shipment, inside its workflow, reaches it (Patch.LoneShipmentInOrder). */
+function inProcess(order: Order): OrderInProcess {
+  return {
+    take(reports) {
+      if (!order.sharedTimerAndWrites) return void order.children.reports.push(...reports);
+      // Patch.SharedTimerAndWrites: applied now, for the shipment's next step or wait to write. A
+      // lean order's record and notify only hold (nothing awaits), so each report is in once called.
+      for (const report of reports) void applyReport(order, report);
+    },
+    flush: () => order.flush(),
+    takeWrite: () => order.takeWrite(),
+    putBack: (write) => order.putBack(write),
+  };
 }
 
 /** Notices the order sends itself when a shipment ends (a cancelled shipment's own notice would repeat it). */

@@ -6,6 +6,7 @@ import type { Actor, CarrierEvent, ReturnReceipt, WarehouseEvent } from '../../d
 import type { ShipmentProgress } from '../../domain/statuses.js';
 import { failureMessage, failureType, OrderClosing } from '../outcomes.js';
 import type { steps } from '../proxies.js';
+import { DeadlineTimer } from './deadline.js';
 import { OrderRecord, type ShipmentFlags } from './record.js';
 import { ShipmentChildren } from './shipment-children.js';
 
@@ -44,6 +45,8 @@ export class Order extends OrderRecord {
   readonly requestedTasks: string[] = [];
   /** The undo of every effect so far, registered before the effect. */
   readonly undo: Undo[] = [];
+  /** The one timer its warehouse SLAs and tracking deadlines share (Patch.SharedTimerAndWrites). */
+  readonly deadlines = new DeadlineTimer(true);
 
   captured = false;
   /** The parcel is (being) handed to the carrier: from here on only a return helps. */

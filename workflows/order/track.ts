@@ -69,10 +69,9 @@ async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'retu
     await mustComplete.openCarrierTrace({ carrier, trackingNumber, reason });
   };
 
-  // Patch.LoneShipmentInOrder: one timer per deadline, not one per scan.
-  const timer = order.oneTimerPerDeadline
-    ? new DeadlineTimer(() => (exceptionSince === null ? 'delivery promise' : 'delivery exception'))
-    : null;
+  // Patch.LoneShipmentInOrder: one timer per deadline, not one per scan; Patch.SharedTimerAndWrites: the
+  // shipment's one timer, running since its first warehouse task.
+  const timer = order.sharedTimerAndWrites ? order.deadlines : order.oneTimerPerDeadline ? new DeadlineTimer() : null;
   try {
     return await followScans();
   } finally {
@@ -84,14 +83,13 @@ async function trackShipment(order: Order): Promise<'delivered' | 'lost' | 'retu
       const deadline =
         exceptionSince === null ? promiseDeadline : exceptionSince + durationMs(policy.deliveryExceptionWait);
       const hasEvents = () => carrierEvents.length > 0;
+      const summary = exceptionSince === null ? 'delivery promise' : 'delivery exception';
       const arrived =
         deadline <= Date.now()
           ? hasEvents()
           : timer
-            ? await timer.wait(order, hasEvents, deadline)
-            : await order.wait(hasEvents, deadline - Date.now(), {
-                summary: exceptionSince === null ? 'delivery promise' : 'delivery exception',
-              });
+            ? await timer.wait(order, hasEvents, deadline, summary)
+            : await order.wait(hasEvents, deadline - Date.now(), { summary });
       if (!arrived) {
         if (exceptionSince !== null) {
           order.parcel = { ...order.parcel!, status: 'lost' };

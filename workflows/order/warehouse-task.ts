@@ -47,13 +47,11 @@ export async function warehouseTask(
       await order.runStep(`ask the warehouse to ${kind}`, () => ask(taskId));
       rejected = false;
       // A rejected answer asks again at once; a late one after the SLA.
-      await order.wait(
-        () => done() || (askAgainAtOnce && rejected) || order.cancelRequest !== null,
-        durationMs(policy.warehouseTaskSla),
-        {
-          summary: `${kind} SLA (attempt ${attempt})`,
-        },
-      );
+      const answered = () => done() || (askAgainAtOnce && rejected) || order.cancelRequest !== null;
+      const sla = durationMs(policy.warehouseTaskSla);
+      const summary = `${kind} SLA (attempt ${attempt})`;
+      if (order.sharedTimerAndWrites) await order.deadlines.wait(order, answered, Date.now() + sla, summary);
+      else await order.wait(answered, sla, { summary });
       order.checkpoint();
       if (accepted) return accepted;
       const wrong = askAgainAtOnce ? rejected : seen.size > 0;
