@@ -242,7 +242,10 @@ export interface ShipmentWorkflowInput {
   alone?: boolean;
   /** Started by an order with Patch.LoneShipmentInOrder: its tracking keeps one timer per deadline. */
   oneTimerPerDeadline?: boolean;
-  /** Started by an order with Patch.SharedTimerAndWrites: its warehouse SLAs and tracking share one lazy timer. */
+  /**
+   * Started by an order with Patch.SharedTimerAndWrites: its warehouse SLAs and tracking share one
+   * lazy timer; inside its order's workflow, its steps carry the order's writes.
+   */
   sharedTimerAndWrites?: boolean;
 }
 

@@ -95,8 +95,9 @@ export abstract class OrderRecord {
    */
   readonly oneTimerPerDeadline: boolean;
   /**
-   * Patch.SharedTimerAndWrites: the warehouse SLAs and tracking deadlines of a shipment share one lazy
-   * timer (workflows/order/deadline.ts). An order decides it at the start; its shipments are told.
+   * Patch.SharedTimerAndWrites: a shipment's warehouse SLAs and tracking deadlines share one lazy
+   * timer (workflows/order/deadline.ts), and a shipment inside its order's workflow has its steps
+   * carry the order's writes (`carryingHeld`). An order decides it at the start; its shipments are told.
    */
   readonly sharedTimerAndWrites: boolean;
   /** When the scheduled feedback request goes out (feedbackInOutbox; null while none is scheduled). */
