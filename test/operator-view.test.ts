@@ -139,7 +139,9 @@ describe('an order in Temporal Web', () => {
           : [],
       ),
     );
-    expect(scheduled.length).toBeGreaterThan(10);
+    // Every activity of a one-parcel order (6) and its local writes, however many the timing makes.
+    expect(scheduled.filter((activity) => activity.type !== 'local activity').length).toBeGreaterThanOrEqual(6);
+    expect(scheduled.some((activity) => activity.type === 'local activity')).toBe(true);
     expect(scheduled.filter((activity) => !activity.summary)).toEqual([]);
     const summaries = scheduled.map((activity) => activity.summary!);
     expect(summaries).toEqual(
