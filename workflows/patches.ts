@@ -63,8 +63,9 @@ export const Patch = {
    * implies Patch.LoneShipmentInOrder): each warehouse task's SLA and the parcel's delivery promise
    * wait on the timer already running when their deadline is later, and it is started again for
    * what is left when it fires first (workflows/order/deadline.ts). Before, every warehouse task
-   * started and cancelled a timer of its own, and tracking another. See "The cost of an order" in
-   * docs/design.md.
+   * started and cancelled a timer of its own, and tracking another. A shipment inside its order's
+   * workflow also has its pick's and hand-over's activities write the order's held view, so the
+   * waits after them write nothing. See "The cost of an order" in docs/design.md.
    */
   SharedTimerAndWrites: 'shared-timer-and-writes',
 } as const;

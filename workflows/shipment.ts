@@ -14,7 +14,7 @@ import { runToTheEnd } from './order/close.js';
 import { reserve } from './order/reserve.js';
 import { shipFromWarehouse } from './order/ship.js';
 import { Order } from './order/state.js';
-import type { OrderInProcess } from './order/record.js';
+import type { OrderInProcess } from './order/held-write.js';
 import { followParcel } from './order/track.js';
 import { refundCapture, releaseReservation } from './order/undos.js';
 

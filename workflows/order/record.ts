@@ -1,7 +1,6 @@
 import {
   condition,
   getExternalWorkflowHandle,
-  patched,
   setCurrentDetails,
   upsertSearchAttributes,
   workflowInfo,
@@ -19,24 +18,10 @@ import { orderCurrentDetails } from '../../domain/operator-view.js';
 import { OrderStatusAttribute } from '../../domain/search-attributes.js';
 import type { OrderStatus } from '../../domain/statuses.js';
 import type { CustomerNotice } from '../outcomes.js';
-import { Patch } from '../patches.js';
 import { localBookkeeping, mustComplete } from '../proxies.js';
 import type { ReadModelWrite } from '../../activities/read-model.js';
-
-/**
- * The order as its only shipment, run inside the order's workflow (Patch.LoneShipmentInOrder),
- * reaches it in process.
- */
-export interface OrderInProcess {
-  /** Hands the shipment's held reports over: queued for the order's loop, or (Patch.SharedTimerAndWrites) applied at once. */
-  take(reports: ShipmentReport[]): void;
-  /** Patch.SharedTimerAndWrites: writes what the order holds (the shipment is about to wait). */
-  flush(): Promise<void>;
-  /** Patch.SharedTimerAndWrites: what the order holds, taken to ride on the shipment's next activity; null if nothing. */
-  takeWrite(): ReadModelWrite | null;
-  /** Patch.SharedTimerAndWrites: a taken write whose activity failed, held again. */
-  putBack(write: ReadModelWrite): void;
-}
+import { HeldWrite, type OrderInProcess } from './held-write.js';
+import { type OrderShape, orderShape } from './shape.js';
 
 /** Where a shipment stands besides its view, as its reports tell its order. */
 export type ShipmentFlags = Pick<ShipmentReport, 'parked' | 'undoParked' | 'closing' | 'leftWarehouse' | 'closed'>;
@@ -47,7 +32,7 @@ export type ShipmentFlags = Pick<ShipmentReport, 'parked' | 'undoParked' | 'clos
  * a shipment's reports to its order. Lean orders hold all of it and write it in one go before a
  * wait; older ones write each milestone as it happens. The order's progress (state.ts) extends it.
  */
-export abstract class OrderRecord {
+export abstract class OrderRecord implements OrderShape {
   readonly orderId: string;
   readonly request: OrderWorkflowInput['request'];
   readonly policy: OrderWorkflowInput['policy'];
@@ -64,46 +49,20 @@ export abstract class OrderRecord {
 
   private seq = 0;
 
-  /**
-   * Patch.LeanBookkeeping: milestones and notices are held and written in one go just before the
-   * workflow waits (`wait`) or ends (`flush`), not one activity (or one report) each, and the status
-   * search attribute is upserted only when it changes. Decided once, at the start: an order that
-   * began before the change keeps writing each milestone on its own.
-   */
-  readonly lean: boolean;
-  /** The view has changed since the read model last had it (lean). */
-  private unwritten = false;
+  /** What the read model does not have yet (lean): the view's changes, notices, withdrawals. */
+  readonly held: HeldWrite;
   /** The `OrderStatus` search attribute as last set (lean: upserted with the view, when it changed). */
   private upsertedStatus: string | null;
-  /** Notices for the outbox, written with the next view (lean). */
-  private readonly unsentNotices: CustomerNotice[] = [];
   /** A shipment's reports not yet sent to its order (lean). */
   private readonly heldReports: ShipmentReport[] = [];
-  /**
-   * Patch.FeedbackInOutbox (lean orders only): the feedback request is scheduled in the outbox at
-   * delivery, and the read model is written before a wait by a local activity. Decided at the start.
-   */
+  // How it runs, decided at its start (shape.ts says what each is).
+  readonly lean: boolean;
   readonly feedbackInOutbox: boolean;
-  /**
-   * Patch.LoneShipmentInOrder (orders only): a plan of one shipment runs it inside this workflow
-   * (workflows/shipment.ts, `shipmentInOrderWorkflow`). Decided at the start.
-   */
   readonly loneShipmentInOrder: boolean;
-  /**
-   * Patch.LoneShipmentInOrder: a parcel's tracking keeps one timer per deadline across the carrier's
-   * scans (workflows/order/deadline.ts). An order decides it at the start; its shipments are told.
-   */
   readonly oneTimerPerDeadline: boolean;
-  /**
-   * Patch.SharedTimerAndWrites: a shipment's warehouse SLAs and tracking deadlines share one lazy
-   * timer (workflows/order/deadline.ts), and a shipment inside its order's workflow has its steps
-   * carry the order's writes (`carryingHeld`). An order decides it at the start; its shipments are told.
-   */
   readonly sharedTimerAndWrites: boolean;
   /** When the scheduled feedback request goes out (feedbackInOutbox; null while none is scheduled). */
   feedbackDueAt: number | null = null;
-  /** Outbox keys of scheduled notices to take back with the next write (feedbackInOutbox). */
-  private readonly withdrawals: string[] = [];
 
   /** @param toOrder a shipment in its order's workflow reaches its order in process (Patch.LoneShipmentInOrder). */
   constructor(
@@ -111,21 +70,18 @@ export abstract class OrderRecord {
     asShipment: ShipmentWorkflowInput | null = null,
     private readonly toOrder: OrderInProcess | null = null,
   ) {
-    // A shipment is lean when its order is (no marker of its own); it implies every earlier patch.
-    // The newest shape first: it implies the older ones, so a new order records one patch marker
-    // (and one TemporalChangeVersion upsert), not several. Only an order asks; its shipments are told.
-    this.sharedTimerAndWrites = asShipment
-      ? asShipment.sharedTimerAndWrites === true
-      : patched(Patch.SharedTimerAndWrites);
-    this.loneShipmentInOrder = !asShipment && (this.sharedTimerAndWrites || patched(Patch.LoneShipmentInOrder));
-    this.oneTimerPerDeadline = asShipment ? asShipment.oneTimerPerDeadline === true : this.loneShipmentInOrder;
-    this.feedbackInOutbox = !asShipment && (this.loneShipmentInOrder || patched(Patch.FeedbackInOutbox));
-    this.lean = asShipment ? asShipment.lean === true : this.feedbackInOutbox || patched(Patch.LeanBookkeeping);
+    const shape = orderShape(asShipment);
+    this.lean = shape.lean;
+    this.feedbackInOutbox = shape.feedbackInOutbox;
+    this.loneShipmentInOrder = shape.loneShipmentInOrder;
+    this.oneTimerPerDeadline = shape.oneTimerPerDeadline;
+    this.sharedTimerAndWrites = shape.sharedTimerAndWrites;
     this.upsertedStatus = workflowInfo().typedSearchAttributes.get(OrderStatusAttribute) ?? null;
     this.request = input.request;
     this.policy = input.policy;
     this.orderId = input.request.orderId;
     this.view = initialOrderView(input);
+    this.held = new HeldWrite(input, this.view);
     this.asShipment = asShipment;
     this.showCurrentDetails();
   }
@@ -173,7 +129,7 @@ export abstract class OrderRecord {
       await mustComplete.recordOrderUpdate({ order: this.input, view: this.view });
       return;
     }
-    this.unwritten = true;
+    this.held.unwritten = true;
   }
 
   /**
@@ -188,11 +144,12 @@ export abstract class OrderRecord {
     apply: () => void,
     revert: () => void = () => {},
   ): Promise<T> {
-    const saved = { view: JSON.stringify(this.view), notices: this.unsentNotices.length };
+    const { held } = this;
+    const saved = { view: JSON.stringify(this.view), notices: held.notices.length };
     apply();
-    const notices = this.unsentNotices.splice(0);
-    const unwritten = this.unwritten;
-    this.unwritten = false;
+    const notices = held.notices.splice(0);
+    const unwritten = held.unwritten;
+    held.unwritten = false;
     try {
       return await call({ order: this.input, view: this.view, ...(notices.length ? { notices } : {}) });
     } catch (error) {
@@ -201,8 +158,8 @@ export abstract class OrderRecord {
       Object.assign(this.view, view);
       // The sequence is not taken back: an attempt whose write landed before the step failed keeps
       // its event, and the next milestone must not reuse its number (events are written once per seq).
-      this.unsentNotices.push(...notices.slice(0, saved.notices));
-      this.unwritten = unwritten;
+      held.notices.push(...notices.slice(0, saved.notices));
+      held.unwritten = unwritten;
       revert();
       this.showCurrentDetails();
       throw error;
@@ -212,12 +169,12 @@ export abstract class OrderRecord {
   /** Lean, inside `stepWithMilestone`'s `apply`: records a milestone of the order (no await: nothing is written here). */
   hold(type: string, status: OrderStatus, detail?: string, notice?: CustomerNotice): void {
     void this.record(type, status, detail);
-    if (notice) this.unsentNotices.push(notice);
+    if (notice) this.held.notices.push(notice);
   }
 
   /** Marks the view as not yet in the read model (lean): the next flush writes it. */
   holdView(): void {
-    this.unwritten = true;
+    this.held.unwritten = true;
   }
 
   /** A shipment's reports not yet sent: they go back to the order with its result. */
@@ -229,13 +186,13 @@ export abstract class OrderRecord {
     // The order owns the customer: a shipment asks it to tell them.
     if (this.asShipment) return this.report('notice', undefined, notice);
     // Lean: into the outbox in the same transaction as the next view (activities/read-model.ts).
-    if (this.lean) return void this.unsentNotices.push(notice);
+    if (this.lean) return void this.held.notices.push(notice);
     await mustComplete.notifyCustomer({ orderId: this.orderId, recipient: this.request.customer.email, ...notice });
   }
 
   /** Takes back a scheduled notice that has not gone out yet, with the next write (feedbackInOutbox). */
   withdrawNotice(key: string): void {
-    this.withdrawals.push(key);
+    this.held.withdrawals.push(key);
   }
 
   /**
@@ -268,32 +225,11 @@ export abstract class OrderRecord {
       upsertSearchAttributes([{ key: OrderStatusAttribute, value: status }]);
       this.upsertedStatus = status;
     }
-    const write = this.takeWrite();
+    const write = this.held.take();
     if (!write) return;
     // A local activity: one marker in the task that goes on to wait, not three events and a task of its own.
     if (this.feedbackInOutbox) await localBookkeeping.recordOrderUpdate(write);
     else await mustComplete.recordOrderUpdate(write);
-  }
-
-  /** What the order holds for the read model (lean), taken to be written now; null when nothing is held. */
-  takeWrite(): ReadModelWrite | null {
-    if (!this.unwritten && this.unsentNotices.length === 0 && this.withdrawals.length === 0) return null;
-    const notices = this.unsentNotices.splice(0);
-    const withdraw = this.withdrawals.splice(0);
-    this.unwritten = false;
-    return {
-      order: this.input,
-      view: this.view,
-      ...(notices.length ? { notices } : {}),
-      ...(withdraw.length ? { withdraw } : {}),
-    };
-  }
-
-  /** A taken write that did not land, held again for the next one (its view is the current one). */
-  putBack({ notices = [], withdraw = [] }: ReadModelWrite): void {
-    this.unwritten = true;
-    this.unsentNotices.unshift(...notices);
-    this.withdrawals.unshift(...withdraw);
   }
 
   /**
@@ -306,12 +242,12 @@ export abstract class OrderRecord {
     const { toOrder } = this;
     if (!toOrder || !this.sharedTimerAndWrites) return call({});
     toOrder.take(this.heldReports.splice(0));
-    const readModel = toOrder.takeWrite();
+    const readModel = toOrder.held.take();
     if (!readModel) return call({});
     try {
       return await call({ readModel });
     } catch (error) {
-      toOrder.putBack(readModel);
+      toOrder.held.putBack(readModel);
       throw error;
     }
   }

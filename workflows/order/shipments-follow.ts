@@ -7,7 +7,7 @@ import { shipmentAmount } from '../../domain/shares.js';
 import { LEFT_WAREHOUSE, statusFromShipments } from '../../domain/statuses.js';
 import { shipmentInOrderWorkflow, shipmentWorkflow } from '../shipment.js';
 import { updatePayment } from './shipments-capture.js';
-import type { OrderInProcess } from './record.js';
+import type { OrderInProcess } from './held-write.js';
 import type { Planned } from './shipments-plan.js';
 import type { Order } from './state.js';
 
@@ -87,8 +87,7 @@ function inProcess(order: Order): OrderInProcess {
       for (const report of reports) void applyReport(order, report);
     },
     flush: () => order.flush(),
-    takeWrite: () => order.takeWrite(),
-    putBack: (write) => order.putBack(write),
+    held: order.held,
   };
 }
 
