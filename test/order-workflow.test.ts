@@ -1,5 +1,5 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Duration } from '@temporalio/common';
+import { type Duration, defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { durationMs } from '../domain/durations.js';
 import { orderWorkflowId } from '../domain/ids.js';
@@ -365,6 +365,13 @@ describe('order workflow: failures', () => {
         expect(timelineTypes(packing)).not.toContain('pack_late');
         // The pick's milestone reached the read model with the pack's request, before the wait.
         expect(fakes.snapshots.at(-1)?.timeline.map((e) => e.type)).toContain('picked');
+        // The pack's request carried that write itself: no local write of its own before the wait.
+        const packRequest = (await handle.fetchHistory()).events!.find(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordPickAndRequestPack',
+        );
+        const [input] = packRequest!.activityTaskScheduledEventAttributes!.input!.payloads!;
+        const carried = defaultPayloadConverter.fromPayload<{ readModel?: { view: OrderView } }>(input!);
+        expect(carried.readModel?.view.timeline.map((e) => e.type)).toContain('picked');
 
         await env.sleep('90m');
         const late = await handle.query(orderViewQuery);
